@@ -1,0 +1,3 @@
+module github.com/dualstack/dualstack
+
+go 1.26

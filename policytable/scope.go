@@ -1,0 +1,195 @@
+package policytable
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// Scope is an address scope with the numeric values of the IPv6 multicast
+// scope field (RFC 4291 section 2.7). RFC 6724 section 3.1 maps unicast
+// addresses onto the same values so that unicast and multicast scopes can
+// be compared: link-local < site-local < organization-local < global.
+type Scope uint8
+
+// Scope values, RFC 4291 section 2.7 and RFC 7346.
+const (
+	ScopeInterfaceLocal    Scope = 0x1
+	ScopeLinkLocal         Scope = 0x2
+	ScopeAdminLocal        Scope = 0x4
+	ScopeSiteLocal         Scope = 0x5
+	ScopeOrganizationLocal Scope = 0x8
+	ScopeGlobal            Scope = 0xe
+)
+
+// String returns the scope's name, or its number for unnamed values.
+func (s Scope) String() string {
+	switch s {
+	case ScopeInterfaceLocal:
+		return "interface-local"
+	case ScopeLinkLocal:
+		return "link-local"
+	case 0x3:
+		return "realm-local"
+	case ScopeAdminLocal:
+		return "admin-local"
+	case ScopeSiteLocal:
+		return "site-local"
+	case ScopeOrganizationLocal:
+		return "organization-local"
+	case ScopeGlobal:
+		return "global"
+	}
+	return fmt.Sprintf("scope(%#x)", uint8(s))
+}
+
+// ScopeRule gives IPv4 addresses in Prefix the scope Scope. It is the
+// form of a gai.conf scopev4 line. Prefix is stored as IPv4.
+type ScopeRule struct {
+	Prefix netip.Prefix
+	Scope  Scope
+}
+
+// RFC 6724 section 3.2: 127.0.0.0/8 and 169.254.0.0/16 are link-local,
+// every other IPv4 address (RFC 1918 space included) is global.
+var defaultScope4 = []ScopeRule{
+	{netip.MustParsePrefix("127.0.0.0/8"), ScopeLinkLocal},
+	{netip.MustParsePrefix("169.254.0.0/16"), ScopeLinkLocal},
+}
+
+// RFC 3484 section 3.2 additionally made the RFC 1918 ranges site-local.
+var rfc3484Scopes = []ScopeRule{
+	{netip.MustParsePrefix("10.0.0.0/8"), ScopeSiteLocal},
+	{netip.MustParsePrefix("127.0.0.0/8"), ScopeLinkLocal},
+	{netip.MustParsePrefix("169.254.0.0/16"), ScopeLinkLocal},
+	{netip.MustParsePrefix("172.16.0.0/12"), ScopeSiteLocal},
+	{netip.MustParsePrefix("192.168.0.0/16"), ScopeSiteLocal},
+}
+
+// ScopeV4 returns a copy of the IPv4 scope rules, sorted by prefix, and
+// whether they were configured explicitly (otherwise they are the RFC 6724
+// section 3.2 defaults).
+func (t *Table) ScopeV4() (rules []ScopeRule, explicit bool) {
+	t = t.compiled()
+	return slices.Clone(t.scope4), t.scope4Set
+}
+
+func normalizeScope4(rules []ScopeRule) ([]ScopeRule, error) {
+	if len(rules) > MaxRows {
+		return nil, &TableError{Set: "scopev4", Err: ErrTooManyRows}
+	}
+	out := make([]ScopeRule, len(rules))
+	for i, r := range rules {
+		p := r.Prefix
+		if !p.IsValid() {
+			return nil, &TableError{Set: "scopev4", Prefix: p, Err: ErrInvalidPrefix}
+		}
+		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return nil, &TableError{Set: "scopev4", Prefix: p, Err: ErrNotIPv4}
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		if !p.Addr().Is4() {
+			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: ErrNotIPv4}
+		}
+		if p.Masked() != p {
+			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: ErrNotCanonical}
+		}
+		out[i] = ScopeRule{p, r.Scope}
+	}
+	slices.SortFunc(out, func(a, b ScopeRule) int { return comparePrefix(a.Prefix, b.Prefix) })
+	for i := 1; i < len(out); i++ {
+		if out[i].Prefix == out[i-1].Prefix {
+			return nil, &TableError{Set: "scopev4", Prefix: out[i].Prefix, Err: ErrDuplicate}
+		}
+	}
+	return out, nil
+}
+
+func v4key(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// compileScope4 splits the IPv4 space into intervals of equal scope, with
+// global scope where no rule matches.
+func (t *Table) compileScope4() {
+	bounds := []uint32{0}
+	for _, r := range t.scope4 {
+		start := v4key(r.Prefix.Addr())
+		bounds = append(bounds, start)
+		if end := uint64(start) | (1<<(32-r.Prefix.Bits()) - 1); end < 1<<32-1 {
+			bounds = append(bounds, uint32(end+1))
+		}
+	}
+	slices.Sort(bounds)
+	bounds = slices.Compact(bounds)
+	t.s4starts, t.s4scopes = nil, nil
+	for _, b := range bounds {
+		s := ScopeGlobal
+		best := -1
+		for _, r := range t.scope4 {
+			if r.Prefix.Bits() > best && r.Prefix.Contains(netip.AddrFrom4([4]byte{byte(b >> 24), byte(b >> 16), byte(b >> 8), byte(b)})) {
+				s, best = r.Scope, r.Prefix.Bits()
+			}
+		}
+		if n := len(t.s4scopes); n > 0 && t.s4scopes[n-1] == s {
+			continue
+		}
+		t.s4starts = append(t.s4starts, b)
+		t.s4scopes = append(t.s4scopes, s)
+	}
+}
+
+// Scope returns the scope of a, following RFC 6724 section 3.1 and 3.2:
+//
+//   - IPv6 multicast: the scope field of the address.
+//   - ::1 and fe80::/10: link-local (section 3.4 treats loopback as
+//     link-local).
+//   - fec0::/10: site-local (deprecated by RFC 3879, still classified).
+//   - Any other IPv6 address, ULAs included: global.
+//   - IPv4 and IPv4-mapped IPv6: the table's IPv4 scope rules; by default
+//     127.0.0.0/8 and 169.254.0.0/16 are link-local and everything else is
+//     global. RFC 3484 tables make RFC 1918 space site-local
+//     ([WithPrivateIPv4SiteLocal]).
+//
+// The zero Addr has global scope. Scope does not allocate.
+func (t *Table) Scope(a netip.Addr) Scope {
+	if a.Is4() || a.Is4In6() {
+		t = t.compiled()
+		k := v4key(a.Unmap())
+		s := t.s4starts
+		i, n := 0, len(s)
+		for n > 1 {
+			half := n >> 1
+			if s[i+half] <= k {
+				i += half
+			}
+			n -= half
+		}
+		return t.s4scopes[i]
+	}
+	return ScopeIPv6(a)
+}
+
+// ScopeIPv6 returns the scope of an IPv6 address by RFC 6724 section 3.1,
+// without any table: multicast scope field, link-local for ::1 and
+// fe80::/10, site-local for fec0::/10, global otherwise. IPv4 and
+// IPv4-mapped addresses are global here; use [Table.Scope] for them.
+func ScopeIPv6(a netip.Addr) Scope {
+	if !a.Is6() || a.Is4In6() {
+		return ScopeGlobal
+	}
+	b := a.As16()
+	switch {
+	case b[0] == 0xff:
+		return Scope(b[1] & 0xf)
+	case a.IsLoopback(), b[0] == 0xfe && b[1]&0xc0 == 0x80:
+		return ScopeLinkLocal
+	case b[0] == 0xfe && b[1]&0xc0 == 0xc0:
+		return ScopeSiteLocal
+	}
+	return ScopeGlobal
+}
