@@ -87,3 +87,39 @@ const (
 	Src8                 // use longest matching prefix
 	SrcOrder             // candidates equal: the first one listed wins
 )
+
+var ruleNames = [...]string{
+	RuleNone:   "none",
+	Dst1:       "dst-1",
+	Dst2:       "dst-2",
+	Dst3:       "dst-3",
+	Dst4:       "dst-4",
+	Dst5:       "dst-5",
+	Dst6:       "dst-6",
+	Dst7:       "dst-7",
+	Dst8:       "dst-8",
+	DstHistory: "dst-history",
+	Dst9:       "dst-9",
+	Dst10:      "dst-10",
+	Src1:       "src-1",
+	Src2:       "src-2",
+	Src3:       "src-3",
+	Src4:       "src-4",
+	Src5:       "src-5",
+	Src5_5:     "src-5.5",
+	Src6:       "src-6",
+	Src7:       "src-7",
+	Src8:       "src-8",
+	SrcOrder:   "src-order",
+}
+
+// String returns the rule's short name as the test vectors write it:
+// "dst-1" to "dst-10" for RFC 6724 section 6, "src-1" to "src-8" (and
+// "src-5.5") for section 5, "dst-history" for the RFC 8305 section 4
+// history step.
+func (r Rule) String() string {
+	if int(r) < len(ruleNames) {
+		return ruleNames[r]
+	}
+	return "rule(" + string(rune('0'+r/10)) + string(rune('0'+r%10)) + ")"
+}
