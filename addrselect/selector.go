@@ -1,6 +1,10 @@
 package addrselect
 
 import (
+	"net/netip"
+	"slices"
+	"time"
+
 	"github.com/dualstack/dualstack/policytable"
 )
 
@@ -17,7 +21,33 @@ type Selector struct {
 	// stack, when non-nil, replaces the RFC engine with the emulation of a
 	// real resolver (see profiles_*.go).
 	stack stackImpl
+
+	// The RFC engine's variants. Their zero values are RFC 6724's
+	// choices, so that the zero Selector is RFC6724().
+
+	// rule9 selects the destination rule 9 variant.
+	rule9 Rule9Variant
+	// fullPrefix compares all address bits in CommonPrefixLen (RFC 3484
+	// section 2.2) instead of stopping at the source's prefix length (RFC
+	// 6724 section 2.2).
+	fullPrefix bool
+	// preferPublic reverses source rule 7: public addresses win over
+	// temporary ones (RFC 3484, RFC 5014 IPV6_PREFER_SRC_PUBLIC).
+	preferPublic bool
+	// privateV4 overrides the table's scope for the RFC 1918 ranges.
+	privateV4 privateV4Mode
+	// history, when set, adds the RFC 8305 section 4 step between rules 8
+	// and 9.
+	history History
 }
+
+type privateV4Mode uint8
+
+const (
+	privateV4Table privateV4Mode = iota // the table's IPv4 scope rules
+	privateV4Site                       // RFC 3484: RFC 1918 is site-local
+	privateV4Global                     // RFC 6724: RFC 1918 is global
+)
 
 // Option configures a Selector built by a profile constructor.
 type Option func(*Selector)
@@ -26,6 +56,165 @@ type Option func(*Selector)
 // from policytable.ParseGaiConf is glibc under that gai.conf.
 func WithTable(t *policytable.Table) Option {
 	return func(s *Selector) { s.table = t }
+}
+
+// Rule9Variant says how destination rule 9 ("use longest matching prefix",
+// RFC 6724 section 6) is applied. RFC 6724 applies it to two IPv6 or two
+// IPv4 destinations, comparing CommonPrefixLen(Source(D), D) bounded by the
+// source's prefix length (section 2.2). Because the rule always favours
+// the destination numerically closest to the host, it defeats DNS round
+// robin: every client picks the same server. The variants trade
+// faithfulness to the RFC against load spreading.
+//
+// Which to pick:
+//
+//   - [Rule9RFC] (the default): the RFC as written; IPv4 destinations are
+//     compared over 32 bits (or the source's prefix length). Use it to
+//     reproduce the RFC or when destinations are few and not load-balanced.
+//   - [Rule9IPv6Only]: rule 9 for IPv6 only, bounded by the source's
+//     prefix length; IPv4 round robin survives. A good general default.
+//   - [Rule9IPv6Cap64]: Go's net package: IPv6 only, at most 64 bits
+//     whatever the prefix length.
+//   - [Rule9SameSubnet]: glibc: IPv6 over all 128 bits; IPv4 only when
+//     source and destination are in the same subnet (source prefix),
+//     otherwise a tie.
+//   - [Rule9OnLink]: both families, but only "on-link or not" counts (the
+//     shared prefix reaches the source's prefix length); destinations in
+//     the same group keep the input (DNS) order, so round robin survives
+//     while an on-link server still comes first. Recommended for MX hosts
+//     and other load-balanced names.
+//   - [Rule9Off]: no rule 9 at all: after rule 8 (and history) the input
+//     order decides. Pick it when the caller shuffles on purpose.
+type Rule9Variant uint8
+
+// The rule 9 variants; see [Rule9Variant].
+const (
+	Rule9RFC        Rule9Variant = iota // both families, bounded by the source prefix length
+	Rule9IPv6Only                       // IPv6 only, bounded by the source prefix length
+	Rule9IPv6Cap64                      // IPv6 only, at most 64 bits (Go)
+	Rule9SameSubnet                     // IPv6 128 bits; IPv4 only within the source's subnet (glibc)
+	Rule9OnLink                         // both families, on-link vs not; input order inside a group
+	Rule9Off                            // never applied
+)
+
+var rule9Names = [...]string{"rfc", "ipv6-only", "ipv6-cap64", "same-subnet", "on-link", "off"}
+
+// String returns the variant's short name, such as "ipv6-only".
+func (v Rule9Variant) String() string {
+	if int(v) < len(rule9Names) {
+		return rule9Names[v]
+	}
+	return "rule9(?)"
+}
+
+// WithRule9 selects how destination rule 9 is applied; see [Rule9Variant].
+// An unknown variant behaves as [Rule9Off].
+func WithRule9(v Rule9Variant) Option {
+	return func(s *Selector) { s.rule9 = v }
+}
+
+// WithFullPrefixMatch makes CommonPrefixLen compare every address bit, as
+// RFC 3484 section 2.2 did, instead of stopping at the source's prefix
+// length (RFC 6724 section 2.2, Appendix B rule change 1). It affects
+// source rule 8 and destination rule 9 ([Rule9RFC], [Rule9IPv6Only]).
+func WithFullPrefixMatch(full bool) Option {
+	return func(s *Selector) { s.fullPrefix = full }
+}
+
+// WithPreferPublic sets the direction of source rule 7. With false (the
+// RFC 6724 default) temporary addresses (RFC 8981) win over public ones;
+// with true public addresses win, as in RFC 3484 and as RFC 5014's
+// IPV6_PREFER_SRC_PUBLIC asks. Servers and MTAs, whose peers check
+// reverse DNS or allow-lists, usually want true.
+func WithPreferPublic(public bool) Option {
+	return func(s *Selector) { s.preferPublic = public }
+}
+
+// WithPrivateIPv4SiteLocal overrides the scope of the RFC 1918 ranges
+// 10.0.0.0/8, 172.16.0.0/12 and 192.168.0.0/16. With true they are
+// site-local, as in RFC 3484 section 3.2 (and older glibc), so that
+// destination rule 2 prefers native IPv6 (even 6to4) over a NATed IPv4
+// path; with false they are global, as RFC 6724 section 3.2 says (Appendix
+// B rule change 4), leaving the choice to the policy table. Without this
+// option the table's own IPv4 scope rules apply (gai.conf scopev4, see
+// [policytable.WithScopeV4]). The table itself is not modified; other
+// IPv4 addresses keep the table's scopes.
+func WithPrivateIPv4SiteLocal(siteLocal bool) Option {
+	return func(s *Selector) {
+		if siteLocal {
+			s.privateV4 = privateV4Site
+		} else {
+			s.privateV4 = privateV4Global
+		}
+	}
+}
+
+// History gives measured connection history per destination, for the
+// RFC 8305 section 4 step between destination rules 8 and 9: a
+// destination with history sorts before one without, and a lower round
+// trip time first. Lookup must be fast, must not block and must be safe for
+// concurrent use; it must return the same answer for an address during one
+// sort, or the order is undefined (it stays a permutation). RFC 8305 says
+// history must not be shared across interfaces and should be flushed when
+// the network changes: that is the implementation's job.
+type History interface {
+	// Lookup returns the smoothed round-trip time measured to addr and
+	// whether there is any history for it.
+	Lookup(addr netip.Addr) (rtt time.Duration, ok bool)
+}
+
+// WithHistory enables the RFC 8305 section 4 history step (rule
+// [DstHistory]). A nil h disables it (the default).
+func WithHistory(h History) Option {
+	return func(s *Selector) { s.history = h }
+}
+
+// RFC6724 returns the default Selector: RFC 6724 followed literally. The
+// policy table is [policytable.RFC6724] with its IPv4 scopes (RFC 1918 is
+// global), rule 9 applies to both families ([Rule9RFC]), CommonPrefixLen
+// stops at the source's prefix length (0 means 64 for IPv6 and 32 for
+// IPv4) and source rule 7 prefers temporary addresses. Options adjust it.
+func RFC6724(opts ...Option) *Selector {
+	s := &Selector{name: "rfc6724", table: policytable.RFC6724()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// RFC3484 returns the Selector of the obsoleted RFC 3484: its policy table
+// ([policytable.RFC3484]: IPv4 below 6to4, no ULA row), RFC 1918 space
+// site-local (also under a table given by [WithTable]), CommonPrefixLen
+// over all bits, rule 9 for both families, and source rule 7 preferring
+// public addresses. Many deployed stacks still behave so.
+func RFC3484(opts ...Option) *Selector {
+	s := &Selector{
+		name:         "rfc3484",
+		table:        policytable.RFC3484(),
+		fullPrefix:   true,
+		preferPublic: true,
+		privateV4:    privateV4Site,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Name returns the profile's name ("rfc6724", "rfc3484", ...).
+func (s *Selector) Name() string {
+	if s == nil || s.name == "" {
+		return "rfc6724"
+	}
+	return s.name
+}
+
+// Table returns the policy table the Selector uses; never nil.
+func (s *Selector) Table() *policytable.Table {
+	if s == nil || s.table == nil {
+		return policytable.RFC6724()
+	}
+	return s.table
 }
 
 // stackImpl is the hook through which a profile of a real stack replaces
@@ -38,11 +227,216 @@ type stackImpl interface {
 	compare(s *Selector, a, b *Destination) (int, Rule)
 }
 
+// zero is the configuration a nil *Selector stands for.
+var zero Selector
+
+func (s *Selector) orZero() *Selector {
+	if s == nil {
+		return &zero
+	}
+	return s
+}
+
+// smallN is the largest input SortDestinations sorts without allocating.
+const smallN = 64
+
+// rec is one destination's sort record: the key of rules 1-8 and history
+// (larger first), the rule 9 value (larger first, only within a family),
+// the family and the input position.
+type rec struct {
+	key uint64
+	r9  uint8
+	v4  bool
+	idx int32
+}
+
 // SortDestinations sorts dsts in place by RFC 6724 section 6 (or by the
-// profile's stack). TODO(core): real engine.
+// profile's stack). It does not allocate for up to 64 destinations.
+//
+// The order is consistent whatever the input: every pair of destinations
+// that rules 1 to 9 order (as this package implements them, see the
+// package documentation for rule 4) comes out in that order, and
+// destinations equal under every rule keep their input order (rule 10).
+// Rule 9 only relates destinations of one family, so a pairwise comparator
+// is not transitive; SortDestinations instead sorts stably by the rules 1-8
+// (and history) key, then, inside each run of equal key, reorders each
+// family's members by rule 9 among the positions that family occupies,
+// the other family's members staying in place. The result is a
+// deterministic function of the input order.
 func (s *Selector) SortDestinations(dsts []Destination) {
 	if s != nil && s.stack != nil {
 		s.stack.sort(s, dsts)
 		return
 	}
+	n := len(dsts)
+	if n < 2 {
+		return
+	}
+	s = s.orZero()
+	var (
+		recBuf  [smallN]rec
+		permBuf [smallN]int32
+		recs    []rec
+		perm    []int32
+	)
+	if n <= smallN {
+		recs, perm = recBuf[:n], permBuf[:n]
+	} else {
+		recs, perm = make([]rec, n), make([]int32, n)
+	}
+	s.order(dsts, recs, perm)
+	permute(dsts, perm)
+}
+
+// order computes the sorted order of dsts: the new position i holds the
+// old dsts[perm[i]]. recs and perm have len(dsts) elements.
+func (s *Selector) order(dsts []Destination, recs []rec, perm []int32) {
+	var c lookupCache
+	for i := range dsts {
+		a := s.dstAttrs(&dsts[i], &c)
+		recs[i] = rec{key: a.key(), r9: a.r9, v4: a.v4, idx: int32(i)}
+	}
+	sortRecs(recs)
+	if s.rule9 != Rule9Off {
+		rule9Pass(recs)
+	}
+	for i := range recs {
+		perm[i] = recs[i].idx
+	}
+}
+
+// sortRecs orders recs by key (descending), then input position. The
+// order is total, so any algorithm gives the same result.
+func sortRecs(recs []rec) {
+	if len(recs) <= 16 {
+		for i := 1; i < len(recs); i++ {
+			x := recs[i]
+			j := i
+			for j > 0 && recs[j-1].key < x.key {
+				recs[j] = recs[j-1]
+				j--
+			}
+			recs[j] = x
+		}
+		return
+	}
+	slices.SortFunc(recs, func(a, b rec) int {
+		switch {
+		case a.key > b.key:
+			return -1
+		case a.key < b.key:
+			return 1
+		}
+		return int(a.idx - b.idx)
+	})
+}
+
+// rule9Pass applies destination rule 9 inside each run of equal key: for
+// each family, its members are stably sorted by r9 among the positions the
+// family holds in the run.
+func rule9Pass(recs []rec) {
+	for start := 0; start < len(recs); {
+		end := start + 1
+		for end < len(recs) && recs[end].key == recs[start].key {
+			end++
+		}
+		if end-start > 1 {
+			run := recs[start:end]
+			sortFamily(run, false)
+			sortFamily(run, true)
+		}
+		start = end
+	}
+}
+
+// sortFamily stably sorts the members of run whose family is v4 by r9
+// (descending), leaving the other members where they are.
+func sortFamily(run []rec, v4 bool) {
+	var posBuf [smallN]int32
+	var pos []int32
+	if len(run) <= smallN {
+		pos = posBuf[:0]
+	} else {
+		pos = make([]int32, 0, len(run))
+	}
+	same := true
+	for i := range run {
+		if run[i].v4 == v4 {
+			if len(pos) > 0 && run[i].r9 != run[pos[0]].r9 {
+				same = false
+			}
+			pos = append(pos, int32(i))
+		}
+	}
+	if same || len(pos) < 2 {
+		return
+	}
+	if len(pos) > 32 {
+		members := make([]rec, len(pos))
+		for k, p := range pos {
+			members[k] = run[p]
+		}
+		slices.SortStableFunc(members, func(a, b rec) int { return int(b.r9) - int(a.r9) })
+		for k, p := range pos {
+			run[p] = members[k]
+		}
+		return
+	}
+	for k := 1; k < len(pos); k++ {
+		x := run[pos[k]]
+		j := k
+		for j > 0 && run[pos[j-1]].r9 < x.r9 {
+			run[pos[j]] = run[pos[j-1]]
+			j--
+		}
+		run[pos[j]] = x
+	}
+}
+
+// permute reorders dsts so that the new dsts[i] is the old dsts[perm[i]].
+// It destroys perm.
+func permute(dsts []Destination, perm []int32) {
+	for i := range perm {
+		if perm[i] < 0 || int(perm[i]) == i {
+			continue
+		}
+		// Follow the cycle starting at i.
+		tmp := dsts[i]
+		j := i
+		for {
+			k := int(perm[j])
+			perm[j] = -1
+			if k == i {
+				dsts[j] = tmp
+				break
+			}
+			dsts[j] = dsts[k]
+			j = k
+		}
+	}
+}
+
+// Compare orders two destinations by RFC 6724 section 6 rules 1 to 9 (and
+// the history step): negative when a goes first, positive when b does, 0
+// when no rule orders them (rule 10 then keeps the input order, so sort
+// with a stable algorithm). For stack profiles it is the stack's
+// comparator.
+//
+// Compare is meant for callers' own record types. It is a pairwise
+// comparator and, because rule 9 only relates destinations of one family,
+// it is not transitive on mixed IPv4/IPv6 input (a < b < c < a can
+// happen): slices.SortStableFunc with Compare may then give an order that
+// depends on the algorithm. Use [Selector.SortDestinations] (and carry an
+// index) for an order that is consistent by construction. Compare
+// computes every attribute on each call; it does not allocate.
+func (s *Selector) Compare(a, b Destination) int {
+	if s != nil && s.stack != nil {
+		c, _ := s.stack.compare(s, &a, &b)
+		return c
+	}
+	s = s.orZero()
+	var c lookupCache
+	da, db := s.dstAttrs(&a, &c), s.dstAttrs(&b, &c)
+	ord, _ := compareAttrs(&da, &db)
+	return ord
 }

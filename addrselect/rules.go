@@ -1,0 +1,469 @@
+package addrselect
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/dualstack/dualstack/policytable"
+)
+
+// This file holds the rules of RFC 6724 section 5 (source) and section 6
+// (destination) as per-candidate attributes. Every rule except destination
+// rule 9 compares a value computed for one candidate alone, so the rules
+// 1-8 (and the history step) pack into one integer key; rule 9 is a number
+// that is only comparable within one address family.
+
+// isV4 reports whether a is IPv4 or IPv4-mapped IPv6: RFC 6724 section 3.2
+// handles IPv4 in its mapped form, so both count as the IPv4 family.
+func isV4(a netip.Addr) bool { return a.Is4() || a.Is4In6() }
+
+// commonBits returns the number of leading bits a and b share within
+// their family: up to 32 for IPv4 (mapped or not), up to 128 for IPv6, 0
+// across families or when either is invalid.
+func commonBits(a, b netip.Addr) int {
+	if !a.IsValid() || !b.IsValid() {
+		return 0
+	}
+	a4, b4 := isV4(a), isV4(b)
+	if a4 != b4 {
+		return 0
+	}
+	n := policytable.CommonPrefixLen(a, b)
+	if a4 {
+		n -= 96 // both are compared as ::ffff:a.b.c.d
+		if n < 0 {
+			n = 0
+		}
+	}
+	return n
+}
+
+// prefixLen returns the source's prefix length, with the RFC profiles'
+// assumption for an unknown (0) or out-of-range one: 64 for IPv6, 32 for
+// IPv4.
+func prefixLen(src *Source) int {
+	limit, assumed := 128, 64
+	if isV4(src.Addr) {
+		limit, assumed = 32, 32
+	}
+	if p := src.PrefixLen; p > 0 && p <= limit {
+		return p
+	}
+	return assumed
+}
+
+// commonPrefixLen is CommonPrefixLen(S, D) of RFC 6724 section 2.2: the
+// leading bits S and D share, but no more than the length of S's prefix;
+// with full, all bits as in RFC 3484 section 2.2.
+func (s *Selector) commonPrefixLen(src *Source, d netip.Addr) int {
+	n := commonBits(src.Addr, d)
+	if !s.fullPrefix {
+		n = min(n, prefixLen(src))
+	}
+	return n
+}
+
+// scope returns the scope of a (RFC 6724 section 3.1, 3.2) under the
+// table, with the Selector's override for private IPv4.
+func (s *Selector) scope(t *policytable.Table, a netip.Addr) policytable.Scope {
+	if s.privateV4 != privateV4Table && isV4(a) && a.Unmap().IsPrivate() {
+		if s.privateV4 == privateV4Site {
+			return policytable.ScopeSiteLocal
+		}
+		return policytable.ScopeGlobal
+	}
+	return t.Scope(a)
+}
+
+// lookupCache remembers the table answers for the last source address:
+// most destinations of one sort share their source.
+type lookupCache struct {
+	addr  netip.Addr
+	valid bool
+	attr  policytable.Attr
+	scope policytable.Scope
+}
+
+func (s *Selector) srcLookup(t *policytable.Table, a netip.Addr, c *lookupCache) (policytable.Attr, policytable.Scope) {
+	if c.valid && c.addr == a {
+		return c.attr, c.scope
+	}
+	attr, sc := t.Lookup(a), s.scope(t, a)
+	*c = lookupCache{addr: a, valid: true, attr: attr, scope: sc}
+	return attr, sc
+}
+
+// homeRank orders the Mobile IPv6 roles for rule 4 (source and
+// destination): home and care-of (3) > home only (2) > neither (1) >
+// care-of only (0). RFC 6724 orders only the pairs 3 > {2,1,0} and 2 > 0;
+// ranking "neither" between them makes the rule a weak order (needed for a
+// consistent sort) at the price of also preferring home-only over neither
+// and neither over care-of-only. See the package documentation.
+func homeRank(src *Source) uint8 {
+	switch {
+	case src.Home && src.CareOf:
+		return 3
+	case src.Home:
+		return 2
+	case src.CareOf:
+		return 0
+	}
+	return 1
+}
+
+// dattr is what the destination rules look at for one destination D.
+type dattr struct {
+	addr       netip.Addr
+	src        netip.Addr
+	usable     bool              // rule 1
+	scope      policytable.Scope // Scope(D), rules 2 and 8
+	srcScope   policytable.Scope // Scope(Source(D)), rule 2
+	label      uint8             // Label(D), rule 5
+	srcLabel   uint8             // Label(Source(D)), rule 5
+	prec       uint8             // Precedence(D), rule 6
+	deprecated bool              // rule 3
+	home       uint8             // rule 4, see homeRank
+	homeFlag   bool
+	careOf     bool
+	temporary  bool
+	encap      bool // rule 7
+	hasRTT     bool // history step
+	rtt        time.Duration
+	v4         bool // family, rule 9
+	cpl        int  // CommonPrefixLen(Source(D), D) as the rule 9 variant counts it
+	r9         uint8
+}
+
+func (a *dattr) matchScope() bool { return a.usable && a.scope == a.srcScope }
+func (a *dattr) matchLabel() bool { return a.usable && a.label == a.srcLabel }
+
+// dstAttrs computes the attributes of d. Scope, label and precedence of
+// Source(D) are looked up even for an unusable D (for Explain), but the
+// rules that need Source(D) treat an unusable D as having none.
+func (s *Selector) dstAttrs(d *Destination, c *lookupCache) dattr {
+	t := s.table // a nil table behaves as policytable.RFC6724()
+	attr := t.Lookup(d.Addr)
+	a := dattr{
+		addr:   d.Addr,
+		src:    d.Source.Addr,
+		usable: d.Addr.IsValid() && d.Source.IsValid() && !d.Unreachable,
+		scope:  s.scope(t, d.Addr),
+		label:  attr.Label,
+		prec:   attr.Precedence,
+		encap:  d.Source.Encapsulated,
+		v4:     isV4(d.Addr),
+	}
+	if d.Source.IsValid() {
+		sa, ss := s.srcLookup(t, d.Source.Addr, c)
+		a.srcLabel, a.srcScope = sa.Label, ss
+		a.deprecated = d.Source.Deprecated
+		a.homeFlag, a.careOf, a.temporary = d.Source.Home, d.Source.CareOf, d.Source.Temporary
+	}
+	a.home = 1
+	if a.usable {
+		a.home = homeRank(&d.Source)
+		a.cpl, a.r9 = s.rule9Value(&d.Source, d.Addr)
+	} else {
+		a.deprecated = false
+		a.encap = false
+	}
+	if s.history != nil && d.Addr.IsValid() {
+		a.rtt, a.hasRTT = s.history.Lookup(d.Addr)
+		if a.rtt < 0 {
+			a.rtt = 0
+		}
+	}
+	return a
+}
+
+// rule9Value returns the CommonPrefixLen the variant uses for (src, d) and
+// the rule 9 key derived from it (larger first).
+func (s *Selector) rule9Value(src *Source, d netip.Addr) (cpl int, key uint8) {
+	if isV4(src.Addr) != isV4(d) {
+		return 0, 0
+	}
+	v4 := isV4(d)
+	switch s.rule9 {
+	case Rule9RFC:
+		cpl = s.commonPrefixLen(src, d)
+		return cpl, uint8(cpl)
+	case Rule9IPv6Only:
+		if v4 {
+			return 0, 0
+		}
+		cpl = s.commonPrefixLen(src, d)
+		return cpl, uint8(cpl)
+	case Rule9IPv6Cap64:
+		if v4 {
+			return 0, 0
+		}
+		cpl = min(commonBits(src.Addr, d), 64)
+		return cpl, uint8(cpl)
+	case Rule9SameSubnet:
+		cpl = commonBits(src.Addr, d)
+		if v4 && cpl < prefixLen(src) {
+			return 0, 0
+		}
+		return cpl, uint8(cpl)
+	case Rule9OnLink:
+		cpl = commonBits(src.Addr, d)
+		if cpl >= prefixLen(src) {
+			return cpl, 1
+		}
+		return cpl, 0
+	}
+	return 0, 0
+}
+
+// Bit layout of the destination key, most significant rule first.
+const (
+	histBits     = 25 // 1 bit "has history" + 24 bits of inverted RTT in µs
+	shiftScope8  = histBits
+	shiftNative  = shiftScope8 + 8
+	shiftPrec    = shiftNative + 1
+	shiftLabel   = shiftPrec + 8
+	shiftHome    = shiftLabel + 1
+	shiftDepr    = shiftHome + 2
+	shiftScope2  = shiftDepr + 1
+	shiftUsable  = shiftScope2 + 1
+	maxRTTMicros = 1<<24 - 1
+)
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// histKey is the history step's part of the key: with history above
+// without, then lower RTT above higher (RTTs are compared in whole
+// microseconds, up to about 16.7 s).
+func (a *dattr) histKey() uint64 {
+	if !a.hasRTT {
+		return 0
+	}
+	us := uint64(a.rtt / time.Microsecond)
+	if us > maxRTTMicros {
+		us = maxRTTMicros
+	}
+	return 1<<24 | (maxRTTMicros - us)
+}
+
+// key packs rules 1-8 and history; a larger key sorts first.
+func (a *dattr) key() uint64 {
+	return b2u(a.usable)<<shiftUsable |
+		b2u(a.matchScope())<<shiftScope2 |
+		b2u(!a.deprecated)<<shiftDepr |
+		uint64(a.home)<<shiftHome |
+		b2u(a.matchLabel())<<shiftLabel |
+		uint64(a.prec)<<shiftPrec |
+		b2u(!a.encap)<<shiftNative |
+		uint64(255-a.scope)<<shiftScope8 |
+		a.histKey()
+}
+
+// compareAttrs applies RFC 6724 section 6 rules 1-9 (and the history step)
+// in order and returns which goes first (negative: a) and the deciding
+// rule, or (0, Dst10) when no rule orders them.
+func compareAttrs(a, b *dattr) (int, Rule) {
+	pick := func(x, y bool) int { // x preferred over y
+		if x {
+			return -1
+		}
+		return 1
+	}
+	// Rule 1: Avoid unusable destinations (section 6).
+	if a.usable != b.usable {
+		return pick(a.usable, b.usable), Dst1
+	}
+	// Rule 2: Prefer matching scope.
+	if ma, mb := a.matchScope(), b.matchScope(); ma != mb {
+		return pick(ma, mb), Dst2
+	}
+	// Rule 3: Avoid deprecated addresses (of Source(D)).
+	if a.deprecated != b.deprecated {
+		return pick(!a.deprecated, !b.deprecated), Dst3
+	}
+	// Rule 4: Prefer home addresses (homeRank; see its deviation note).
+	if a.home != b.home {
+		return pick(a.home > b.home, false), Dst4
+	}
+	// Rule 5: Prefer matching label.
+	if ma, mb := a.matchLabel(), b.matchLabel(); ma != mb {
+		return pick(ma, mb), Dst5
+	}
+	// Rule 6: Prefer higher precedence.
+	if a.prec != b.prec {
+		return pick(a.prec > b.prec, false), Dst6
+	}
+	// Rule 7: Prefer native transport.
+	if a.encap != b.encap {
+		return pick(!a.encap, false), Dst7
+	}
+	// Rule 8: Prefer smaller scope.
+	if a.scope != b.scope {
+		return pick(a.scope < b.scope, false), Dst8
+	}
+	// RFC 8305 section 4: history (RTT, then used before) between 8 and 9.
+	if ha, hb := a.histKey(), b.histKey(); ha != hb {
+		return pick(ha > hb, false), DstHistory
+	}
+	// Rule 9: Use longest matching prefix, only within one family.
+	if a.v4 == b.v4 && a.r9 != b.r9 {
+		return pick(a.r9 > b.r9, false), Dst9
+	}
+	// Rule 10: Otherwise, leave the order unchanged.
+	return 0, Dst10
+}
+
+// sattr is what the source rules look at for one candidate SA and the
+// destination D.
+type sattr struct {
+	addr      netip.Addr
+	eligible  bool // section 4: in the candidate set
+	same      bool // rule 1
+	scope     policytable.Scope
+	scopeRank uint16 // rule 2, relative to Scope(D)
+	depr      bool   // rule 3
+	home      uint8  // rule 4
+	outIface  bool   // rule 5
+	nextHop   bool   // rule 5.5
+	label     uint8
+	matchLbl  bool // rule 6
+	pref7     bool // rule 7: temporary (or public) as configured
+	cpl       int  // rule 8
+	src       *Source
+}
+
+// srcAttrs computes the attributes of candidate sa for destination d.
+// outIface and nextHop describe the route chosen for d (empty/zero:
+// unknown, rules 5 and 5.5 do not apply).
+func (s *Selector) srcAttrs(sa *Source, d netip.Addr, dScope policytable.Scope, dLabel uint8, outIface string, nextHop netip.Addr) sattr {
+	t := s.table
+	a := sattr{addr: sa.Addr, src: sa}
+	// Section 4: multicast and unspecified addresses are never candidates;
+	// neither is an address of the other family (IPv4 is handled in its
+	// mapped form, so ::ffff:a.b.c.d and a.b.c.d are the same family).
+	a.eligible = sa.Addr.IsValid() && d.IsValid() && !sa.Addr.IsMulticast() &&
+		!sa.Addr.IsUnspecified() && isV4(sa.Addr) == isV4(d)
+	attr := t.Lookup(sa.Addr)
+	a.scope = s.scope(t, sa.Addr)
+	a.label = attr.Label
+	a.same = sa.Addr.Unmap().WithZone("") == d.Unmap().WithZone("")
+	// Rule 2 ranks scopes: those >= Scope(D) from the smallest up, above
+	// those < Scope(D) from the largest down.
+	if a.scope >= dScope {
+		a.scopeRank = 512 - uint16(a.scope)
+	} else {
+		a.scopeRank = uint16(a.scope)
+	}
+	a.depr = sa.Deprecated
+	a.home = homeRank(sa)
+	a.outIface = outIface != "" && sa.Interface == outIface
+	a.nextHop = nextHop.IsValid() && sa.NextHop == nextHop
+	a.matchLbl = a.label == dLabel
+	a.pref7 = sa.Temporary != s.preferPublic
+	a.cpl = s.commonPrefixLen(sa, d)
+	return a
+}
+
+// compareSrc applies RFC 6724 section 5 rules 1-8 (with 5.5) in order:
+// negative when a is preferred, with the deciding rule; (0, SrcOrder) when
+// none decides.
+func compareSrc(a, b *sattr) (int, Rule) {
+	pick := func(x bool) int {
+		if x {
+			return -1
+		}
+		return 1
+	}
+	// Section 4: a non-candidate never wins (reported as rule 1's lead-in,
+	// the candidate set; Rule is RuleNone).
+	if a.eligible != b.eligible {
+		return pick(a.eligible), RuleNone
+	}
+	// Rule 1: Prefer same address.
+	if a.same != b.same {
+		return pick(a.same), Src1
+	}
+	// Rule 2: Prefer appropriate scope.
+	if a.scopeRank != b.scopeRank {
+		return pick(a.scopeRank > b.scopeRank), Src2
+	}
+	// Rule 3: Avoid deprecated addresses.
+	if a.depr != b.depr {
+		return pick(!a.depr), Src3
+	}
+	// Rule 4: Prefer home addresses (homeRank; see its deviation note).
+	if a.home != b.home {
+		return pick(a.home > b.home), Src4
+	}
+	// Rule 5: Prefer outgoing interface.
+	if a.outIface != b.outIface {
+		return pick(a.outIface), Src5
+	}
+	// Rule 5.5: Prefer addresses in a prefix advertised by the next-hop.
+	if a.nextHop != b.nextHop {
+		return pick(a.nextHop), Src5_5
+	}
+	// Rule 6: Prefer matching label.
+	if a.matchLbl != b.matchLbl {
+		return pick(a.matchLbl), Src6
+	}
+	// Rule 7: Prefer temporary addresses (or public ones, if configured).
+	if a.pref7 != b.pref7 {
+		return pick(a.pref7), Src7
+	}
+	// Rule 8: Use longest matching prefix.
+	if a.cpl != b.cpl {
+		return pick(a.cpl > b.cpl), Src8
+	}
+	return 0, SrcOrder
+}
+
+// SelectSource picks the source address for dst among candidates by RFC
+// 6724 section 5 rules 1 to 8. Rules 5 and 5.5 need the route chosen for
+// dst and do not apply here; use [Selector.SelectSourceVia] to give it.
+// It returns false when no candidate is usable. It does not allocate.
+//
+// Candidates that section 4 excludes are skipped: invalid, multicast and
+// unspecified addresses, and addresses of the other family (IPv4 and
+// IPv4-mapped IPv6 are one family). RFC 6724 does not define IPv4 source
+// selection; the same rules are applied to IPv4 candidates. Among
+// candidates equal under every rule, the first listed wins. Profiles of
+// real stacks select sources with the RFC rules too (the kernel, not the
+// resolver, picks the source).
+func (s *Selector) SelectSource(dst netip.Addr, candidates []Source) (Source, bool) {
+	return s.SelectSourceVia(dst, "", netip.Addr{}, candidates)
+}
+
+// SelectSourceVia is [Selector.SelectSource] with the route chosen for dst:
+// outIface, the name of the outgoing interface, enables rule 5 (prefer
+// candidates whose Interface is outIface); nextHop, the router chosen for
+// dst, enables rule 5.5 (prefer candidates whose NextHop is nextHop, RFC
+// 8028). An empty outIface or a zero nextHop disables the rule.
+func (s *Selector) SelectSourceVia(dst netip.Addr, outIface string, nextHop netip.Addr, candidates []Source) (Source, bool) {
+	s = s.orZero()
+	t := s.table
+	dAttr, dScope := t.Lookup(dst), s.scope(t, dst)
+	best := -1
+	var ba sattr
+	for i := range candidates {
+		a := s.srcAttrs(&candidates[i], dst, dScope, dAttr.Label, outIface, nextHop)
+		if !a.eligible {
+			continue
+		}
+		if best < 0 {
+			best, ba = i, a
+			continue
+		}
+		if c, _ := compareSrc(&a, &ba); c < 0 {
+			best, ba = i, a
+		}
+	}
+	if best < 0 {
+		return Source{}, false
+	}
+	return candidates[best], true
+}
