@@ -1,0 +1,266 @@
+package addrselect
+
+import (
+	"math/bits"
+	"net/netip"
+
+	"github.com/dualstack/dualstack/policytable"
+)
+
+// Glibc returns a Selector that orders destinations exactly as glibc's
+// getaddrinfo (2.26 to 2.36, sysdeps/posix/getaddrinfo.c, rfc3484_sort)
+// does with the same sources:
+//
+//   - glibc's built-in tables ([policytable.Glibc]: the RFC 3484
+//     precedences, labels with extra rows for fec0::/10, fc00::/7 and
+//     2001::/32, IPv4 127.0.0.0/8 and 169.254.0.0/16 link-local).
+//     Glibc(WithTable(t)) with t from a gai.conf is glibc under that
+//     gai.conf, its scopev4 rules included;
+//   - rules 1 to 9 of RFC 3484/6724 section 6, with rule 3 (deprecated)
+//     and rule 4 (home) read from Source.Deprecated and Source.Home, and
+//     rule 7 from Source.Encapsulated (glibc asks the kernel whether the
+//     interface is a tunnel; it compares only sources on different
+//     interfaces);
+//   - an unusable destination (no source) is still ordered against
+//     another unusable one by rules 6 (precedence) and 8 (scope), and by
+//     input position;
+//   - IPv4-mapped destinations are IPv6 to glibc: global scope whatever
+//     the IPv4 address (only true IPv4 destinations get the scopev4
+//     rules), and rule 9 compares them as IPv6;
+//   - rule 9 for IPv6 compares all 128 bits (no /64 bound); for IPv4 it
+//     counts common bits only when destination and source are in the
+//     same subnet by the source's prefix length, else 0. Source.PrefixLen
+//     0 is what glibc has when it has no address information (a host
+//     without IPv6 addresses, where glibc reads no flags and no prefix
+//     lengths): its netmask then keeps all 32 bits, so only a
+//     destination equal to its source gets a rule 9 value;
+//   - the IPv4 loopback: glibc takes the flags and prefix length of
+//     127.0.0.1 for any 127.0.0.0/8 source; pass those;
+//   - the comparator breaks ties by input position (rule 10) but is not
+//     transitive (rule 9 relates one family only, rules 2-5 look at the
+//     sources), so the result depends on the sort algorithm: the profile
+//     sorts like glibc's qsort_r of 2.36 and earlier, a top-down merge
+//     sort that splits n into n/2 and n-n/2 and takes the left element on
+//     ties.
+//
+// Not reproduced: gai.conf reload, rule 7's interface probing (only
+// Source.Encapsulated is used), and glibc 2.37 and later, whose qsort
+// may pick another algorithm for intransitive inputs.
+func Glibc(opts ...Option) *Selector {
+	s := &Selector{name: "glibc", table: policytable.Glibc(), stack: glibcStack{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// glibcStack emulates glibc's rfc3484_sort under qsort_r (msort).
+type glibcStack struct{}
+
+func (glibcStack) sort(s *Selector, dsts []Destination) {
+	t := s.Table()
+	mergeSortDestinations(dsts, func(a, b *Destination) int {
+		c, _ := glibcCompare(t, a, b)
+		return c
+	})
+}
+
+func (glibcStack) compare(s *Selector, a, b *Destination) (int, Rule) {
+	return glibcCompare(s.Table(), a, b)
+}
+
+// glibcScope is glibc's get_scope: IPv4 addresses get the table's IPv4
+// scope rules (gai.conf scopev4, by default RFC 6724 section 3.2); every
+// IPv6 address, IPv4-mapped included, gets its RFC 6724 section 3.1 scope
+// (multicast scope field, link-local for fe80::/10 and ::1, site-local
+// for fec0::/10, else global).
+func glibcScope(t *policytable.Table, a netip.Addr) policytable.Scope {
+	if a.Is4() {
+		return t.Scope(a)
+	}
+	return policytable.ScopeIPv6(a)
+}
+
+// glibcSource returns the source as glibc sees it for destination d: an
+// IPv4 address for an IPv4 destination, IPv6 (IPv4-mapped if needed)
+// otherwise, and false when d is unusable.
+func glibcSource(d *Destination) (netip.Addr, bool) {
+	src := d.Source.Addr
+	if !src.IsValid() || d.Unreachable {
+		return netip.Addr{}, false
+	}
+	if d.Addr.Is4() {
+		return src.Unmap(), true
+	}
+	if src.Is4() {
+		return netip.AddrFrom16(src.As16()), true
+	}
+	return src, true
+}
+
+// glibcCompare is glibc's comparator for rules 1 to 9 (RFC 6724 section
+// 6, with glibc's variants). 0 means rule 10 decides by input position.
+func glibcCompare(t *policytable.Table, a, b *Destination) (int, Rule) {
+	sa, ua := glibcSource(a)
+	sb, ub := glibcSource(b)
+	// Rule 1: avoid unusable destinations.
+	if ua != ub {
+		return preferIf(ua), Dst1
+	}
+	// Rule 2: prefer matching scope (only between usable destinations).
+	scDA, scDB := glibcScope(t, a.Addr), glibcScope(t, b.Addr)
+	if ua {
+		ma, mb := scDA == glibcScope(t, sa), scDB == glibcScope(t, sb)
+		if ma != mb {
+			return preferIf(ma), Dst2
+		}
+		// Rule 3: avoid deprecated addresses.
+		if a.Source.Deprecated != b.Source.Deprecated {
+			return preferIf(!a.Source.Deprecated), Dst3
+		}
+		// Rule 4: prefer home addresses.
+		if a.Source.Home != b.Source.Home {
+			return preferIf(a.Source.Home), Dst4
+		}
+		// Rule 5: prefer matching label.
+		la := t.Label(a.Addr) == t.Label(sa)
+		lb := t.Label(b.Addr) == t.Label(sb)
+		if la != lb {
+			return preferIf(la), Dst5
+		}
+	}
+	// Rule 6: prefer higher precedence.
+	if pa, pb := t.Precedence(a.Addr), t.Precedence(b.Addr); pa != pb {
+		return preferIf(pa > pb), Dst6
+	}
+	// Rule 7: prefer native transport (only for different interfaces).
+	if ua && a.Source.Encapsulated != b.Source.Encapsulated &&
+		(a.Source.Interface != b.Source.Interface || a.Source.Interface == "") {
+		return preferIf(!a.Source.Encapsulated), Dst7
+	}
+	// Rule 8: prefer smaller scope.
+	if scDA != scDB {
+		return preferIf(scDA < scDB), Dst8
+	}
+	// Rule 9: longest matching prefix, within one address family.
+	if ua && a.Addr.Is4() == b.Addr.Is4() {
+		var ba, bb int
+		if a.Addr.Is4() {
+			ba = glibcSubnetBits(sa, a.Addr, a.Source.PrefixLen)
+			bb = glibcSubnetBits(sb, b.Addr, b.Source.PrefixLen)
+		} else {
+			ba = policytable.CommonPrefixLen(sa, a.Addr)
+			bb = policytable.CommonPrefixLen(sb, b.Addr)
+		}
+		if ba != bb {
+			return preferIf(ba > bb), Dst9
+		}
+	}
+	return 0, RuleNone
+}
+
+// glibcSubnetBits is glibc's IPv4 rule 9 value: the number of leading
+// bits src and dst share when they are in the same subnet by the source's
+// prefix length, else 0. A prefix length of 0 (or out of range) leaves
+// glibc with an all-ones netmask.
+func glibcSubnetBits(src, dst netip.Addr, plen int) int {
+	s4, d4 := src.As4(), dst.As4()
+	s := uint32(s4[0])<<24 | uint32(s4[1])<<16 | uint32(s4[2])<<8 | uint32(s4[3])
+	d := uint32(d4[0])<<24 | uint32(d4[1])<<16 | uint32(d4[2])<<8 | uint32(d4[3])
+	mask := ^uint32(0)
+	if plen > 0 && plen <= 32 {
+		mask <<= 32 - plen
+	}
+	if s&mask != d&mask {
+		return 0
+	}
+	return bits.LeadingZeros32(s ^ d)
+}
+
+// mergeSortDestinations sorts dsts the way glibc's msort (qsort and
+// qsort_r up to glibc 2.36, which c-ares also uses) does: top-down, the
+// first half holding n/2 elements, merging by taking the left element
+// unless cmp says the right one goes first. cmp returns 0 when only the
+// input position decides; ties then go to the lower input position, as
+// the stacks' own rule 10 comparisons do. The sort permutes indices and
+// allocates nothing for up to stackN destinations.
+func mergeSortDestinations(dsts []Destination, cmp func(a, b *Destination) int) {
+	n := len(dsts)
+	if n < 2 {
+		return
+	}
+	var ordBuf, tmpBuf [stackN]int32
+	ord, tmp := ordBuf[:0], tmpBuf[:0]
+	if n > stackN {
+		ord, tmp = make([]int32, 0, n), make([]int32, 0, n)
+	}
+	ord, tmp = ord[:n], tmp[:n]
+	for i := range ord {
+		ord[i] = int32(i)
+	}
+	full := func(i, j int32) int {
+		if c := cmp(&dsts[i], &dsts[j]); c != 0 {
+			return c
+		}
+		if i < j {
+			return -1
+		}
+		return 1
+	}
+	msort(ord, tmp, full)
+	applyOrder(dsts, ord)
+}
+
+// stackN is the largest input the stack profiles sort without
+// allocating.
+const stackN = 64
+
+// msort is glibc's msort_with_tmp on an index array.
+func msort(b, tmp []int32, cmp func(i, j int32) int) {
+	n := len(b)
+	if n <= 1 {
+		return
+	}
+	n1 := n / 2
+	b1, b2 := b[:n1], b[n1:]
+	msort(b1, tmp, cmp)
+	msort(b2, tmp, cmp)
+	k := 0
+	i, j := 0, 0
+	for i < len(b1) && j < len(b2) {
+		if cmp(b1[i], b2[j]) <= 0 {
+			tmp[k] = b1[i]
+			i++
+		} else {
+			tmp[k] = b2[j]
+			j++
+		}
+		k++
+	}
+	// The rest of b2 is already in place; copy the rest of b1 after the
+	// merged part, then the merged part back.
+	k += copy(tmp[k:], b1[i:])
+	copy(b, tmp[:k])
+}
+
+// applyOrder reorders dsts so that the new dsts[i] is the old
+// dsts[ord[i]]. It destroys ord.
+func applyOrder(dsts []Destination, ord []int32) {
+	for i := range ord {
+		if ord[i] < 0 || int(ord[i]) == i {
+			continue
+		}
+		tmp := dsts[i]
+		j := i
+		for {
+			k := int(ord[j])
+			ord[j] = -1
+			if k == i {
+				dsts[j] = tmp
+				break
+			}
+			dsts[j] = dsts[k]
+			j = k
+		}
+	}
+}
