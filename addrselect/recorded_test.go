@@ -33,7 +33,7 @@ type recordedCase struct {
 }
 
 // recordedColumns are the stacks recorded for every case.
-var recordedColumns = []string{"go", "glibc_default", "glibc_rfc6724", "glibc_prefer_ipv4", "musl"}
+var recordedColumns = []string{"go", "glibc_default", "glibc_rfc6724", "glibc_prefer_ipv4", "musl", "cares"}
 
 func loadRecorded(t testing.TB) []recordedCase {
 	t.Helper()
@@ -252,6 +252,8 @@ func recordedSelector(t testing.TB, column string, tables map[string]*policytabl
 		return addrselect.GoNet()
 	case "glibc_default":
 		return addrselect.Glibc()
+	case "cares":
+		return addrselect.CAres()
 	case "musl":
 		return addrselect.Musl()
 	case "glibc_rfc6724", "glibc_prefer_ipv4":

@@ -1,0 +1,142 @@
+package addrselect
+
+import (
+	"net/netip"
+
+	"github.com/dualstack/dualstack/policytable"
+)
+
+// CAres returns a Selector that orders destinations exactly as c-ares's
+// ares_getaddrinfo (1.16 to 1.19, src/lib/ares__sortaddrinfo.c, taken from
+// Android's getaddrinfo) does with the same sources, when sorted by glibc's
+// qsort:
+//
+//   - the RFC 6724 section 2.1 default table, hard-coded (c-ares reads no
+//     gai.conf: [WithTable] changes nothing but [Selector.Table]); IPv4
+//     127.0.0.0/8 and 169.254.0.0/16 link-local, every other IPv4 address
+//     global (RFC 6724 section 3.2); IPv4-mapped addresses are IPv6 to
+//     c-ares for scope (global) but get the IPv4 label and precedence;
+//   - rules 1, 2, 5, 6, 8 and 9; rules 3 (deprecated), 4 (home) and 7
+//     (native transport) are skipped;
+//   - unusable destinations are compared with each other by every rule as
+//     if their source were an address of no family, which c-ares gives
+//     scope 1 (interface-local) and label 1: so among unusable
+//     destinations those whose label is 1 (global IPv6 unicast, link-local
+//     IPv6 included) "match" and come first (rule 5), then precedence and
+//     scope order them. (c-ares leaves that source memory uninitialised;
+//     freshly allocated memory is zero, which is what this models.)
+//   - rule 9 between two usable IPv6 destinations (IPv4-mapped included),
+//     over all 128 bits;
+//   - ties go to the input position (rule 10), but the comparator is not
+//     transitive (rule 9 relates one family only), so the result depends
+//     on the sort algorithm: the profile sorts like glibc's qsort up to
+//     2.36 (a top-down merge sort), which is what c-ares uses on glibc
+//     systems.
+//
+// Not reproduced: c-ares on other C libraries (musl's smoothsort, BSD
+// qsort) may order intransitive inputs differently; c-ares 1.20 and later
+// rewrote the sort.
+func CAres(opts ...Option) *Selector {
+	s := &Selector{name: "cares", table: policytable.RFC6724(), stack: caresStack{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// caresStack emulates c-ares's rfc6724_compare under glibc's qsort.
+type caresStack struct{}
+
+func (caresStack) sort(_ *Selector, dsts []Destination) {
+	mergeSortDestinations(dsts, func(a, b *Destination) int {
+		c, _ := caresCompare(a, b)
+		return c
+	})
+}
+
+func (caresStack) compare(_ *Selector, a, b *Destination) (int, Rule) {
+	return caresCompare(a, b)
+}
+
+// caresNoFamily stands for the source of an unusable destination.
+const caresNoFamily = 1
+
+// caresScope is c-ares's get_scope. An invalid address stands for a
+// source of no family: interface-local scope.
+func caresScope(a netip.Addr) policytable.Scope {
+	switch {
+	case !a.IsValid():
+		return policytable.ScopeInterfaceLocal
+	case a.Is4():
+		if a.IsLoopback() || a.IsLinkLocalUnicast() {
+			return policytable.ScopeLinkLocal
+		}
+		return policytable.ScopeGlobal
+	}
+	return policytable.ScopeIPv6(a)
+}
+
+// caresAttr is c-ares's get_precedence and get_label: the RFC 6724
+// section 2.1 default table. An invalid address (a source of no family)
+// has label 1 and precedence 1.
+func caresAttr(a netip.Addr) (prec, label uint8) {
+	switch {
+	case !a.IsValid():
+		return 1, caresNoFamily
+	case a.Is4():
+		return 35, 4
+	case a == netip.IPv6Unspecified():
+		// IN6_IS_ADDR_V4COMPAT excludes :: (and ::1), so the ::/96 row
+		// does not apply.
+		return 40, 1
+	}
+	at := policytable.RFC6724().Lookup(a)
+	return at.Precedence, at.Label
+}
+
+// caresCompare is c-ares's comparator for rules 1 to 9 (RFC 6724 section
+// 6). 0 means rule 10 decides by input position.
+func caresCompare(a, b *Destination) (int, Rule) {
+	sa, ua := glibcSource(a)
+	sb, ub := glibcSource(b)
+	// Rule 1: avoid unusable destinations.
+	if ua != ub {
+		return preferIf(ua), Dst1
+	}
+	// Rule 2: prefer matching scope.
+	scDA, scDB := caresScope(a.Addr), caresScope(b.Addr)
+	ma, mb := scDA == caresScope(sa), scDB == caresScope(sb)
+	if ma != mb {
+		return preferIf(ma), Dst2
+	}
+	// Rules 3 and 4 are not implemented by c-ares.
+
+	// Rule 5: prefer matching label.
+	precA, labelA := caresAttr(a.Addr)
+	precB, labelB := caresAttr(b.Addr)
+	_, slA := caresAttr(sa)
+	_, slB := caresAttr(sb)
+	if la, lb := labelA == slA, labelB == slB; la != lb {
+		return preferIf(la), Dst5
+	}
+	// Rule 6: prefer higher precedence.
+	if precA != precB {
+		return preferIf(precA > precB), Dst6
+	}
+	// Rule 7 is not implemented by c-ares.
+
+	// Rule 8: prefer smaller scope.
+	if scDA != scDB {
+		return preferIf(scDA < scDB), Dst8
+	}
+	// Rule 9: longest matching prefix, usable IPv6 destinations only,
+	// all 128 bits.
+	if ua && ub && !a.Addr.Is4() && !b.Addr.Is4() {
+		ca := policytable.CommonPrefixLen(sa, a.Addr)
+		cb := policytable.CommonPrefixLen(sb, b.Addr)
+		if ca != cb {
+			return preferIf(ca > cb), Dst9
+		}
+	}
+	return 0, RuleNone
+}
