@@ -1,0 +1,91 @@
+// Package mxorder decides which mail exchanger, and which of its
+// addresses, an SMTP client tries next, for senders and receivers that may
+// each have IPv4, IPv6 or both. It applies RFC 5321 section 5.1 (MX
+// ordering, implicit MX, the relay's own MX record), RFC 7505 (null MX) and
+// RFC 3974 (IPv6 and mixed-stack MX sets), and orders each host's
+// addresses with [github.com/dualstack/dualstack/addrselect] (RFC 6724).
+// Unlike Go's own MX lookup it knows which families the sender can use,
+// and says why mail cannot go anywhere instead of just failing to connect.
+//
+// # Use
+//
+//  1. Configure a [Planner] (the zero value works: net.DefaultResolver,
+//     RFC 6724, a dual-stack sender).
+//  2. Call [Planner.Plan] for the recipient domain; or [Planner.Build]
+//     with records you already have (the pure core: no DNS).
+//  3. Try [Plan.Attempts] in order, stopping after Plan.MaxSessions
+//     sessions. On error, branch with errors.Is on [ErrNullMX],
+//     [ErrNoSuchDomain], [ErrNoPrimaryRelay] (permanent) and
+//     [ErrNoReachableMX] (see [UnreachableError.Temporary]).
+//  4. For diagnostics, [Planner.Audit], [Check] and [Planner.CheckBounce]
+//     report what is wrong with a domain's MX set for mixed-stack mail.
+//
+// # Model
+//
+// A plan lists the MX hosts in delivery order, each with the addresses
+// the sender can use, in addrselect order, with their source addresses;
+// [Plan.Skipped] lists every record, host and address left out with a
+// [SkipReason]; [Plan.LookupErrors] lists the DNS lookups that failed. A
+// host whose addresses are all in families the sender cannot use is
+// skipped without consuming attempt budget and the next host is tried
+// (RFC 3974 section 3); when no host is left the error is an
+// [*UnreachableError] naming the families the domain offers and the ones
+// the sender has.
+//
+// # Choices
+//
+// NXDOMAIN and NODATA. RFC 5321 section 5.1 makes NXDOMAIN a permanent
+// error and a domain without MX records (NODATA) an implicit MX of
+// preference 0 naming the domain itself. *net.Resolver reports both as a
+// *net.DNSError with IsNotFound. The planner therefore treats any "not
+// found" MX answer as NODATA and looks up the domain's A and AAAA
+// records: if they exist, the domain is its own MX (Plan.Implicit); if
+// both are "not found" too, the result is [ErrNoSuchDomain] (a domain
+// with neither MX nor addresses cannot receive mail either way). A
+// temporary failure of any of these lookups is never reported as
+// permanent.
+//
+// Null MX. A single "." exchange is a null MX (RFC 7505): [ErrNullMX],
+// whatever its preference, and no fallback to address records. A "."
+// listed with other MX records violates RFC 7505 section 3 and the RFC
+// does not say what clients do; by default ([NullMXIgnore]) the "."
+// records are skipped ([SkipNullMX]) and the other MX hosts used, so
+// that a publishing mistake does not lose mail; [NullMXFail] makes any
+// "." fatal. The audit flags the mix either way ([CodeNullMXMixed]).
+//
+// Shuffling. Records are sorted by preference (stable), then each run of
+// equal preference is shuffled (Fisher-Yates), the shape Go uses for SRV
+// records; RFC 5321 section 5.1 requires the randomisation. The source is
+// Planner.Rand, or a PCG seeded with Planner.Seed and the domain when
+// Planner.Seeded, or the runtime's generator. The limit on MX records is
+// applied after sorting and before shuffling.
+//
+// Self. With LocalNames or LocalAddrs, the best-preference MX that is the
+// local host (by name, or by any of its addresses) and every MX at or
+// above its preference are dropped (RFC 5321 section 5.1); nothing left
+// is [ErrNoPrimaryRelay].
+//
+// Names. Domains and exchanges are converted to A-labels with the IDNA
+// Lookup profile, folded to lower case, and the trailing dot removed;
+// queries use the absolute name. Exchanges that are IP literals, "." (see
+// above) or invalid host names are skipped with [SkipInvalidName]; an
+// invalid domain is a [*NameError].
+//
+// Families. Both A and AAAA are always looked up, concurrently, and both
+// answers awaited, so the plan and the audit know what the domain offers.
+// Within a host, addresses follow the addrselect order; Planner.Prefer
+// moves one family first within each host but never reorders hosts across
+// preferences (RFC 3974 section 3 step 5).
+//
+// Limits. MaxAddresses and MaxSessions mirror Postfix's
+// smtp_mx_address_limit and smtp_mx_session_limit; with Balance, a cut
+// list keeps up to half of the budget for each family (Postfix's
+// smtp_balance_inet_protocols). Skipped addresses (family, route) cost
+// nothing. Addresses listed under two hosts are tried once.
+//
+// Hostile DNS. At most MaxMX records and MaxHostAddrs addresses per host
+// are considered, at most Concurrency hosts are resolved at once, and
+// everything cut is counted in [Plan.Truncated] and listed in
+// Plan.Skipped. Work and memory are bounded by these limits and by the
+// size of the answers the Resolver returns.
+package mxorder

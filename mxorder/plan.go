@@ -1,0 +1,257 @@
+package mxorder
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strconv"
+
+	"github.com/dualstack/dualstack/addrselect"
+)
+
+// Plan is the delivery plan for one domain: the MX hosts in the order to
+// try them, the usable addresses of each in [addrselect] order with the
+// source that would be used, and everything that was left out and why.
+// A Plan is a plain value owned by the caller; it marshals to JSON.
+type Plan struct {
+	// Domain is the domain in canonical form (A-labels, lower case, no
+	// trailing dot).
+	Domain string `json:"domain"`
+	// Implicit reports that the domain has no MX records and its own
+	// address records are used as an MX of preference 0 (RFC 5321
+	// section 5.1).
+	Implicit bool `json:"implicit_mx,omitempty"`
+	// Hosts are the usable MX hosts in delivery order: ascending
+	// preference, equal preferences shuffled.
+	Hosts []Host `json:"hosts"`
+	// Skipped lists every MX record, host or address that is not in
+	// Hosts or not among the attempts, with the reason.
+	Skipped []Skip `json:"skipped,omitempty"`
+	// LookupErrors lists the DNS lookups that failed (not counting
+	// "no such name" or "no records", which are answers).
+	LookupErrors []LookupError `json:"lookup_errors,omitempty"`
+	// Truncated counts what the limits cut off; every such item also has
+	// an entry in Skipped.
+	Truncated Truncation `json:"truncated,omitzero"`
+	// SenderFamilies are the IP versions the local host can use.
+	SenderFamilies Family `json:"sender_families"`
+	// DomainFamilies are the IP versions of all addresses found for the
+	// considered MX hosts, usable or not.
+	DomainFamilies Family `json:"domain_families"`
+	// Self is the name of the MX host recognised as the local host, and
+	// SelfPreference its preference; Self is empty when the local host is
+	// not an MX of the domain (RFC 5321 section 5.1).
+	Self           string `json:"self,omitempty"`
+	SelfPreference uint16 `json:"self_preference,omitempty"`
+	// MaxSessions is the session limit of the planner (Postfix's
+	// smtp_mx_session_limit), 0 for none: the delivery loop should stop
+	// after that many attempts that reached an SMTP greeting.
+	MaxSessions int `json:"max_sessions,omitempty"`
+
+	attempts []Attempt
+}
+
+// Host is one MX host of a [Plan].
+type Host struct {
+	Name       string `json:"name"`
+	Preference uint16 `json:"preference"`
+	// Addrs are the usable addresses, in delivery order.
+	Addrs []Candidate `json:"addrs"`
+	// Families are the IP versions of every address found for the host,
+	// usable or not.
+	Families Family `json:"families"`
+}
+
+// Candidate is a usable address of a host and the source address the
+// local host would use for it (zero when the planner has no Sources).
+type Candidate struct {
+	Addr   netip.Addr `json:"addr"`
+	Source addrselect.Source
+}
+
+// Attempt is one entry of [Plan.Attempts]: connect to Addr (port 25)
+// from Source for the MX host Host.
+type Attempt struct {
+	Host       string     `json:"host"`
+	Preference uint16     `json:"preference"`
+	Addr       netip.Addr `json:"addr"`
+	Source     addrselect.Source
+}
+
+// Attempts returns the addresses to try, in order, after the address
+// limit and balancing (and with addresses listed under two hosts kept
+// once). The slice belongs to the plan; it must not be modified.
+func (p *Plan) Attempts() []Attempt { return p.attempts }
+
+// MarshalJSON adds the attempts to the exported fields.
+func (p *Plan) MarshalJSON() ([]byte, error) {
+	type plain Plan
+	return json.Marshal(struct {
+		*plain
+		Attempts []Attempt `json:"attempts"`
+	}{(*plain)(p), p.attempts})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (p *Plan) UnmarshalJSON(b []byte) error {
+	type plain Plan
+	var v struct {
+		*plain
+		Attempts []Attempt `json:"attempts"`
+	}
+	v.plain = (*plain)(p)
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	p.attempts = v.Attempts
+	return nil
+}
+
+// Truncation counts what the limits cut off.
+type Truncation struct {
+	MX        int `json:"mx,omitempty"`         // MX records beyond MaxMX
+	HostAddrs int `json:"host_addrs,omitempty"` // addresses beyond MaxHostAddrs, summed over hosts
+	Attempts  int `json:"attempts,omitempty"`   // usable addresses beyond MaxAddresses
+}
+
+// Skip is something left out of the plan: an MX record or host (Addr is
+// zero) or one address of a host.
+type Skip struct {
+	Host       string     `json:"host"`
+	Preference uint16     `json:"preference"`
+	Addr       netip.Addr `json:"addr,omitzero"`
+	Reason     SkipReason `json:"reason"`
+	Detail     string     `json:"detail,omitempty"`
+}
+
+// SkipReason says why a [Skip] was left out.
+type SkipReason uint8
+
+// The reasons.
+const (
+	// SkipFamily: no address (or this address is not) in a family the
+	// sender can use (RFC 3974 section 3). Costs no attempt.
+	SkipFamily SkipReason = iota + 1
+	// SkipNoRoute: the Sources found no source address for it (no route).
+	SkipNoRoute
+	// SkipNoAddress: the host has neither A nor AAAA records.
+	SkipNoAddress
+	// SkipLookupFailed: the address lookups of the host failed.
+	SkipLookupFailed
+	// SkipSelf: the host is the local host (by name or address).
+	SkipSelf
+	// SkipNotBetter: the MX is at or above the local host's preference
+	// (RFC 5321 section 5.1: only better MX hosts may be relayed to).
+	SkipNotBetter
+	// SkipAddressLimit: over the address limit (MaxAddresses).
+	SkipAddressLimit
+	// SkipMXLimit: MX record beyond MaxMX.
+	SkipMXLimit
+	// SkipHostAddrLimit: address beyond MaxHostAddrs for its host.
+	SkipHostAddrLimit
+	// SkipInvalidName: the exchange is an IP literal or not a valid host
+	// name.
+	SkipInvalidName
+	// SkipNullMX: a "." exchange listed with other MX records (RFC 7505
+	// forbids it); ignored under [NullMXIgnore].
+	SkipNullMX
+	// SkipDuplicate: an MX host listed twice (the best preference is
+	// kept) or an address already tried for a better host.
+	SkipDuplicate
+)
+
+var skipNames = [...]string{
+	SkipFamily:        "family",
+	SkipNoRoute:       "no-route",
+	SkipNoAddress:     "no-address",
+	SkipLookupFailed:  "lookup-failed",
+	SkipSelf:          "self",
+	SkipNotBetter:     "not-better-than-self",
+	SkipAddressLimit:  "address-limit",
+	SkipMXLimit:       "mx-limit",
+	SkipHostAddrLimit: "host-address-limit",
+	SkipInvalidName:   "invalid-name",
+	SkipNullMX:        "null-mx",
+	SkipDuplicate:     "duplicate",
+}
+
+// String returns the reason's short name, such as "family".
+func (r SkipReason) String() string {
+	if int(r) < len(skipNames) && skipNames[r] != "" {
+		return skipNames[r]
+	}
+	return "skip(" + strconv.Itoa(int(r)) + ")"
+}
+
+// MarshalText implements [encoding.TextMarshaler] with String.
+func (r SkipReason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText implements [encoding.TextUnmarshaler].
+func (r *SkipReason) UnmarshalText(b []byte) error {
+	for i, n := range skipNames {
+		if n != "" && n == string(b) {
+			*r = SkipReason(i)
+			return nil
+		}
+	}
+	return &NameError{Name: string(b), Reason: "unknown skip reason"}
+}
+
+// LookupError records a failed DNS lookup.
+type LookupError struct {
+	Host string `json:"host"`
+	// Network is "mx", "ip4" (A) or "ip6" (AAAA).
+	Network string `json:"network"`
+	// Temporary reports a failure worth retrying (SERVFAIL, timeout).
+	Temporary bool `json:"temporary,omitempty"`
+	// Timeout reports that the lookup timed out.
+	Timeout bool   `json:"timeout,omitempty"`
+	Message string `json:"message"`
+	// Err is the resolver's error.
+	Err error `json:"-"`
+}
+
+// MarshalJSON writes the source as its address only.
+func (c Candidate) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Addr   netip.Addr `json:"addr"`
+		Source netip.Addr
+	}{c.Addr, c.Source.Addr})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (the source flags are lost).
+func (c *Candidate) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Addr   netip.Addr `json:"addr"`
+		Source netip.Addr `json:"source"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = Candidate{Addr: v.Addr, Source: addrselect.Source{Addr: v.Source}}
+	return nil
+}
+
+// MarshalJSON writes the source as its address only.
+func (a Attempt) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Host       string     `json:"host"`
+		Preference uint16     `json:"preference"`
+		Addr       netip.Addr `json:"addr"`
+		Source     netip.Addr
+	}{a.Host, a.Preference, a.Addr, a.Source.Addr})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (the source flags are lost).
+func (a *Attempt) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Host       string     `json:"host"`
+		Preference uint16     `json:"preference"`
+		Addr       netip.Addr `json:"addr"`
+		Source     netip.Addr `json:"source"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*a = Attempt{Host: v.Host, Preference: v.Preference, Addr: v.Addr, Source: addrselect.Source{Addr: v.Source}}
+	return nil
+}

@@ -1,0 +1,180 @@
+package mxorder
+
+import (
+	"math/bits"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/dualstack/dualstack/addrselect"
+)
+
+// Defaults of the bounds on work driven by DNS data.
+const (
+	DefaultMaxMX        = 32 // MX records considered per domain
+	DefaultMaxHostAddrs = 16 // addresses considered per MX host and family lookup pair
+	DefaultConcurrency  = 8  // MX hosts resolved at once
+)
+
+// NullMXPolicy says what to do with a "." exchange listed together with
+// other MX records, which RFC 7505 section 3 forbids and leaves unspecified
+// for clients.
+type NullMXPolicy uint8
+
+// The policies.
+const (
+	// NullMXIgnore drops the "." records (recorded as [SkipNullMX]) and
+	// delivers to the remaining MX hosts: the domain evidently has mail
+	// servers, and dropping mail on a publishing error loses it.
+	NullMXIgnore NullMXPolicy = iota
+	// NullMXFail treats any "." exchange as a null MX: [ErrNullMX].
+	NullMXFail
+)
+
+// Planner turns a domain into a delivery [Plan]. Its fields are
+// configuration; the zero Planner works (net.DefaultResolver, RFC 6724,
+// a dual-stack sender, random shuffling, no attempt limits). A Planner must
+// not be modified once in use; it is then safe for concurrent use (but see
+// Rand).
+type Planner struct {
+	// Resolver answers MX and address queries. Nil means
+	// net.DefaultResolver.
+	Resolver Resolver
+
+	// Selector orders the addresses of each host (RFC 6724 section 6).
+	// Nil means addrselect.RFC6724().
+	Selector *addrselect.Selector
+
+	// Sources finds the local host's source address for a destination; an
+	// address with no source (no route in that family) is unusable. Nil
+	// means no source information: every address in Families is usable.
+	Sources addrselect.Sources
+
+	// Families are the IP versions the local host may use. 0 means: the
+	// families Sources has routes for, or both when Sources is nil.
+	// When both Families and Sources are set, an address must pass both.
+	Families Family
+
+	// LocalNames and LocalAddrs identify the local host: an MX host with
+	// one of these names or addresses is the local host, and it and every
+	// MX at or above its preference are dropped (RFC 5321 section 5.1,
+	// RFC 3974 section 3 step 2).
+	LocalNames []string
+	LocalAddrs []netip.Addr
+
+	// Seeded makes the shuffling of equal preferences deterministic: each
+	// plan uses a PCG generator seeded with Seed and the domain name, so
+	// the same seed and inputs give the same plan. When Seeded is false
+	// and Rand is nil, shuffling uses the runtime's random source.
+	Seed   uint64
+	Seeded bool
+	// Rand, when non-nil, is the random source for shuffling, used
+	// instead of Seed. A rand.Source is not safe for concurrent use: do
+	// not share such a Planner between goroutines unless Rand is.
+	Rand rand.Source
+
+	// MaxAddresses caps the addresses in [Plan.Attempts] (Postfix
+	// smtp_mx_address_limit; RFC 5321 section 5.1 allows a limit and asks
+	// for at least two). 0 means no limit. Addresses skipped for family
+	// or route do not count.
+	MaxAddresses int
+	// MaxSessions is copied into the plan for the delivery loop (Postfix
+	// smtp_mx_session_limit). 0 means no limit.
+	MaxSessions int
+	// Balance keeps both families in the attempts when MaxAddresses cuts
+	// the list: each family keeps at least half of the budget if it has
+	// that many addresses (Postfix smtp_balance_inet_protocols), so a run
+	// of one family cannot use up the budget before the other is tried.
+	Balance bool
+	// Prefer, when IPv4 or IPv6, moves that family's addresses first
+	// within each host (after the Selector's order, which is kept within
+	// each family); the other family still follows. Hosts are never
+	// reordered across preferences (RFC 3974 section 3 step 5). 0 keeps
+	// the Selector's order.
+	Prefer Family
+
+	// NullMX is the policy for "." mixed with other MX records.
+	NullMX NullMXPolicy
+
+	// MaxMX bounds the MX records considered (the best ones by
+	// preference are kept; the rest are reported). 0 means DefaultMaxMX.
+	MaxMX int
+	// MaxHostAddrs bounds the addresses considered per host. 0 means
+	// DefaultMaxHostAddrs.
+	MaxHostAddrs int
+	// Concurrency bounds how many MX hosts are resolved at once (each
+	// with an A and an AAAA query in parallel). 0 means
+	// DefaultConcurrency.
+	Concurrency int
+	// LookupTimeout bounds each DNS query, in addition to the context.
+	// 0 means only the context's deadline applies.
+	LookupTimeout time.Duration
+}
+
+func (p *Planner) maxMX() int {
+	if p.MaxMX > 0 {
+		return p.MaxMX
+	}
+	return DefaultMaxMX
+}
+
+func (p *Planner) maxHostAddrs() int {
+	if p.MaxHostAddrs > 0 {
+		return p.MaxHostAddrs
+	}
+	return DefaultMaxHostAddrs
+}
+
+func (p *Planner) concurrency() int {
+	if p.Concurrency > 0 {
+		return p.Concurrency
+	}
+	return DefaultConcurrency
+}
+
+// rng is the shuffling randomness without interface conversions or heap
+// allocation.
+type rng struct {
+	pcg  rand.PCG
+	src  rand.Source
+	mode uint8 // 0 runtime, 1 pcg, 2 src
+}
+
+func (p *Planner) newRNG(r *rng, domain string) {
+	switch {
+	case p.Rand != nil:
+		r.src, r.mode = p.Rand, 2
+	case p.Seeded:
+		// FNV-1a of the domain as the second PCG word, so that one seed
+		// shuffles different domains differently.
+		h := uint64(14695981039346656037)
+		for i := 0; i < len(domain); i++ {
+			h ^= uint64(domain[i])
+			h *= 1099511628211
+		}
+		r.pcg.Seed(p.Seed, h)
+		r.mode = 1
+	}
+}
+
+func (r *rng) uint64() uint64 {
+	switch r.mode {
+	case 1:
+		return r.pcg.Uint64()
+	case 2:
+		return r.src.Uint64()
+	}
+	return rand.Uint64()
+}
+
+// intn returns a uniform integer in [0, n), n > 0, without modulo bias
+// (multiply-and-reject).
+func (r *rng) intn(n int) int {
+	un := uint64(n)
+	for {
+		hi, lo := bits.Mul64(r.uint64(), un)
+		if lo >= un || lo >= -un%un {
+			return int(hi)
+		}
+	}
+}

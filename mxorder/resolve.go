@@ -1,0 +1,161 @@
+package mxorder
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+)
+
+func (p *Planner) resolver() Resolver {
+	if p.Resolver != nil {
+		return p.Resolver
+	}
+	return net.DefaultResolver
+}
+
+// Plan looks up the MX records of domain and the A and AAAA records of
+// each exchange, then builds the plan with [Planner.Build].
+//
+// The domain is converted to A-labels (IDNA) and queried as an absolute
+// name: search domains never apply (RFC 5321 section 5.1). A and AAAA are
+// queried concurrently for every host (at most Concurrency hosts at once)
+// and both answers are awaited: a failure or timeout of one family does
+// not hide the other's addresses, and is recorded in
+// [Plan.LookupErrors]. Both families are always queried, even for a
+// single-stack sender (RFC 5321 section 5.2 allows skipping), so that the
+// plan can say which families the domain offers.
+//
+// A temporary failure of the MX lookup is returned wrapped (the
+// *net.DNSError is reachable with errors.As); the message should be
+// queued. A "not found" MX answer is handled as described in the package
+// documentation (implicit MX or [ErrNoSuchDomain]).
+func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
+	d, reason := normalize(domain)
+	if reason != "" {
+		return nil, &NameError{Name: domain, Reason: reason}
+	}
+	mx, mxErr, err := p.lookupMX(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	addrs := p.resolveHosts(ctx, p.hostsToResolve(d, mx))
+	plan, err := p.Build(ctx, d, mx, addrs)
+	if plan != nil && mxErr != nil {
+		plan.noteLookup(d, "mx", mxErr)
+	}
+	return plan, err
+}
+
+// lookupMX returns the MX records, a non-fatal error that came with
+// records (*net.Resolver drops invalid records and reports them), and a
+// fatal error.
+func (p *Planner) lookupMX(ctx context.Context, d string) ([]*net.MX, error, error) {
+	lctx, cancel := p.lookupContext(ctx)
+	defer cancel()
+	mx, err := p.resolver().LookupMX(lctx, d+".")
+	if err == nil {
+		return mx, nil, nil
+	}
+	if len(mx) > 0 {
+		return mx, err, nil
+	}
+	if notFound, _, _ := classify(err); notFound {
+		// NXDOMAIN or NODATA: the address lookups of the implicit MX
+		// tell them apart as far as possible.
+		return nil, nil, nil
+	}
+	return nil, nil, fmt.Errorf("mxorder: MX lookup for %q: %w", d, err)
+}
+
+func (p *Planner) lookupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.LookupTimeout > 0 {
+		return context.WithTimeout(ctx, p.LookupTimeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// hostsToResolve returns the canonical names Build will need, bounded by
+// MaxMX: the same selection as Build makes.
+func (p *Planner) hostsToResolve(d string, mx []*net.MX) []string {
+	var pl Plan
+	pl.Domain = d
+	entries, err := p.entries(&pl, mx)
+	if err != nil {
+		return nil
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int { return cmp.Compare(a.pref, b.pref) })
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.name
+	}
+	return names
+}
+
+// resolveHosts looks up A and AAAA for every name, Concurrency names at a
+// time, both families of a name in parallel.
+func (p *Planner) resolveHosts(ctx context.Context, names []string) map[string]HostAddrs {
+	out := make(map[string]HostAddrs, len(names))
+	if len(names) == 0 {
+		return out
+	}
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, p.concurrency())
+	)
+	for _, name := range names {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ha := p.resolveHost(ctx, name)
+			mu.Lock()
+			out[name] = ha
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+func (p *Planner) resolveHost(ctx context.Context, name string) HostAddrs {
+	var (
+		wg         sync.WaitGroup
+		a4, a6     []netip.Addr
+		err4, err6 error
+	)
+	q := name + "."
+	wg.Go(func() { a4, err4 = p.lookupIP(ctx, "ip4", q) })
+	a6, err6 = p.lookupIP(ctx, "ip6", q)
+	wg.Wait()
+	// Keep at most MaxHostAddrs per family and count the rest, so that
+	// the excess is reported while memory stays bounded.
+	limit := p.maxHostAddrs()
+	dropped := max(len(a4)-limit, 0) + max(len(a6)-limit, 0)
+	a4, a6 = a4[:min(len(a4), limit)], a6[:min(len(a6), limit)]
+	all := make([]netip.Addr, 0, len(a4)+len(a6))
+	// Interleave nothing here: the Selector orders the addresses. IPv6
+	// first mirrors how Go's resolver lists them before sorting.
+	all = append(all, a6...)
+	all = append(all, a4...)
+	return HostAddrs{Addrs: all, Err4: err4, Err6: err6, Dropped: dropped}
+}
+
+func (p *Planner) lookupIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	lctx, cancel := p.lookupContext(ctx)
+	defer cancel()
+	addrs, err := p.resolver().LookupNetIP(lctx, network, host)
+	// Keep only the family asked for: a resolver may return IPv4-mapped
+	// or stray records.
+	kept := addrs[:0]
+	for _, a := range addrs {
+		a = a.Unmap()
+		if (network == "ip4") == a.Is4() {
+			kept = append(kept, a)
+		}
+	}
+	return kept, err
+}
