@@ -1,0 +1,146 @@
+package addrselect
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// System implements [Sources] for the running host: it asks the kernel
+// which source it would use for a destination by connecting a UDP socket
+// (no packet is sent) and reading the socket's local address, so routing,
+// policy routing and the kernel's own RFC 6724 source selection all take
+// part. This is the technique RFC 6724 section 8 mentions and that Go,
+// c-ares and glibc use.
+//
+// Beyond the address, System reports what it can learn about it:
+//
+//   - Linux: the prefix length, the interface, and the flags deprecated
+//     (also for optimistic addresses, which RFC 4429 asks to treat as
+//     deprecated in source selection), temporary and home, read through
+//     route netlink (RTM_GETADDR, IFA_FLAGS); addresses on tunnel, SIT,
+//     GRE and point-to-point (ARPHRD_NONE: tun, WireGuard) interfaces are
+//     marked Encapsulated. Linux has no care-of flag.
+//   - other systems: the prefix length and the interface, from
+//     [net.Interfaces].
+//
+// The address table is cached for at most one second, the staleness
+// RFC 6724 section 8 allows for state used in sorting. On Linux a System
+// keeps a few UDP sockets per family open and re-uses them for every
+// lookup (dissolving the association with AF_UNSPEC, then connecting
+// again), so a lookup costs three system calls and does not allocate.
+// Call [System.Close] to release them.
+//
+// The zero System is ready to use. A System must not be copied after first
+// use. It is safe for concurrent use.
+type System struct {
+	// MaxAge bounds the age of the cached address table. Zero means one
+	// second; values above one second are treated as one second (RFC 6724
+	// section 8); a negative value disables the cache (every lookup reads
+	// the table again).
+	MaxAge time.Duration
+
+	mu   sync.Mutex // serialises refreshes of snap
+	snap atomic.Pointer[sysSnapshot]
+	os   sysOS
+}
+
+// defaultSystem answers for a nil Sources.
+var defaultSystem = new(System)
+
+// sysKey identifies an address in the table. Link-local addresses may
+// repeat on several interfaces, so they carry the interface index.
+type sysKey struct {
+	addr  netip.Addr // without zone
+	index int        // interface index for link-local addresses, else 0
+}
+
+// sysSnapshot is the host's address table at one moment.
+type sysSnapshot struct {
+	at      time.Time
+	addrs   map[sysKey]Source
+	ifIndex map[string]int // interface name to index
+}
+
+// zoned reports whether a is an IPv6 link-local address, which is only
+// unique together with its interface (RFC 4007).
+func zoned(a netip.Addr) bool { return a.Is6() && a.IsLinkLocalUnicast() }
+
+func (sn *sysSnapshot) lookup(a netip.Addr, index int) (Source, bool) {
+	if !zoned(a) {
+		index = 0
+	}
+	src, ok := sn.addrs[sysKey{a, index}]
+	return src, ok
+}
+
+func (s *System) maxAge() time.Duration {
+	if s.MaxAge == 0 || s.MaxAge > time.Second {
+		return time.Second
+	}
+	return s.MaxAge
+}
+
+// snapshot returns an address table no older than maxAge, reading a new
+// one when needed. On error it returns nil: the caller then reports the
+// bare address.
+func (s *System) snapshot() *sysSnapshot {
+	maxAge := s.maxAge()
+	if sn := s.snap.Load(); sn != nil && maxAge > 0 && time.Since(sn.at) < maxAge {
+		return sn
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sn := s.snap.Load(); sn != nil && maxAge > 0 && time.Since(sn.at) < maxAge {
+		return sn // refreshed while we waited
+	}
+	start := time.Now()
+	sn, err := loadSnapshot()
+	if err != nil {
+		return nil
+	}
+	sn.at = start // age counts from before the read
+	s.snap.Store(sn)
+	return sn
+}
+
+// Source implements [Sources]: it returns the source address the kernel
+// would use for dst, with the flags described at [System]. A destination
+// the kernel has no route for (or refuses, like a link-local address
+// without a zone) gives a zero Source and a nil error. An IPv4-mapped
+// destination is treated as IPv4.
+//
+// On Linux, Source does not allocate (except for zoned destinations,
+// whose zone name is resolved to an index) once the address table is
+// cached.
+func (s *System) Source(ctx context.Context, dst netip.Addr) (Source, error) {
+	if err := ctx.Err(); err != nil {
+		return Source{}, err
+	}
+	dst = dst.Unmap()
+	if !dst.IsValid() || dst.IsUnspecified() {
+		return Source{}, nil
+	}
+	sn := s.snapshot()
+	local, index, zone, err := s.os.probe(dst, sn)
+	if err != nil || !local.IsValid() {
+		return Source{}, err
+	}
+	if sn != nil {
+		if zone != "" && index == 0 {
+			index = sn.ifIndex[zone]
+		}
+		if src, ok := sn.lookup(local, index); ok {
+			return src, nil
+		}
+	}
+	return Source{Addr: local, Interface: zone}, nil
+}
+
+// Close releases the sockets the System keeps open. The System stays
+// usable: a later lookup opens new sockets.
+func (s *System) Close() error {
+	return s.os.close()
+}

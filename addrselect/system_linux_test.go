@@ -1,0 +1,171 @@
+//go:build linux && !386
+
+package addrselect_test
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dualstack/dualstack/addrselect"
+)
+
+// inNetns runs fn on an OS thread moved into a new, empty network
+// namespace, after running the shell commands in setup there (ip runs as
+// a child of that thread and inherits its namespace). It skips unless the
+// test runs as root with iproute2 installed.
+func inNetns(t *testing.T, setup []string, fn func(t *testing.T)) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a network namespace")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs iproute2's ip command (Debian package iproute2)")
+	}
+	done := make(chan struct{})
+	var skip string
+	go func() {
+		defer close(done)
+		// The thread is never unlocked: when this goroutine ends, the
+		// runtime throws the thread, and its namespace, away.
+		runtime.LockOSThread()
+		if err := syscall.Unshare(syscall.CLONE_NEWNET); err != nil {
+			skip = "unshare(CLONE_NEWNET): " + err.Error()
+			return
+		}
+		for _, cmd := range setup {
+			out, err := exec.Command("sh", "-c", cmd).CombinedOutput()
+			if err != nil {
+				t.Errorf("%s: %v\n%s", cmd, err, out)
+				return
+			}
+		}
+		fn(t)
+	}()
+	<-done
+	if skip != "" {
+		t.Skip(skip)
+	}
+}
+
+func TestSystemNetlinkFlags(t *testing.T) {
+	setup := []string{
+		"ip link set lo up",
+		// No duplicate address detection: v0's link-local address must be
+		// usable at once, not tentative.
+		"echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad",
+		"ip link add v0 type veth peer name v1",
+		"ip link set v0 up",
+		"ip link set v1 up",
+		"ip addr add 2001:db8:1::1/64 dev v0 nodad",
+		"ip addr add 2001:db8:1::2/64 dev v0 nodad preferred_lft 0",
+		"ip addr add 2001:db8:1::3/64 dev v0 nodad home",
+		"ip addr add 2001:db8:2::4/56 dev v0 nodad",
+		"ip addr add 192.0.2.1/24 dev v0",
+		"ip addr add 198.51.100.7/25 dev v0 preferred_lft 0",
+	}
+	inNetns(t, setup, func(t *testing.T) {
+		var sys addrselect.System
+		defer sys.Close()
+		ctx := context.Background()
+		tests := []struct {
+			name string
+			dst  string
+			want addrselect.Source
+		}{
+			{"preferred", "2001:db8:1::1", addrselect.Source{Addr: netip.MustParseAddr("2001:db8:1::1"), PrefixLen: 64, Interface: "v0"}},
+			{"deprecated-v6", "2001:db8:1::2", addrselect.Source{Addr: netip.MustParseAddr("2001:db8:1::2"), PrefixLen: 64, Interface: "v0", Deprecated: true}},
+			{"home", "2001:db8:1::3", addrselect.Source{Addr: netip.MustParseAddr("2001:db8:1::3"), PrefixLen: 64, Interface: "v0", Home: true}},
+			{"prefix-56", "2001:db8:2::4", addrselect.Source{Addr: netip.MustParseAddr("2001:db8:2::4"), PrefixLen: 56, Interface: "v0"}},
+			{"v4", "192.0.2.1", addrselect.Source{Addr: netip.MustParseAddr("192.0.2.1"), PrefixLen: 24, Interface: "v0"}},
+			{"deprecated-v4", "198.51.100.7", addrselect.Source{Addr: netip.MustParseAddr("198.51.100.7"), PrefixLen: 25, Interface: "v0", Deprecated: true}},
+			// On-link destinations: the kernel's choice, with its flags.
+			{"on-link-v4", "192.0.2.99", addrselect.Source{Addr: netip.MustParseAddr("192.0.2.1"), PrefixLen: 24, Interface: "v0"}},
+			// No default route in the namespace: unusable.
+			{"no-route-v6", "2001:db8:99::1", addrselect.Source{}},
+			{"no-route-v4", "203.0.113.1", addrselect.Source{}},
+		}
+		for _, tt := range tests {
+			got, err := sys.Source(ctx, netip.MustParseAddr(tt.dst))
+			if err != nil {
+				t.Errorf("%s: Source(%s): %v", tt.name, tt.dst, err)
+				continue
+			}
+			if got != tt.want {
+				t.Errorf("%s: Source(%s) = %+v; want %+v", tt.name, tt.dst, got, tt.want)
+			}
+		}
+
+		// A link-local destination with the zone: the source is v0's
+		// link-local address (the kernel assigns one when v0 comes up).
+		var ll netip.Addr
+		for range 50 {
+			if ll = linkLocalOf(t, "v0"); ll.IsValid() {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !ll.IsValid() {
+			t.Fatal("v0 has no link-local address")
+		}
+		got, err := sys.Source(ctx, netip.MustParseAddr("fe80::99%v0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Addr != ll || got.Interface != "v0" || got.PrefixLen != 64 {
+			t.Errorf("Source(fe80::99%%v0) = %+v; want %v/64 on v0", got, ll)
+		}
+	})
+}
+
+// TestSystemCacheAge checks that a change of flags is seen once the cache
+// is older than MaxAge (RFC 6724 section 8), and not earlier.
+func TestSystemCacheAge(t *testing.T) {
+	setup := []string{
+		"ip link set lo up",
+		"ip addr add 2001:db8:5::1/64 dev lo",
+	}
+	inNetns(t, setup, func(t *testing.T) {
+		sys := addrselect.System{MaxAge: 50 * time.Millisecond}
+		defer sys.Close()
+		ctx := context.Background()
+		dst := netip.MustParseAddr("2001:db8:5::1")
+		src, err := sys.Source(ctx, dst)
+		if err != nil || src.Deprecated {
+			t.Fatalf("Source(%v) = %+v, %v; want a preferred address", dst, src, err)
+		}
+		out, err := exec.Command("ip", "addr", "change", "2001:db8:5::1/64", "dev", "lo", "preferred_lft", "0").CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip addr change: %v\n%s", err, out)
+		}
+		if src, _ = sys.Source(ctx, dst); src.Deprecated {
+			t.Errorf("Source(%v) right after the change = %+v; want the cached (preferred) state", dst, src)
+		}
+		time.Sleep(60 * time.Millisecond)
+		if src, _ = sys.Source(ctx, dst); !src.Deprecated {
+			t.Errorf("Source(%v) after MaxAge = %+v; want Deprecated", dst, src)
+		}
+	})
+}
+
+func linkLocalOf(t *testing.T, dev string) netip.Addr {
+	out, err := exec.Command("ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link").Output()
+	if err != nil {
+		t.Fatalf("ip addr show: %v", err)
+	}
+	f := strings.Fields(string(out))
+	for i, w := range f {
+		if w == "inet6" && i+1 < len(f) {
+			if p, err := netip.ParsePrefix(f[i+1]); err == nil {
+				return p.Addr()
+			}
+		}
+	}
+	return netip.Addr{}
+}
