@@ -44,9 +44,9 @@ type Selector struct {
 type privateV4Mode uint8
 
 const (
-	privateV4Table privateV4Mode = iota // the table's IPv4 scope rules
-	privateV4Site                       // RFC 3484: RFC 1918 is site-local
-	privateV4Global                     // RFC 6724: RFC 1918 is global
+	privateV4Table  privateV4Mode = iota // the table's IPv4 scope rules
+	privateV4Site                        // RFC 3484: RFC 1918 is site-local
+	privateV4Global                      // RFC 6724: RFC 1918 is global
 )
 
 // Option configures a Selector built by a profile constructor.
