@@ -1,0 +1,490 @@
+package mxorder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Severity grades a [Finding].
+type Severity uint8
+
+// The severities.
+const (
+	SeverityInfo    Severity = iota + 1 // worth knowing
+	SeverityWarning                     // mail is lost or delayed for some senders or in some failures
+	SeverityError                       // mail is lost or misrouted
+)
+
+// String returns "info", "warning" or "error".
+func (s Severity) String() string {
+	switch s {
+	case SeverityInfo:
+		return "info"
+	case SeverityWarning:
+		return "warning"
+	case SeverityError:
+		return "error"
+	}
+	return "severity(" + strconv.Itoa(int(s)) + ")"
+}
+
+// MarshalText implements [encoding.TextMarshaler] with String.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Code identifies the kind of a [Finding]. Codes are stable strings.
+type Code string
+
+// The finding codes.
+const (
+	// Domain level.
+	CodeNullMX           Code = "null-mx"           // the domain accepts no mail (RFC 7505)
+	CodeNullMXMixed      Code = "null-mx-mixed"     // "." listed with other MX records (RFC 7505 section 3)
+	CodeImplicitMX       Code = "implicit-mx"       // no MX records: the domain's own addresses are used (RFC 5321 section 5.1)
+	CodeNoMailRoute      Code = "no-mail-route"     // neither MX nor address records (or NXDOMAIN)
+	CodeTooManyMX        Code = "too-many-mx"       // more MX records than the planner considers
+	CodeLookupFailed     Code = "lookup-failed"     // a DNS lookup failed
+	CodeNoReachableMX    Code = "unreachable"       // senders of some family reach no MX at all (RFC 3974 section 3)
+	CodeFamilySplit      Code = "family-split"      // IPv4-only and IPv6-only senders reach different MX hosts
+	CodeBackupIsolated   Code = "backup-isolated"   // a backup MX shares no family with any better MX (RFC 3974 section 4.2)
+	CodeRelayUnreachable Code = "relay-unreachable" // the relay cannot reach the recipient domain (CheckBounce)
+	CodeBounceLost       Code = "bounce-lost"       // a DSN cannot reach the sender's domain (CheckBounce)
+
+	// Host level.
+	CodeInvalidExchange Code = "invalid-exchange" // exchange is an IP literal or not a host name (RFC 5321 section 5.1)
+	CodeNoAddress       Code = "no-address"       // MX host without A or AAAA records
+	CodeSingleStack     Code = "single-stack"     // MX host with addresses of one family only (RFC 3974 section 4.1)
+	CodeCNAME           Code = "cname"            // exchange is an alias (RFC 2181 section 10.3)
+
+	// Address level.
+	CodeTransition    Code = "transition-address"    // 6to4 (2002::/16) or Teredo (2001::/32)
+	CodeULA           Code = "ula-address"           // fc00::/7 (RFC 4193)
+	CodeLinkLocal     Code = "link-local-address"    // fe80::/10, 169.254/16
+	CodeLoopback      Code = "loopback-address"      // ::1, 127/8
+	CodePrivate       Code = "private-address"       // RFC 1918
+	CodeCGNAT         Code = "cgnat-address"         // 100.64/10 (RFC 6598)
+	CodeDocumentation Code = "documentation-address" // 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32
+	CodeReserved      Code = "reserved-address"      // unspecified, multicast, 0/8, 240/4, IPv4-mapped in AAAA
+)
+
+// Finding is one result of an audit.
+type Finding struct {
+	Code       Code       `json:"code"`
+	Severity   Severity   `json:"severity"`
+	Host       string     `json:"host,omitempty"`
+	Preference int        `json:"preference"` // -1 when not about one MX record
+	Addr       netip.Addr `json:"addr,omitzero"`
+	// Clients are the sender families the finding concerns (0: all).
+	Clients Family `json:"clients,omitempty"`
+	Message string `json:"message"`
+}
+
+// String returns "severity code: message".
+func (f Finding) String() string {
+	return f.Severity.String() + " " + string(f.Code) + ": " + f.Message
+}
+
+// Report is the result of an audit of one domain.
+type Report struct {
+	Domain   string `json:"domain"`
+	Implicit bool   `json:"implicit_mx,omitempty"`
+	NullMX   bool   `json:"null_mx,omitempty"`
+	// Hosts are the MX hosts in preference order (equal preferences in
+	// record order, not shuffled).
+	Hosts []AuditHost `json:"hosts"`
+	// Reach says, for IPv4-only, IPv6-only and dual-stack senders, which
+	// hosts they can reach.
+	Reach    []Reach   `json:"reach"`
+	Findings []Finding `json:"findings"`
+}
+
+// AuditHost is an MX host as the audit saw it.
+type AuditHost struct {
+	Name       string       `json:"name"`
+	Preference uint16       `json:"preference"`
+	Addrs      []netip.Addr `json:"addrs"`
+	Families   Family       `json:"families"`
+	// CNAME is the canonical name when the exchange is an alias.
+	CNAME string `json:"cname,omitempty"`
+}
+
+// Reach is what senders of one family reach.
+type Reach struct {
+	Sender Family `json:"sender"`
+	// Hosts are the reachable MX hosts, in preference order.
+	Hosts []string `json:"hosts"`
+	// Best is the best (lowest) reachable preference, -1 if none.
+	Best int `json:"best"`
+}
+
+// Has reports whether r has a finding with code c.
+func (r *Report) Has(c Code) bool {
+	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Code == c })
+}
+
+// Check audits a domain from records already at hand (the pure form of
+// [Planner.Audit]): mx are its MX records (empty: implicit MX) and addrs
+// the addresses of each exchange, as for [Planner.Build]. The error is
+// non-nil only for an invalid domain name.
+func Check(domain string, mx []*net.MX, addrs map[string]HostAddrs) (*Report, error) {
+	var p Planner
+	return p.check(domain, mx, addrs, nil)
+}
+
+// Audit looks up domain (MX, then A and AAAA of each exchange, and, when
+// the Resolver is a [CNAMEResolver], whether each exchange is an alias)
+// and reports the findings an operator of mixed-stack mail needs. DNS
+// failures become findings; the error is non-nil only for an invalid
+// domain, a failed MX lookup (other than "not found") or a cancelled
+// context.
+func (p *Planner) Audit(ctx context.Context, domain string) (*Report, error) {
+	dd, err := p.gather(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	return p.check(dd.domain, dd.mx, dd.addrs, dd.cnames)
+}
+
+type domainData struct {
+	domain string
+	mx     []*net.MX
+	addrs  map[string]HostAddrs
+	cnames map[string]string
+}
+
+func (p *Planner) gather(ctx context.Context, domain string) (domainData, error) {
+	d, reason := normalize(domain)
+	if reason != "" {
+		return domainData{}, &NameError{Name: domain, Reason: reason}
+	}
+	mx, _, err := p.lookupMX(ctx, d)
+	if err != nil {
+		return domainData{}, err
+	}
+	names := p.hostsToResolve(d, mx)
+	if len(mx) > 0 && len(names) == 0 {
+		names = nil // null MX: nothing to resolve
+	}
+	dd := domainData{domain: d, mx: mx, addrs: p.resolveHosts(ctx, names)}
+	if cr, ok := p.resolver().(CNAMEResolver); ok && len(mx) > 0 {
+		dd.cnames = make(map[string]string)
+		for _, n := range names {
+			lctx, cancel := p.lookupContext(ctx)
+			c, err := cr.LookupCNAME(lctx, n+".")
+			cancel()
+			if err == nil {
+				if c = strings.ToLower(strings.TrimSuffix(c, ".")); c != "" && c != n {
+					dd.cnames[n] = c
+				}
+			}
+		}
+	}
+	return dd, ctx.Err()
+}
+
+func (p *Planner) check(domain string, mx []*net.MX, addrs map[string]HostAddrs, cnames map[string]string) (*Report, error) {
+	d, reason := normalize(domain)
+	if reason != "" {
+		return nil, &NameError{Name: domain, Reason: reason}
+	}
+	r := &Report{Domain: d, Hosts: []AuditHost{}, Findings: []Finding{}}
+	add := func(c Code, s Severity, host string, pref int, a netip.Addr, clients Family, msg string) {
+		r.Findings = append(r.Findings, Finding{Code: c, Severity: s, Host: host, Preference: pref, Addr: a, Clients: clients, Message: msg})
+	}
+	var plan Plan
+	plan.Domain = d
+	entries, err := p.entries(&plan, mx)
+	if errors.Is(err, ErrNullMX) {
+		r.NullMX = true
+		if len(plan.Skipped) == 0 && countNull(mx) < len(nonNil(mx)) {
+			// NullMXFail policy on a mixed set.
+			add(CodeNullMXMixed, SeverityError, "", -1, netip.Addr{}, 0, "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means")
+		} else {
+			add(CodeNullMX, SeverityInfo, "", -1, netip.Addr{}, 0, d+" publishes a null MX (RFC 7505): it accepts no mail")
+		}
+		r.Reach = reach(r.Hosts)
+		return r, nil
+	}
+	r.Implicit = plan.Implicit
+	for _, s := range plan.Skipped {
+		switch s.Reason {
+		case SkipNullMX:
+			add(CodeNullMXMixed, SeverityError, "", int(s.Preference), netip.Addr{}, 0, "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means (this planner ignores the \".\")")
+		case SkipInvalidName:
+			add(CodeInvalidExchange, SeverityError, s.Host, int(s.Preference), netip.Addr{}, 0, "MX exchange "+strconv.Quote(s.Host)+" is invalid ("+s.Detail+"): an MX must name a host (RFC 5321 section 5.1)")
+		case SkipMXLimit:
+			// reported once below
+		}
+	}
+	if plan.Truncated.MX > 0 {
+		add(CodeTooManyMX, SeverityWarning, "", -1, netip.Addr{}, 0, strconv.Itoa(plan.Truncated.MX)+" MX records beyond the first "+strconv.Itoa(p.maxMX())+" were not examined")
+	}
+	if plan.Implicit {
+		add(CodeImplicitMX, SeverityInfo, d, 0, netip.Addr{}, 0, d+" has no MX records: senders use its own address records as an implicit MX of preference 0 (RFC 5321 section 5.1)")
+	}
+	maxAddrs := p.maxHostAddrs()
+	for _, e := range entries {
+		ha := lookupAddrs(addrs, e)
+		h := AuditHost{Name: e.name, Preference: e.pref, Addrs: []netip.Addr{}, CNAME: cnames[e.name]}
+		for _, pair := range [...]struct {
+			net string
+			err error
+		}{{"A", ha.Err4}, {"AAAA", ha.Err6}} {
+			if pair.err == nil {
+				continue
+			}
+			if nf, _, _ := classify(pair.err); !nf {
+				add(CodeLookupFailed, SeverityWarning, e.name, int(e.pref), netip.Addr{}, 0, pair.net+" lookup for "+e.name+" failed: "+pair.err.Error())
+			}
+		}
+		for _, a := range ha.Addrs[:min(len(ha.Addrs), maxAddrs)] {
+			if a.Is4In6() {
+				add(CodeReserved, SeverityError, e.name, int(e.pref), a, 0, e.name+" has an IPv4-mapped address "+a.String()+" in an AAAA record")
+			}
+			a = a.Unmap()
+			if !a.IsValid() || slices.Contains(h.Addrs, a) {
+				continue
+			}
+			h.Addrs = append(h.Addrs, a)
+			h.Families |= FamilyOf(a)
+			if c, s, why := classifyAddr(a); c != "" {
+				add(c, s, e.name, int(e.pref), a, 0, e.name+" (preference "+strconv.Itoa(int(e.pref))+") has address "+a.String()+", "+why)
+			}
+		}
+		if h.CNAME != "" {
+			add(CodeCNAME, SeverityWarning, e.name, int(e.pref), netip.Addr{}, 0, "MX exchange "+e.name+" is an alias for "+h.CNAME+"; an MX must name the canonical host (RFC 2181 section 10.3, RFC 5321 section 5.1)")
+		}
+		switch {
+		case h.Families == 0 && plan.Implicit:
+			// reported as no-mail-route below
+		case h.Families == 0:
+			add(CodeNoAddress, SeverityError, e.name, int(e.pref), netip.Addr{}, 0, "MX host "+e.name+" (preference "+strconv.Itoa(int(e.pref))+") has no A or AAAA records")
+		case h.Families != DualStack:
+			other := DualStack &^ h.Families
+			add(CodeSingleStack, SeverityWarning, e.name, int(e.pref), netip.Addr{}, other,
+				"MX host "+e.name+" (preference "+strconv.Itoa(int(e.pref))+") is "+h.Families.Words()+": "+other.Words()+" senders cannot reach it (RFC 3974 section 4.1: MX hosts should have both A and AAAA)")
+		}
+		r.Hosts = append(r.Hosts, h)
+	}
+	if plan.Implicit && (len(r.Hosts) == 0 || r.Hosts[0].Families == 0) {
+		add(CodeNoMailRoute, SeverityError, "", -1, netip.Addr{}, 0, d+" has neither MX nor address records (or does not exist): mail to it cannot be delivered")
+	}
+	r.Reach = reach(r.Hosts)
+	p.checkReach(r, add)
+	return r, nil
+}
+
+// checkReach adds the findings that compare what each sender family
+// reaches, and the backup-to-primary check of RFC 3974 section 4.2.
+func (p *Planner) checkReach(r *Report, add func(Code, Severity, string, int, netip.Addr, Family, string)) {
+	anyAddr := slices.ContainsFunc(r.Hosts, func(h AuditHost) bool { return h.Families != 0 })
+	if !anyAddr {
+		return
+	}
+	r4, r6 := r.Reach[0], r.Reach[1]
+	for _, rc := range []Reach{r4, r6} {
+		if rc.Best < 0 {
+			other := DualStack &^ rc.Sender
+			add(CodeNoReachableMX, SeverityError, "", -1, netip.Addr{}, rc.Sender,
+				rc.Sender.Words()+" senders cannot reach any MX host of "+r.Domain+": all its MX hosts are "+other.Words()+" (RFC 3974 section 3)")
+		}
+	}
+	if r4.Best >= 0 && r6.Best >= 0 && !slices.Equal(r4.Hosts, r6.Hosts) {
+		add(CodeFamilySplit, SeverityWarning, "", -1, netip.Addr{}, 0,
+			"IPv4-only senders reach "+describeReach(r4, r.Hosts)+"; IPv6-only senders reach "+describeReach(r6, r.Hosts)+"; dual-stack senders reach all")
+	}
+	// RFC 3974 section 4.2: every backup MX must be able to hand mail to
+	// a better MX in some shared family.
+	if len(r.Hosts) == 0 {
+		return
+	}
+	best := r.Hosts[0].Preference
+	for _, h := range r.Hosts {
+		if h.Preference == best || h.Families == 0 {
+			continue
+		}
+		var better Family
+		var names []string
+		for _, b := range r.Hosts {
+			if b.Preference < h.Preference {
+				better |= b.Families
+				names = append(names, b.Name+" ("+b.Families.Words()+")")
+			}
+		}
+		if better&h.Families == 0 {
+			add(CodeBackupIsolated, SeverityWarning, h.Name, int(h.Preference), netip.Addr{}, 0,
+				"backup MX "+h.Name+" ("+h.Families.Words()+", preference "+strconv.Itoa(int(h.Preference))+") shares no IP version with any better MX ("+strings.Join(names, ", ")+"): mail it accepts cannot be relayed onward (RFC 3974 section 4.2)")
+		}
+	}
+}
+
+func describeReach(rc Reach, hosts []AuditHost) string {
+	if rc.Best < 0 {
+		return "no MX host"
+	}
+	var parts []string
+	for _, h := range hosts {
+		if slices.Contains(rc.Hosts, h.Name) {
+			parts = append(parts, h.Name+" ("+strconv.Itoa(int(h.Preference))+")")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func reach(hosts []AuditHost) []Reach {
+	out := make([]Reach, 0, 3)
+	for _, f := range [...]Family{IPv4, IPv6, DualStack} {
+		rc := Reach{Sender: f, Hosts: []string{}, Best: -1}
+		for _, h := range hosts {
+			if h.Families&f != 0 {
+				rc.Hosts = append(rc.Hosts, h.Name)
+				if rc.Best < 0 || int(h.Preference) < rc.Best {
+					rc.Best = int(h.Preference)
+				}
+			}
+		}
+		out = append(out, rc)
+	}
+	return out
+}
+
+func nonNil(mx []*net.MX) []*net.MX {
+	return slices.DeleteFunc(slices.Clone(mx), func(m *net.MX) bool { return m == nil })
+}
+
+func countNull(mx []*net.MX) int {
+	n := 0
+	for _, m := range mx {
+		if m != nil && (m.Host == "" || m.Host == ".") {
+			n++
+		}
+	}
+	return n
+}
+
+type addrClass struct {
+	prefix netip.Prefix
+	code   Code
+	sev    Severity
+	why    string
+}
+
+// addrClasses lists the special ranges an MX address should not be in,
+// most specific first.
+var addrClasses = []addrClass{
+	{netip.MustParsePrefix("2001:db8::/32"), CodeDocumentation, SeverityWarning, "a documentation address (RFC 3849)"},
+	{netip.MustParsePrefix("2001::/32"), CodeTransition, SeverityWarning, "a Teredo address (RFC 4380): a transition mechanism, not native IPv6"},
+	{netip.MustParsePrefix("2002::/16"), CodeTransition, SeverityWarning, "a 6to4 address (RFC 3056): a transition mechanism, not native IPv6"},
+	{netip.MustParsePrefix("fc00::/7"), CodeULA, SeverityError, "a unique local address (RFC 4193): not reachable from the Internet"},
+	{netip.MustParsePrefix("fe80::/10"), CodeLinkLocal, SeverityError, "a link-local address: meaningless outside one link"},
+	{netip.MustParsePrefix("169.254.0.0/16"), CodeLinkLocal, SeverityError, "a link-local address (RFC 3927): meaningless outside one link"},
+	{netip.MustParsePrefix("::1/128"), CodeLoopback, SeverityError, "the loopback address: every sender would connect to itself"},
+	{netip.MustParsePrefix("127.0.0.0/8"), CodeLoopback, SeverityError, "a loopback address: every sender would connect to itself"},
+	{netip.MustParsePrefix("10.0.0.0/8"), CodePrivate, SeverityError, "a private address (RFC 1918): not reachable from the Internet"},
+	{netip.MustParsePrefix("172.16.0.0/12"), CodePrivate, SeverityError, "a private address (RFC 1918): not reachable from the Internet"},
+	{netip.MustParsePrefix("192.168.0.0/16"), CodePrivate, SeverityError, "a private address (RFC 1918): not reachable from the Internet"},
+	{netip.MustParsePrefix("100.64.0.0/10"), CodeCGNAT, SeverityError, "a shared CGNAT address (RFC 6598): not reachable from the Internet"},
+	{netip.MustParsePrefix("192.0.2.0/24"), CodeDocumentation, SeverityWarning, "a documentation address (RFC 5737)"},
+	{netip.MustParsePrefix("198.51.100.0/24"), CodeDocumentation, SeverityWarning, "a documentation address (RFC 5737)"},
+	{netip.MustParsePrefix("203.0.113.0/24"), CodeDocumentation, SeverityWarning, "a documentation address (RFC 5737)"},
+	{netip.MustParsePrefix("0.0.0.0/8"), CodeReserved, SeverityError, "in 0.0.0.0/8 (\"this network\"): not a destination"},
+	{netip.MustParsePrefix("240.0.0.0/4"), CodeReserved, SeverityError, "in the reserved 240.0.0.0/4 (or broadcast)"},
+	{netip.MustParsePrefix("224.0.0.0/4"), CodeReserved, SeverityError, "a multicast address"},
+	{netip.MustParsePrefix("ff00::/8"), CodeReserved, SeverityError, "a multicast address"},
+	{netip.MustParsePrefix("::/128"), CodeReserved, SeverityError, "the unspecified address"},
+}
+
+// classifyAddr returns the finding for an MX address in a special range,
+// or "" for an ordinary global address.
+func classifyAddr(a netip.Addr) (Code, Severity, string) {
+	for _, c := range addrClasses {
+		if c.prefix.Contains(a) {
+			return c.code, c.sev, c.why
+		}
+	}
+	return "", 0, ""
+}
+
+// BounceReport is the result of [Planner.CheckBounce].
+type BounceReport struct {
+	Relay     Family `json:"relay"`
+	Recipient string `json:"recipient_domain"`
+	Sender    string `json:"sender_domain"`
+	// RecipientFamilies and SenderFamilies are the families of the two
+	// domains' MX addresses.
+	RecipientFamilies Family    `json:"recipient_families"`
+	SenderFamilies    Family    `json:"sender_families"`
+	Findings          []Finding `json:"findings"`
+}
+
+// OK reports whether no finding is an error.
+func (b *BounceReport) OK() bool {
+	return !slices.ContainsFunc(b.Findings, func(f Finding) bool { return f.Severity == SeverityError })
+}
+
+// CheckBounce asks whether a delivery status notification can get back
+// to the sender: a relay with the families relay accepts mail from
+// senderDomain for recipientDomain. It checks that the relay reaches the
+// recipient domain's MX, that a bounce the relay itself generates (for
+// example after the recipient's MX rejects the recipient) reaches the
+// sender domain's MX, and that each MX host of the recipient domain, which
+// may hold the message when it finally fails, shares a family with the
+// sender domain's MX. A host's own families are taken to be the families
+// of its addresses. Both domains are resolved with the Planner's Resolver.
+func (p *Planner) CheckBounce(ctx context.Context, relay Family, recipientDomain, senderDomain string) (*BounceReport, error) {
+	rd, err := p.gather(ctx, recipientDomain)
+	if err != nil {
+		return nil, fmt.Errorf("recipient domain: %w", err)
+	}
+	sd, err := p.gather(ctx, senderDomain)
+	if err != nil {
+		return nil, fmt.Errorf("sender domain: %w", err)
+	}
+	rr, err := p.check(rd.domain, rd.mx, rd.addrs, nil)
+	if err != nil {
+		return nil, err
+	}
+	sr, err := p.check(sd.domain, sd.mx, sd.addrs, nil)
+	if err != nil {
+		return nil, err
+	}
+	b := &BounceReport{Relay: relay, Recipient: rr.Domain, Sender: sr.Domain, Findings: []Finding{}}
+	for _, h := range rr.Hosts {
+		b.RecipientFamilies |= h.Families
+	}
+	for _, h := range sr.Hosts {
+		b.SenderFamilies |= h.Families
+	}
+	add := func(c Code, s Severity, host string, pref int, clients Family, msg string) {
+		b.Findings = append(b.Findings, Finding{Code: c, Severity: s, Host: host, Preference: pref, Clients: clients, Message: msg})
+	}
+	switch {
+	case sr.NullMX:
+		add(CodeNullMX, SeverityWarning, "", -1, 0, "sender domain "+sr.Domain+" publishes a null MX: bounces to it are discarded (RFC 7505 section 4.2 says such domains should not send mail)")
+		return b, nil
+	case b.SenderFamilies == 0:
+		add(CodeBounceLost, SeverityError, "", -1, 0, "sender domain "+sr.Domain+" has no reachable mail host at all: every bounce is lost")
+		return b, nil
+	}
+	if b.RecipientFamilies&relay == 0 {
+		add(CodeRelayUnreachable, SeverityError, "", -1, relay,
+			"the "+relay.Words()+" relay cannot reach any MX of "+rr.Domain+" ("+b.RecipientFamilies.Words()+"): it must return the message")
+	}
+	if b.SenderFamilies&relay == 0 {
+		add(CodeBounceLost, SeverityError, "", -1, relay,
+			"a bounce generated by the "+relay.Words()+" relay (for example when the recipient is rejected) cannot reach "+sr.Domain+", whose MX hosts are "+b.SenderFamilies.Words()+": the message is lost and the sender never learns")
+	}
+	for _, h := range rr.Hosts {
+		if h.Families == 0 || h.Families&b.SenderFamilies != 0 {
+			continue
+		}
+		add(CodeBounceLost, SeverityError, h.Name, int(h.Preference), h.Families,
+			"if "+h.Name+" ("+h.Families.Words()+", preference "+strconv.Itoa(int(h.Preference))+") holds the message when delivery fails, its bounce cannot reach "+sr.Domain+", whose MX hosts are "+b.SenderFamilies.Words())
+	}
+	return b, nil
+}
