@@ -230,6 +230,7 @@ func (t *Table) compile() {
 	}
 	t.starts = slices.Clip(t.starts)
 	t.attrs = slices.Clip(t.attrs)
+	t.compileIndex()
 	t.compileScope4()
 }
 
@@ -265,4 +266,37 @@ func (idx prefixIndex) lookup(k u128) uint8 {
 		}
 	}
 	return 0 // unreachable: every set holds ::/0
+}
+
+// uniform marks an l1 entry that is an interval number, not a block offset.
+const uniform = 1 << 31
+
+// compileIndex builds the two-level index on the top 16 bits described at
+// [Table]. A block exists only for a /8 that holds an interval boundary,
+// so the index takes 1 KiB plus about 1 KiB per such /8.
+func (t *Table) compileIndex() {
+	// containing returns the interval that contains x: the last whose
+	// start is <= x.
+	containing := func(x u128) uint32 {
+		i, _ := slices.BinarySearchFunc(t.starts, x, u128.cmp)
+		if i == len(t.starts) || t.starts[i] != x {
+			i--
+		}
+		return uint32(i)
+	}
+	t.l2 = nil
+	for b := range 256 {
+		first := containing(u128{uint64(b) << 56, 0})
+		last := containing(u128{uint64(b)<<56 | (1<<56 - 1), ^uint64(0)})
+		if first == last {
+			t.l1[b] = uniform | first
+			continue
+		}
+		t.l1[b] = uint32(len(t.l2))
+		for c := range 256 {
+			t.l2 = append(t.l2, containing(u128{uint64(b)<<56 | uint64(c)<<48, 0}))
+		}
+		t.l2 = append(t.l2, last)
+	}
+	t.l2 = slices.Clip(t.l2)
 }

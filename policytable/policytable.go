@@ -115,16 +115,23 @@ func (a u128) last(n int) u128 {
 // key converts an address to the 128-bit form the table is searched in:
 // IPv4 becomes IPv4-mapped IPv6, zones are ignored, and the zero Addr is
 // treated as the unspecified address ::.
+//
+// It reads the address through AppendBinary into a stack buffer rather
+// than As16: As16's result is written as two 8-byte stores and copied as
+// one 16-byte load, a store-forwarding stall that cost more than the
+// whole table search.
 func key(a netip.Addr) u128 {
-	if a.Is4() {
-		b := a.As4()
-		return u128{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))}
+	var buf [16]byte
+	// Without its zone the address is 0, 4 or 16 bytes long, so the
+	// append never outgrows buf and never allocates.
+	b, _ := a.WithZone("").AppendBinary(buf[:0])
+	switch {
+	case len(b) == 4:
+		return u128{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b))}
+	case len(b) >= 16:
+		return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:16])}
 	}
-	if !a.IsValid() {
-		return u128{}
-	}
-	b := a.As16()
-	return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+	return u128{}
 }
 
 // CommonPrefixLen returns the number of leading bits a and b share, in the
@@ -155,6 +162,15 @@ type Table struct {
 	// with one precedence and label. starts[0] is always ::.
 	starts []u128
 	attrs  []Attr
+	// A two-level index on the top 16 address bits narrows the search.
+	// l1[b] for the top byte b is either uniform|i, when interval i covers
+	// all of b's /8, or the offset of b's block in l2. A block holds 257
+	// interval numbers: entry c is the interval that contains the address
+	// with top bytes b, c and zeros after; entry 256 is the interval that
+	// contains the last address of the /8. An address whose top bytes are
+	// b, c lies in one of the intervals l2[off+c] ... l2[off+c+1].
+	l1 [256]uint32
+	l2 []uint32
 
 	// scope4 compiled the same way over the 32-bit IPv4 space.
 	s4starts []uint32
@@ -164,22 +180,30 @@ type Table struct {
 // Lookup returns the precedence and label of the longest prefix of each
 // set that contains a. IPv4 addresses are looked up as IPv4-mapped IPv6
 // (RFC 6724 section 3.2), zones are ignored, and the zero Addr is looked
-// up as ::. It does not allocate, and its cost is a binary search over the
-// table's distinct prefix boundaries, bounded by the 128 address bits.
+// up as ::. It does not allocate. Its cost does not depend on the number
+// of rows in any practical sense: a two-level direct index on the first
+// 16 address bits, then a binary search over the interval boundaries that
+// share those bits (usually none or one), bounded by the 128 address bits.
 func (t *Table) Lookup(a netip.Addr) Attr {
 	t = t.compiled()
 	k := key(a)
-	starts := t.starts
-	// Find the last interval whose start is <= k.
-	i, n := 0, len(starts)
+	e := t.l1[k.hi>>56]
+	if e&uniform != 0 {
+		return t.attrs[e&^uniform]
+	}
+	j := e + uint32(k.hi>>48&0xff)
+	lo, hi := t.l2[j], t.l2[j+1]
+	s := t.starts[lo : hi+1]
+	// Find the last interval start <= k; s[0] <= k holds by construction.
+	i, n := 0, len(s)
 	for n > 1 {
 		half := n >> 1
-		if s := starts[i+half]; s.hi < k.hi || (s.hi == k.hi && s.lo <= k.lo) {
+		if m := s[i+half]; m.hi < k.hi || (m.hi == k.hi && m.lo <= k.lo) {
 			i += half
 		}
 		n -= half
 	}
-	return t.attrs[i]
+	return t.attrs[int(lo)+i]
 }
 
 // Precedence returns Lookup(a).Precedence.
@@ -225,20 +249,18 @@ func (t *Table) Split() bool {
 // lookup against the returned rows gives the same answer as [Table.Lookup].
 func (t *Table) Entries() []Entry {
 	t = t.compiled()
-	var out []Entry
-	seen := make(map[netip.Prefix]bool, len(t.prec)+len(t.label))
+	prefixes := make([]netip.Prefix, 0, len(t.prec)+len(t.label))
 	for _, set := range [][]Row{t.prec, t.label} {
 		for _, r := range set {
-			if seen[r.Prefix] {
-				continue
-			}
-			seen[r.Prefix] = true
-			out = append(out, Entry{
-				Prefix:     r.Prefix,
-				Precedence: coveringValue(t.prec, r.Prefix),
-				Label:      coveringValue(t.label, r.Prefix),
-			})
+			prefixes = append(prefixes, r.Prefix)
 		}
+	}
+	slices.SortFunc(prefixes, comparePrefix)
+	prefixes = slices.Compact(prefixes)
+	precs, labels := coveringValues(t.prec, prefixes), coveringValues(t.label, prefixes)
+	out := make([]Entry, len(prefixes))
+	for i, p := range prefixes {
+		out[i] = Entry{Prefix: p, Precedence: precs[i], Label: labels[i]}
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return comparePrefixLongestFirst(a.Prefix, b.Prefix) })
 	return out
@@ -256,13 +278,48 @@ func comparePrefixLongestFirst(a, b netip.Prefix) int {
 // coveringValue returns the value of the longest row of set whose prefix
 // contains all of p. Sets always hold ::/0, so one exists.
 func coveringValue(set []Row, p netip.Prefix) uint8 {
-	best, bestBits := uint8(0), -1
-	for _, r := range set {
-		if r.Prefix.Bits() > bestBits && r.Prefix.Bits() <= p.Bits() && r.Prefix.Contains(p.Addr()) {
-			best, bestBits = r.Value, r.Prefix.Bits()
+	return coveringValues(set, []netip.Prefix{p})[0]
+}
+
+// coveringValues returns, for each prefix of qs (sorted by comparePrefix),
+// the value of the longest row of set (sorted the same way) whose prefix
+// contains all of it. It walks both lists once, keeping the chain of
+// nested rows that contain the current position on a stack, so the cost
+// is linear after sorting.
+func coveringValues(set []Row, qs []netip.Prefix) []uint8 {
+	out := make([]uint8, len(qs))
+	var stack []Row
+	i := 0
+	for qi, q := range qs {
+		// Rows at or before q in the order, which are the only ones
+		// that can contain q (a container starts at or before q, and at
+		// the same address it is shorter).
+		for i < len(set) && comparePrefix(set[i].Prefix, q) <= 0 {
+			stack = pushNested(stack, set[i])
+			i++
+		}
+		for len(stack) > 0 && !containsPrefix(stack[len(stack)-1].Prefix, q) {
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) > 0 {
+			out[qi] = stack[len(stack)-1].Value
 		}
 	}
-	return best
+	return out
+}
+
+// pushNested pushes r after popping the rows that do not contain it, so
+// the stack stays a chain of nested prefixes.
+func pushNested(stack []Row, r Row) []Row {
+	for len(stack) > 0 && !containsPrefix(stack[len(stack)-1].Prefix, r.Prefix) {
+		stack = stack[:len(stack)-1]
+	}
+	return append(stack, r)
+}
+
+// containsPrefix reports whether outer contains all of inner.
+func containsPrefix(outer, inner netip.Prefix) bool {
+	return outer.Bits() <= inner.Bits() && outer.Contains(inner.Addr())
 }
 
 // Equal reports whether t and u hold the same rows and IPv4 scope rules.

@@ -1,0 +1,167 @@
+package policytable
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// Codes of the findings [Lint] reports. Each names one kind of
+// questionable table; the message of a [Finding] explains the instance.
+const (
+	// CodeMissingRow: a prefix of the RFC 6724 section 2.1 default table
+	// (other than ::/0) has no row in the precedence or the label set, so
+	// its addresses fall back to a shorter prefix. Dropping the 6to4
+	// (2002::/16) or Teredo (2001::/32) rows makes tunnelled addresses
+	// look like native IPv6 (RFC 6724 section 10.7, RFC 7526).
+	CodeMissingRow = "missing-row"
+	// CodeIPv4Preferred: IPv4 (::ffff:0:0/96) has a higher precedence
+	// than native IPv6 (::/0). RFC 6724 section 10.3 shows this as a
+	// deliberate choice; by accident it silently disables IPv6.
+	CodeIPv4Preferred = "ipv4-preferred"
+	// CodeULAPreferred: unique local addresses (fc00::/7) have a higher
+	// precedence than global unicast (2000::/3), so a ULA destination
+	// wins over a global one even when the ULA is not reachable from
+	// here; draft-ietf-6man-rfc6724-update raises only known-local ULA
+	// prefixes (section 3.3), and keeps fc00::/7 below ::/0.
+	CodeULAPreferred = "ula-preferred"
+	// CodeRedundantRow: a row has the value of the next shorter row of
+	// its set that covers it, so removing it changes no lookup.
+	CodeRedundantRow = "redundant-row"
+	// CodeSharedLabel: two unrelated prefixes (neither contains the
+	// other) share a label, so a source in one is "matching" for a
+	// destination in the other (RFC 6724 section 6 rule 5). Known-local
+	// ULA rows (label 14 in fd00::/8) share their label by design.
+	CodeSharedLabel = "shared-label"
+	// CodeScopeNoLinkLocal: the IPv4 scope rules were configured (gai.conf
+	// scopev4) without the link-local rows of RFC 6724 section 3.2, so
+	// 127.0.0.0/8 or 169.254.0.0/16 is treated as global scope.
+	CodeScopeNoLinkLocal = "scopev4-no-link-local"
+)
+
+// Finding is one problem [Lint] found. Prefix is the row (or missing
+// row) concerned.
+type Finding struct {
+	Code    string
+	Prefix  netip.Prefix
+	Message string
+}
+
+// String formats the finding as "code prefix: message".
+func (f Finding) String() string { return fmt.Sprintf("%s %s: %s", f.Code, f.Prefix, f.Message) }
+
+// rfc6724Names names the rows of the RFC 6724 section 2.1 table.
+var rfc6724Names = map[netip.Prefix]string{
+	mp("::1/128"):       "loopback",
+	mp("::ffff:0:0/96"): "IPv4-mapped",
+	mp("2002::/16"):     "6to4",
+	mp("2001::/32"):     "Teredo",
+	mp("fc00::/7"):      "ULA",
+	mp("::/96"):         "IPv4-compatible",
+	mp("fec0::/10"):     "site-local",
+	mp("3ffe::/16"):     "6bone",
+}
+
+var gua = mp("2000::/3")
+
+// Lint reports questionable properties of t, in the order of the codes
+// above and by prefix within a code. A nil or empty result means none
+// was found; [RFC6724] and [Draft6724Update] have none. The findings are
+// advice: several describe choices an administrator may make on purpose.
+func Lint(t *Table) []Finding {
+	t = t.compiled()
+	var out []Finding
+	add := func(code string, p netip.Prefix, format string, args ...any) {
+		out = append(out, Finding{code, p, fmt.Sprintf(format, args...)})
+	}
+
+	// missing-row: every RFC 6724 prefix except ::/0, in table order.
+	for _, e := range rfc6724Entries {
+		if e.Prefix.Bits() == 0 {
+			continue
+		}
+		for _, set := range []struct {
+			name string
+			rows []Row
+		}{{"precedence", t.prec}, {"label", t.label}} {
+			if slices.ContainsFunc(set.rows, func(r Row) bool { return r.Prefix == e.Prefix }) {
+				continue
+			}
+			add(CodeMissingRow, e.Prefix, "the %s set has no row for %s (%s, RFC 6724 section 2.1); its addresses get %s %d",
+				set.name, e.Prefix, rfc6724Names[e.Prefix], set.name, coveringValue(set.rows, e.Prefix))
+		}
+	}
+
+	// ipv4-preferred.
+	mapped := mp("::ffff:0:0/96")
+	if v4, v6 := coveringValue(t.prec, mapped), coveringValue(t.prec, defaultPrefix); v4 > v6 {
+		add(CodeIPv4Preferred, mapped, "IPv4 has precedence %d, above native IPv6 (::/0) at %d: IPv4 destinations are tried first (RFC 6724 section 10.3)", v4, v6)
+	}
+
+	// ula-preferred.
+	ula := mp("fc00::/7")
+	if u, g := coveringValue(t.prec, ula), coveringValue(t.prec, gua); u > g {
+		add(CodeULAPreferred, ula, "ULA has precedence %d, above global unicast (2000::/3) at %d: ULA destinations are tried before global ones even when unreachable", u, g)
+	}
+
+	// redundant-row: compare each row with its parent, the longest row
+	// of the same set that strictly contains it (one walk per set).
+	for _, set := range []struct {
+		name string
+		rows []Row
+	}{{"precedence", t.prec}, {"label", t.label}} {
+		var stack []Row
+		for _, r := range set.rows {
+			for len(stack) > 0 && !containsPrefix(stack[len(stack)-1].Prefix, r.Prefix) {
+				stack = stack[:len(stack)-1]
+			}
+			if len(stack) > 0 && stack[len(stack)-1].Value == r.Value {
+				parent := stack[len(stack)-1]
+				add(CodeRedundantRow, r.Prefix, "%s row %s has the value %d of the covering row %s and changes nothing", set.name, r.Prefix, r.Value, parent.Prefix)
+			}
+			stack = append(stack, r)
+		}
+	}
+
+	// shared-label: within the rows of one label, the outermost ones (not
+	// inside another row of that label) are pairwise unrelated; report
+	// every outermost row after the first against the first.
+	roots := map[uint8][]netip.Prefix{}
+	var labelsInOrder []uint8
+	for _, r := range t.label { // sorted by prefix: containers come first
+		rs := roots[r.Value]
+		if len(rs) > 0 && containsPrefix(rs[len(rs)-1], r.Prefix) {
+			continue
+		}
+		if r.Value == KnownLocalLabel && ulaFD.Contains(r.Prefix.Addr()) &&
+			slices.ContainsFunc(rs, func(q netip.Prefix) bool { return ulaFD.Contains(q.Addr()) }) {
+			continue // known-local rows share label 14 by design (update draft s3.3)
+		}
+		if len(rs) == 0 {
+			labelsInOrder = append(labelsInOrder, r.Value)
+		}
+		roots[r.Value] = append(rs, r.Prefix)
+	}
+	for _, v := range labelsInOrder {
+		rs := roots[v]
+		for _, q := range rs[1:] {
+			add(CodeSharedLabel, q, "label %d is shared by %s and the unrelated %s: sources in one match destinations in the other (RFC 6724 section 6 rule 5)", v, q, rs[0])
+		}
+	}
+
+	// scopev4-no-link-local.
+	if t.scope4Set {
+		for _, want := range defaultScope4 {
+			if got := t.Scope(want.Prefix.Addr()); got != want.Scope {
+				add(CodeScopeNoLinkLocal, want.Prefix, "IPv4 scope rules give %s scope %s instead of %s (RFC 6724 section 3.2)", want.Prefix, got, want.Scope)
+			}
+		}
+	}
+
+	code := map[string]int{CodeMissingRow: 0, CodeIPv4Preferred: 1, CodeULAPreferred: 2, CodeRedundantRow: 3, CodeSharedLabel: 4, CodeScopeNoLinkLocal: 5}
+	slices.SortStableFunc(out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(code[a.Code], code[b.Code]), comparePrefix(a.Prefix, b.Prefix))
+	})
+	return out
+}

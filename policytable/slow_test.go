@@ -1,0 +1,57 @@
+package policytable
+
+import "net/netip"
+
+// slowLookupEntries is the readable reference for Lookup: scan every row
+// and keep the longest prefix that contains a (RFC 6724 section 2.1),
+// with IPv4 mapped to ::ffff:0:0/96 and the zone dropped.
+func slowLookupEntries(entries []Entry, a netip.Addr) Attr {
+	if a.Is4() {
+		a = netip.AddrFrom16(a.As16())
+	}
+	if !a.IsValid() {
+		a = netip.IPv6Unspecified()
+	}
+	a = a.WithZone("")
+	best := -1
+	var out Attr
+	for _, e := range entries {
+		if e.Prefix.Bits() > best && e.Prefix.Contains(a) {
+			best = e.Prefix.Bits()
+			out = Attr{e.Precedence, e.Label}
+		}
+	}
+	return out
+}
+
+// slowLookupRows is the same scan over one prefix set.
+func slowLookupRows(rows []Row, a netip.Addr) uint8 {
+	if a.Is4() {
+		a = netip.AddrFrom16(a.As16())
+	}
+	if !a.IsValid() {
+		a = netip.IPv6Unspecified()
+	}
+	a = a.WithZone("")
+	best := -1
+	var v uint8
+	for _, r := range rows {
+		if r.Prefix.Bits() > best && r.Prefix.Contains(a) {
+			best, v = r.Prefix.Bits(), r.Value
+		}
+	}
+	return v
+}
+
+// slowScope4 is the reference for the IPv4 branch of Table.Scope: the
+// longest matching rule, global when none matches.
+func slowScope4(rules []ScopeRule, a netip.Addr) Scope {
+	a = a.Unmap()
+	best, s := -1, ScopeGlobal
+	for _, r := range rules {
+		if r.Prefix.Bits() > best && r.Prefix.Contains(a) {
+			best, s = r.Prefix.Bits(), r.Scope
+		}
+	}
+	return s
+}
