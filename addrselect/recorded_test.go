@@ -176,8 +176,8 @@ func (c *recordedCase) addrStrings(dsts []addrselect.Destination) []string {
 	return out
 }
 
-// gaiConfTables builds the tables of the recorded gai.conf variants.
-func gaiConfTables(t testing.TB) map[string]*policytable.Table {
+// gaiConfTexts returns the gai.conf texts of the recorded glibc columns.
+func gaiConfTexts(t testing.TB) map[string]string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "recorded-stacks.gai-conf.json"))
 	if err != nil {
@@ -187,11 +187,21 @@ func gaiConfTables(t testing.TB) map[string]*policytable.Table {
 	if err := json.Unmarshal(b, &confs); err != nil {
 		t.Fatal(err)
 	}
-	tables := map[string]*policytable.Table{}
-	for _, col := range []string{"glibc_rfc6724", "glibc_prefer_ipv4"} {
-		text, ok := confs[col]
-		if !ok {
+	for _, col := range []string{"glibc_default", "glibc_rfc6724", "glibc_prefer_ipv4"} {
+		if _, ok := confs[col]; !ok {
 			t.Fatalf("recorded-stacks.gai-conf.json has no %q", col)
+		}
+	}
+	return confs
+}
+
+// gaiConfTables builds the tables of the recorded gai.conf variants.
+func gaiConfTables(t testing.TB) map[string]*policytable.Table {
+	t.Helper()
+	tables := map[string]*policytable.Table{}
+	for col, text := range gaiConfTexts(t) {
+		if text == "" {
+			continue
 		}
 		tab, err := parseGaiConfForTest(text)
 		if err != nil {
