@@ -166,22 +166,38 @@ func (g realGen) next() realCase {
 
 	kinds := []func() netip.Addr{
 		func() netip.Addr { return netip.AddrFrom4([4]byte{192, 0, 2, g.byte()}) },
-		func() netip.Addr { return netip.AddrFrom4([4]byte{byte(g.pick(200) + 11), g.byte(), g.byte(), g.byte()}) },
+		func() netip.Addr {
+			return netip.AddrFrom4([4]byte{byte(g.pick(200) + 11), g.byte(), g.byte(), g.byte()})
+		},
 		func() netip.Addr { return netip.AddrFrom4([4]byte{169, 254, g.byte(), g.byte()}) },
 		func() netip.Addr { return netip.AddrFrom4([4]byte{127, 0, 0, g.byte()}) },
 		func() netip.Addr { return netip.AddrFrom4([4]byte{10, g.byte(), g.byte(), g.byte()}) },
 		func() netip.Addr {
 			return netip.AddrFrom16(netip.AddrFrom4([4]byte{198, 51, 100, g.byte()}).As16())
 		},
-		func() netip.Addr { return netip.MustParseAddr(fmt.Sprintf("::%d.%d.0.%d", g.pick(200)+11, g.byte(), g.byte())) },
-		func() netip.Addr { return netip.MustParseAddr(fmt.Sprintf("2001:db8:%x::%x", g.pick(0xffff), g.pick(0xffff))) },
-		func() netip.Addr { return netip.MustParseAddr(fmt.Sprintf("2400:cb00:%x::%x", g.pick(0xffff), g.pick(0xffff))) },
-		func() netip.Addr { return netip.MustParseAddr(fmt.Sprintf("fd%02x:%x::%x", g.pick(256), g.pick(0xffff), g.pick(0xffff))) },
-		func() netip.Addr { return netip.MustParseAddr(fmt.Sprintf("2002:%x::%x", g.pick(0xffff), g.pick(0xffff))) },
-		func() netip.Addr { return netip.MustParseAddr(fmt.Sprintf("2001:0:%x::%x", g.pick(0xffff), g.pick(0xffff))) },
+		func() netip.Addr {
+			return netip.MustParseAddr(fmt.Sprintf("::%d.%d.0.%d", g.pick(200)+11, g.byte(), g.byte()))
+		},
+		func() netip.Addr {
+			return netip.MustParseAddr(fmt.Sprintf("2001:db8:%x::%x", g.pick(0xffff), g.pick(0xffff)))
+		},
+		func() netip.Addr {
+			return netip.MustParseAddr(fmt.Sprintf("2400:cb00:%x::%x", g.pick(0xffff), g.pick(0xffff)))
+		},
+		func() netip.Addr {
+			return netip.MustParseAddr(fmt.Sprintf("fd%02x:%x::%x", g.pick(256), g.pick(0xffff), g.pick(0xffff)))
+		},
+		func() netip.Addr {
+			return netip.MustParseAddr(fmt.Sprintf("2002:%x::%x", g.pick(0xffff), g.pick(0xffff)))
+		},
+		func() netip.Addr {
+			return netip.MustParseAddr(fmt.Sprintf("2001:0:%x::%x", g.pick(0xffff), g.pick(0xffff)))
+		},
 		func() netip.Addr { return netip.MustParseAddr(fmt.Sprintf("fe80::%x", g.pick(0xffff)+1)) },
 		func() netip.Addr { return netip.MustParseAddr(fmt.Sprintf("fec0::%x", g.pick(0xffff)+1)) },
-		func() netip.Addr { return netip.MustParseAddr(fmt.Sprintf("3ffe:%x::%x", g.pick(0xffff), g.pick(0xffff))) },
+		func() netip.Addr {
+			return netip.MustParseAddr(fmt.Sprintf("3ffe:%x::%x", g.pick(0xffff), g.pick(0xffff)))
+		},
 		func() netip.Addr { return netip.IPv6Loopback() },
 	}
 	n := 2 + g.pick(7)
