@@ -250,7 +250,7 @@ func normalize(name string) (string, string) {
 			lower = false
 		}
 	}
-	if !ascii {
+	if !ascii || hasALabel(n) {
 		if !utf8.ValidString(n) {
 			return "", "not valid UTF-8"
 		}
@@ -266,6 +266,17 @@ func normalize(name string) (string, string) {
 		return "", reason
 	}
 	return n, ""
+}
+
+// hasALabel reports whether an ASCII name has a label starting "xn--"
+// (in any case), which IDNA must validate (RFC 5891 section 5.4).
+func hasALabel(n string) bool {
+	for i := 0; i+4 <= len(n); i++ {
+		if (i == 0 || n[i-1] == '.') && (n[i] == 'x' || n[i] == 'X') && (n[i+1] == 'n' || n[i+1] == 'N') && n[i+2] == '-' && n[i+3] == '-' {
+			return true
+		}
+	}
+	return false
 }
 
 func isIPLiteral(n string) bool {
