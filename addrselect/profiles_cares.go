@@ -138,5 +138,5 @@ func caresCompare(a, b *Destination) (int, Rule) {
 			return preferIf(ca > cb), Dst9
 		}
 	}
-	return 0, RuleNone
+	return 0, Dst10
 }

@@ -156,7 +156,7 @@ func glibcCompare(t *policytable.Table, a, b *Destination) (int, Rule) {
 			return preferIf(ba > bb), Dst9
 		}
 	}
-	return 0, RuleNone
+	return 0, Dst10
 }
 
 // glibcSubnetBits is glibc's IPv4 rule 9 value: the number of leading

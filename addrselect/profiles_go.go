@@ -78,14 +78,17 @@ func goScope(a netip.Addr) policytable.Scope {
 // goUsable reports whether Go would see a source for d.
 func goUsable(d *Destination) bool { return d.Source.Addr.IsValid() && !d.Unreachable }
 
-// goCompare is Go's comparator, rule by rule (RFC 6724 section 6).
+// goCompare is Go's comparator, rule by rule (RFC 6724 section 6). It
+// returns 0 and Dst10 when Go finds a and b equal; the stable sort then
+// keeps their input order unless the comparator's intransitivity moves
+// them.
 func goCompare(t *policytable.Table, a, b *Destination) (int, Rule) {
 	ua, ub := goUsable(a), goUsable(b)
 	// Rule 1: avoid unusable destinations. Go stops here when neither
 	// has a source: they are "equal".
 	switch {
 	case !ua && !ub:
-		return 0, RuleNone
+		return 0, Dst10
 	case !ub:
 		return -1, Dst1
 	case !ua:
@@ -128,7 +131,7 @@ func goCompare(t *policytable.Table, a, b *Destination) (int, Rule) {
 			return preferIf(ca > cb), Dst9
 		}
 	}
-	return 0, RuleNone
+	return 0, Dst10
 }
 
 // goCommonPrefix is CommonPrefixLen as Go computes it: 0 across

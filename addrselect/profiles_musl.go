@@ -150,7 +150,7 @@ func (muslStack) sort(_ *Selector, dsts []Destination) {
 func (muslStack) compare(_ *Selector, a, b *Destination) (int, Rule) {
 	ka, kb := muslKey(a), muslKey(b)
 	if ka == kb {
-		return 0, RuleNone
+		return 0, Dst10
 	}
 	// The highest differing bit names the rule.
 	diff := ka ^ kb

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -203,56 +202,13 @@ func gaiConfTables(t testing.TB) map[string]*policytable.Table {
 		if text == "" {
 			continue
 		}
-		tab, err := parseGaiConfForTest(text)
+		tab, err := policytable.ParseGaiConf(strings.NewReader(text))
 		if err != nil {
 			t.Fatalf("%s: %v", col, err)
 		}
 		tables[col] = tab
 	}
 	return tables
-}
-
-// parseGaiConfForTest reads the label and precedence lines of a gai.conf
-// the way glibc does: a set with no line keeps glibc's built-in rows.
-func parseGaiConfForTest(text string) (*policytable.Table, error) {
-	var prec, label []policytable.Row
-	for n, line := range strings.Split(text, "\n") {
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		if len(f) != 3 {
-			return nil, fmt.Errorf("line %d: %q", n+1, line)
-		}
-		p, err := netip.ParsePrefix(f[1])
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %v", n+1, err)
-		}
-		v, err := strconv.ParseUint(f[2], 10, 8)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %v", n+1, err)
-		}
-		row := policytable.Row{Prefix: p, Value: uint8(v)}
-		switch f[0] {
-		case "precedence":
-			prec = append(prec, row)
-		case "label":
-			label = append(label, row)
-		default:
-			return nil, fmt.Errorf("line %d: unknown keyword %q", n+1, f[0])
-		}
-	}
-	g := policytable.Glibc()
-	if prec == nil {
-		prec = g.Precedences()
-	}
-	if label == nil {
-		label = g.Labels()
-	}
-	return policytable.NewSplit(prec, label)
 }
 
 // recordedSelector returns the profile that claims to reproduce column.
