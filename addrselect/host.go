@@ -578,14 +578,20 @@ func (h *Host) String() string {
 // with the outgoing interface as the destination's zone (rule 5) and the
 // route's next hop (rule 5.5).
 //
+// Among IPv6 candidates equal under every rule the first listed wins.
+// Linux lets the newest address win such ties, and "ip -6 addr show"
+// lists the newest first: list IPv6 addresses in that order to predict
+// the kernel.
+//
 // IPv4 source selection is left open by RFC 6724 (sections 5 and 6);
-// Host does what Linux does by default: the destination itself if it is
-// one of the host's addresses; otherwise among the addresses on the
-// outgoing interface (all addresses if the route names no interface), the
-// first whose on-link prefix contains the destination, else the first
-// one listed (the primary address). 127.0.0.0/8 sources are used only for
-// 127.0.0.0/8 destinations and the other way round. Deprecated IPv4
-// addresses are used only when nothing else is left.
+// Host does what Linux does by default (the preferred source of the
+// route): the destination itself if it is one of the host's addresses;
+// otherwise, among the addresses on the outgoing interface (all addresses
+// if the route names no interface), the first whose on-link prefix
+// contains the destination, else the first whose prefix contains the
+// route's next hop, else the first one listed (the primary address),
+// deprecated addresses last. 127.0.0.0/8 sources are used only for
+// 127.0.0.0/8 destinations and the other way round.
 //
 // Source does not allocate for hosts with up to 16 addresses per family.
 func (h *Host) Source(ctx context.Context, dst netip.Addr) (Source, error) {
@@ -611,7 +617,7 @@ func (h *Host) Source(ctx context.Context, dst netip.Addr) (Source, error) {
 		return Source{}, nil
 	}
 	if dst.Is4() {
-		return h.source4(dst, dev), nil
+		return h.source4(dst, dev, via), nil
 	}
 	return h.source6(dst, dev, via), nil
 }
@@ -692,8 +698,8 @@ func (h *Host) onLinkDev(nh netip.Addr) string {
 	return dev
 }
 
-func (h *Host) source4(dst netip.Addr, dev string) Source {
-	var first, firstDeprecated, subnet *Source
+func (h *Host) source4(dst netip.Addr, dev string, via netip.Addr) Source {
+	var first, firstDeprecated, subnet, gwSubnet *Source
 	for i := range h.Addrs {
 		a := &h.Addrs[i]
 		if !a.Addr.Is4() || a.Addr.IsLoopback() != dst.IsLoopback() {
@@ -702,24 +708,29 @@ func (h *Host) source4(dst netip.Addr, dev string) Source {
 		if dev != "" && a.Interface != dev {
 			continue
 		}
+		if a.PrefixLen > 0 {
+			if p, err := a.Addr.Prefix(a.PrefixLen); err == nil {
+				if subnet == nil && p.Contains(dst) {
+					subnet = a
+				}
+				if gwSubnet == nil && via.IsValid() && p.Contains(via) {
+					gwSubnet = a
+				}
+			}
+		}
 		if a.Deprecated {
 			if firstDeprecated == nil {
 				firstDeprecated = a
 			}
-			continue
-		}
-		if first == nil {
+		} else if first == nil {
 			first = a
-		}
-		if subnet == nil && a.PrefixLen > 0 {
-			if p, err := a.Addr.Prefix(a.PrefixLen); err == nil && p.Contains(dst) {
-				subnet = a
-			}
 		}
 	}
 	switch {
 	case subnet != nil:
 		return *subnet
+	case gwSubnet != nil:
+		return *gwSubnet
 	case first != nil:
 		return *first
 	case firstDeprecated != nil:
@@ -752,11 +763,9 @@ func (h *Host) source6(dst netip.Addr, dev string, via netip.Addr) Source {
 	return selectSource6(h.Selector, dst, dev, via, cands)
 }
 
-// selectSource6 applies RFC 6724 section 5 to the IPv6 candidates. The
-// outgoing interface travels as the destination's zone (rule 5).
-// TODO(sources): switch to Selector.SelectSource once the core engine lands.
+// selectSource6 applies RFC 6724 section 5 to the IPv6 candidates, with
+// the outgoing interface (rule 5) and the next hop (rule 5.5).
 func selectSource6(s *Selector, dst netip.Addr, dev string, via netip.Addr, cands []Source) Source {
-	_, _ = s, via
-	_ = dst.WithZone(dev)
-	return cands[0]
+	src, _ := s.SelectSourceVia(dst, dev, via, cands)
+	return src
 }
