@@ -179,4 +179,3 @@ func TestSortIntoAllocs(t *testing.T) {
 		t.Errorf("SortInto with a prefix = %v, %v; want the prefix kept first", out, err)
 	}
 }
-
