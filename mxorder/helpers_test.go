@@ -15,8 +15,8 @@ import (
 type stack struct{ v4, v6 netip.Addr }
 
 var (
-	relay4 = stack{v4: netip.MustParseAddr("198.51.100.7")}
-	relay6 = stack{v6: netip.MustParseAddr("2001:db8:ffff::7")}
+	relay4  = stack{v4: netip.MustParseAddr("198.51.100.7")}
+	relay6  = stack{v6: netip.MustParseAddr("2001:db8:ffff::7")}
 	relay46 = stack{v4: netip.MustParseAddr("198.51.100.7"), v6: netip.MustParseAddr("2001:db8:ffff::7")}
 )
 
