@@ -1,6 +1,8 @@
 package addrselect
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"time"
 
@@ -17,23 +19,43 @@ import (
 // handles IPv4 in its mapped form, so both count as the IPv4 family.
 func isV4(a netip.Addr) bool { return a.Is4() || a.Is4In6() }
 
-// commonBits returns the number of leading bits a and b share within
+// bits128 is an address as the rules see it: 128 bits (IPv4 in its mapped
+// form), its family and whether it is valid. Converting once per address
+// keeps the hot path free of repeated conversions.
+type bits128 struct {
+	hi, lo uint64
+	v4     bool
+	valid  bool
+}
+
+func toBits(a netip.Addr) bits128 {
+	if !a.IsValid() {
+		return bits128{}
+	}
+	b := a.As16()
+	return bits128{
+		hi:    binary.BigEndian.Uint64(b[:8]),
+		lo:    binary.BigEndian.Uint64(b[8:]),
+		v4:    a.Is4() || a.Is4In6(),
+		valid: true,
+	}
+}
+
+// commonBits returns the number of leading bits x and y share within
 // their family: up to 32 for IPv4 (mapped or not), up to 128 for IPv6, 0
 // across families or when either is invalid.
-func commonBits(a, b netip.Addr) int {
-	if !a.IsValid() || !b.IsValid() {
+func commonBits(x, y bits128) int {
+	if !x.valid || !y.valid || x.v4 != y.v4 {
 		return 0
 	}
-	a4, b4 := isV4(a), isV4(b)
-	if a4 != b4 {
-		return 0
+	var n int
+	if d := x.hi ^ y.hi; d != 0 {
+		n = bits.LeadingZeros64(d)
+	} else {
+		n = 64 + bits.LeadingZeros64(x.lo^y.lo)
 	}
-	n := policytable.CommonPrefixLen(a, b)
-	if a4 {
-		n -= 96 // both are compared as ::ffff:a.b.c.d
-		if n < 0 {
-			n = 0
-		}
+	if x.v4 {
+		n -= 96 // both are ::ffff:a.b.c.d
 	}
 	return n
 }
@@ -41,12 +63,12 @@ func commonBits(a, b netip.Addr) int {
 // prefixLen returns the source's prefix length, with the RFC profiles'
 // assumption for an unknown (0) or out-of-range one: 64 for IPv6, 32 for
 // IPv4.
-func prefixLen(src *Source) int {
+func prefixLen(p int, v4 bool) int {
 	limit, assumed := 128, 64
-	if isV4(src.Addr) {
+	if v4 {
 		limit, assumed = 32, 32
 	}
-	if p := src.PrefixLen; p > 0 && p <= limit {
+	if p > 0 && p <= limit {
 		return p
 	}
 	return assumed
@@ -54,19 +76,44 @@ func prefixLen(src *Source) int {
 
 // commonPrefixLen is CommonPrefixLen(S, D) of RFC 6724 section 2.2: the
 // leading bits S and D share, but no more than the length of S's prefix;
-// with full, all bits as in RFC 3484 section 2.2.
-func (s *Selector) commonPrefixLen(src *Source, d netip.Addr) int {
-	n := commonBits(src.Addr, d)
+// with fullPrefix, all bits as in RFC 3484 section 2.2.
+func (s *Selector) commonPrefixLen(src bits128, srcPrefix int, d bits128) int {
+	n := commonBits(src, d)
 	if !s.fullPrefix {
-		n = min(n, prefixLen(src))
+		n = min(n, prefixLen(srcPrefix, src.v4))
 	}
 	return n
+}
+
+// scope6 is policytable.ScopeIPv6 (RFC 6724 section 3.1) on the split
+// form of an IPv6 address.
+func scope6(x bits128) policytable.Scope {
+	switch {
+	case x.hi>>56 == 0xff: // multicast: the scope field
+		return policytable.Scope(x.hi >> 48 & 0xf)
+	case x.hi == 0 && x.lo == 1, // ::1, section 3.4
+		x.hi>>54 == 0xfe80>>6: // fe80::/10
+		return policytable.ScopeLinkLocal
+	case x.hi>>54 == 0xfec0>>6: // fec0::/10
+		return policytable.ScopeSiteLocal
+	}
+	return policytable.ScopeGlobal
 }
 
 // scope returns the scope of a (RFC 6724 section 3.1, 3.2) under the
 // table, with the Selector's override for private IPv4.
 func (s *Selector) scope(t *policytable.Table, a netip.Addr) policytable.Scope {
-	if s.privateV4 != privateV4Table && isV4(a) && a.Unmap().IsPrivate() {
+	return s.scopeBits(t, a, toBits(a))
+}
+
+func (s *Selector) scopeBits(t *policytable.Table, a netip.Addr, x bits128) policytable.Scope {
+	if !x.v4 {
+		if !x.valid {
+			return policytable.ScopeGlobal
+		}
+		return scope6(x)
+	}
+	if s.privateV4 != privateV4Table && a.Unmap().IsPrivate() {
 		if s.privateV4 == privateV4Site {
 			return policytable.ScopeSiteLocal
 		}
@@ -75,22 +122,33 @@ func (s *Selector) scope(t *policytable.Table, a netip.Addr) policytable.Scope {
 	return t.Scope(a)
 }
 
-// lookupCache remembers the table answers for the last source address:
-// most destinations of one sort share their source.
+// lookupCache remembers the table answers for the last few source
+// addresses: the destinations of one sort share a handful of sources.
 type lookupCache struct {
+	n       int
+	next    int
+	entries [8]cacheEntry
+}
+
+type cacheEntry struct {
 	addr  netip.Addr
-	valid bool
+	bits  bits128
 	attr  policytable.Attr
 	scope policytable.Scope
 }
 
-func (s *Selector) srcLookup(t *policytable.Table, a netip.Addr, c *lookupCache) (policytable.Attr, policytable.Scope) {
-	if c.valid && c.addr == a {
-		return c.attr, c.scope
+func (s *Selector) srcLookup(t *policytable.Table, a netip.Addr, c *lookupCache) *cacheEntry {
+	for i := 0; i < c.n; i++ {
+		if c.entries[i].addr == a {
+			return &c.entries[i]
+		}
 	}
-	attr, sc := t.Lookup(a), s.scope(t, a)
-	*c = lookupCache{addr: a, valid: true, attr: attr, scope: sc}
-	return attr, sc
+	x := toBits(a)
+	e := &c.entries[c.next]
+	*e = cacheEntry{addr: a, bits: x, attr: t.Lookup(a), scope: s.scopeBits(t, a, x)}
+	c.next = (c.next + 1) % len(c.entries)
+	c.n = min(c.n+1, len(c.entries))
+	return e
 }
 
 // homeRank orders the Mobile IPv6 roles for rule 4 (source and
@@ -137,37 +195,35 @@ type dattr struct {
 func (a *dattr) matchScope() bool { return a.usable && a.scope == a.srcScope }
 func (a *dattr) matchLabel() bool { return a.usable && a.label == a.srcLabel }
 
-// dstAttrs computes the attributes of d. Scope, label and precedence of
-// Source(D) are looked up even for an unusable D (for Explain), but the
-// rules that need Source(D) treat an unusable D as having none.
+// dstAttrs computes the attributes of d. Scope and label of Source(D)
+// are looked up even for an unusable D (for Explain), but the rules that
+// need Source(D) treat an unusable D as having none.
 func (s *Selector) dstAttrs(d *Destination, c *lookupCache) dattr {
 	t := s.table // a nil table behaves as policytable.RFC6724()
+	x := toBits(d.Addr)
 	attr := t.Lookup(d.Addr)
 	a := dattr{
 		addr:   d.Addr,
 		src:    d.Source.Addr,
-		usable: d.Addr.IsValid() && d.Source.IsValid() && !d.Unreachable,
-		scope:  s.scope(t, d.Addr),
+		usable: x.valid && d.Source.IsValid() && !d.Unreachable,
+		scope:  s.scopeBits(t, d.Addr, x),
 		label:  attr.Label,
 		prec:   attr.Precedence,
-		encap:  d.Source.Encapsulated,
-		v4:     isV4(d.Addr),
+		v4:     x.v4,
+		home:   1,
 	}
 	if d.Source.IsValid() {
-		sa, ss := s.srcLookup(t, d.Source.Addr, c)
-		a.srcLabel, a.srcScope = sa.Label, ss
-		a.deprecated = d.Source.Deprecated
+		e := s.srcLookup(t, d.Source.Addr, c)
+		a.srcLabel, a.srcScope = e.attr.Label, e.scope
 		a.homeFlag, a.careOf, a.temporary = d.Source.Home, d.Source.CareOf, d.Source.Temporary
+		if a.usable {
+			a.deprecated = d.Source.Deprecated
+			a.encap = d.Source.Encapsulated
+			a.home = homeRank(&d.Source)
+			a.cpl, a.r9 = s.rule9Value(e.bits, d.Source.PrefixLen, x)
+		}
 	}
-	a.home = 1
-	if a.usable {
-		a.home = homeRank(&d.Source)
-		a.cpl, a.r9 = s.rule9Value(&d.Source, d.Addr)
-	} else {
-		a.deprecated = false
-		a.encap = false
-	}
-	if s.history != nil && d.Addr.IsValid() {
+	if s.history != nil && x.valid {
 		a.rtt, a.hasRTT = s.history.Lookup(d.Addr)
 		if a.rtt < 0 {
 			a.rtt = 0
@@ -178,36 +234,35 @@ func (s *Selector) dstAttrs(d *Destination, c *lookupCache) dattr {
 
 // rule9Value returns the CommonPrefixLen the variant uses for (src, d) and
 // the rule 9 key derived from it (larger first).
-func (s *Selector) rule9Value(src *Source, d netip.Addr) (cpl int, key uint8) {
-	if isV4(src.Addr) != isV4(d) {
+func (s *Selector) rule9Value(src bits128, srcPrefix int, d bits128) (cpl int, key uint8) {
+	if src.v4 != d.v4 {
 		return 0, 0
 	}
-	v4 := isV4(d)
 	switch s.rule9 {
 	case Rule9RFC:
-		cpl = s.commonPrefixLen(src, d)
+		cpl = s.commonPrefixLen(src, srcPrefix, d)
 		return cpl, uint8(cpl)
 	case Rule9IPv6Only:
-		if v4 {
+		if d.v4 {
 			return 0, 0
 		}
-		cpl = s.commonPrefixLen(src, d)
+		cpl = s.commonPrefixLen(src, srcPrefix, d)
 		return cpl, uint8(cpl)
 	case Rule9IPv6Cap64:
-		if v4 {
+		if d.v4 {
 			return 0, 0
 		}
-		cpl = min(commonBits(src.Addr, d), 64)
+		cpl = min(commonBits(src, d), 64)
 		return cpl, uint8(cpl)
 	case Rule9SameSubnet:
-		cpl = commonBits(src.Addr, d)
-		if v4 && cpl < prefixLen(src) {
+		cpl = commonBits(src, d)
+		if d.v4 && cpl < prefixLen(srcPrefix, true) {
 			return 0, 0
 		}
 		return cpl, uint8(cpl)
 	case Rule9OnLink:
-		cpl = commonBits(src.Addr, d)
-		if cpl >= prefixLen(src) {
+		cpl = commonBits(src, d)
+		if cpl >= prefixLen(srcPrefix, src.v4) {
 			return cpl, 1
 		}
 		return cpl, 0
@@ -239,11 +294,13 @@ func b2u(b bool) uint64 {
 // histKey is the history step's part of the key: with history above
 // without, then lower RTT above higher (RTTs are compared in whole
 // microseconds, up to about 16.7 s).
-func (a *dattr) histKey() uint64 {
-	if !a.hasRTT {
+func (a *dattr) histKey() uint64 { return histKey(a.rtt, a.hasRTT) }
+
+func histKey(rtt time.Duration, ok bool) uint64 {
+	if !ok {
 		return 0
 	}
-	us := uint64(a.rtt / time.Microsecond)
+	us := uint64(max(rtt, 0) / time.Microsecond)
 	if us > maxRTTMicros {
 		us = maxRTTMicros
 	}
@@ -261,6 +318,39 @@ func (a *dattr) key() uint64 {
 		b2u(!a.encap)<<shiftNative |
 		uint64(255-a.scope)<<shiftScope8 |
 		a.histKey()
+}
+
+// sortRec computes the sort record of d: the same key as
+// dstAttrs(d).key() without building the attributes Explain needs.
+func (s *Selector) sortRec(t *policytable.Table, d *Destination, c *lookupCache) rec {
+	x := toBits(d.Addr)
+	attr := t.Lookup(d.Addr)
+	sc := s.scopeBits(t, d.Addr, x)
+	key := uint64(attr.Precedence)<<shiftPrec | uint64(255-sc)<<shiftScope8 |
+		1<<shiftDepr | 1<<shiftHome | 1<<shiftNative
+	var r9 uint8
+	if x.valid && d.Source.Addr.IsValid() && !d.Unreachable {
+		e := s.srcLookup(t, d.Source.Addr, c)
+		key |= 1 << shiftUsable
+		if sc == e.scope {
+			key |= 1 << shiftScope2
+		}
+		if d.Source.Deprecated {
+			key &^= 1 << shiftDepr
+		}
+		key = key&^(3<<shiftHome) | uint64(homeRank(&d.Source))<<shiftHome
+		if attr.Label == e.attr.Label {
+			key |= 1 << shiftLabel
+		}
+		if d.Source.Encapsulated {
+			key &^= 1 << shiftNative
+		}
+		_, r9 = s.rule9Value(e.bits, d.Source.PrefixLen, x)
+	}
+	if s.history != nil && x.valid {
+		key |= histKey(s.history.Lookup(d.Addr))
+	}
+	return rec{key: key, r9: r9, v4: x.v4}
 }
 
 // compareAttrs applies RFC 6724 section 6 rules 1-9 (and the history step)
@@ -364,7 +454,7 @@ func (s *Selector) srcAttrs(sa *Source, d netip.Addr, dScope policytable.Scope, 
 	a.nextHop = nextHop.IsValid() && sa.NextHop == nextHop
 	a.matchLbl = a.label == dLabel
 	a.pref7 = sa.Temporary != s.preferPublic
-	a.cpl = s.commonPrefixLen(sa, d)
+	a.cpl = s.commonPrefixLen(toBits(sa.Addr), sa.PrefixLen, toBits(d))
 	return a
 }
 

@@ -292,9 +292,10 @@ func (s *Selector) SortDestinations(dsts []Destination) {
 // old dsts[perm[i]]. recs and perm have len(dsts) elements.
 func (s *Selector) order(dsts []Destination, recs []rec, perm []int32) {
 	var c lookupCache
+	t := s.table
 	for i := range dsts {
-		a := s.dstAttrs(&dsts[i], &c)
-		recs[i] = rec{key: a.key(), r9: a.r9, v4: a.v4, idx: int32(i)}
+		recs[i] = s.sortRec(t, &dsts[i], &c)
+		recs[i].idx = int32(i)
 	}
 	sortRecs(recs)
 	if s.rule9 != Rule9Off {
@@ -431,7 +432,8 @@ func permute(dsts []Destination, perm []int32) {
 // computes every attribute on each call; it does not allocate.
 func (s *Selector) Compare(a, b Destination) int {
 	if s != nil && s.stack != nil {
-		c, _ := s.stack.compare(s, &a, &b)
+		x, y := a, b // only these escape through the interface call
+		c, _ := s.stack.compare(s, &x, &y)
 		return c
 	}
 	s = s.orZero()
