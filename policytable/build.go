@@ -40,6 +40,9 @@ type TableError struct {
 }
 
 func (e *TableError) Error() string {
+	if !e.Prefix.IsValid() && e.Err == ErrTooManyRows {
+		return fmt.Sprintf("policytable: %s set: %v (limit %d)", e.Set, e.Err, MaxRows)
+	}
 	return fmt.Sprintf("policytable: %s row %s: %v", e.Set, e.Prefix, e.Err)
 }
 

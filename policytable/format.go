@@ -41,8 +41,9 @@ var (
 )
 
 // ParseError reports a line of a policy table file that cannot be read.
-// Line counts from 1; Text is the line as read, without its terminator
-// (for [ErrLineTooLong], only its first 80 bytes). Err is one of the
+// Line counts from 1; Line 0 means the input as a whole (a missing
+// header line). Text is the line as read, without its terminator (for
+// [ErrLineTooLong], only its first 80 bytes). Err is one of the
 // sentinel errors, possibly wrapped with detail; use [errors.Is].
 type ParseError struct {
 	Format string // "gai.conf", "ip6addrctl", "ip6addrctl.conf" or "netsh"
