@@ -273,19 +273,22 @@ func (s *Selector) SortDestinations(dsts []Destination) {
 		return
 	}
 	s = s.orZero()
-	var (
-		recBuf  [smallN]rec
-		permBuf [smallN]int32
-		recs    []rec
-		perm    []int32
-	)
-	if n <= smallN {
-		recs, perm = recBuf[:n], permBuf[:n]
-	} else {
-		recs, perm = make([]rec, n), make([]int32, n)
+	switch {
+	case n <= 16:
+		var recs [16]rec
+		var perm [16]int32
+		s.order(dsts, recs[:n], perm[:n])
+		permute(dsts, perm[:n])
+	case n <= smallN:
+		var recs [smallN]rec
+		var perm [smallN]int32
+		s.order(dsts, recs[:n], perm[:n])
+		permute(dsts, perm[:n])
+	default:
+		perm := make([]int32, n)
+		s.order(dsts, make([]rec, n), perm)
+		permute(dsts, perm)
 	}
-	s.order(dsts, recs, perm)
-	permute(dsts, perm)
 }
 
 // order computes the sorted order of dsts: the new position i holds the
@@ -353,44 +356,59 @@ func rule9Pass(recs []rec) {
 // sortFamily stably sorts the members of run whose family is v4 by r9
 // (descending), leaving the other members where they are.
 func sortFamily(run []rec, v4 bool) {
-	var posBuf [smallN]int32
-	var pos []int32
-	if len(run) <= smallN {
-		pos = posBuf[:0]
-	} else {
-		pos = make([]int32, 0, len(run))
-	}
-	same := true
+	m, same := 0, true
+	var first uint8
 	for i := range run {
 		if run[i].v4 == v4 {
-			if len(pos) > 0 && run[i].r9 != run[pos[0]].r9 {
+			if m == 0 {
+				first = run[i].r9
+			} else if run[i].r9 != first {
 				same = false
 			}
-			pos = append(pos, int32(i))
+			m++
 		}
 	}
-	if same || len(pos) < 2 {
+	if same || m < 2 {
 		return
 	}
-	if len(pos) > 32 {
-		members := make([]rec, len(pos))
-		for k, p := range pos {
-			members[k] = run[p]
+	if m > 32 {
+		// Long runs: collect, sort stably, put back.
+		members := make([]rec, 0, m)
+		for i := range run {
+			if run[i].v4 == v4 {
+				members = append(members, run[i])
+			}
 		}
 		slices.SortStableFunc(members, func(a, b rec) int { return int(b.r9) - int(a.r9) })
-		for k, p := range pos {
-			run[p] = members[k]
+		k := 0
+		for i := range run {
+			if run[i].v4 == v4 {
+				run[i] = members[k]
+				k++
+			}
 		}
 		return
 	}
-	for k := 1; k < len(pos); k++ {
-		x := run[pos[k]]
-		j := k
-		for j > 0 && run[pos[j-1]].r9 < x.r9 {
-			run[pos[j]] = run[pos[j-1]]
-			j--
+	// Insertion sort over the family's positions: walk back from each
+	// member over the previous members of the family, shifting the ones
+	// with a smaller r9 into the next family position.
+	for k := range run {
+		if run[k].v4 != v4 {
+			continue
 		}
-		run[pos[j]] = x
+		x := run[k]
+		cur := k
+		for p := k - 1; p >= 0; p-- {
+			if run[p].v4 != v4 {
+				continue
+			}
+			if run[p].r9 >= x.r9 {
+				break
+			}
+			run[cur] = run[p]
+			cur = p
+		}
+		run[cur] = x
 	}
 }
 
