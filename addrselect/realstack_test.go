@@ -270,7 +270,7 @@ type netns struct {
 	etc  string // /etc/netns/NAME
 }
 
-func run(t *testing.T, name string, args ...string) string {
+func realRun(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(name, args...)
@@ -291,7 +291,7 @@ func newNetns(t *testing.T, name string, c *realCase) *netns {
 		exec.Command("ip", "netns", "del", name).Run()
 		os.RemoveAll(ns.etc)
 	})
-	ip := func(args ...string) { run(t, "ip", append([]string{"-n", name}, args...)...) }
+	ip := func(args ...string) { realRun(t, "ip", append([]string{"-n", name}, args...)...) }
 	ip("link", "set", "lo", "up")
 	ip("link", "add", "v0", "type", "veth", "peer", "name", "v1")
 	// No automatic link-local addresses: the host has exactly the
@@ -345,7 +345,7 @@ func (ns *netns) write(t *testing.T, file, content string) {
 
 func (ns *netns) exec(t *testing.T, args ...string) string {
 	t.Helper()
-	return run(t, "ip", append([]string{"netns", "exec", ns.name}, args...)...)
+	return realRun(t, "ip", append([]string{"netns", "exec", ns.name}, args...)...)
 }
 
 // uniqueLines returns the first field of each line, without repeats.
@@ -428,7 +428,7 @@ func profileOrder(t *testing.T, ns *netns, env *realEnv, sel *addrselect.Selecto
 		if err != nil {
 			t.Fatalf("kernel source %q: %v", srcs[i], err)
 		}
-		if dsts[i].Source, err = source(addrs, src, withInfo); err != nil {
+		if dsts[i].Source, err = recordedSource(addrs, src, withInfo); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -440,8 +440,8 @@ func profileOrder(t *testing.T, ns *netns, env *realEnv, sel *addrselect.Selecto
 	return out, srcs
 }
 
-// canon respells addresses the way netip prints them.
-func canon(t *testing.T, addrs []string) []string {
+// realCanon respells addresses the way netip prints them.
+func realCanon(t *testing.T, addrs []string) []string {
 	out := make([]string, len(addrs))
 	for i, s := range addrs {
 		a, err := netip.ParseAddr(s)
@@ -469,7 +469,7 @@ func TestRealStacks(t *testing.T) {
 				t.Helper()
 				view := stackView(t, stack, c.dsts, got)
 				want, srcs := profileOrder(t, ns, env, sel, &c, view, withInfo)
-				if diff := cmp.Diff(canon(t, got), want); diff != "" {
+				if diff := cmp.Diff(realCanon(t, got), want); diff != "" {
 					t.Errorf("%s: profile %s differs (-real +profile):\n%s\nhost %v routes %v\nstack input %v\nkernel sources %v",
 						stack, sel.Name(), diff, c.addrs, c.routes, view, srcs)
 				}

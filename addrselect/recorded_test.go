@@ -100,11 +100,11 @@ func parseHostAddr(s string) (hostAddr, error) {
 	return h, nil
 }
 
-// source builds the Source the stacks saw for kernel source src: the
+// recordedSource builds the Source the stacks saw for kernel source src: the
 // flags and prefix length of the matching local address (loopback:
 // 127.0.0.1/8 or ::1/128). withInfo false leaves them out, as glibc does
 // on a host without IPv6 addresses.
-func source(addrs []hostAddr, src netip.Addr, withInfo bool) (addrselect.Source, error) {
+func recordedSource(addrs []hostAddr, src netip.Addr, withInfo bool) (addrselect.Source, error) {
 	s := addrselect.Source{Addr: src}
 	if !withInfo {
 		return s, nil
@@ -153,7 +153,7 @@ func (c *recordedCase) destinations(withInfo bool) ([]addrselect.Destination, er
 		if err != nil {
 			return nil, err
 		}
-		if dsts[i].Source, err = source(addrs, src, withInfo); err != nil {
+		if dsts[i].Source, err = recordedSource(addrs, src, withInfo); err != nil {
 			return nil, err
 		}
 	}
