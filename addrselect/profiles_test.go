@@ -158,6 +158,25 @@ func TestGlibcTableOption(t *testing.T) {
 	}
 }
 
+// TestGlibcScopeV4 checks that Glibc follows the scopev4 lines of its
+// table: with 192.0.2.0/24 made site-local, rule 8 (smaller scope) puts
+// 192.0.2.20 first; with the default scopes both are global and rule 9
+// (29 common bits of 198.51.100.1 with .5, against 27 of 192.0.2.20 with
+// .10) puts 198.51.100.1 first.
+func TestGlibcScopeV4(t *testing.T) {
+	tab, err := policytable.ParseGaiConf(strings.NewReader("scopev4 ::ffff:192.0.2.0/120 5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := []string{"198.51.100.1<198.51.100.5/24", "192.0.2.20<192.0.2.10/24"}
+	if diff := cmp.Diff([]string{"198.51.100.1", "192.0.2.20"}, sortWith(t, addrselect.Glibc(), in...)); diff != "" {
+		t.Errorf("default scopes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"192.0.2.20", "198.51.100.1"}, sortWith(t, addrselect.Glibc(addrselect.WithTable(tab)), in...)); diff != "" {
+		t.Errorf("scopev4 192.0.2.0/24 site-local (-want +got):\n%s", diff)
+	}
+}
+
 // TestStackSortAlgorithm shows why the glibc profile needs glibc's merge
 // sort: its comparator is not transitive, and on recorded case c0190 a
 // stable sort with the very same comparator ([Selector.Compare]) gives an

@@ -32,6 +32,15 @@ const (
 	realTarget = "rs-target.test"
 )
 
+const realScopeV4Conf = `scopev4 ::ffff:169.254.0.0/112 2
+scopev4 ::ffff:127.0.0.0/104 2
+scopev4 ::ffff:10.0.0.0/104 5
+scopev4 ::ffff:172.16.0.0/108 5
+scopev4 ::ffff:192.168.0.0/112 5
+scopev4 ::ffff:198.51.100.0/120 8
+scopev4 ::ffff:0.0.0.0/96 14
+`
+
 // realCase is a generated host and destination list.
 type realCase struct {
 	addrs  []string // "ADDR/PLEN [preferred_lft 0] [home]" on v0
@@ -459,6 +468,15 @@ func TestRealStacks(t *testing.T) {
 	env := newRealEnv(t)
 	tables := gaiConfTables(t)
 	confs := gaiConfTexts(t)
+	// A gai.conf with scopev4 lines (RFC 3484 section 3.2's site-local
+	// RFC 1918 ranges, and 198.51.100.0/24 as organization-local), to
+	// check that the profile follows glibc's IPv4 scopes.
+	confs["glibc_scopev4"] = realScopeV4Conf
+	tab, err := policytable.ParseGaiConf(strings.NewReader(realScopeV4Conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables["glibc_scopev4"] = tab
 	g := realGen{rand.New(rand.NewPCG(realSeed, realSeed))}
 	compared := map[string]int{}
 	for i := range realCases {
@@ -482,6 +500,7 @@ func TestRealStacks(t *testing.T) {
 				{"glibc_default", nil},
 				{"glibc_rfc6724", tables["glibc_rfc6724"]},
 				{"glibc_prefer_ipv4", tables["glibc_prefer_ipv4"]},
+				{"glibc_scopev4", tables["glibc_scopev4"]},
 			}
 			for _, gt := range glibcTables {
 				ns.write(t, "gai.conf", confs[gt.conf])
