@@ -39,6 +39,7 @@ type TableError struct {
 	Err    error
 }
 
+// Error formats the error as "policytable: SET row PREFIX: CAUSE".
 func (e *TableError) Error() string {
 	if !e.Prefix.IsValid() && e.Err == ErrTooManyRows {
 		return fmt.Sprintf("policytable: %s set: %v (limit %d)", e.Set, e.Err, MaxRows)

@@ -52,6 +52,8 @@ type ParseError struct {
 	Err    error
 }
 
+// Error formats the error with the format, the line number, the quoted
+// line and the cause.
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("policytable: %s line %d %q: %v", e.Format, e.Line, e.Text, e.Err)
 }
