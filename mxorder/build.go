@@ -3,6 +3,7 @@ package mxorder
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
@@ -39,6 +40,7 @@ type entry struct {
 	name string // canonical
 	raw  string // as in the record
 	pref uint16
+	ha   HostAddrs
 }
 
 // Build is the pure core of the planner: it makes the plan for domain
@@ -64,10 +66,13 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 	var r rng
 	p.newRNG(&r, d)
 	shuffleRuns(entries, &r)
+	for i := range entries {
+		entries[i].ha = lookupAddrs(addrs, entries[i])
+	}
 
 	// RFC 5321 section 5.1 / RFC 3974 section 3 step 2: if the local host
 	// is an MX, drop it and every MX with a preference >= its own.
-	self, err := p.findSelf(entries, addrs)
+	self, err := p.findSelf(entries)
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +83,9 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 		for i, e := range entries {
 			switch {
 			case i == self:
-				plan.skip(e, netip.Addr{}, SkipSelf, "the local host")
+				plan.skip(&e, netip.Addr{}, SkipSelf, "the local host")
 			case e.pref >= selfPref:
-				plan.skip(e, netip.Addr{}, SkipNotBetter, "preference "+strconv.Itoa(int(e.pref))+" >= local host's "+strconv.Itoa(int(selfPref)))
+				plan.skip(&e, netip.Addr{}, SkipNotBetter, "preference "+strconv.Itoa(int(e.pref))+" >= local host's "+strconv.Itoa(int(selfPref)))
 			default:
 				kept = append(kept, e)
 			}
@@ -106,7 +111,7 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 	maxAddrs := p.maxHostAddrs()
 	total, widest := 0, 0
 	for _, e := range entries {
-		n := min(len(lookupAddrs(addrs, e).Addrs), maxAddrs)
+		n := min(len(e.ha.Addrs), maxAddrs)
 		total += n
 		widest = max(widest, n)
 	}
@@ -115,8 +120,8 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 	plan.Hosts = make([]Host, 0, len(entries))
 	var routed Family // families with a source for some address
 	temporary := false
-	for _, e := range entries {
-		ha := lookupAddrs(addrs, e)
+	for ei := range entries {
+		e, ha := &entries[ei], &entries[ei].ha
 		failed4 := plan.noteLookup(e.name, "ip4", ha.Err4)
 		failed6 := plan.noteLookup(e.name, "ip6", ha.Err6)
 		if (failed4 && senders.Has(IPv4)) || (failed6 && senders.Has(IPv6)) {
@@ -137,15 +142,15 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 			if !a.IsValid() {
 				continue
 			}
-			for _, x := range dsts {
-				if x.Addr == a {
+			for i := range dsts {
+				if dsts[i].Addr == a {
 					continue addrLoop
 				}
 			}
 			fam := FamilyOf(a)
 			h.Families |= fam
 			if !senders.Has(fam) {
-				plan.skip(e, a, SkipFamily, "sender is "+senders.Words())
+				plan.skip(e, a, SkipFamily, noFamilyDetail(fam))
 				continue
 			}
 			var src addrselect.Source
@@ -159,7 +164,7 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 						noRoute = true
 						plan.skip(e, a, SkipNoRoute, "no source address")
 					} else {
-						plan.skip(e, a, SkipFamily, "sender has no "+fam.String()+" route")
+						plan.skip(e, a, SkipFamily, noFamilyDetail(fam))
 					}
 					continue
 				}
@@ -186,8 +191,8 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 		// (RFC 6724 section 6).
 		p.Selector.SortDestinations(dsts)
 		start := len(cands)
-		for _, x := range dsts {
-			cands = append(cands, Candidate{Addr: x.Addr, Source: x.Source})
+		for i := range dsts {
+			cands = append(cands, Candidate{Addr: dsts[i].Addr, Source: dsts[i].Source})
 		}
 		h.Addrs = cands[start:len(cands):len(cands)]
 		if p.Prefer == IPv4 || p.Prefer == IPv6 {
@@ -250,12 +255,12 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX) ([]entry, error) {
 			continue
 		}
 		if m.Host == "" || m.Host == "." {
-			plan.skip(entry{name: ".", pref: m.Pref}, netip.Addr{}, SkipNullMX, "null MX mixed with other MX records (RFC 7505 section 3)")
+			plan.skip(&entry{name: ".", pref: m.Pref}, netip.Addr{}, SkipNullMX, "null MX mixed with other MX records (RFC 7505 section 3)")
 			continue
 		}
 		n, reason := normalize(m.Host)
 		if reason != "" {
-			plan.skip(entry{name: m.Host, pref: m.Pref}, netip.Addr{}, SkipInvalidName, reason)
+			plan.skip(&entry{name: m.Host, pref: m.Pref}, netip.Addr{}, SkipInvalidName, reason)
 			continue
 		}
 		entries = append(entries, entry{name: n, raw: m.Host, pref: m.Pref})
@@ -266,7 +271,7 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX) ([]entry, error) {
 	if limit := p.maxMX(); len(entries) > limit {
 		plan.Truncated.MX = len(entries) - limit
 		for _, e := range entries[limit:] {
-			plan.skip(e, netip.Addr{}, SkipMXLimit, "beyond the limit of "+strconv.Itoa(limit)+" MX records")
+			plan.skip(&e, netip.Addr{}, SkipMXLimit, "beyond the limit of "+strconv.Itoa(limit)+" MX records")
 		}
 		entries = entries[:limit]
 	}
@@ -281,7 +286,7 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX) ([]entry, error) {
 			}
 		}
 		if dup {
-			plan.skip(e, netip.Addr{}, SkipDuplicate, "host listed more than once")
+			plan.skip(&e, netip.Addr{}, SkipDuplicate, "host listed more than once")
 			continue
 		}
 		kept = append(kept, e)
@@ -316,7 +321,7 @@ func lookupAddrs(addrs map[string]HostAddrs, e entry) HostAddrs {
 
 // findSelf returns the index of the best-preference entry that is the
 // local host, or -1.
-func (p *Planner) findSelf(entries []entry, addrs map[string]HostAddrs) (int, error) {
+func (p *Planner) findSelf(entries []entry) (int, error) {
 	if len(p.LocalNames) == 0 && len(p.LocalAddrs) == 0 {
 		return -1, nil
 	}
@@ -331,7 +336,7 @@ func (p *Planner) findSelf(entries []entry, addrs map[string]HostAddrs) (int, er
 			}
 		}
 		if len(p.LocalAddrs) > 0 {
-			ha := lookupAddrs(addrs, e)
+			ha := e.ha
 			for _, a := range ha.Addrs[:min(len(ha.Addrs), p.maxHostAddrs())] {
 				for _, l := range p.LocalAddrs {
 					if l.Unmap() == a.Unmap() {
@@ -389,27 +394,42 @@ func preferFamily(c []Candidate, f Family) {
 func (p *Planner) attempts(plan *Plan, total int) []Attempt {
 	out := make([]Attempt, 0, total)
 	var n4, n6 int
-	for _, h := range plan.Hosts {
+	// seen is a 256-bit Bloom filter over the addresses in out: the
+	// linear duplicate search runs only when it reports a possible match,
+	// which keeps the common case linear.
+	var seen [4]uint64
+	for hi := range plan.Hosts {
+		h := &plan.Hosts[hi]
 	cand:
-		for _, c := range h.Addrs {
-			for _, a := range out {
-				if a.Addr == c.Addr {
-					plan.Skipped = append(plan.Skipped, Skip{Host: h.Name, Preference: h.Preference, Addr: c.Addr, Reason: SkipDuplicate, Detail: "address already listed for " + a.Host})
-					continue cand
+		for ci := range h.Addrs {
+			c := &h.Addrs[ci]
+			b := c.Addr.As16()
+			x := binary.BigEndian.Uint64(b[:8]) ^ binary.BigEndian.Uint64(b[8:])
+			x *= 0x9e3779b97f4a7c15
+			bit := x >> 56
+			if seen[bit>>6]&(1<<(bit&63)) != 0 {
+				for ai := range out {
+					if out[ai].Addr == c.Addr {
+						plan.Skipped = append(plan.Skipped, Skip{Host: h.Name, Preference: h.Preference, Addr: c.Addr, Reason: SkipDuplicate, Detail: "address already listed for " + out[ai].Host})
+						continue cand
+					}
 				}
 			}
+			seen[bit>>6] |= 1 << (bit & 63)
 			if c.Addr.Is4() {
 				n4++
 			} else {
 				n6++
 			}
-			out = append(out, Attempt{Host: h.Name, Preference: h.Preference, Addr: c.Addr, Source: c.Source})
+			out = append(out, Attempt{Host: h.Name, Preference: h.Preference, Addr: c.Addr, Source: c.Source.Addr})
 		}
 	}
 	limit := p.MaxAddresses
 	if limit <= 0 || len(out) <= limit {
 		return out
 	}
+	detail := "beyond the address limit of " + strconv.Itoa(limit)
+	plan.Skipped = slices.Grow(plan.Skipped, len(out)-limit)
 	q4, q6 := limit, limit
 	if p.Balance && n4 > 0 && n6 > 0 {
 		// The family of the first attempt gets the larger half of the
@@ -425,23 +445,31 @@ func (p *Planner) attempts(plan *Plan, total int) []Attempt {
 		*second = min(nSecond, limit-*first)
 	}
 	kept := out[:0]
-	for _, a := range out {
+	for i := range out {
+		a := &out[i]
 		q := &q6
 		if a.Addr.Is4() {
 			q = &q4
 		}
 		if len(kept) < limit && *q > 0 {
 			*q--
-			kept = append(kept, a)
+			kept = append(kept, *a)
 			continue
 		}
 		plan.Truncated.Attempts++
-		plan.Skipped = append(plan.Skipped, Skip{Host: a.Host, Preference: a.Preference, Addr: a.Addr, Reason: SkipAddressLimit, Detail: "beyond the address limit of " + strconv.Itoa(limit)})
+		plan.Skipped = append(plan.Skipped, Skip{Host: a.Host, Preference: a.Preference, Addr: a.Addr, Reason: SkipAddressLimit, Detail: detail})
 	}
 	return kept
 }
 
-func (plan *Plan) skip(e entry, a netip.Addr, r SkipReason, detail string) {
+func noFamilyDetail(f Family) string {
+	if f == IPv4 {
+		return "sender cannot use IPv4"
+	}
+	return "sender cannot use IPv6"
+}
+
+func (plan *Plan) skip(e *entry, a netip.Addr, r SkipReason, detail string) {
 	plan.Skipped = append(plan.Skipped, Skip{Host: e.name, Preference: e.pref, Addr: a, Reason: r, Detail: detail})
 }
 

@@ -280,6 +280,17 @@ func hasALabel(n string) bool {
 }
 
 func isIPLiteral(n string) bool {
+	// Only hex digits, dots, colons (and a zone) can form a literal;
+	// checking first keeps ParseAddr's error allocation off host names.
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if c == '%' {
+			break
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' || c == '.' || c == ':') {
+			return false
+		}
+	}
 	if _, err := netip.ParseAddr(n); err == nil {
 		return true
 	}

@@ -738,8 +738,8 @@ func TestSelectorOrder(t *testing.T) {
 		t.Errorf("attempts (-selector +plan):\n%s", d)
 	}
 	for _, a := range plan.Attempts() {
-		if !a.Source.IsValid() || mxorder.FamilyOf(a.Source.Addr) != mxorder.FamilyOf(a.Addr) {
-			t.Errorf("attempt %v has source %v", a.Addr, a.Source.Addr)
+		if !a.Source.IsValid() || mxorder.FamilyOf(a.Source) != mxorder.FamilyOf(a.Addr) {
+			t.Errorf("attempt %v has source %v", a.Addr, a.Source)
 		}
 	}
 }

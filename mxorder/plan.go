@@ -69,12 +69,14 @@ type Candidate struct {
 }
 
 // Attempt is one entry of [Plan.Attempts]: connect to Addr (port 25)
-// from Source for the MX host Host.
+// from Source for the MX host Host. Source is the zero Addr when the
+// planner has no Sources; the full [addrselect.Source] is in the host's
+// [Candidate].
 type Attempt struct {
 	Host       string     `json:"host"`
 	Preference uint16     `json:"preference"`
 	Addr       netip.Addr `json:"addr"`
-	Source     addrselect.Source
+	Source     netip.Addr `json:"source,omitzero"`
 }
 
 // Attempts returns the addresses to try, in order, after the address
@@ -228,30 +230,5 @@ func (c *Candidate) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*c = Candidate{Addr: v.Addr, Source: addrselect.Source{Addr: v.Source}}
-	return nil
-}
-
-// MarshalJSON writes the source as its address only.
-func (a Attempt) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Host       string     `json:"host"`
-		Preference uint16     `json:"preference"`
-		Addr       netip.Addr `json:"addr"`
-		Source     netip.Addr
-	}{a.Host, a.Preference, a.Addr, a.Source.Addr})
-}
-
-// UnmarshalJSON reads what MarshalJSON writes (the source flags are lost).
-func (a *Attempt) UnmarshalJSON(b []byte) error {
-	var v struct {
-		Host       string     `json:"host"`
-		Preference uint16     `json:"preference"`
-		Addr       netip.Addr `json:"addr"`
-		Source     netip.Addr `json:"source"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*a = Attempt{Host: v.Host, Preference: v.Preference, Addr: v.Addr, Source: addrselect.Source{Addr: v.Source}}
 	return nil
 }
