@@ -47,18 +47,42 @@ func CAres(opts ...Option) *Selector {
 // caresStack emulates c-ares's rfc6724_compare under glibc's qsort.
 type caresStack struct{}
 
+// caresRec holds what c-ares's comparator looks at for one destination.
+type caresRec struct {
+	usable     bool
+	v6         bool // destination family AF_INET6 (IPv4-mapped included)
+	scopeMatch bool
+	labelMatch bool
+	scope      policytable.Scope
+	prec       uint8
+	cpl        uint8
+}
+
 func (caresStack) sort(_ *Selector, dsts []Destination) {
-	mergeSortDestinations(dsts, func(a, b *Destination) int {
-		c, _ := caresCompare(a, b)
+	if len(dsts) < 2 {
+		return
+	}
+	var buf [stackN]caresRec
+	recs := buf[:0]
+	if len(dsts) > stackN {
+		recs = make([]caresRec, 0, len(dsts))
+	}
+	for i := range dsts {
+		recs = append(recs, caresRecord(&dsts[i]))
+	}
+	mergeSortIndices(dsts, func(i, j int32) int {
+		c, _ := caresCompareRecs(&recs[i], &recs[j])
 		return c
 	})
 }
 
 func (caresStack) compare(_ *Selector, a, b *Destination) (int, Rule) {
-	return caresCompare(a, b)
+	ra, rb := caresRecord(a), caresRecord(b)
+	return caresCompareRecs(&ra, &rb)
 }
 
-// caresNoFamily stands for the source of an unusable destination.
+// caresNoFamily is the label c-ares gives a source of no family, the
+// source of an unusable destination.
 const caresNoFamily = 1
 
 // caresScope is c-ares's get_scope. An invalid address stands for a
@@ -78,7 +102,7 @@ func caresScope(a netip.Addr) policytable.Scope {
 
 // caresAttr is c-ares's get_precedence and get_label: the RFC 6724
 // section 2.1 default table. An invalid address (a source of no family)
-// has label 1 and precedence 1.
+// has precedence 1 and label 1.
 func caresAttr(a netip.Addr) (prec, label uint8) {
 	switch {
 	case !a.IsValid():
@@ -94,49 +118,57 @@ func caresAttr(a netip.Addr) (prec, label uint8) {
 	return at.Precedence, at.Label
 }
 
-// caresCompare is c-ares's comparator for rules 1 to 9 (RFC 6724 section
-// 6). 0 means rule 10 decides by input position.
-func caresCompare(a, b *Destination) (int, Rule) {
-	sa, ua := glibcSource(a)
-	sb, ub := glibcSource(b)
+// caresRecord computes c-ares's attributes of d. The source of an
+// unusable destination is an address of no family.
+func caresRecord(d *Destination) caresRec {
+	src, ok := glibcSource(d) // same family conversion as glibc
+	prec, label := caresAttr(d.Addr)
+	_, srcLabel := caresAttr(src)
+	r := caresRec{
+		usable:     ok,
+		v6:         !d.Addr.Is4(),
+		scope:      caresScope(d.Addr),
+		prec:       prec,
+		labelMatch: label == srcLabel,
+	}
+	r.scopeMatch = r.scope == caresScope(src)
+	if ok && r.v6 {
+		r.cpl = uint8(policytable.CommonPrefixLen(src, d.Addr))
+	}
+	return r
+}
+
+// caresCompareRecs is c-ares's comparator for rules 1 to 9 (RFC 6724
+// section 6). 0 (with Dst10) means rule 10 decides by input position.
+func caresCompareRecs(a, b *caresRec) (int, Rule) {
 	// Rule 1: avoid unusable destinations.
-	if ua != ub {
-		return preferIf(ua), Dst1
+	if a.usable != b.usable {
+		return preferIf(a.usable), Dst1
 	}
 	// Rule 2: prefer matching scope.
-	scDA, scDB := caresScope(a.Addr), caresScope(b.Addr)
-	ma, mb := scDA == caresScope(sa), scDB == caresScope(sb)
-	if ma != mb {
-		return preferIf(ma), Dst2
+	if a.scopeMatch != b.scopeMatch {
+		return preferIf(a.scopeMatch), Dst2
 	}
 	// Rules 3 and 4 are not implemented by c-ares.
 
 	// Rule 5: prefer matching label.
-	precA, labelA := caresAttr(a.Addr)
-	precB, labelB := caresAttr(b.Addr)
-	_, slA := caresAttr(sa)
-	_, slB := caresAttr(sb)
-	if la, lb := labelA == slA, labelB == slB; la != lb {
-		return preferIf(la), Dst5
+	if a.labelMatch != b.labelMatch {
+		return preferIf(a.labelMatch), Dst5
 	}
 	// Rule 6: prefer higher precedence.
-	if precA != precB {
-		return preferIf(precA > precB), Dst6
+	if a.prec != b.prec {
+		return preferIf(a.prec > b.prec), Dst6
 	}
 	// Rule 7 is not implemented by c-ares.
 
 	// Rule 8: prefer smaller scope.
-	if scDA != scDB {
-		return preferIf(scDA < scDB), Dst8
+	if a.scope != b.scope {
+		return preferIf(a.scope < b.scope), Dst8
 	}
 	// Rule 9: longest matching prefix, usable IPv6 destinations only,
 	// all 128 bits.
-	if ua && ub && !a.Addr.Is4() && !b.Addr.Is4() {
-		ca := policytable.CommonPrefixLen(sa, a.Addr)
-		cb := policytable.CommonPrefixLen(sb, b.Addr)
-		if ca != cb {
-			return preferIf(ca > cb), Dst9
-		}
+	if a.usable && a.v6 && b.v6 && a.cpl != b.cpl {
+		return preferIf(a.cpl > b.cpl), Dst9
 	}
 	return 0, Dst10
 }

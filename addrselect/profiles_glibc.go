@@ -57,16 +57,44 @@ func Glibc(opts ...Option) *Selector {
 // glibcStack emulates glibc's rfc3484_sort under qsort_r (msort).
 type glibcStack struct{}
 
+// glibcRec holds what glibc's comparator looks at for one destination.
+type glibcRec struct {
+	usable     bool
+	v4         bool // destination family AF_INET (IPv4-mapped is AF_INET6)
+	scopeMatch bool
+	labelMatch bool
+	deprecated bool
+	home       bool
+	encap      bool
+	scope      policytable.Scope
+	prec       uint8
+	r9         uint8 // rule 9 value: common bits (IPv4: within the subnet)
+	iface      string
+}
+
 func (glibcStack) sort(s *Selector, dsts []Destination) {
+	if len(dsts) < 2 {
+		return
+	}
 	t := s.Table()
-	mergeSortDestinations(dsts, func(a, b *Destination) int {
-		c, _ := glibcCompare(t, a, b)
+	var buf [stackN]glibcRec
+	recs := buf[:0]
+	if len(dsts) > stackN {
+		recs = make([]glibcRec, 0, len(dsts))
+	}
+	for i := range dsts {
+		recs = append(recs, glibcRecord(t, &dsts[i]))
+	}
+	mergeSortIndices(dsts, func(i, j int32) int {
+		c, _ := glibcCompareRecs(&recs[i], &recs[j])
 		return c
 	})
 }
 
 func (glibcStack) compare(s *Selector, a, b *Destination) (int, Rule) {
-	return glibcCompare(s.Table(), a, b)
+	t := s.Table()
+	ra, rb := glibcRecord(t, a), glibcRecord(t, b)
+	return glibcCompareRecs(&ra, &rb)
 }
 
 // glibcScope is glibc's get_scope: IPv4 addresses get the table's IPv4
@@ -98,63 +126,74 @@ func glibcSource(d *Destination) (netip.Addr, bool) {
 	return src, true
 }
 
-// glibcCompare is glibc's comparator for rules 1 to 9 (RFC 6724 section
-// 6, with glibc's variants). 0 means rule 10 decides by input position.
-func glibcCompare(t *policytable.Table, a, b *Destination) (int, Rule) {
-	sa, ua := glibcSource(a)
-	sb, ub := glibcSource(b)
-	// Rule 1: avoid unusable destinations.
-	if ua != ub {
-		return preferIf(ua), Dst1
+// glibcRecord computes glibc's attributes of d with table t.
+func glibcRecord(t *policytable.Table, d *Destination) glibcRec {
+	attr := t.Lookup(d.Addr)
+	r := glibcRec{
+		v4:    d.Addr.Is4(),
+		scope: glibcScope(t, d.Addr),
+		prec:  attr.Precedence,
 	}
-	// Rule 2: prefer matching scope (only between usable destinations).
-	scDA, scDB := glibcScope(t, a.Addr), glibcScope(t, b.Addr)
-	if ua {
-		ma, mb := scDA == glibcScope(t, sa), scDB == glibcScope(t, sb)
-		if ma != mb {
-			return preferIf(ma), Dst2
+	src, ok := glibcSource(d)
+	if !ok {
+		return r
+	}
+	r.usable = true
+	r.scopeMatch = r.scope == glibcScope(t, src)
+	r.labelMatch = attr.Label == t.Label(src)
+	r.deprecated, r.home = d.Source.Deprecated, d.Source.Home
+	r.encap, r.iface = d.Source.Encapsulated, d.Source.Interface
+	if r.v4 {
+		r.r9 = uint8(glibcSubnetBits(src, d.Addr, d.Source.PrefixLen))
+	} else {
+		r.r9 = uint8(policytable.CommonPrefixLen(src, d.Addr))
+	}
+	return r
+}
+
+// glibcCompareRecs is glibc's comparator for rules 1 to 9 (RFC 6724
+// section 6, with glibc's variants). 0 (with Dst10) means rule 10
+// decides by input position.
+func glibcCompareRecs(a, b *glibcRec) (int, Rule) {
+	// Rule 1: avoid unusable destinations.
+	if a.usable != b.usable {
+		return preferIf(a.usable), Dst1
+	}
+	if a.usable {
+		// Rule 2: prefer matching scope (only between usable
+		// destinations, as are rules 3, 4, 5, 7 and 9).
+		if a.scopeMatch != b.scopeMatch {
+			return preferIf(a.scopeMatch), Dst2
 		}
 		// Rule 3: avoid deprecated addresses.
-		if a.Source.Deprecated != b.Source.Deprecated {
-			return preferIf(!a.Source.Deprecated), Dst3
+		if a.deprecated != b.deprecated {
+			return preferIf(!a.deprecated), Dst3
 		}
 		// Rule 4: prefer home addresses.
-		if a.Source.Home != b.Source.Home {
-			return preferIf(a.Source.Home), Dst4
+		if a.home != b.home {
+			return preferIf(a.home), Dst4
 		}
 		// Rule 5: prefer matching label.
-		la := t.Label(a.Addr) == t.Label(sa)
-		lb := t.Label(b.Addr) == t.Label(sb)
-		if la != lb {
-			return preferIf(la), Dst5
+		if a.labelMatch != b.labelMatch {
+			return preferIf(a.labelMatch), Dst5
 		}
 	}
 	// Rule 6: prefer higher precedence.
-	if pa, pb := t.Precedence(a.Addr), t.Precedence(b.Addr); pa != pb {
-		return preferIf(pa > pb), Dst6
+	if a.prec != b.prec {
+		return preferIf(a.prec > b.prec), Dst6
 	}
-	// Rule 7: prefer native transport (only for different interfaces).
-	if ua && a.Source.Encapsulated != b.Source.Encapsulated &&
-		(a.Source.Interface != b.Source.Interface || a.Source.Interface == "") {
-		return preferIf(!a.Source.Encapsulated), Dst7
+	// Rule 7: prefer native transport (glibc only looks when the sources
+	// are on different interfaces).
+	if a.usable && a.encap != b.encap && (a.iface != b.iface || a.iface == "") {
+		return preferIf(!a.encap), Dst7
 	}
 	// Rule 8: prefer smaller scope.
-	if scDA != scDB {
-		return preferIf(scDA < scDB), Dst8
+	if a.scope != b.scope {
+		return preferIf(a.scope < b.scope), Dst8
 	}
 	// Rule 9: longest matching prefix, within one address family.
-	if ua && a.Addr.Is4() == b.Addr.Is4() {
-		var ba, bb int
-		if a.Addr.Is4() {
-			ba = glibcSubnetBits(sa, a.Addr, a.Source.PrefixLen)
-			bb = glibcSubnetBits(sb, b.Addr, b.Source.PrefixLen)
-		} else {
-			ba = policytable.CommonPrefixLen(sa, a.Addr)
-			bb = policytable.CommonPrefixLen(sb, b.Addr)
-		}
-		if ba != bb {
-			return preferIf(ba > bb), Dst9
-		}
+	if a.usable && a.v4 == b.v4 && a.r9 != b.r9 {
+		return preferIf(a.r9 > b.r9), Dst9
 	}
 	return 0, Dst10
 }
@@ -177,14 +216,14 @@ func glibcSubnetBits(src, dst netip.Addr, plen int) int {
 	return bits.LeadingZeros32(s ^ d)
 }
 
-// mergeSortDestinations sorts dsts the way glibc's msort (qsort and
-// qsort_r up to glibc 2.36, which c-ares also uses) does: top-down, the
-// first half holding n/2 elements, merging by taking the left element
-// unless cmp says the right one goes first. cmp returns 0 when only the
-// input position decides; ties then go to the lower input position, as
-// the stacks' own rule 10 comparisons do. The sort permutes indices and
-// allocates nothing for up to stackN destinations.
-func mergeSortDestinations(dsts []Destination, cmp func(a, b *Destination) int) {
+// mergeSortIndices sorts dsts the way glibc's msort (qsort and qsort_r
+// up to glibc 2.36, which c-ares also uses) does: top-down, the first half
+// holding n/2 elements, merging by taking the left element unless cmp
+// says the right one goes first. cmp compares the destinations at input
+// positions i and j and returns 0 when only the input position decides;
+// ties then go to the lower input position, as the stacks' own rule 10
+// comparisons do. It allocates nothing for up to stackN destinations.
+func mergeSortIndices(dsts []Destination, cmp func(i, j int32) int) {
 	n := len(dsts)
 	if n < 2 {
 		return
@@ -198,16 +237,15 @@ func mergeSortDestinations(dsts []Destination, cmp func(a, b *Destination) int) 
 	for i := range ord {
 		ord[i] = int32(i)
 	}
-	full := func(i, j int32) int {
-		if c := cmp(&dsts[i], &dsts[j]); c != 0 {
+	msort(ord, tmp, func(i, j int32) int {
+		if c := cmp(i, j); c != 0 {
 			return c
 		}
 		if i < j {
 			return -1
 		}
 		return 1
-	}
-	msort(ord, tmp, full)
+	})
 	applyOrder(dsts, ord)
 }
 

@@ -44,19 +44,54 @@ func GoNet(opts ...Option) *Selector {
 // goStack emulates Go's sortByRFC6724withSrcs.
 type goStack struct{}
 
+// goRec holds what Go's comparator looks at for one destination.
+type goRec struct {
+	usable     bool
+	v6         bool // an IPv6 destination (not IPv4, not IPv4-mapped)
+	scopeMatch bool
+	labelMatch bool
+	scope      policytable.Scope
+	prec       uint8
+	cpl        uint8 // CommonPrefixLen(Source(D), D), at most 64
+	idx        int32
+}
+
 func (goStack) sort(s *Selector, dsts []Destination) {
 	if len(dsts) < 2 {
 		return
 	}
 	t := s.Table()
-	slices.SortStableFunc(dsts, func(a, b Destination) int {
-		c, _ := goCompare(t, &a, &b)
+	var buf [stackN]goRec
+	recs := buf[:0]
+	if len(dsts) > stackN {
+		recs = make([]goRec, 0, len(dsts))
+	}
+	for i := range dsts {
+		r := goRecord(t, &dsts[i])
+		r.idx = int32(i)
+		recs = append(recs, r)
+	}
+	// The same algorithm as Go on records that carry every value the
+	// comparator reads: the same comparisons, so the same order.
+	slices.SortStableFunc(recs, func(a, b goRec) int {
+		c, _ := goCompareRecs(&a, &b)
 		return c
 	})
+	var ordBuf [stackN]int32
+	ord := ordBuf[:0]
+	if len(dsts) > stackN {
+		ord = make([]int32, 0, len(dsts))
+	}
+	for _, r := range recs {
+		ord = append(ord, r.idx)
+	}
+	applyOrder(dsts, ord)
 }
 
 func (goStack) compare(s *Selector, a, b *Destination) (int, Rule) {
-	return goCompare(s.Table(), a, b)
+	t := s.Table()
+	ra, rb := goRecord(t, a), goRecord(t, b)
+	return goCompareRecs(&ra, &rb)
 }
 
 // goScope is Go's scope classification (RFC 6724 section 3.1 and 3.2):
@@ -75,72 +110,71 @@ func goScope(a netip.Addr) policytable.Scope {
 	return policytable.ScopeIPv6(a)
 }
 
-// goUsable reports whether Go would see a source for d.
-func goUsable(d *Destination) bool { return d.Source.Addr.IsValid() && !d.Unreachable }
+// goRecord computes Go's attributes of d: Go cannot tell IPv4-mapped
+// addresses from IPv4, so both are IPv4 here.
+func goRecord(t *policytable.Table, d *Destination) goRec {
+	da := d.Addr.Unmap()
+	attr := t.Lookup(da)
+	r := goRec{
+		usable: d.Source.Addr.IsValid() && !d.Unreachable,
+		v6:     da.Is6(),
+		scope:  goScope(da),
+		prec:   attr.Precedence,
+	}
+	if r.usable {
+		sa := d.Source.Addr.Unmap()
+		r.scopeMatch = r.scope == goScope(sa)
+		r.labelMatch = attr.Label == t.Label(sa)
+		if r.v6 && sa.Is6() {
+			// Go's reading of RFC 6724 section 2.2: the prefix of
+			// an IPv6 source is taken as /64, whatever it is. An
+			// IPv4 source shares no prefix with an IPv6 destination.
+			r.cpl = uint8(min(policytable.CommonPrefixLen(sa, da), 64))
+		}
+	}
+	return r
+}
 
-// goCompare is Go's comparator, rule by rule (RFC 6724 section 6). It
-// returns 0 and Dst10 when Go finds a and b equal; the stable sort then
-// keeps their input order unless the comparator's intransitivity moves
-// them.
-func goCompare(t *policytable.Table, a, b *Destination) (int, Rule) {
-	ua, ub := goUsable(a), goUsable(b)
+// goCompareRecs is Go's comparator, rule by rule (RFC 6724 section 6).
+// It returns 0 and Dst10 when Go finds a and b equal; the stable sort
+// then keeps their input order unless the comparator's intransitivity
+// moves them.
+func goCompareRecs(a, b *goRec) (int, Rule) {
 	// Rule 1: avoid unusable destinations. Go stops here when neither
 	// has a source: they are "equal".
 	switch {
-	case !ua && !ub:
+	case !a.usable && !b.usable:
 		return 0, Dst10
-	case !ub:
+	case !b.usable:
 		return -1, Dst1
-	case !ua:
+	case !a.usable:
 		return 1, Dst1
 	}
-	da, db := a.Addr.Unmap(), b.Addr.Unmap()
-	sa, sb := a.Source.Addr.Unmap(), b.Source.Addr.Unmap()
-
 	// Rule 2: prefer matching scope.
-	scDA, scDB := goScope(da), goScope(db)
-	ma, mb := scDA == goScope(sa), scDB == goScope(sb)
-	if ma != mb {
-		return preferIf(ma), Dst2
+	if a.scopeMatch != b.scopeMatch {
+		return preferIf(a.scopeMatch), Dst2
 	}
 	// Rules 3 and 4 are not implemented by Go.
 
 	// Rule 5: prefer matching label.
-	attrDA, attrDB := t.Lookup(da), t.Lookup(db)
-	la, lb := attrDA.Label == t.Label(sa), attrDB.Label == t.Label(sb)
-	if la != lb {
-		return preferIf(la), Dst5
+	if a.labelMatch != b.labelMatch {
+		return preferIf(a.labelMatch), Dst5
 	}
 	// Rule 6: prefer higher precedence.
-	if attrDA.Precedence != attrDB.Precedence {
-		return preferIf(attrDA.Precedence > attrDB.Precedence), Dst6
+	if a.prec != b.prec {
+		return preferIf(a.prec > b.prec), Dst6
 	}
 	// Rule 7 is not implemented by Go.
 
 	// Rule 8: prefer smaller scope.
-	if scDA != scDB {
-		return preferIf(scDA < scDB), Dst8
+	if a.scope != b.scope {
+		return preferIf(a.scope < b.scope), Dst8
 	}
-	// Rule 9: longest matching prefix, IPv6 destinations only, at most
-	// the first 64 bits (Go's reading of RFC 6724 section 2.2: the
-	// prefix of an IPv6 source is taken as /64). An IPv4 source of an
-	// IPv6 destination shares no prefix with it.
-	if da.Is6() && db.Is6() {
-		ca, cb := goCommonPrefix(sa, da), goCommonPrefix(sb, db)
-		if ca != cb {
-			return preferIf(ca > cb), Dst9
-		}
+	// Rule 9: longest matching prefix, IPv6 destinations only.
+	if a.v6 && b.v6 && a.cpl != b.cpl {
+		return preferIf(a.cpl > b.cpl), Dst9
 	}
 	return 0, Dst10
-}
-
-// goCommonPrefix is CommonPrefixLen as Go computes it: 0 across
-// families, at most 64 bits for IPv6.
-func goCommonPrefix(src, dst netip.Addr) int {
-	if !src.Is6() || !dst.Is6() {
-		return 0
-	}
-	return min(policytable.CommonPrefixLen(src, dst), 64)
 }
 
 // preferIf returns -1 (first argument wins) when first is true, else 1.
