@@ -15,7 +15,7 @@ type Source struct {
 	// bounds CommonPrefixLen (RFC 6724 section 2.2). 0 means unknown: the
 	// RFC profiles then assume 64 for IPv6 and 32 for IPv4.
 	PrefixLen int
-	// Deprecated: the preferred lifetime has expired (RFC 4862), source
+	// Deprecated is set when the preferred lifetime has expired (RFC 4862):
 	// rule 3 and destination rule 3.
 	Deprecated bool
 	// Temporary: a temporary (privacy) address (RFC 8981), source rule 7.
@@ -64,28 +64,28 @@ type Rule uint8
 // The rules of RFC 6724 section 6 (destination) and section 5 (source),
 // and the extra steps the library adds.
 const (
-	RuleNone Rule = iota // nothing decided: equal in every respect
-	Dst1                 // avoid unusable destinations
-	Dst2                 // prefer matching scope
-	Dst3                 // avoid deprecated addresses
-	Dst4                 // prefer home addresses
-	Dst5                 // prefer matching label
-	Dst6                 // prefer higher precedence
-	Dst7                 // prefer native transport
-	Dst8                 // prefer smaller scope
-	DstHistory           // RFC 8305 section 4: measured history, between rules 8 and 9
-	Dst9                 // use longest matching prefix
-	Dst10                // leave the order unchanged
-	Src1                 // prefer same address
-	Src2                 // prefer appropriate scope
-	Src3                 // avoid deprecated addresses
-	Src4                 // prefer home addresses
-	Src5                 // prefer outgoing interface
-	Src5_5               // prefer addresses in a prefix advertised by the next hop
-	Src6                 // prefer matching label
-	Src7                 // prefer temporary (or public) addresses
-	Src8                 // use longest matching prefix
-	SrcOrder             // candidates equal: the first one listed wins
+	RuleNone   Rule = iota // nothing decided: equal in every respect
+	Dst1                   // avoid unusable destinations
+	Dst2                   // prefer matching scope
+	Dst3                   // avoid deprecated addresses
+	Dst4                   // prefer home addresses
+	Dst5                   // prefer matching label
+	Dst6                   // prefer higher precedence
+	Dst7                   // prefer native transport
+	Dst8                   // prefer smaller scope
+	DstHistory             // RFC 8305 section 4: measured history, between rules 8 and 9
+	Dst9                   // use longest matching prefix
+	Dst10                  // leave the order unchanged
+	Src1                   // prefer same address
+	Src2                   // prefer appropriate scope
+	Src3                   // avoid deprecated addresses
+	Src4                   // prefer home addresses
+	Src5                   // prefer outgoing interface
+	Src5_5                 // prefer addresses in a prefix advertised by the next hop
+	Src6                   // prefer matching label
+	Src7                   // prefer temporary (or public) addresses
+	Src8                   // use longest matching prefix
+	SrcOrder               // candidates equal: the first one listed wins
 )
 
 var ruleNames = [...]string{
