@@ -16,7 +16,7 @@ type Source struct {
 	// RFC profiles then assume 64 for IPv6 and 32 for IPv4.
 	PrefixLen int
 	// Deprecated is set when the preferred lifetime has expired (RFC 4862):
-	// rule 3 and destination rule 3.
+	// source rule 3 and destination rule 3.
 	Deprecated bool
 	// Temporary: a temporary (privacy) address (RFC 8981), source rule 7.
 	Temporary bool
