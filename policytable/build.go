@@ -1,6 +1,7 @@
 package policytable
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -220,11 +221,20 @@ func (t *Table) compile() {
 	}
 	slices.SortFunc(bounds, u128.cmp)
 	bounds = slices.Compact(bounds)
-	precIdx, labelIdx := newPrefixIndex(t.prec), newPrefixIndex(t.label)
+	// The attributes of each interval are those of its first address:
+	// one sorted sweep per set (coveringValues).
+	qs := make([]netip.Prefix, len(bounds))
+	for i, b := range bounds {
+		var a [16]byte
+		binary.BigEndian.PutUint64(a[:8], b.hi)
+		binary.BigEndian.PutUint64(a[8:], b.lo)
+		qs[i] = netip.PrefixFrom(netip.AddrFrom16(a), 128)
+	}
+	precs, labels := coveringValues(t.prec, qs), coveringValues(t.label, qs)
 	t.starts = t.starts[:0]
 	t.attrs = t.attrs[:0]
-	for _, b := range bounds {
-		a := Attr{Precedence: precIdx.lookup(b), Label: labelIdx.lookup(b)}
+	for i, b := range bounds {
+		a := Attr{Precedence: precs[i], Label: labels[i]}
 		// Merge neighbouring intervals with equal attributes.
 		if n := len(t.attrs); n > 0 && t.attrs[n-1] == a {
 			continue
@@ -238,40 +248,6 @@ func (t *Table) compile() {
 	t.compileScope4()
 }
 
-// prefixIndex is the build-time longest-prefix matcher: one map per
-// distinct prefix length, probed from the longest length down.
-type prefixIndex struct {
-	lens []int // distinct lengths, longest first
-	m    map[prefixKey]uint8
-}
-
-type prefixKey struct {
-	addr u128
-	bits int
-}
-
-func newPrefixIndex(set []Row) prefixIndex {
-	idx := prefixIndex{m: make(map[prefixKey]uint8, len(set))}
-	for _, r := range set {
-		n := r.Prefix.Bits()
-		idx.m[prefixKey{key(r.Prefix.Addr()), n}] = r.Value
-		if !slices.Contains(idx.lens, n) {
-			idx.lens = append(idx.lens, n)
-		}
-	}
-	slices.SortFunc(idx.lens, func(a, b int) int { return b - a })
-	return idx
-}
-
-func (idx prefixIndex) lookup(k u128) uint8 {
-	for _, n := range idx.lens {
-		if v, ok := idx.m[prefixKey{k.mask(n), n}]; ok {
-			return v
-		}
-	}
-	return 0 // unreachable: every set holds ::/0
-}
-
 // uniform marks an l1 entry that is an interval number, not a block offset.
 const uniform = 1 << 31
 
@@ -279,28 +255,39 @@ const uniform = 1 << 31
 // [Table]. A block exists only for a /8 that holds an interval boundary,
 // so the index takes 1 KiB plus about 1 KiB per such /8.
 func (t *Table) compileIndex() {
-	// containing returns the interval that contains x: the last whose
-	// start is <= x.
-	containing := func(x u128) uint32 {
-		i, _ := slices.BinarySearchFunc(t.starts, x, u128.cmp)
-		if i == len(t.starts) || t.starts[i] != x {
-			i--
-		}
-		return uint32(i)
-	}
+	// The addresses asked about below only grow, so each cursor walks
+	// the interval starts once: the whole index costs O(intervals + 64K).
+	lastCur, cur := cursor{starts: t.starts}, cursor{starts: t.starts}
 	t.l2 = nil
 	for b := range 256 {
-		first := containing(u128{uint64(b) << 56, 0})
-		last := containing(u128{uint64(b)<<56 | (1<<56 - 1), ^uint64(0)})
+		first := cur.containing(u128{uint64(b) << 56, 0})
+		last := lastCur.containing(u128{uint64(b)<<56 | (1<<56 - 1), ^uint64(0)})
 		if first == last {
 			t.l1[b] = uniform | first
 			continue
 		}
 		t.l1[b] = uint32(len(t.l2))
+		t.l2 = slices.Grow(t.l2, 257)
 		for c := range 256 {
-			t.l2 = append(t.l2, containing(u128{uint64(b)<<56 | uint64(c)<<48, 0}))
+			t.l2 = append(t.l2, cur.containing(u128{uint64(b)<<56 | uint64(c)<<48, 0}))
 		}
 		t.l2 = append(t.l2, last)
 	}
 	t.l2 = slices.Clip(t.l2)
+}
+
+// cursor answers "which interval contains x" for increasing x.
+type cursor struct {
+	starts []u128
+	i      int
+}
+
+func (c *cursor) containing(x u128) uint32 {
+	for c.i+1 < len(c.starts) {
+		if s := c.starts[c.i+1]; s.hi > x.hi || (s.hi == x.hi && s.lo > x.lo) {
+			break
+		}
+		c.i++
+	}
+	return uint32(c.i)
 }

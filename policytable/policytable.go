@@ -70,8 +70,6 @@ type Attr struct {
 // u128 is an IPv6 address as a pair of big-endian halves.
 type u128 struct{ hi, lo uint64 }
 
-func (a u128) less(b u128) bool { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo) }
-
 func (a u128) cmp(b u128) int {
 	if c := cmp.Compare(a.hi, b.hi); c != 0 {
 		return c
