@@ -138,16 +138,16 @@ func (s *Selector) dstReason(rule Rule, ord int, a, b *dattr) string {
 			why = "the latter is marked unreachable"
 		}
 	case Dst2:
-		why = fmt.Sprintf("its scope matches its source's (%s = %s), the other's does not (%s vs %s)",
-			w.scope, w.srcScope, l.scope, scopeOrNone(l))
+		why = fmt.Sprintf("its scope matches its source's (both %s), the other's does not (%s)",
+			w.scope, scopeOrNone(l))
 	case Dst3:
 		why = fmt.Sprintf("the other's source %s is deprecated", l.src)
 	case Dst4:
 		why = fmt.Sprintf("its source is %s, the other's is %s",
 			roleName(w.homeFlag, w.careOf), roleName(l.homeFlag, l.careOf))
 	case Dst5:
-		why = fmt.Sprintf("its label matches its source's (%d = %d), the other's does not (%d vs %s)",
-			w.label, w.srcLabel, l.label, labelOrNone(l))
+		why = fmt.Sprintf("its label matches its source's (both %d), the other's does not (%s)",
+			w.label, labelOrNone(l))
 	case Dst6:
 		why = fmt.Sprintf("higher precedence (%d > %d)", w.prec, l.prec)
 	case Dst7:
@@ -183,14 +183,14 @@ func scopeOrNone(a *dattr) string {
 	if !a.src.IsValid() {
 		return "no source"
 	}
-	return a.scope.String() + " != " + a.srcScope.String()
+	return a.scope.String() + ", source " + a.srcScope.String()
 }
 
 func labelOrNone(a *dattr) string {
 	if !a.src.IsValid() {
 		return "no source"
 	}
-	return fmt.Sprintf("%d != %d", a.label, a.srcLabel)
+	return fmt.Sprintf("%d, source %d", a.label, a.srcLabel)
 }
 
 // ExplainSource reports how source rules 1 to 8 of RFC 6724 section 5
