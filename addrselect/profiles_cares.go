@@ -7,9 +7,9 @@ import (
 )
 
 // CAres returns a Selector that orders destinations exactly as c-ares's
-// ares_getaddrinfo (1.16 to 1.19, src/lib/ares__sortaddrinfo.c, taken from
-// Android's getaddrinfo) does with the same sources, when sorted by glibc's
-// qsort:
+// ares_getaddrinfo (src/lib/ares__sortaddrinfo.c, derived from Android's
+// getaddrinfo; checked against c-ares 1.18.1 on glibc 2.36) does with the
+// same sources:
 //
 //   - the RFC 6724 section 2.1 default table, hard-coded (c-ares reads no
 //     gai.conf: [WithTable] changes nothing but [Selector.Table]); IPv4
@@ -33,9 +33,11 @@ import (
 //     2.36 (a top-down merge sort), which is what c-ares uses on glibc
 //     systems.
 //
+// A Destination with Unreachable set counts as unusable (rule 1).
+//
 // Not reproduced: c-ares on other C libraries (musl's smoothsort, BSD
-// qsort) may order intransitive inputs differently; c-ares 1.20 and later
-// rewrote the sort.
+// qsort) may order intransitive inputs differently, and later c-ares
+// releases changed the sorting code.
 func CAres(opts ...Option) *Selector {
 	s := &Selector{name: "cares", table: policytable.RFC6724(), stack: caresStack{}}
 	for _, o := range opts {

@@ -8,8 +8,8 @@ import (
 )
 
 // Glibc returns a Selector that orders destinations exactly as glibc's
-// getaddrinfo (2.26 to 2.36, sysdeps/posix/getaddrinfo.c, rfc3484_sort)
-// does with the same sources:
+// getaddrinfo (sysdeps/posix/getaddrinfo.c, rfc3484_sort; checked against
+// glibc 2.36 of Debian 12) does with the same sources:
 //
 //   - glibc's built-in tables ([policytable.Glibc]: the RFC 3484
 //     precedences, labels with extra rows for fec0::/10, fc00::/7 and
@@ -30,10 +30,12 @@ import (
 //   - rule 9 for IPv6 compares all 128 bits (no /64 bound); for IPv4 it
 //     counts common bits only when destination and source are in the
 //     same subnet by the source's prefix length, else 0. Source.PrefixLen
-//     0 is what glibc has when it has no address information (a host
-//     without IPv6 addresses, where glibc reads no flags and no prefix
-//     lengths): its netmask then keeps all 32 bits, so only a
-//     destination equal to its source gets a rule 9 value;
+//     0 is what glibc has when it has no address information: on a host
+//     without any IPv6 address (link-local included) glibc reads no
+//     address flags and no prefix lengths, so pass Sources with
+//     PrefixLen 0 and no flags there. Its netmask then keeps all 32
+//     bits, so only a destination equal to its source gets a rule 9
+//     value;
 //   - the IPv4 loopback: glibc takes the flags and prefix length of
 //     127.0.0.1 for any 127.0.0.0/8 source; pass those;
 //   - the comparator breaks ties by input position (rule 10) but is not
@@ -43,9 +45,13 @@ import (
 //     sort that splits n into n/2 and n-n/2 and takes the left element on
 //     ties.
 //
+// A Destination with Unreachable set counts as unusable (rule 1).
+//
 // Not reproduced: gai.conf reload, rule 7's interface probing (only
-// Source.Encapsulated is used), and glibc 2.37 and later, whose qsort
-// may pick another algorithm for intransitive inputs.
+// Source.Encapsulated is used; rule 7 is not covered by the recorded
+// cases), and glibc releases whose qsort is not this merge sort (for
+// example when glibc falls back to quicksort for huge inputs), which may
+// order intransitive inputs differently.
 func Glibc(opts ...Option) *Selector {
 	s := &Selector{name: "glibc", table: policytable.Glibc(), stack: glibcStack{}}
 	for _, o := range opts {

@@ -8,8 +8,9 @@ import (
 )
 
 // GoNet returns a Selector that orders destinations exactly as Go's net
-// package does (Go 1.22 to 1.26, net/addrselect.go, used by the pure-Go
-// resolver) when given the same sources:
+// package does (net/addrselect.go, sortByRFC6724withSrcs, as of Go 1.26;
+// the pure-Go resolver sorts DNS answers with it) when given the same
+// sources:
 //
 //   - the RFC 6724 section 2.1 default table (a table given by
 //     [WithTable] replaces it); IPv4 scopes are Go's own: 127.0.0.0/8 and
@@ -29,6 +30,8 @@ import (
 //     sorts with [slices.SortStableFunc] (insertion sort on blocks of 20,
 //     then in-place symmetric merges), which gives Go's order on every
 //     input.
+//
+// A Destination with Unreachable set counts as unusable (rule 1).
 //
 // Not reproduced: nothing known for a given set of sources. Go finds the
 // sources itself with connected UDP sockets; here they come from the

@@ -8,8 +8,8 @@ import (
 )
 
 // Musl returns a Selector that orders destinations exactly as musl's
-// getaddrinfo (1.2.3 and later, src/network/lookup_name.c) does with the
-// same sources:
+// getaddrinfo (src/network/lookup_name.c; checked against musl 1.2.3)
+// does with the same sources:
 //
 //   - musl's reduced, fixed table: the RFC 6724 section 2.1 rows for ::1,
 //     ::ffff:0:0/96, 2002::/16, 2001::/32, fc00::/7 and ::/0, without the
@@ -30,6 +30,8 @@ import (
 //   - the rules are packed into one integer key per destination with the
 //     input position in its lowest bits, so the order is total and no
 //     sort-algorithm quirk arises.
+//
+// A Destination with Unreachable set counts as unusable (rule 1).
 //
 // Not reproduced: musl never returns more than 48 addresses (MAXADDRS);
 // longer lists are sorted by the same keys with the input position as the
