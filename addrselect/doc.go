@@ -1,0 +1,106 @@
+// Package addrselect implements default address selection for IPv6 and
+// IPv4 ([RFC 6724]): which source address a host uses for a destination
+// (section 5) and in which order a program should try the addresses a
+// name resolves to (section 6), with the profiles of the stacks programs
+// really run on.
+//
+// # Why not the sort inside net
+//
+// Go's net package sorts resolver answers by RFC 6724 too, but privately:
+// it skips destination rules 3, 4 and 7, applies rule 9 to IPv6 only,
+// cannot be configured, and cannot say why it chose an order. This
+// package is:
+//
+//   - exact: every rule of sections 5 and 6 (source rules 1-8 with 5.5,
+//     destination rules 1-10), traced to the RFC in the code and checked
+//     against every worked example of RFC 6724 and RFC 3484;
+//   - configurable: any [policytable.Table] (gai.conf, the RFC 3484 table,
+//     draft-ietf-6man-rfc6724-update), rule 9 variants, the private-IPv4
+//     scope, temporary or public sources, RFC 8305 history;
+//   - consistent: [Selector.SortDestinations] gives an order that obeys
+//     every pair the rules decide, whatever the input, without allocating
+//     (see below);
+//   - explainable: [Selector.Explain], [Selector.ExplainSource] and
+//     [Selector.Trace] name the deciding rule, the compared values and a
+//     reason a person can read;
+//   - comparable: profiles reproduce real stacks ([GoNet], [Glibc],
+//     [Musl], [CAres]) next to [RFC6724] (the default) and [RFC3484].
+//
+// # Inputs
+//
+// The rules need facts only the host knows. They enter through [Source]
+// and [Destination]:
+//
+//   - Source(D), the source for each destination: give it in
+//     Destination.Source, pick it with [Selector.SelectSource] from the
+//     host's addresses, or let a [Sources] find it ([System] asks the
+//     kernel; [Host] describes a host). A zero Source makes the
+//     destination unusable (destination rule 1).
+//   - Reachability (destination rule 1): Destination.Unreachable.
+//   - Deprecated addresses (source and destination rule 3):
+//     Source.Deprecated, from the address's preferred lifetime.
+//   - Mobile IPv6 roles (rule 4): Source.Home, Source.CareOf.
+//   - The outgoing interface and next hop (source rules 5 and 5.5):
+//     Source.Interface and Source.NextHop on the candidates, and the route
+//     chosen for the destination in [Selector.SelectSourceVia].
+//   - Temporary addresses (source rule 7): Source.Temporary.
+//   - Tunnels (destination rule 7): Source.Encapsulated, for a source on an
+//     encapsulating interface (6rd, ISATAP, configured tunnels).
+//   - Prefix lengths (CommonPrefixLen, section 2.2): Source.PrefixLen; 0
+//     means 64 for IPv6 and 32 for IPv4.
+//
+// Without OS help the library cannot learn these facts: a fact left at its
+// zero value simply makes its rule a tie. RFC 6724 does not define IPv4
+// source selection; the same rules are applied to IPv4 candidates, and
+// candidates of the other family are never chosen.
+//
+// # Rule 9 and round robin
+//
+// Destination rule 9 prefers the destination sharing the longest prefix
+// with its source. As written, it makes every client pick the same server
+// among round-robin DNS answers (RFC 6724 bounded the prefix by the
+// source's prefix length for IPv6, but IPv4 has no such bound in
+// practice). [WithRule9] chooses: [Rule9RFC] (the RFC, the default),
+// [Rule9IPv6Only], [Rule9IPv6Cap64] (Go), [Rule9SameSubnet] (glibc),
+// [Rule9OnLink] (on-link first, DNS order otherwise: recommended for MX
+// hosts and load-balanced names) and [Rule9Off]. See [Rule9Variant] for
+// when to pick which.
+//
+// # Consistency
+//
+// Rule 9 only compares destinations of one family, so the pairwise
+// comparator of section 6 is not transitive on mixed answers: with v6a
+// before v4 before v6b in the input and v6b sharing a longer prefix than
+// v6a, rule 9 wants v6b before v6a while rule 10 wants v6a before v4 and
+// v4 before v6b. Comparison sorts then give orders that depend on the
+// algorithm (glibc's qsort produces cycles). SortDestinations instead
+// sorts by the key of rules 1-8 (and history), then, inside each run of
+// equal key, reorders each family's members by rule 9 among the positions
+// that family holds: every pair the rules order is in order, ties of one
+// family keep their input order, and the mix of families keeps the input's
+// pattern. [Selector.Compare] is the pairwise comparator, for callers'
+// own record types; it inherits the intransitivity.
+//
+// # Deviations from RFC 6724
+//
+//   - Rule 4 (source and destination), "prefer home addresses", orders
+//     home-and-care-of above everything else and home-only above
+//     care-of-only, and leaves the other pairs tied; that relation is not
+//     a weak order and makes a consistent sort impossible. This package
+//     ranks home and care-of > home only > neither > care-of only, so it
+//     also prefers home-only over neither and neither over care-of-only.
+//     Hosts without Mobile IPv6 are unaffected.
+//   - An unusable destination (rule 1) is treated as having no source in
+//     every later rule, so two unusable destinations are ordered by
+//     precedence (rule 6) and scope (rule 8) only.
+//   - The history step of RFC 8305 section 4 ([WithHistory], off by
+//     default) sits between rules 8 and 9, as that RFC says: destinations
+//     with history first, lower RTT first.
+//   - IPv4-mapped IPv6 addresses are treated as IPv4 throughout (section
+//     3.2), including rule 9's family test.
+//
+// Selectors are immutable and safe for concurrent use; the zero Selector
+// and a nil *Selector behave as [RFC6724]().
+//
+// [RFC 6724]: https://www.rfc-editor.org/rfc/rfc6724
+package addrselect
