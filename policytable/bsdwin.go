@@ -70,7 +70,8 @@ func ParseIP6addrctl(r io.Reader) (*Table, error) {
 }
 
 // WriteIP6addrctl writes t's [Table.Entries] the way "ip6addrctl show"
-// prints them, with a Use count of 0, longest prefix first.
+// prints them, with a Use count of 0, longest prefix first. IPv4 scope
+// rules are not written: the format has none.
 func (t *Table) WriteIP6addrctl(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%-30s %5s %5s %8s\n", "Prefix", "Prec", "Label", "Use")
@@ -112,7 +113,8 @@ func ParseIP6addrctlConf(r io.Reader) (*Table, error) {
 }
 
 // WriteIP6addrctlConf writes t's [Table.Entries] as a file for
-// "ip6addrctl install", longest prefix first.
+// "ip6addrctl install", longest prefix first. IPv4 scope rules are not
+// written: the format has none.
 func (t *Table) WriteIP6addrctlConf(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "# ip6addrctl.conf written by github.com/dualstack/dualstack/policytable")
@@ -177,7 +179,8 @@ func ParseNetsh(r io.Reader) (*Table, error) {
 // WriteNetsh writes t's [Table.Entries] the way "netsh interface ipv6
 // show prefixpolicies" prints them: highest precedence first, then
 // longest prefix, IPv4-mapped prefixes in hexadecimal (::ffff:0:0/96),
-// with CRLF line ends as on Windows.
+// with CRLF line ends as on Windows. IPv4 scope rules are not written:
+// Windows has none.
 func (t *Table) WriteNetsh(w io.Writer) error {
 	entries := t.Entries()
 	slices.SortStableFunc(entries, func(a, b Entry) int { return int(b.Precedence) - int(a.Precedence) })

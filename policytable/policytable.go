@@ -2,9 +2,9 @@
 // RFC 6724 section 2.1 (and of RFC 3484 and draft-ietf-6man-rfc6724-update),
 // with a longest-prefix lookup whose cost depends on the number of address
 // bits and not on the number of rows, the IPv4 scope rules of RFC 6724
-// section 3.2, and readers and writers for the formats administrators
-// already use: glibc's gai.conf, FreeBSD's ip6addrctl and Windows' netsh
-// prefix policies.
+// section 3.2, readers and writers for the formats administrators
+// already use (glibc's gai.conf, FreeBSD's ip6addrctl and Windows' netsh
+// prefix policies), and a linter for questionable tables.
 //
 // A policy table maps an address to a precedence (used to order
 // destinations; larger first) and a label (used to pair a source with a
@@ -20,6 +20,29 @@
 // Every Table is immutable once built and safe for concurrent use. The
 // presets ([RFC6724], [RFC3484], [Glibc], [Draft6724Update]) return shared
 // tables; a nil *Table behaves as [RFC6724].
+//
+// Formats, each read and written so that a round trip gives an equal
+// table:
+//
+//   - gai.conf: [ParseGaiConf] (strict: every malformed line is a
+//     [*ParseError]), [ParseGaiConfLenient] (reads the file as glibc does
+//     and reports the problems as warnings), [Table.WriteGaiConf].
+//   - FreeBSD: [ParseIP6addrctl] and [Table.WriteIP6addrctl] for the
+//     output of "ip6addrctl show"; [ParseIP6addrctlConf] and
+//     [Table.WriteIP6addrctlConf] for the file "ip6addrctl install" reads.
+//   - Windows: [ParseNetsh] and [Table.WriteNetsh] for the output of
+//     "netsh interface ipv6 show prefixpolicies".
+//
+// ip6addrctl and netsh hold one combined table and no IPv4 scope rules:
+// writing a table to them drops its scope rules and writes a split table
+// as its [Table.Entries], so round trips through them keep the rows of
+// Entries only. All readers bound their input ([MaxLineLength],
+// [MaxRows]) and store precedence and label in 8 bits: larger values are
+// [ErrValueRange] errors.
+//
+// [Lint] reports tables that drop RFC 6724 rows, prefer IPv4 or ULA,
+// carry redundant rows, share labels between unrelated prefixes, or lose
+// the link-local IPv4 scopes.
 package policytable
 
 import (
@@ -82,19 +105,6 @@ func (a u128) addOne() (u128, bool) {
 	lo, c := bits.Add64(a.lo, 1, 0)
 	hi, c2 := bits.Add64(a.hi, 0, c)
 	return u128{hi, lo}, c2 != 0
-}
-
-// mask returns a with all but the first n bits cleared.
-func (a u128) mask(n int) u128 {
-	switch {
-	case n <= 0:
-		return u128{}
-	case n < 64:
-		return u128{a.hi &^ (^uint64(0) >> n), 0}
-	case n < 128:
-		return u128{a.hi, a.lo &^ (^uint64(0) >> (n - 64))}
-	}
-	return a
 }
 
 // last returns the last address of the prefix a/n.
