@@ -214,6 +214,11 @@ func (f *Family) UnmarshalText(b []byte) error {
 // (RFC 1035 section 2.3.4: 255 octets on the wire).
 const maxNameLen = 253
 
+// maxUnicodeNameLen bounds a name before IDNA conversion: each of the at
+// most 253 characters of the A-label form stands for at most one code
+// point of at most 4 bytes in UTF-8.
+const maxUnicodeNameLen = 4 * maxNameLen
+
 // NormalizeName returns the canonical form of a domain or host name as
 // this package compares and queries it: IDNA A-labels (the
 // golang.org/x/net/idna Lookup profile, RFC 5891), lower case, without the
@@ -235,6 +240,10 @@ func normalize(name string) (string, string) {
 	n := strings.TrimSuffix(name, ".")
 	if n == "" {
 		return "", "empty name or root"
+	}
+	if len(n) > maxUnicodeNameLen {
+		// Bound the IDNA work: no valid name is this long in any form.
+		return "", "longer than " + strconv.Itoa(maxUnicodeNameLen) + " bytes"
 	}
 	if n[0] == '[' || isIPLiteral(n) {
 		return "", "IP address literal, not a host name"
