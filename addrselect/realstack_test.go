@@ -21,9 +21,10 @@ import (
 // The real-stack tests build hosts in Linux network namespaces, put the
 // destinations as several lines of one name in the namespace's hosts
 // file, and compare the order glibc (getent ahosts), musl (getaddrinfo in
-// a program built with musl-gcc) and c-ares (ares_getaddrinfo) return
-// with the order of the matching profile, given the sources the kernel
-// picks in that namespace. They need root, iproute2 and the compilers;
+// a program built with musl-gcc), c-ares (ares_getaddrinfo) and Go (the
+// pure-Go resolver, which sorts hosts-file answers too) return with the
+// order of the matching profile, given the sources the kernel picks in
+// that namespace. They need root, iproute2 and the compilers;
 // each stack's test skips with the reason when its tools are missing.
 
 const (
@@ -285,6 +286,7 @@ type realEnv struct {
 	srcs  string // kernel source printer (gcc)
 	musl  string // getaddrinfo built with musl-gcc, "" if unavailable
 	cares string // ares_getaddrinfo program, "" if unavailable
+	golang string // Go resolver program, "" if unavailable
 	why   map[string]string
 }
 
@@ -330,6 +332,16 @@ func newRealEnv(t *testing.T) *realEnv {
 	if e.cares, err = build("gcc", "cares", "cares.c", "-lcares"); err != nil {
 		e.cares = ""
 		e.why["cares"] = fmt.Sprintf("cannot build against c-ares (Debian package libc-ares-dev): %v", err)
+	}
+	if goTool, err := exec.LookPath("go"); err != nil {
+		e.why["go"] = fmt.Sprintf("no go command to build the Go resolver program: %v", err)
+	} else {
+		e.golang = filepath.Join(e.dir, "golookup")
+		cmd := exec.Command(goTool, "build", "-o", e.golang, filepath.Join(src, "golookup.go"))
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build golookup.go: %v\n%s", err, b)
+		}
 	}
 	return e
 }
@@ -576,6 +588,9 @@ func TestRealStacks(t *testing.T) {
 				check(gt.conf, sel, got, c.hasIPv6())
 			}
 			ns.write(t, "gai.conf", "")
+			if env.golang != "" {
+				check("go", addrselect.GoNet(), uniqueLines(ns.exec(t, env.golang, realTarget)), true)
+			}
 			if env.musl != "" {
 				check("musl", addrselect.Musl(), uniqueLines(ns.exec(t, env.musl, realTarget)), true)
 			}
@@ -584,7 +599,7 @@ func TestRealStacks(t *testing.T) {
 			}
 		})
 	}
-	for _, stack := range []string{"musl", "cares"} {
+	for _, stack := range []string{"go", "musl", "cares"} {
 		if why, ok := env.why[stack]; ok {
 			t.Run(stack, func(t *testing.T) { t.Skip(why) })
 		}
