@@ -282,12 +282,12 @@ func (g realGen) next() realCase {
 
 // realEnv holds the tools the real-stack tests run.
 type realEnv struct {
-	dir   string
-	srcs  string // kernel source printer (gcc)
-	musl  string // getaddrinfo built with musl-gcc, "" if unavailable
-	cares string // ares_getaddrinfo program, "" if unavailable
+	dir    string
+	srcs   string // kernel source printer (gcc)
+	musl   string // getaddrinfo built with musl-gcc, "" if unavailable
+	cares  string // ares_getaddrinfo program, "" if unavailable
 	golang string // Go resolver program, "" if unavailable
-	why   map[string]string
+	why    map[string]string
 }
 
 func newRealEnv(t *testing.T) *realEnv {
