@@ -9,8 +9,8 @@ import (
 
 // GoNet returns a Selector that orders destinations exactly as Go's net
 // package does (net/addrselect.go, sortByRFC6724withSrcs, as of Go 1.26;
-// the pure-Go resolver sorts DNS answers with it) when given the same
-// sources:
+// the pure-Go resolver sorts both DNS and hosts-file answers with it) when
+// given the same sources:
 //
 //   - the RFC 6724 section 2.1 default table (a table given by
 //     [WithTable] replaces it); IPv4 scopes are Go's own: 127.0.0.0/8 and
