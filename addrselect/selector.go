@@ -275,19 +275,93 @@ func (s *Selector) SortDestinations(dsts []Destination) {
 	s = s.orZero()
 	switch {
 	case n <= 16:
-		var recs [16]rec
-		var perm [16]int32
-		s.order(dsts, recs[:n], perm[:n])
+		var (
+			keys [16]uint64
+			r9   [16]uint8
+			v4   [16]bool
+			perm [16]int32
+		)
+		s.orderSmall(dsts, keys[:n], r9[:n], v4[:n], perm[:n])
 		permute(dsts, perm[:n])
 	case n <= smallN:
-		var recs [smallN]rec
-		var perm [smallN]int32
-		s.order(dsts, recs[:n], perm[:n])
+		var (
+			keys [smallN]uint64
+			r9   [smallN]uint8
+			v4   [smallN]bool
+			perm [smallN]int32
+		)
+		s.orderSmall(dsts, keys[:n], r9[:n], v4[:n], perm[:n])
 		permute(dsts, perm[:n])
 	default:
 		perm := make([]int32, n)
 		s.order(dsts, make([]rec, n), perm)
 		permute(dsts, perm)
+	}
+}
+
+// orderSmall is order for up to 64 destinations: each record is one
+// integer, the rules 1-8 key above the inverted input position, so that a
+// plain descending integer sort gives the key order with ties in input
+// order. The rule 9 values and families stay in side arrays indexed by
+// input position. All slices have len(dsts) elements.
+func (s *Selector) orderSmall(dsts []Destination, keys []uint64, r9 []uint8, v4 []bool, perm []int32) {
+	var c lookupCache
+	t := s.table
+	for i := range dsts {
+		r := s.sortRec(t, &dsts[i], &c)
+		keys[i] = r.key<<6 | uint64(63-i)
+		r9[i], v4[i] = r.r9, r.v4
+	}
+	// Insertion sort, descending: inputs are small.
+	for i := 1; i < len(keys); i++ {
+		x := keys[i]
+		j := i
+		for j > 0 && keys[j-1] < x {
+			keys[j] = keys[j-1]
+			j--
+		}
+		keys[j] = x
+	}
+	for i, k := range keys {
+		perm[i] = int32(63 - k&63)
+	}
+	if s.rule9 == Rule9Off {
+		return
+	}
+	for start := 0; start < len(keys); {
+		end := start + 1
+		for end < len(keys) && keys[end]>>6 == keys[start]>>6 {
+			end++
+		}
+		if end-start > 1 {
+			sortFamilyIdx(perm[start:end], r9, v4, false)
+			sortFamilyIdx(perm[start:end], r9, v4, true)
+		}
+		start = end
+	}
+}
+
+// sortFamilyIdx is sortFamily over input positions: it stably sorts the
+// positions in run whose family is fam by r9 (descending), leaving the
+// other family's positions in place.
+func sortFamilyIdx(run []int32, r9 []uint8, v4 []bool, fam bool) {
+	for k := range run {
+		x := run[k]
+		if v4[x] != fam {
+			continue
+		}
+		cur := k
+		for p := k - 1; p >= 0; p-- {
+			if v4[run[p]] != fam {
+				continue
+			}
+			if r9[run[p]] >= r9[x] {
+				break
+			}
+			run[cur] = run[p]
+			cur = p
+		}
+		run[cur] = x
 	}
 }
 
