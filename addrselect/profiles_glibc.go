@@ -209,6 +209,11 @@ func glibcCompareRecs(a, b *glibcRec) (int, Rule) {
 // prefix length, else 0. A prefix length of 0 (or out of range) leaves
 // glibc with an all-ones netmask.
 func glibcSubnetBits(src, dst netip.Addr, plen int) int {
+	if !src.Is4() || !dst.Is4() {
+		// An IPv6 source for an IPv4 destination (a caller's mistake;
+		// the kernel never picks one) shares no subnet with it.
+		return 0
+	}
 	s4, d4 := src.As4(), dst.As4()
 	s := uint32(s4[0])<<24 | uint32(s4[1])<<16 | uint32(s4[2])<<8 | uint32(s4[3])
 	d := uint32(d4[0])<<24 | uint32(d4[1])<<16 | uint32(d4[2])<<8 | uint32(d4[3])

@@ -306,6 +306,56 @@ func slicesMap[T, U any](s []T, f func(T) U) func(func(U) bool) {
 	}
 }
 
+// TestProfilesOddInput feeds the profiles inputs no kernel produces (a
+// source of the other family, zero addresses, zones, unusual prefix
+// lengths): they must not panic, must return a permutation of the input,
+// and Compare must be antisymmetric.
+func TestProfilesOddInput(t *testing.T) {
+	addrs := []netip.Addr{
+		{},
+		netip.MustParseAddr("192.0.2.1"),
+		netip.MustParseAddr("::ffff:192.0.2.1"),
+		netip.MustParseAddr("127.0.0.1"),
+		netip.MustParseAddr("::1"),
+		netip.MustParseAddr("::"),
+		netip.MustParseAddr("fe80::1%eth0"),
+		netip.MustParseAddr("ff02::1"),
+		netip.MustParseAddr("224.0.0.1"),
+		netip.MustParseAddr("2001:db8::1"),
+		netip.MustParseAddr("2001::1"),
+		netip.MustParseAddr("fd00::1"),
+		netip.MustParseAddr("::192.0.2.1"),
+	}
+	plens := []int{0, -1, 8, 64, 200}
+	sels := []*addrselect.Selector{addrselect.GoNet(), addrselect.Glibc(), addrselect.Musl(), addrselect.CAres()}
+	var in []addrselect.Destination
+	for i, a := range addrs {
+		for j, s := range addrs {
+			d := addrselect.Destination{Addr: a, Source: addrselect.Source{Addr: s, PrefixLen: plens[(i+j)%len(plens)]}}
+			d.Source.Deprecated = (i+j)%3 == 0
+			d.Unreachable = (i*j)%7 == 1
+			in = append(in, d)
+		}
+	}
+	for _, sel := range sels {
+		for start := 0; start+8 <= len(in); start += 5 {
+			got := slices.Clone(in[start : start+8])
+			sel.SortDestinations(got)
+			for _, d := range in[start : start+8] {
+				if !slices.Contains(got, d) {
+					t.Fatalf("%s: %v missing from the output", sel.Name(), d)
+				}
+			}
+		}
+		for i := 0; i+1 < len(in); i += 3 {
+			a, b := in[i], in[i+1]
+			if x, y := sel.Compare(a, b), sel.Compare(b, a); x != -y {
+				t.Errorf("%s: Compare(%v, %v) = %d but Compare(b, a) = %d", sel.Name(), a.Addr, b.Addr, x, y)
+			}
+		}
+	}
+}
+
 // profileBenchInput returns n mixed destinations: IPv4 and IPv6, usable
 // and unusable, several scopes and labels.
 func profileBenchInput(n int) []addrselect.Destination {
