@@ -274,6 +274,14 @@ func (t *Table) compileIndex() {
 		t.l2 = append(t.l2, last)
 	}
 	t.l2 = slices.Clip(t.l2)
+
+	c := cursor{starts: t.starts}
+	first := c.containing(u128{0, 0xffff << 32})
+	if last := c.containing(u128{0, 0xffff_ffff_ffff}); first == last {
+		t.v4 = uniform | first
+	} else {
+		t.v4 = 0
+	}
 }
 
 // cursor answers "which interval contains x" for increasing x.

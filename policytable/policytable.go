@@ -179,6 +179,9 @@ type Table struct {
 	// b, c lies in one of the intervals l2[off+c] ... l2[off+c+1].
 	l1 [256]uint32
 	l2 []uint32
+	// v4 is uniform|i when interval i covers all of ::ffff:0:0/96, so
+	// that IPv4 lookups (the common case) skip the search; 0 otherwise.
+	v4 uint32
 
 	// scope4 compiled the same way over the 32-bit IPv4 space.
 	s4starts []uint32
@@ -194,6 +197,9 @@ type Table struct {
 // share those bits (usually none or one), bounded by the 128 address bits.
 func (t *Table) Lookup(a netip.Addr) Attr {
 	t = t.compiled()
+	if a.Is4() && t.v4 != 0 {
+		return t.attrs[t.v4&^uniform]
+	}
 	k := key(a)
 	e := t.l1[k.hi>>56]
 	if e&uniform != 0 {
