@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dualstack/dualstack/mxorder"
+	"github.com/dualstack/dualstack/mxorder/mxordertest"
 )
 
 // The zone served by NSD for TestRealDNS: the study's scenarios, a null
@@ -243,6 +244,40 @@ func TestRealDNS(t *testing.T) {
 		}
 		if !rep.Has(mxorder.CodeSingleStack) || !rep.Has(mxorder.CodeFamilySplit) || rep.Has(mxorder.CodeCNAME) {
 			t.Errorf("findings = %v", rep.Findings)
+		}
+	})
+	t.Run("mxordertest-parity", func(t *testing.T) {
+		// The in-memory resolver must fail the way *net.Resolver does.
+		mem := mxordertest.New().
+			MX("example.test", 10, "mx10.example.test").Host("mx10.example.test", "192.0.2.10", "2001:db8::10").
+			Host("mx20.example.test", "2001:db8::20").NoData("nomail.test")
+		type flags struct{ ok, notFound, temporary, timeout bool }
+		get := func(err error) flags {
+			var de *net.DNSError
+			if err == nil {
+				return flags{ok: true}
+			}
+			if !errors.As(err, &de) {
+				return flags{}
+			}
+			return flags{false, de.IsNotFound, de.IsTemporary, de.IsTimeout}
+		}
+		queries := []struct {
+			name string
+			do   func(mxorder.Resolver) error
+		}{
+			{"mx-nxdomain", func(r mxorder.Resolver) error { _, err := r.LookupMX(ctx, "nosuchname.test."); return err }},
+			{"mx-nodata", func(r mxorder.Resolver) error { _, err := r.LookupMX(ctx, "nomail.test."); return err }},
+			{"mx-nodata-host", func(r mxorder.Resolver) error { _, err := r.LookupMX(ctx, "mx20.example.test."); return err }},
+			{"a-nodata", func(r mxorder.Resolver) error { _, err := r.LookupNetIP(ctx, "ip4", "mx20.example.test."); return err }},
+			{"aaaa-ok", func(r mxorder.Resolver) error { _, err := r.LookupNetIP(ctx, "ip6", "mx20.example.test."); return err }},
+			{"aaaa-nxdomain", func(r mxorder.Resolver) error { _, err := r.LookupNetIP(ctx, "ip6", "nosuchname.test."); return err }},
+		}
+		for _, q := range queries {
+			real, fake := get(q.do(r)), get(q.do(mem))
+			if real != fake {
+				t.Errorf("%s: net.Resolver %+v, mxordertest %+v", q.name, real, fake)
+			}
 		}
 	})
 	t.Run("bounce", func(t *testing.T) {
