@@ -149,6 +149,9 @@ func (muslStack) sort(_ *Selector, dsts []Destination) {
 	applyOrder(dsts, ord)
 }
 
+// compare orders a and b by their keys. It cannot see the rest of the
+// list, so it orders two IPv4 destinations although musl would leave an
+// answer of only IPv4 addresses unsorted.
 func (muslStack) compare(_ *Selector, a, b *Destination) (int, Rule) {
 	ka, kb := muslKey(a), muslKey(b)
 	if ka == kb {
