@@ -306,10 +306,11 @@ func (p *hostParser) addr() (Source, error) {
 		}
 		src.PrefixLen = pfx.Bits()
 	}
+	key := a.WithZone("")
 	switch {
-	case a.Is4In6():
+	case key.Is4In6():
 		return src, p.fail(ErrHostAddr, "IPv4-mapped address: write the IPv4 address")
-	case a.IsMulticast(), a.IsUnspecified():
+	case key.IsMulticast(), key.IsUnspecified():
 		// RFC 6724 section 4: multicast and unspecified addresses are
 		// never source addresses.
 		return src, p.fail(ErrHostAddr, "multicast or unspecified address cannot be a host address")
@@ -317,7 +318,6 @@ func (p *hostParser) addr() (Source, error) {
 	if p.seen == nil {
 		p.seen = make(map[netip.Addr]bool)
 	}
-	key := a.WithZone("")
 	if p.seen[key] {
 		return src, p.fail(ErrHostDuplicate, "address listed twice")
 	}
@@ -394,7 +394,7 @@ func (p *hostParser) nextHop(v4 bool) (netip.Addr, error) {
 	if err != nil {
 		return nh, p.failCause(ErrHostAddr, err, "bad next-hop address")
 	}
-	if nh.Is4In6() || nh.IsMulticast() || nh.IsUnspecified() {
+	if bare := nh.WithZone(""); bare.Is4In6() || bare.IsMulticast() || bare.IsUnspecified() {
 		return nh, p.fail(ErrHostAddr, "a next hop must be a unicast address")
 	}
 	if nh.Is4() != v4 {

@@ -116,6 +116,8 @@ func TestParseHostErrors(t *testing.T) {
 		{"ff02::1/64", 0, "ff02::1/64", addrselect.ErrHostAddr},
 		{"::/0", 0, "::/0", addrselect.ErrHostAddr},
 		{"0.0.0.0", 0, "0.0.0.0", addrselect.ErrHostAddr},
+		{"::%eth0", 0, "::%eth0", addrselect.ErrHostAddr}, // found by FuzzParseHost
+		{"2001:db8::1 via ::%eth0", 16, "::%eth0", addrselect.ErrHostAddr},
 		{"::ffff:192.0.2.1", 0, "::ffff:192.0.2.1", addrselect.ErrHostAddr},
 		{"2001:db8::1, 2001:db8::1/64", 13, "2001:db8::1/64", addrselect.ErrHostDuplicate},
 		{"2001:db8::1 home home", 17, "home", addrselect.ErrHostDuplicate},
