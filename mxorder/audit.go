@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Severity grades a [Finding].
@@ -172,19 +173,40 @@ func (p *Planner) gather(ctx context.Context, domain string) (domainData, error)
 	}
 	dd := domainData{domain: d, mx: mx, addrs: p.resolveHosts(ctx, names)}
 	if cr, ok := p.resolver().(CNAMEResolver); ok && len(mx) > 0 {
-		dd.cnames = make(map[string]string)
-		for _, n := range names {
+		dd.cnames = p.lookupCNAMEs(ctx, cr, names)
+	}
+	return dd, ctx.Err()
+}
+
+// lookupCNAMEs finds which names are aliases, Concurrency at a time. A
+// failed lookup counts as "not an alias": the address lookups report
+// DNS failures.
+func (p *Planner) lookupCNAMEs(ctx context.Context, cr CNAMEResolver, names []string) map[string]string {
+	out := make(map[string]string)
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, p.concurrency())
+	)
+	for _, n := range names {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
 			lctx, cancel := p.lookupContext(ctx)
 			c, err := cr.LookupCNAME(lctx, n+".")
 			cancel()
-			if err == nil {
-				if c = strings.ToLower(strings.TrimSuffix(c, ".")); c != "" && c != n {
-					dd.cnames[n] = c
-				}
+			if err != nil {
+				return
 			}
-		}
+			if c = strings.ToLower(strings.TrimSuffix(c, ".")); c != "" && c != n {
+				mu.Lock()
+				out[n] = c
+				mu.Unlock()
+			}
+		})
 	}
-	return dd, ctx.Err()
+	wg.Wait()
+	return out
 }
 
 func (p *Planner) check(domain string, mx []*net.MX, addrs map[string]HostAddrs, cnames map[string]string) (*Report, error) {
