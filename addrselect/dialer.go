@@ -46,7 +46,8 @@ type Resolver interface {
 //     the families: FirstFamilyCount addresses of the first family, then
 //     one of the other, then alternately;
 //   - it starts one attempt, then the next after AttemptDelay or as soon
-//     as an attempt fails, never several at once (section 5);
+//     as an attempt fails (but never within 10 ms of the previous start),
+//     never several at once (section 5);
 //   - the first connection wins; the other attempts are cancelled and any
 //     connection they still make is closed;
 //   - answers that arrive during the race are sorted into the untried
@@ -418,6 +419,7 @@ func (d *Dialer) dial(ctx context.Context, network, address string, addrs []neti
 	defer attemptTimer.Stop()
 	var attemptC <-chan time.Time
 	canStart := true
+	var lastStart time.Time
 
 	for {
 		if ready && canStart && len(r.order) > 0 {
@@ -428,6 +430,7 @@ func (d *Dialer) dial(ctx context.Context, network, address string, addrs []neti
 				results <- attemptResult{addr: a, conn: c, err: err}
 			}()
 			canStart = false
+			lastStart = time.Now()
 			attemptTimer.Reset(d.attemptDelay())
 			attemptC = attemptTimer.C
 		}
@@ -480,8 +483,14 @@ func (d *Dialer) dial(ctx context.Context, network, address string, addrs []neti
 				return res.conn, nil
 			}
 			r.dErr.Attempts = append(r.dErr.Attempts, &AttemptError{Addr: res.addr, Err: res.err})
-			// A failed attempt lets the next start at once.
-			canStart = true
+			// A failed attempt lets the next start at once, but never
+			// within 10 ms of the previous start (RFC 8305 section 5).
+			if wait := MinAttemptDelay - time.Since(lastStart); wait > 0 {
+				attemptTimer.Reset(wait)
+				attemptC = attemptTimer.C
+			} else {
+				canStart = true
+			}
 		}
 	}
 }

@@ -183,9 +183,18 @@ func TestDialerFirstFamilyCountAndFallback(t *testing.T) {
 	if got := f.order(); !slices.Equal(got, want) {
 		t.Fatalf("attempt order = %v; want %v (First Address Family Count 2)", got, want)
 	}
-	// A failed attempt starts the next at once: no 1s attempt delay.
+	// A failed attempt starts the next at once: no 1s attempt delay, but
+	// not within 10ms of the previous start (RFC 8305 section 5).
 	if elapsed > 500*time.Millisecond {
 		t.Errorf("four refused attempts took %v; want no waiting for the attempt delay", elapsed)
+	}
+	ts := f.times()
+	for i := 1; i < len(ts); i++ {
+		// The gap is measured inside the attempts' goroutines, which
+		// may start late: allow some slack below 10ms.
+		if gap := ts[i] - ts[i-1]; gap < 6*time.Millisecond {
+			t.Errorf("attempt %d started %v after the previous; want at least 10ms", i, gap)
+		}
 	}
 	var de *addrselect.DialError
 	if !errors.As(err, &de) {
