@@ -500,3 +500,28 @@ func TestDialerLoopback(t *testing.T) {
 func itoa(p uint16) string {
 	return netip.AddrPortFrom(netip.IPv4Unspecified(), p).String()[len("0.0.0.0:"):]
 }
+
+// TestDialerLateAnswerSorted: a late AAAA answer is sorted into the
+// untried addresses (RFC 8305 section 6), so the next attempt is the
+// IPv6 address, ahead of the untried second IPv4 address.
+func TestDialerLateAnswerSorted(t *testing.T) {
+	f := newFakeNet(t, map[netip.Addr]behaviour{v4a: hang, v4b: hang})
+	f.behave[v6a] = connectAfter(0, f)
+	r := &fakeResolver{
+		delay:   map[string]time.Duration{"ip4": 0, "ip6": 40 * time.Millisecond},
+		answers: map[string][]netip.Addr{"ip4": {v4a, v4b}, "ip6": {v6a, v4a}}, // a repeated address is not tried twice
+	}
+	d := &addrselect.Dialer{Sources: mustHost(t, dialHost), Resolver: r, ResolutionDelay: 10 * time.Millisecond,
+		AttemptDelay: 70 * time.Millisecond, Dial: f.dial}
+	c, err := d.DialContext(context.Background(), "tcp", "mx.example:25")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if got, want := f.order(), []netip.Addr{v4a, v6a}; !slices.Equal(got, want) {
+		t.Fatalf("attempt order = %v; want %v", got, want)
+	}
+	if ts := f.times(); ts[1] < 60*time.Millisecond {
+		t.Errorf("second attempt at %v; want after the 70ms attempt delay", ts[1])
+	}
+}
