@@ -32,18 +32,30 @@ func benchInput() ([]*net.MX, map[string]mxorder.HostAddrs) {
 	return mx, addrs
 }
 
-// BenchmarkBuild is the pure core: 10 MX x 4 addresses, static sources.
+// BenchmarkBuild is the pure core: 10 MX x 4 addresses (2 IPv4, 2 IPv6
+// each), with static sources, without sources, and with an address limit
+// and balancing (20 of the 40 addresses cut and reported).
 func BenchmarkBuild(b *testing.B) {
 	mx, addrs := benchInput()
-	p := &mxorder.Planner{Sources: relay46, Seeded: true, MaxAddresses: 20, Balance: true}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		plan, err := p.Build(ctx, "example.com", mx, addrs)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sinkPlan = plan
+	for _, bc := range []struct {
+		name string
+		p    *mxorder.Planner
+	}{
+		{"static-sources", &mxorder.Planner{Sources: relay46, Seeded: true}},
+		{"no-sources", &mxorder.Planner{Seeded: true}},
+		{"limit-balance", &mxorder.Planner{Sources: relay46, Seeded: true, MaxAddresses: 20, Balance: true}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				plan, err := bc.p.Build(ctx, "example.com", mx, addrs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sinkPlan = plan
+			}
+		})
 	}
 }
 
