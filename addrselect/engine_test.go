@@ -482,11 +482,62 @@ func TestSortRecMatchesAttrs(t *testing.T) {
 			var c1, c2 lookupCache
 			for i := range ds {
 				a := z.dstAttrs(&ds[i], &c1)
-				got := z.sortRec(z.table, &ds[i], &c2)
+				got := z.sortRec(z.table, z.fastLookup(), &ds[i], &c2)
 				if got.key != a.key() || got.r9 != a.r9 || got.v4 != a.v4 {
 					t.Fatalf("%s: sortRec(%v) = %+v; attrs give key %x r9 %d v4 %v", name, ds[i], got, a.key(), a.r9, a.v4)
 				}
 			}
+		}
+	}
+}
+
+func TestFastTableMatchesLookup(t *testing.T) {
+	tables := map[string]*policytable.Table{
+		"rfc6724": policytable.RFC6724(),
+		"rfc3484": policytable.RFC3484(),
+		"glibc":   policytable.Glibc(), // split precedence and label sets
+		"draft":   policytable.Draft6724Update(),
+		"equal":   equalPrecTable,
+		"odd": policytable.MustNew([]policytable.Entry{
+			{Prefix: netip.MustParsePrefix("::/0"), Precedence: 1, Label: 1},
+			{Prefix: netip.MustParsePrefix("::/1"), Precedence: 2, Label: 2},
+			{Prefix: netip.MustParsePrefix("8000::/1"), Precedence: 3, Label: 3},
+			{Prefix: netip.MustParsePrefix("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/124"), Precedence: 4, Label: 4},
+			{Prefix: netip.MustParsePrefix("ff00::/8"), Precedence: 5, Label: 5},
+			{Prefix: netip.MustParsePrefix("1.2.3.4/32"), Precedence: 6, Label: 6},
+			{Prefix: netip.MustParsePrefix("2001:db8::/127"), Precedence: 7, Label: 7},
+		}),
+	}
+	for name, tb := range tables {
+		f := newFastTable(tb)
+		r := newTestRand(41)
+		check := func(a netip.Addr) {
+			if got, want := f.lookup(toBits(a)), tb.Lookup(a); got != want {
+				t.Fatalf("%s: fast lookup(%v) = %+v; Table.Lookup = %+v", name, a, got, want)
+			}
+		}
+		check(netip.Addr{})
+		for _, e := range tb.Precedences() {
+			p := e.Prefix
+			check(p.Addr())
+			check(p.Addr().Prev())
+			last := p.Addr()
+			for i := p.Bits(); i < 128; i++ {
+				b := last.As16()
+				b[i/8] |= 1 << (7 - i%8)
+				last = netip.AddrFrom16(b)
+			}
+			check(last)
+			check(last.Next())
+		}
+		for range 3000 {
+			a := randAddr(r)
+			check(a)
+			var b [16]byte
+			for i := range b {
+				b[i] = byte(r.Uint32())
+			}
+			check(netip.AddrFrom16(b))
 		}
 	}
 }

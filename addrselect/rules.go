@@ -1,9 +1,12 @@
 package addrselect
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math/bits"
 	"net/netip"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/dualstack/dualstack/policytable"
@@ -29,16 +32,10 @@ type bits128 struct {
 }
 
 func toBits(a netip.Addr) bits128 {
-	if !a.IsValid() {
-		return bits128{}
-	}
-	b := a.As16()
-	return bits128{
-		hi:    binary.BigEndian.Uint64(b[:8]),
-		lo:    binary.BigEndian.Uint64(b[8:]),
-		v4:    a.Is4() || a.Is4In6(),
-		valid: true,
-	}
+	b := a.As16() // the zero Addr gives ::
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	// IPv4 and IPv4-mapped IPv6 are both ::ffff:a.b.c.d here.
+	return bits128{hi: hi, lo: lo, v4: hi == 0 && lo>>32 == 0xffff, valid: a.IsValid()}
 }
 
 // commonBits returns the number of leading bits x and y share within
@@ -122,6 +119,14 @@ func (s *Selector) scopeBits(t *policytable.Table, a netip.Addr, x bits128) poli
 	return t.Scope(a)
 }
 
+// lookupAttr looks a up in the compiled table when there is one.
+func lookupAttr(t *policytable.Table, f *fastTable, a netip.Addr, x bits128) policytable.Attr {
+	if f != nil {
+		return f.lookup(x)
+	}
+	return t.Lookup(a)
+}
+
 // lookupCache remembers the table answers for the last few source
 // addresses: the destinations of one sort share a handful of sources.
 type lookupCache struct {
@@ -137,7 +142,7 @@ type cacheEntry struct {
 	scope policytable.Scope
 }
 
-func (s *Selector) srcLookup(t *policytable.Table, a netip.Addr, c *lookupCache) *cacheEntry {
+func (s *Selector) srcLookup(t *policytable.Table, f *fastTable, a netip.Addr, c *lookupCache) *cacheEntry {
 	for i := 0; i < c.n; i++ {
 		if c.entries[i].addr == a {
 			return &c.entries[i]
@@ -145,7 +150,7 @@ func (s *Selector) srcLookup(t *policytable.Table, a netip.Addr, c *lookupCache)
 	}
 	x := toBits(a)
 	e := &c.entries[c.next]
-	*e = cacheEntry{addr: a, bits: x, attr: t.Lookup(a), scope: s.scopeBits(t, a, x)}
+	*e = cacheEntry{addr: a, bits: x, attr: lookupAttr(t, f, a, x), scope: s.scopeBits(t, a, x)}
 	c.next = (c.next + 1) % len(c.entries)
 	c.n = min(c.n+1, len(c.entries))
 	return e
@@ -199,9 +204,9 @@ func (a *dattr) matchLabel() bool { return a.usable && a.label == a.srcLabel }
 // are looked up even for an unusable D (for Explain), but the rules that
 // need Source(D) treat an unusable D as having none.
 func (s *Selector) dstAttrs(d *Destination, c *lookupCache) dattr {
-	t := s.table // a nil table behaves as policytable.RFC6724()
+	t, f := s.table, s.fastLookup() // a nil table behaves as policytable.RFC6724()
 	x := toBits(d.Addr)
-	attr := t.Lookup(d.Addr)
+	attr := lookupAttr(t, f, d.Addr, x)
 	a := dattr{
 		addr:   d.Addr,
 		src:    d.Source.Addr,
@@ -213,7 +218,7 @@ func (s *Selector) dstAttrs(d *Destination, c *lookupCache) dattr {
 		home:   1,
 	}
 	if d.Source.IsValid() {
-		e := s.srcLookup(t, d.Source.Addr, c)
+		e := s.srcLookup(t, f, d.Source.Addr, c)
 		a.srcLabel, a.srcScope = e.attr.Label, e.scope
 		a.homeFlag, a.careOf, a.temporary = d.Source.Home, d.Source.CareOf, d.Source.Temporary
 		if a.usable {
@@ -322,15 +327,15 @@ func (a *dattr) key() uint64 {
 
 // sortRec computes the sort record of d: the same key as
 // dstAttrs(d).key() without building the attributes Explain needs.
-func (s *Selector) sortRec(t *policytable.Table, d *Destination, c *lookupCache) rec {
+func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, c *lookupCache) rec {
 	x := toBits(d.Addr)
-	attr := t.Lookup(d.Addr)
+	attr := lookupAttr(t, f, d.Addr, x)
 	sc := s.scopeBits(t, d.Addr, x)
 	key := uint64(attr.Precedence)<<shiftPrec | uint64(255-sc)<<shiftScope8 |
 		1<<shiftDepr | 1<<shiftHome | 1<<shiftNative
 	var r9 uint8
 	if x.valid && d.Source.Addr.IsValid() && !d.Unreachable {
-		e := s.srcLookup(t, d.Source.Addr, c)
+		e := s.srcLookup(t, f, d.Source.Addr, c)
 		key |= 1 << shiftUsable
 		if sc == e.scope {
 			key |= 1 << shiftScope2
@@ -437,8 +442,9 @@ func (s *Selector) srcAttrs(sa *Source, d netip.Addr, dScope policytable.Scope, 
 	// mapped form, so ::ffff:a.b.c.d and a.b.c.d are the same family).
 	a.eligible = sa.Addr.IsValid() && d.IsValid() && !sa.Addr.IsMulticast() &&
 		!sa.Addr.IsUnspecified() && isV4(sa.Addr) == isV4(d)
-	attr := t.Lookup(sa.Addr)
-	a.scope = s.scope(t, sa.Addr)
+	x := toBits(sa.Addr)
+	attr := lookupAttr(t, s.fastLookup(), sa.Addr, x)
+	a.scope = s.scopeBits(t, sa.Addr, x)
 	a.label = attr.Label
 	a.same = sa.Addr.Unmap().WithZone("") == d.Unmap().WithZone("")
 	// Rule 2 ranks scopes: those >= Scope(D) from the smallest up, above
@@ -454,7 +460,7 @@ func (s *Selector) srcAttrs(sa *Source, d netip.Addr, dScope policytable.Scope, 
 	a.nextHop = nextHop.IsValid() && sa.NextHop == nextHop
 	a.matchLbl = a.label == dLabel
 	a.pref7 = sa.Temporary != s.preferPublic
-	a.cpl = s.commonPrefixLen(toBits(sa.Addr), sa.PrefixLen, toBits(d))
+	a.cpl = s.commonPrefixLen(x, sa.PrefixLen, toBits(d))
 	return a
 }
 
@@ -556,4 +562,111 @@ func (s *Selector) SelectSourceVia(dst netip.Addr, outIface string, nextHop neti
 		return Source{}, false
 	}
 	return candidates[best], true
+}
+
+// fastTable is a Selector's private copy of its policy table's lookup,
+// keyed by the split form the rules already computed: the 128-bit space
+// cut at every prefix boundary of the table (so each interval has one
+// precedence and label), with the intervals indexed by the address's top
+// byte so that a lookup usually compares one or two interval starts.
+type fastTable struct {
+	table  *policytable.Table
+	hi, lo []uint64 // interval starts, ascending
+	attrs  []policytable.Attr
+	bucket [257]uint16 // intervals starting in top byte b: bucket[b]..bucket[b+1]
+}
+
+// newFastTable compiles t. The values of each interval are taken from
+// t.Lookup itself, so the two cannot disagree.
+func newFastTable(t *policytable.Table) *fastTable {
+	type u struct{ hi, lo uint64 }
+	starts := []u{{0, 0}}
+	add := func(rows []policytable.Row) {
+		for _, r := range rows {
+			p := r.Prefix.Masked()
+			x := toBits(p.Addr())
+			starts = append(starts, u{x.hi, x.lo})
+			// The first address after the prefix, unless it ends at the
+			// top of the space.
+			n := p.Bits()
+			lastHi, lastLo := x.hi, x.lo
+			switch {
+			case n == 0:
+				continue
+			case n < 64:
+				lastHi |= ^uint64(0) >> n
+				lastLo = ^uint64(0)
+			case n < 128:
+				lastLo |= ^uint64(0) >> (n - 64)
+			}
+			nlo, carry := bits.Add64(lastLo, 1, 0)
+			nhi, over := bits.Add64(lastHi, 0, carry)
+			if over == 0 {
+				starts = append(starts, u{nhi, nlo})
+			}
+		}
+	}
+	add(t.Precedences())
+	add(t.Labels())
+	slices.SortFunc(starts, func(a, b u) int {
+		if c := cmp.Compare(a.hi, b.hi); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.lo, b.lo)
+	})
+	starts = slices.Compact(starts)
+	f := &fastTable{table: t}
+	for _, st := range starts {
+		var b [16]byte
+		binary.BigEndian.PutUint64(b[:8], st.hi)
+		binary.BigEndian.PutUint64(b[8:], st.lo)
+		f.hi = append(f.hi, st.hi)
+		f.lo = append(f.lo, st.lo)
+		f.attrs = append(f.attrs, t.Lookup(netip.AddrFrom16(b)))
+	}
+	k := 0
+	for b := 0; b <= 256; b++ {
+		for k < len(f.hi) && int(f.hi[k]>>56) < b {
+			k++
+		}
+		f.bucket[b] = uint16(k)
+	}
+	return f
+}
+
+// lookup returns the precedence and label of the address x.
+func (f *fastTable) lookup(x bits128) policytable.Attr {
+	top := x.hi >> 56
+	// The interval holding x starts in x's top byte (at or before x), or
+	// is the last one starting before it.
+	i := int(f.bucket[top]) - 1
+	for j := int(f.bucket[top]); j < int(f.bucket[top+1]); j++ {
+		if f.hi[j] > x.hi || f.hi[j] == x.hi && f.lo[j] > x.lo {
+			break
+		}
+		i = j
+	}
+	return f.attrs[i]
+}
+
+var (
+	defaultFastOnce sync.Once
+	defaultFast     *fastTable
+)
+
+// fastLookup returns the compiled lookup for the Selector's table, or nil
+// when the Selector was built without one (then t.Lookup is used).
+func (s *Selector) fastLookup() *fastTable {
+	if s.fast != nil {
+		return s.fast
+	}
+	if s.table == nil {
+		return defaultFastTable()
+	}
+	return nil
+}
+
+func defaultFastTable() *fastTable {
+	defaultFastOnce.Do(func() { defaultFast = newFastTable(policytable.RFC6724()) })
+	return defaultFast
 }

@@ -39,6 +39,10 @@ type Selector struct {
 	// history, when set, adds the RFC 8305 section 4 step between rules 8
 	// and 9.
 	history History
+
+	// fast is the compiled lookup of table, built by the RFC constructors
+	// (see fastTable); nil means "use table.Lookup" (or the default).
+	fast *fastTable
 }
 
 type privateV4Mode uint8
@@ -179,7 +183,7 @@ func RFC6724(opts ...Option) *Selector {
 	for _, o := range opts {
 		o(s)
 	}
-	return s
+	return s.compile()
 }
 
 // RFC3484 returns the Selector of the obsoleted RFC 3484: its policy table
@@ -197,6 +201,18 @@ func RFC3484(opts ...Option) *Selector {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	return s.compile()
+}
+
+// compile builds the fast lookup of the final table.
+func (s *Selector) compile() *Selector {
+	switch {
+	case s.table == nil:
+	case s.table == policytable.RFC6724(): // the shared preset
+		s.fast = defaultFastTable()
+	default:
+		s.fast = newFastTable(s.table)
 	}
 	return s
 }
@@ -306,9 +322,9 @@ func (s *Selector) SortDestinations(dsts []Destination) {
 // input position. All slices have len(dsts) elements.
 func (s *Selector) orderSmall(dsts []Destination, keys []uint64, r9 []uint8, v4 []bool, perm []int32) {
 	var c lookupCache
-	t := s.table
+	t, f := s.table, s.fastLookup()
 	for i := range dsts {
-		r := s.sortRec(t, &dsts[i], &c)
+		r := s.sortRec(t, f, &dsts[i], &c)
 		keys[i] = r.key<<6 | uint64(63-i)
 		r9[i], v4[i] = r.r9, r.v4
 	}
@@ -369,9 +385,9 @@ func sortFamilyIdx(run []int32, r9 []uint8, v4 []bool, fam bool) {
 // old dsts[perm[i]]. recs and perm have len(dsts) elements.
 func (s *Selector) order(dsts []Destination, recs []rec, perm []int32) {
 	var c lookupCache
-	t := s.table
+	t, f := s.table, s.fastLookup()
 	for i := range dsts {
-		recs[i] = s.sortRec(t, &dsts[i], &c)
+		recs[i] = s.sortRec(t, f, &dsts[i], &c)
 		recs[i].idx = int32(i)
 	}
 	sortRecs(recs)
