@@ -119,6 +119,9 @@ func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot) (local netip.Addr, index 
 		}
 		fd, err := openProbeSocket(domain)
 		if err != nil {
+			if err == syscall.EAFNOSUPPORT {
+				return netip.Addr{}, 0, "", nil // no IPv6 (or IPv4) at all: unusable
+			}
 			return netip.Addr{}, 0, "", err
 		}
 		sl.fd, sl.ok = fd, true
