@@ -107,6 +107,32 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 	probed := senders
 	if p.Sources != nil && p.Families == 0 {
 		probed = p.probedFamilies(ctx)
+		// A host routed only to some prefixes (no default route) fails
+		// the probe for that family; any input address with a source
+		// shows the family is there.
+		for missing := DualStack &^ probed; missing != 0; missing = DualStack &^ probed {
+			found := false
+			for ei := range entries {
+				for _, a := range entries[ei].ha.Addrs[:min(len(entries[ei].ha.Addrs), p.maxHostAddrs())] {
+					a = a.Unmap()
+					if f := FamilyOf(a); missing&f != 0 {
+						if s, err := p.Sources.Source(ctx, a); err == nil && s.IsValid() {
+							probed |= f
+							found = true
+						}
+					}
+					if found {
+						break
+					}
+				}
+				if found {
+					break
+				}
+			}
+			if !found {
+				break
+			}
+		}
 	}
 	maxAddrs := p.maxHostAddrs()
 	total, widest := 0, 0

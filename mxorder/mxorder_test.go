@@ -823,3 +823,43 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// TestWithHostSources runs the study with addrselect.Host descriptions
+// as the local host instead of the test's fake Sources.
+func TestWithHostSources(t *testing.T) {
+	tests := []struct {
+		name, host string
+		want       want
+	}{
+		{
+			name: "ipv4-only-relay",
+			host: "198.51.100.7/24; route v4 default",
+			want: want{hosts: []string{"mx10.example.org", "mx30.example.org"}, attempts: []string{"192.0.2.10", "192.0.2.30"}, skips: []string{"mx20.example.org family"}},
+		},
+		{
+			name: "ipv6-only-relay",
+			host: "2001:db8:ffff::7/64; route v6 default",
+			want: want{hosts: []string{"mx10.example.org", "mx20.example.org", "mx30.example.org"}, attempts: []string{"2001:db8::10", "2001:db8::20", "2001:db8::30"}},
+		},
+		{
+			name: "ipv6-route-to-one-prefix",
+			host: "198.51.100.7/24, 2001:db8:ffff::7/64; route v4 default; route v6 2001:db8::20/128",
+			want: want{
+				hosts:    []string{"mx10.example.org", "mx20.example.org", "mx30.example.org"},
+				attempts: []string{"192.0.2.10", "2001:db8::20", "192.0.2.30"},
+				skips:    []string{"mx10.example.org 2001:db8::10 no-route", "mx30.example.org 2001:db8::30 no-route"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := addrselect.ParseHost(tt.host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := mxorder.Planner{Resolver: studyDNS(), Sources: h}
+			plan, err := p.Plan(context.Background(), "example.org")
+			checkPlan(t, plan, err, tt.want)
+		})
+	}
+}
