@@ -306,6 +306,10 @@ func (p *hostParser) addr() (Source, error) {
 		if err != nil {
 			return src, p.failCause(ErrHostAddr, err, "bad prefix length")
 		}
+		if pfx.Bits() == 0 {
+			// 0 means "unknown" in Source; a host's prefix is never /0.
+			return src, p.fail(ErrHostAddr, "prefix length 0: leave out /PLEN if it is unknown")
+		}
 		src.PrefixLen = pfx.Bits()
 	}
 	key := a.WithZone("")
@@ -503,8 +507,11 @@ func (p *hostParser) route(h *Host) error {
 }
 
 // String returns the host in the form [ParseHost] reads: the addresses on
-// one line, then one route per line. ParseHost(h.String()) describes the
-// same host. The Selector is not part of the text.
+// one line, then one route per line. For a Host that ParseHost returned,
+// ParseHost(h.String()) describes the same host; a Host built by hand
+// round-trips when its values are ones ParseHost could produce (interface
+// names without blanks, ',', ';' or '#', valid prefixes). The Selector is
+// not part of the text.
 func (h *Host) String() string {
 	var b strings.Builder
 	for i, a := range h.Addrs {

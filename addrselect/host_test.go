@@ -113,6 +113,7 @@ func TestParseHostErrors(t *testing.T) {
 		{"2001:db8::zz/64", 0, "2001:db8::zz/64", addrselect.ErrHostAddr},
 		{"2001:db8::1/129", 0, "2001:db8::1/129", addrselect.ErrHostAddr},
 		{"192.0.2.1/33", 0, "192.0.2.1/33", addrselect.ErrHostAddr},
+		{"2001:db8::1/0", 0, "2001:db8::1/0", addrselect.ErrHostAddr},
 		{"ff02::1/64", 0, "ff02::1/64", addrselect.ErrHostAddr},
 		{"::/0", 0, "::/0", addrselect.ErrHostAddr},
 		{"0.0.0.0", 0, "0.0.0.0", addrselect.ErrHostAddr},
