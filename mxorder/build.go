@@ -100,10 +100,11 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 	if err != nil {
 		return plan, err
 	}
-	// With Sources and no explicit Families, the families are those
-	// Sources has a route for; an address of another family is skipped
-	// for family, an address without a source in a routed family for
-	// its route.
+	// With Sources and no explicit Families, the sender's families are
+	// those Sources has a route for: a probe of a global address in each
+	// family, or else any input address with a source. An address of
+	// another family is skipped for family without asking Sources; an
+	// address without a source in a routed family for its route.
 	probed := senders
 	if p.Sources != nil && p.Families == 0 {
 		probed = p.probedFamilies(ctx)
@@ -144,7 +145,6 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 	cands := make([]Candidate, 0, total)
 	dsts := make([]addrselect.Destination, 0, widest)
 	plan.Hosts = make([]Host, 0, len(entries))
-	var routed Family // families with a source for some address
 	temporary := false
 	for ei := range entries {
 		e, ha := &entries[ei], &entries[ei].ha
@@ -175,7 +175,9 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 			}
 			fam := FamilyOf(a)
 			h.Families |= fam
-			if !senders.Has(fam) {
+			if !senders.Has(fam) || !probed.Has(fam) {
+				// No address of this family has a source: the sender
+				// lacks the family (RFC 3974 section 3).
 				plan.skip(e, a, SkipFamily, noFamilyDetail(fam))
 				continue
 			}
@@ -186,15 +188,10 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 					return plan, err
 				}
 				if !src.IsValid() {
-					if probed.Has(fam) {
-						noRoute = true
-						plan.skip(e, a, SkipNoRoute, "no source address")
-					} else {
-						plan.skip(e, a, SkipFamily, noFamilyDetail(fam))
-					}
+					noRoute = true
+					plan.skip(e, a, SkipNoRoute, "no source address")
 					continue
 				}
-				routed |= fam
 			}
 			dsts = append(dsts, addrselect.Destination{Addr: a, Source: src})
 		}
@@ -204,7 +201,7 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 			case h.Families != 0 && noRoute:
 				plan.skip(e, netip.Addr{}, SkipNoRoute, "no route to any address")
 			case h.Families != 0:
-				plan.skip(e, netip.Addr{}, SkipFamily, "host is "+h.Families.Words()+", sender is "+(senders&(probed|routed)).Words())
+				plan.skip(e, netip.Addr{}, SkipFamily, "host is "+h.Families.Words()+", sender is "+(senders&probed).Words())
 			case failed4 || failed6:
 				plan.skip(e, netip.Addr{}, SkipLookupFailed, "address lookups failed")
 			default:
@@ -226,9 +223,7 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 		}
 		plan.Hosts = append(plan.Hosts, h)
 	}
-	if p.Sources != nil && p.Families == 0 {
-		senders &= routed | probed
-	}
+	senders &= probed
 	plan.SenderFamilies = senders
 
 	if len(plan.Hosts) == 0 {
