@@ -1,6 +1,7 @@
 package addrselect
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -538,6 +539,41 @@ func TestFastTableMatchesLookup(t *testing.T) {
 				b[i] = byte(r.Uint32())
 			}
 			check(netip.AddrFrom16(b))
+		}
+	}
+}
+
+// TestConcurrentUse shares Selectors (and the lazily built default table)
+// between goroutines; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	in := benchDestinations(20)
+	sels := []*Selector{nil, {}, RFC6724(), RFC3484(), RFC6724(WithRule9(Rule9OnLink))}
+	want := make([][]Destination, len(sels))
+	for i, s := range sels {
+		want[i] = slices.Clone(in)
+		s.SortDestinations(want[i])
+	}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var err error
+			for iter := 0; iter < 50 && err == nil; iter++ {
+				for i, s := range sels {
+					got := slices.Clone(in)
+					s.SortDestinations(got)
+					if !slices.Equal(got, want[i]) {
+						err = fmt.Errorf("selector %d: concurrent sort differs", i)
+					}
+					s.Explain(in[0], in[1])
+					s.SelectSource(in[0].Addr, benchCandidates())
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
 		}
 	}
 }
