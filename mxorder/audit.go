@@ -167,10 +167,7 @@ func (p *Planner) gather(ctx context.Context, domain string) (domainData, error)
 	if err != nil {
 		return domainData{}, err
 	}
-	names := p.hostsToResolve(d, mx)
-	if len(mx) > 0 && len(names) == 0 {
-		names = nil // null MX: nothing to resolve
-	}
+	names := p.hostsToResolve(d, mx) // none for a null MX
 	dd := domainData{domain: d, mx: mx, addrs: p.resolveHosts(ctx, names)}
 	if cr, ok := p.resolver().(CNAMEResolver); ok && len(mx) > 0 {
 		dd.cnames = p.lookupCNAMEs(ctx, cr, names)

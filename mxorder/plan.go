@@ -2,6 +2,7 @@ package mxorder
 
 import (
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"strconv"
 
@@ -195,7 +196,7 @@ func (r *SkipReason) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return &NameError{Name: string(b), Reason: "unknown skip reason"}
+	return errors.New("mxorder: unknown skip reason " + strconv.Quote(string(b)))
 }
 
 // LookupError records a failed DNS lookup.

@@ -149,11 +149,15 @@ func (p *Planner) lookupIP(ctx context.Context, network, host string) ([]netip.A
 	defer cancel()
 	addrs, err := p.resolver().LookupNetIP(lctx, network, host)
 	// Keep only the family asked for: a resolver may return IPv4-mapped
-	// or stray records.
-	kept := addrs[:0]
+	// or stray records. Copy: the resolver's slice may be shared.
+	kept := make([]netip.Addr, 0, len(addrs))
 	for _, a := range addrs {
-		a = a.Unmap()
-		if (network == "ip4") == a.Is4() {
+		switch {
+		case network == "ip4" && a.Unmap().Is4():
+			kept = append(kept, a.Unmap())
+		case network == "ip6" && a.Is6():
+			// An IPv4-mapped AAAA stays mapped so that the audit can
+			// flag it; Build treats it as IPv4.
 			kept = append(kept, a)
 		}
 	}
