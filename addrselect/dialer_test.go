@@ -495,6 +495,26 @@ func TestDialerLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+
+	// The zero Dialer with a name, through net.DefaultResolver: only
+	// 127.0.0.1 still listens.
+	// (LookupNetIP may answer IPv4-mapped addresses; the Dialer unmaps.)
+	addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", "localhost")
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	if err != nil || !slices.Contains(addrs, netip.MustParseAddr("127.0.0.1")) {
+		t.Logf("skipping the name case: localhost does not resolve to 127.0.0.1 here (%v, %v)", addrs, err)
+		return
+	}
+	c, err = zero.DialContext(context.Background(), "tcp", net.JoinHostPort("localhost", itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr(); got != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("zero Dialer to localhost connected to %v; want 127.0.0.1", got)
+	}
+	c.Close()
 }
 
 func itoa(p uint16) string {

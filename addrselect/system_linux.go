@@ -188,6 +188,9 @@ func openProbeSocket(domain int) (int, error) {
 		// Keep off the IPv4 port space.
 		syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 1)
 	}
+	// Nothing is ever read: datagrams someone sends to the port should
+	// not pile up (the kernel rounds this up to its minimum).
+	syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1)
 	for range 3 {
 		port, err := freeUDPPort(domain)
 		if err != nil {
