@@ -50,6 +50,8 @@ real.cnamemx     IN A     192.0.2.50
 real.cnamemx     IN AAAA  2001:db8::50
 aliasdomain      IN CNAME example
 nomail           IN TXT   "neither MX nor address"
+xn--bcher-kva    IN MX    10 mx.xn--bcher-kva
+mx.xn--bcher-kva IN A     192.0.2.60
 `
 
 // findNSD returns the path of the nsd binary or "".
@@ -216,6 +218,11 @@ func TestRealDNS(t *testing.T) {
 				t.Errorf("Plan(%s) err = %v; want ErrNoSuchDomain", d, err)
 			}
 		}
+	})
+	t.Run("idna", func(t *testing.T) {
+		p := mxorder.Planner{Resolver: r}
+		plan, err := p.Plan(ctx, "BÜCHER.test.")
+		checkPlan(t, plan, err, want{hosts: []string{"mx.xn--bcher-kva.test"}, attempts: []string{"192.0.2.60"}})
 	})
 	t.Run("domain-cname", func(t *testing.T) {
 		p := mxorder.Planner{Resolver: r}
