@@ -125,8 +125,8 @@ func (a u128) last(n int) u128 {
 // treated as the unspecified address ::.
 //
 // It reads the address through AppendBinary into a stack buffer rather
-// than As16: As16's result is written as two 8-byte stores and copied as
-// one 16-byte load, a store-forwarding stall that cost more than the
+// than As16: on go1.26/amd64 going through As16's array result measured
+// about three times slower (around 9 ns against 3 ns), more than the
 // whole table search.
 func key(a netip.Addr) u128 {
 	var buf [16]byte
