@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func newTestRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed+1)) }
@@ -72,8 +73,14 @@ func BenchmarkSortDestinations(b *testing.B) {
 }
 
 func BenchmarkSortDestinationsHistory(b *testing.B) {
-	s := RFC6724(WithHistory(hashHistory{}), WithRule9(Rule9OnLink))
 	in := benchDestinations(16)
+	h := mapHistory{}
+	for i, d := range in {
+		if i%2 == 0 {
+			h[d.Addr] = time.Duration(i) * time.Millisecond
+		}
+	}
+	s := RFC6724(WithHistory(h), WithRule9(Rule9OnLink))
 	buf := make([]Destination, len(in))
 	b.ReportAllocs()
 	for b.Loop() {
