@@ -425,7 +425,7 @@ func (p *Planner) attempts(plan *Plan, total int) []Attempt {
 		for ci := range h.Addrs {
 			c := &h.Addrs[ci]
 			b := c.Addr.As16()
-			x := binary.BigEndian.Uint64(b[:8]) ^ binary.BigEndian.Uint64(b[8:])
+			x := binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])
 			x *= 0x9e3779b97f4a7c15
 			bit := x >> 56
 			if seen[bit>>6]&(1<<(bit&63)) != 0 {
