@@ -541,27 +541,75 @@ func (s *Selector) SelectSource(dst netip.Addr, candidates []Source) (Source, bo
 // 8028). An empty outIface or a zero nextHop disables the rule.
 func (s *Selector) SelectSourceVia(dst netip.Addr, outIface string, nextHop netip.Addr, candidates []Source) (Source, bool) {
 	s = s.orZero()
-	t := s.table
-	dAttr, dScope := t.Lookup(dst), s.scope(t, dst)
-	best := -1
-	var ba sattr
+	t, f := s.table, s.fastLookup()
+	d := toBits(dst)
+	if !d.valid {
+		return Source{}, false
+	}
+	dAttr, dScope := lookupAttr(t, f, dst, d), s.scopeBits(t, dst, d)
+	best, bestKey := -1, uint64(0)
 	for i := range candidates {
-		a := s.srcAttrs(&candidates[i], dst, dScope, dAttr.Label, outIface, nextHop)
-		if !a.eligible {
-			continue
-		}
-		if best < 0 {
-			best, ba = i, a
-			continue
-		}
-		if c, _ := compareSrc(&a, &ba); c < 0 {
-			best, ba = i, a
+		// Max-scan; a later candidate must be strictly better, so the
+		// first listed wins among equals.
+		if k := s.srcKey(t, f, &candidates[i], d, dScope, dAttr.Label, outIface, nextHop); k > bestKey {
+			best, bestKey = i, k
 		}
 	}
 	if best < 0 {
 		return Source{}, false
 	}
 	return candidates[best], true
+}
+
+// srcKey packs source rules 1-8 (with 5.5) for candidate sa and the
+// destination d into one integer, larger preferred, 0 for a non-candidate.
+// It orders candidates exactly as compareSrc does.
+func (s *Selector) srcKey(t *policytable.Table, f *fastTable, sa *Source, d bits128, dScope policytable.Scope, dLabel uint8, outIface string, nextHop netip.Addr) uint64 {
+	a := sa.Addr
+	// Section 4: the candidate set.
+	if !a.IsValid() || a.IsMulticast() || a.IsUnspecified() {
+		return 0
+	}
+	x := toBits(a)
+	if x.v4 != d.v4 {
+		return 0
+	}
+	key := uint64(1) << 26
+	// Rule 1: Prefer same address.
+	if x.hi == d.hi && x.lo == d.lo {
+		key |= 1 << 25
+	}
+	// Rule 2: Prefer appropriate scope.
+	sc := s.scopeBits(t, a, x)
+	if sc >= dScope {
+		key |= uint64(512-uint16(sc)) << 15
+	} else {
+		key |= uint64(sc) << 15
+	}
+	// Rule 3: Avoid deprecated addresses.
+	if !sa.Deprecated {
+		key |= 1 << 14
+	}
+	// Rule 4: Prefer home addresses.
+	key |= uint64(homeRank(sa)) << 12
+	// Rule 5: Prefer outgoing interface.
+	if outIface != "" && sa.Interface == outIface {
+		key |= 1 << 11
+	}
+	// Rule 5.5: Prefer addresses in a prefix advertised by the next-hop.
+	if nextHop.IsValid() && sa.NextHop == nextHop {
+		key |= 1 << 10
+	}
+	// Rule 6: Prefer matching label.
+	if lookupAttr(t, f, a, x).Label == dLabel {
+		key |= 1 << 9
+	}
+	// Rule 7: Prefer temporary (or public) addresses.
+	if sa.Temporary != s.preferPublic {
+		key |= 1 << 8
+	}
+	// Rule 8: Use longest matching prefix.
+	return key | uint64(s.commonPrefixLen(x, sa.PrefixLen, d))
 }
 
 // fastTable is a Selector's private copy of its policy table's lookup,
