@@ -24,8 +24,10 @@ const (
 	MaxAttemptDelay = 2 * time.Second
 )
 
-// MaxDialAddrs bounds how many addresses a [Dialer] considers for one
-// dial (answers of both families together); the rest are ignored.
+// MaxDialAddrs bounds how many distinct addresses a [Dialer] considers
+// for one dial. DialAddrs rejects longer lists with [ErrTooManyAddrs];
+// resolver answers beyond the bound are ignored and counted in
+// [DialError].Ignored.
 const MaxDialAddrs = 64
 
 // Resolver looks up the addresses of a host. *net.Resolver implements it;
@@ -83,6 +85,10 @@ type Dialer struct {
 // of a family the network allows.
 var ErrNoAddresses = errors.New("no addresses to dial")
 
+// ErrTooManyAddrs means DialAddrs was given more than [MaxDialAddrs]
+// addresses.
+var ErrTooManyAddrs = errors.New("too many addresses to dial")
+
 // AttemptError is the failure of one connection attempt.
 type AttemptError struct {
 	Addr netip.AddrPort
@@ -118,9 +124,12 @@ type DialError struct {
 	// Lookups lists the failed lookups.
 	Lookups []*LookupError
 	// Err is why the dial stopped before every address failed, if it
-	// did: the context's error, or ErrNoAddresses. Nil when every
-	// address was tried and failed.
+	// did: the context's error, ErrNoAddresses or ErrTooManyAddrs. Nil
+	// when every address was tried and failed.
 	Err error
+	// Ignored counts resolver answers left out because the dial already
+	// had MaxDialAddrs addresses.
+	Ignored int
 }
 
 func (e *DialError) Error() string {
@@ -132,6 +141,11 @@ func (e *DialError) Error() string {
 	if e.Err != nil {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
+	}
+	if e.Ignored > 0 {
+		b.WriteString("; ")
+		b.WriteString(strconv.Itoa(e.Ignored))
+		b.WriteString(" addresses ignored")
 	}
 	for _, l := range e.Lookups {
 		b.WriteString("; ")
@@ -252,6 +266,9 @@ func parsePort(ctx context.Context, network, s string) (uint16, error) {
 // resolve. Addresses of a family network does not allow are skipped.
 // On failure the error is a *[DialError].
 func (d *Dialer) DialAddrs(ctx context.Context, network string, addrs []netip.Addr, port uint16) (net.Conn, error) {
+	if len(addrs) > MaxDialAddrs {
+		return nil, &DialError{Network: network, Err: ErrTooManyAddrs}
+	}
 	return d.dial(ctx, network, "", addrs, port, nil, 0)
 }
 
@@ -289,7 +306,8 @@ func (r *race) add(ctx context.Context, addrs []netip.Addr) error {
 			continue
 		}
 		if len(r.seen) >= MaxDialAddrs {
-			break
+			r.dErr.Ignored++
+			continue
 		}
 		r.seen[a] = true
 		s, err := r.src.Source(ctx, a)

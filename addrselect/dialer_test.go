@@ -545,3 +545,38 @@ func TestDialerLateAnswerSorted(t *testing.T) {
 		t.Errorf("second attempt at %v; want after the 70ms attempt delay", ts[1])
 	}
 }
+
+func TestDialerBounds(t *testing.T) {
+	many := make([]netip.Addr, addrselect.MaxDialAddrs+1)
+	for i := range many {
+		many[i] = netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
+	}
+	f := newFakeNet(t, nil)
+	d := &addrselect.Dialer{Sources: mustHost(t, dialHost), AttemptDelay: time.Millisecond, Dial: f.dial}
+	if _, err := d.DialAddrs(context.Background(), "tcp", many, 25); !errors.Is(err, addrselect.ErrTooManyAddrs) {
+		t.Errorf("DialAddrs(%d addresses) = %v; want ErrTooManyAddrs", len(many), err)
+	}
+	if len(f.order()) != 0 {
+		t.Errorf("attempts were made: %v", f.order())
+	}
+	// A resolver answering too much: the excess is ignored and counted.
+	r := &fakeResolver{answers: map[string][]netip.Addr{"ip4": many[:40], "ip6": nil}}
+	for i := range 40 {
+		r.answers["ip6"] = append(r.answers["ip6"], netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)}))
+	}
+	d.Resolver = r
+	// Every attempt hangs; the deadline ends the dial quickly.
+	for _, a := range slices.Concat(r.answers["ip4"], r.answers["ip6"]) {
+		f.behave[a] = hang
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := d.DialContext(ctx, "tcp", "big.example:25")
+	var de *addrselect.DialError
+	if !errors.As(err, &de) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v; want *DialError with the deadline", err)
+	}
+	if de.Ignored != 80-addrselect.MaxDialAddrs {
+		t.Errorf("%v: ignored %d; want %d", err, de.Ignored, 80-addrselect.MaxDialAddrs)
+	}
+}
