@@ -271,8 +271,10 @@ type rec struct {
 //
 // The order is consistent whatever the input: every pair of destinations
 // that rules 1 to 9 order (as this package implements them, see the
-// package documentation for rule 4) comes out in that order, and
-// destinations equal under every rule keep their input order (rule 10).
+// package documentation for rule 4) comes out in that order;
+// destinations of one family that no rule orders keep their input order
+// (rule 10); and among destinations tied on rules 1 to 8, the families
+// appear in the same sequence of positions as in the input.
 // Rule 9 only relates destinations of one family, so a pairwise comparator
 // is not transitive; SortDestinations instead sorts stably by the rules 1-8
 // (and history) key, then, inside each run of equal key, reorders each
