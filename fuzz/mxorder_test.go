@@ -173,3 +173,77 @@ func FuzzPlan(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlanNormalizeName: NormalizeName is idempotent, returns lower-case
+// LDH names within the DNS limits and never an IP literal, and every
+// rejection is a *NameError carrying the input.
+func FuzzPlanNormalizeName(f *testing.F) {
+	for _, s := range []string{"Example.COM.", "Bücher.example", "xn--bcher-kva.example", "192.0.2.1", "[::1]", "1.2.3", "a..b", "-a.b", "", ".", "exa mple", "xn--zz.example", strings.Repeat("a", 64) + ".b", "ÅÄÖ.se", "münchen.de.", "\u200d.example"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := mxorder.NormalizeName(s)
+		if err != nil {
+			var ne *mxorder.NameError
+			if !errors.As(err, &ne) || ne.Name != s || ne.Reason == "" || !errors.Is(err, mxorder.ErrInvalidName) {
+				t.Fatalf("NormalizeName(%q) error %v is not a proper *NameError", s, err)
+			}
+			return
+		}
+		if len(n) == 0 || len(n) > 253 || strings.HasSuffix(n, ".") {
+			t.Fatalf("NormalizeName(%q) = %q: bad length or trailing dot", s, n)
+		}
+		for i := 0; i < len(n); i++ {
+			c := n[i]
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+				t.Fatalf("NormalizeName(%q) = %q: byte %q", s, n, c)
+			}
+		}
+		if _, err := netip.ParseAddr(n); err == nil {
+			t.Fatalf("NormalizeName(%q) = %q, an IP literal", s, n)
+		}
+		again, err := mxorder.NormalizeName(n)
+		if err != nil || again != n {
+			t.Fatalf("NormalizeName(%q) = %q, %v; want idempotent %q", n, again, err, n)
+		}
+	})
+}
+
+// FuzzPlanCheck: the pure audit never panics, lists the hosts in
+// preference order, and every host-level finding names a listed host or
+// an invalid exchange of the input.
+func FuzzPlanCheck(f *testing.F) {
+	f.Add("10 mx10.example.org 192.0.2.10 2001:db8::10\n20 mx20.example.org 2001:db8::20\n30 mx30.example.org 192.0.2.30 2001:db8::30")
+	f.Add("0 .\n10 a.example 10.0.0.1 fe80::1 2002::1 2001::1 fd00::1 100.64.0.1 ::ffff:1.2.3.4")
+	f.Add("10 192.0.2.1\n20 b.example")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, text string) {
+		mx, addrs := mxFuzzInput(text)
+		r, err := mxorder.Check("example.com", mx, addrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]bool{}
+		for i, h := range r.Hosts {
+			names[h.Name] = true
+			if i > 0 && r.Hosts[i-1].Preference > h.Preference {
+				t.Fatalf("hosts out of order: %v", r.Hosts)
+			}
+		}
+		raw := map[string]bool{}
+		for _, m := range mx {
+			raw[m.Host] = true
+		}
+		for _, fd := range r.Findings {
+			if fd.Message == "" || fd.Severity < mxorder.SeverityInfo || fd.Severity > mxorder.SeverityError {
+				t.Fatalf("bad finding %+v", fd)
+			}
+			if fd.Host != "" && !names[fd.Host] && !raw[fd.Host] && fd.Host != "example.com" {
+				t.Fatalf("finding for unknown host %q: %+v", fd.Host, fd)
+			}
+		}
+		if len(r.Reach) != 3 {
+			t.Fatalf("Reach has %d entries; want 3", len(r.Reach))
+		}
+	})
+}
