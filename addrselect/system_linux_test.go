@@ -169,3 +169,40 @@ func linkLocalOf(t *testing.T, dev string) netip.Addr {
 	}
 	return netip.Addr{}
 }
+
+// TestSystemTunnel: addresses on a tun device (link type ARPHRD_NONE)
+// count as encapsulated (destination rule 7).
+func TestSystemTunnel(t *testing.T) {
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skip("needs /dev/net/tun to create a tun device")
+	}
+	setup := []string{
+		"ip link set lo up",
+		"ip tuntap add t0 mode tun",
+		"ip link set t0 up",
+		"ip addr add 2001:db8:9::1/64 dev t0 nodad",
+		"ip addr add 10.9.9.1/24 dev t0",
+		"ip addr add 2001:db8:1::1/64 dev lo",
+	}
+	inNetns(t, setup, func(t *testing.T) {
+		var sys addrselect.System
+		defer sys.Close()
+		for _, tt := range []struct {
+			dst   string
+			iface string
+			encap bool
+		}{
+			{"2001:db8:9::1", "t0", true},
+			{"10.9.9.1", "t0", true},
+			{"2001:db8:1::1", "lo", false},
+		} {
+			got, err := sys.Source(context.Background(), netip.MustParseAddr(tt.dst))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Addr != netip.MustParseAddr(tt.dst) || got.Interface != tt.iface || got.Encapsulated != tt.encap {
+				t.Errorf("Source(%s) = %+v; want itself on %s, Encapsulated %v", tt.dst, got, tt.iface, tt.encap)
+			}
+		}
+	})
+}
