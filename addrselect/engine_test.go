@@ -577,3 +577,23 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+func TestCompiledScopesMatch(t *testing.T) {
+	r := newTestRand(51)
+	for name, s := range testSelectors() {
+		if s == nil || s.scope4 == nil {
+			continue
+		}
+		plain := *s
+		plain.scope4, plain.fast = nil, nil
+		for range 3000 {
+			a := netip.AddrFrom4([4]byte{byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256))})
+			if r.IntN(4) == 0 {
+				a = netip.AddrFrom4([4]byte{[]byte{10, 172, 192, 127, 169}[r.IntN(5)], byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256))})
+			}
+			if got, want := s.scope(s.table, a), plain.scope(plain.table, a); got != want {
+				t.Fatalf("%s: compiled scope(%v) = %v; want %v", name, a, got, want)
+			}
+		}
+	}
+}

@@ -110,6 +110,9 @@ func (s *Selector) scopeBits(t *policytable.Table, a netip.Addr, x bits128) poli
 		}
 		return scope6(x)
 	}
+	if s.scope4 != nil {
+		return s.scope4.lookup(uint32(x.lo))
+	}
 	if s.privateV4 != privateV4Table && a.Unmap().IsPrivate() {
 		if s.privateV4 == privateV4Site {
 			return policytable.ScopeSiteLocal
@@ -717,4 +720,61 @@ func (s *Selector) fastLookup() *fastTable {
 func defaultFastTable() *fastTable {
 	defaultFastOnce.Do(func() { defaultFast = newFastTable(policytable.RFC6724()) })
 	return defaultFast
+}
+
+// v4Scopes is a Selector's compiled IPv4 scope map (RFC 6724 section 3.2:
+// the table's rules with the Selector's private-IPv4 override): the 32-bit
+// space cut at every rule boundary, each interval with its scope.
+type v4Scopes struct {
+	starts []uint32
+	scopes []policytable.Scope
+}
+
+// newV4Scopes compiles the IPv4 scopes of s. Each interval's scope comes
+// from the uncompiled path (s.scope without scope4), so the two agree.
+func newV4Scopes(s *Selector) *v4Scopes {
+	bounds := []uint32{0}
+	add := func(p netip.Prefix) {
+		p = p.Masked()
+		if !p.Addr().Is4() {
+			return
+		}
+		b := p.Addr().As4()
+		start := uint64(binary.BigEndian.Uint32(b[:]))
+		bounds = append(bounds, uint32(start))
+		if end := start | (1<<(32-p.Bits()) - 1); end < 1<<32-1 {
+			bounds = append(bounds, uint32(end+1))
+		}
+	}
+	rules, _ := s.Table().ScopeV4()
+	for _, r := range rules {
+		add(r.Prefix)
+	}
+	if s.privateV4 != privateV4Table {
+		for _, p := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"} {
+			add(netip.MustParsePrefix(p))
+		}
+	}
+	slices.Sort(bounds)
+	bounds = slices.Compact(bounds)
+	v := &v4Scopes{}
+	for _, b := range bounds {
+		a := netip.AddrFrom4([4]byte{byte(b >> 24), byte(b >> 16), byte(b >> 8), byte(b)})
+		v.starts = append(v.starts, b)
+		v.scopes = append(v.scopes, s.scopeBits(s.Table(), a, toBits(a)))
+	}
+	return v
+}
+
+// lookup returns the scope of the IPv4 address k.
+func (v *v4Scopes) lookup(k uint32) policytable.Scope {
+	i, n := 0, len(v.starts)
+	for n > 1 {
+		half := n >> 1
+		if v.starts[i+half] <= k {
+			i += half
+		}
+		n -= half
+	}
+	return v.scopes[i]
 }

@@ -43,6 +43,8 @@ type Selector struct {
 	// fast is the compiled lookup of table, built by the RFC constructors
 	// (see fastTable); nil means "use table.Lookup" (or the default).
 	fast *fastTable
+	// scope4 is the compiled IPv4 scope map (nil: computed per address).
+	scope4 *v4Scopes
 }
 
 type privateV4Mode uint8
@@ -214,6 +216,7 @@ func (s *Selector) compile() *Selector {
 	default:
 		s.fast = newFastTable(s.table)
 	}
+	s.scope4 = newV4Scopes(s)
 	return s
 }
 
