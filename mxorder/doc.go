@@ -72,7 +72,13 @@
 // invalid domain is a [*NameError].
 //
 // Families. Both A and AAAA are always looked up, concurrently, and both
-// answers awaited, so the plan and the audit know what the domain offers.
+// answers awaited, so the plan and the audit know what the domain offers
+// (RFC 5321 section 5.2 would let a single-stack client skip one). The
+// sender's families are Planner.Families, or else those its Sources has a
+// route for: asked for one global address per family (a.root-servers.net)
+// and, failing that, for the addresses at hand; an address of a missing
+// family is skipped as [SkipFamily], an address in a present family
+// without a source as [SkipNoRoute].
 // Within a host, addresses follow the addrselect order; Planner.Prefer
 // moves one family first within each host but never reorders hosts across
 // preferences (RFC 3974 section 3 step 5).
