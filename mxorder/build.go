@@ -360,7 +360,7 @@ func (p *Planner) findSelf(entries []entry) (int, error) {
 			ha := e.ha
 			for _, a := range ha.Addrs[:min(len(ha.Addrs), p.maxHostAddrs())] {
 				for _, l := range p.LocalAddrs {
-					if l.Unmap() == a.Unmap() {
+					if a.IsValid() && l.Unmap() == a.Unmap() {
 						return i, nil
 					}
 				}
