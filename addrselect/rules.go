@@ -32,10 +32,16 @@ type bits128 struct {
 }
 
 func toBits(a netip.Addr) bits128 {
-	b := a.As16() // the zero Addr gives ::
-	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
-	// IPv4 and IPv4-mapped IPv6 are both ::ffff:a.b.c.d here.
-	return bits128{hi: hi, lo: lo, v4: hi == 0 && lo>>32 == 0xffff, valid: a.IsValid()}
+	if !a.IsValid() {
+		return bits128{}
+	}
+	b := a.As16()
+	return bits128{
+		hi:    binary.BigEndian.Uint64(b[:8]),
+		lo:    binary.BigEndian.Uint64(b[8:]),
+		v4:    a.Is4() || a.Is4In6(),
+		valid: true,
+	}
 }
 
 // commonBits returns the number of leading bits x and y share within
