@@ -507,3 +507,17 @@ func (p *Planner) CheckBounce(ctx context.Context, relay Family, recipientDomain
 	}
 	return b, nil
 }
+
+// String describes the report for people, one line per finding. The
+// format may change; use the fields (or JSON) to process a report.
+func (r *Report) String() string {
+	var b strings.Builder
+	b.WriteString(r.Domain)
+	for _, h := range r.Hosts {
+		b.WriteString("\n  mx " + strconv.Itoa(int(h.Preference)) + " " + h.Name + " " + h.Families.String())
+	}
+	for _, f := range r.Findings {
+		b.WriteString("\n  " + f.String())
+	}
+	return b.String()
+}

@@ -312,3 +312,22 @@ func TestCheckBounce(t *testing.T) {
 		t.Error("CheckBounce(bad name) err = nil")
 	}
 }
+
+func TestReportString(t *testing.T) {
+	r, err := mxorder.Check("example.net", mxs(10, "mx1.example.net", 20, "mx2.example.net"), map[string]mxorder.HostAddrs{
+		"mx1.example.net": ha("2a01:4f8::25", "8.8.4.25"),
+		"mx2.example.net": ha("2002:c000:204::1"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `example.net
+  mx 10 mx1.example.net dual
+  mx 20 mx2.example.net ipv6
+  warning transition-address: mx2.example.net (preference 20) has address 2002:c000:204::1, a 6to4 address (RFC 3056): a transition mechanism, not native IPv6
+  warning single-stack: MX host mx2.example.net (preference 20) is IPv6-only: IPv4-only senders cannot reach it (RFC 3974 section 4.1: MX hosts should have both A and AAAA)
+  warning family-split: IPv4-only senders reach mx1.example.net (10); IPv6-only senders reach mx1.example.net (10), mx2.example.net (20); dual-stack senders reach all`
+	if d := cmp.Diff(want, r.String()); d != "" {
+		t.Errorf("String (-want +got):\n%s", d)
+	}
+}

@@ -863,3 +863,21 @@ func TestWithHostSources(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanString(t *testing.T) {
+	p := mxorder.Planner{Resolver: studyDNS(), Sources: relay4}
+	plan, err := p.Plan(context.Background(), "example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `example.org: sender ipv4, domain dual
+  try 10 mx10.example.org 192.0.2.10 from 198.51.100.7
+  try 30 mx30.example.org 192.0.2.30 from 198.51.100.7
+  skip 10 mx10.example.org 2001:db8::10: family (sender cannot use IPv6)
+  skip 20 mx20.example.org 2001:db8::20: family (sender cannot use IPv6)
+  skip 20 mx20.example.org: family (host is IPv6-only, sender is IPv4-only)
+  skip 30 mx30.example.org 2001:db8::30: family (sender cannot use IPv6)`
+	if d := cmp.Diff(want, plan.String()); d != "" {
+		t.Errorf("String (-want +got):\n%s", d)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/dualstack/dualstack/addrselect"
 )
@@ -232,4 +233,47 @@ func (c *Candidate) UnmarshalJSON(b []byte) error {
 	}
 	*c = Candidate{Addr: v.Addr, Source: addrselect.Source{Addr: v.Source}}
 	return nil
+}
+
+// String describes the plan for people, one line per attempt, skipped
+// item and failed lookup:
+//
+//	example.org: sender ipv4, domain dual
+//	  try 10 mx10.example.org 192.0.2.10 from 198.51.100.7
+//	  skip 20 mx20.example.org: family (host is IPv6-only, sender is IPv4-only)
+//
+// The format may change; use the fields (or JSON) to process a plan.
+func (p *Plan) String() string {
+	var b strings.Builder
+	b.WriteString(p.Domain)
+	b.WriteString(": sender ")
+	b.WriteString(p.SenderFamilies.String())
+	b.WriteString(", domain ")
+	b.WriteString(p.DomainFamilies.String())
+	if p.Implicit {
+		b.WriteString(", implicit MX")
+	}
+	if p.Self != "" {
+		b.WriteString(", local host is " + p.Self + " (" + strconv.Itoa(int(p.SelfPreference)) + ")")
+	}
+	for _, a := range p.attempts {
+		b.WriteString("\n  try " + strconv.Itoa(int(a.Preference)) + " " + a.Host + " " + a.Addr.String())
+		if a.Source.IsValid() {
+			b.WriteString(" from " + a.Source.String())
+		}
+	}
+	for _, s := range p.Skipped {
+		b.WriteString("\n  skip " + strconv.Itoa(int(s.Preference)) + " " + s.Host)
+		if s.Addr.IsValid() {
+			b.WriteString(" " + s.Addr.String())
+		}
+		b.WriteString(": " + s.Reason.String())
+		if s.Detail != "" {
+			b.WriteString(" (" + s.Detail + ")")
+		}
+	}
+	for _, l := range p.LookupErrors {
+		b.WriteString("\n  lookup " + l.Network + " " + l.Host + " failed: " + l.Message)
+	}
+	return b.String()
 }
