@@ -95,6 +95,7 @@ type AttemptError struct {
 	Err  error
 }
 
+// Error formats the attempt as "addr:port: cause".
 func (e *AttemptError) Error() string { return e.Addr.String() + ": " + e.Err.Error() }
 
 // Unwrap returns the attempt's cause.
@@ -107,6 +108,7 @@ type LookupError struct {
 	Err           error
 }
 
+// Error names the lookup and its cause.
 func (e *LookupError) Error() string {
 	return "lookup " + e.Network + " " + e.Host + ": " + e.Err.Error()
 }
@@ -132,6 +134,7 @@ type DialError struct {
 	Ignored int
 }
 
+// Error lists the dial, the reason it stopped and every failure.
 func (e *DialError) Error() string {
 	var b strings.Builder
 	b.WriteString("addrselect: dial ")

@@ -85,6 +85,7 @@ type HostParseError struct {
 	Err error
 }
 
+// Error formats the error with the offset, the token and the reason.
 func (e *HostParseError) Error() string {
 	var b strings.Builder
 	b.WriteString("addrselect: host description: offset ")

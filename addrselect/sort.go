@@ -50,6 +50,7 @@ type SourceError struct {
 	Err  error
 }
 
+// Error names the address and the cause.
 func (e *SourceError) Error() string {
 	return fmt.Sprintf("addrselect: source for %s: %v", e.Addr, e.Err)
 }

@@ -79,6 +79,7 @@ func (e *OrderError) Summary() string {
 		e.Selector, e.First, e.Second, e.Second, e.Decision.Rule, RuleName(e.Decision.Rule), e.Decision.Reason)
 }
 
+// Error is the summary followed by the diff.
 func (e *OrderError) Error() string {
 	return "addrselect order mismatch: " + e.Summary() + "\n(-want +got):\n" + e.Diff
 }
