@@ -84,8 +84,8 @@ func (s *System) maxAge() time.Duration {
 }
 
 // snapshot returns an address table no older than maxAge, reading a new
-// one when needed. On error it returns nil: the caller then reports the
-// bare address.
+// one when needed. When the table cannot be read it returns an empty one:
+// the caller then reports bare addresses.
 func (s *System) snapshot() *sysSnapshot {
 	maxAge := s.maxAge()
 	if sn := s.snap.Load(); sn != nil && maxAge > 0 && time.Since(sn.at) < maxAge {
@@ -99,7 +99,9 @@ func (s *System) snapshot() *sysSnapshot {
 	start := time.Now()
 	sn, err := loadSnapshot()
 	if err != nil {
-		return nil
+		// No table (netlink blocked by a sandbox, say): answer with bare
+		// addresses, and try again only when this empty one is stale.
+		sn = &sysSnapshot{addrs: map[sysKey]Source{}, ifIndex: map[string]int{}}
 	}
 	sn.at = start // age counts from before the read
 	s.snap.Store(sn)
