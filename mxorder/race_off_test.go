@@ -1,0 +1,5 @@
+//go:build !race
+
+package mxorder_test
+
+const raceEnabled = false
