@@ -88,8 +88,11 @@ func BenchmarkPlan(b *testing.B) {
 // candidates and attempts, scratch space, and the skipped list and its
 // detail text when a limit cuts), whatever the input size.
 func TestBuildAllocs(t *testing.T) {
+	// The race detector adds an allocation or two of its own; CI runs
+	// with -race, so allow for them there rather than skip.
+	slack := 0.0
 	if raceEnabled {
-		t.Skip("the race detector adds allocations; run without -race")
+		slack = 2
 	}
 	mx, addrs := benchInput()
 	ctx := context.Background()
@@ -105,8 +108,8 @@ func TestBuildAllocs(t *testing.T) {
 		n := testing.AllocsPerRun(100, func() {
 			sinkPlan, _ = tc.p.Build(ctx, "example.com", mx, addrs)
 		})
-		if n > tc.want {
-			t.Errorf("%s: Build allocs = %v; want <= %v", tc.name, n, tc.want)
+		if n > tc.want+slack {
+			t.Errorf("%s: Build allocs = %v; want <= %v", tc.name, n, tc.want+slack)
 		}
 	}
 }
