@@ -189,7 +189,8 @@ func (l *hostLexer) next() (token, int) {
 // An address is ADDR[/PLEN] followed by flags, named as iproute2 names
 // them where it has a name:
 //
-//	deprecated          preferred lifetime expired (RFC 4862), like "preferred_lft 0"
+//	deprecated          preferred lifetime expired (RFC 4862); iproute2's
+//	                    "preferred_lft 0" is the same ("preferred_lft N|forever")
 //	temporary           a temporary address (RFC 8981)
 //	home                a Mobile IPv6 home address (RFC 6724 section 3.5)
 //	care-of, coa        a Mobile IPv6 care-of address
@@ -346,6 +347,23 @@ func (p *hostParser) addr() (Source, error) {
 		case "deprecated":
 			err = flag(1)
 			src.Deprecated = true
+		case "preferred_lft":
+			// iproute2's spelling: a preferred lifetime of 0 is a
+			// deprecated address; any other lifetime a preferred one.
+			if err = flag(1); err != nil {
+				return src, err
+			}
+			p.advance()
+			if p.kind != tokWord {
+				return src, p.fail(ErrHostSyntax, "expected a lifetime (seconds or \"forever\") after \"preferred_lft\"")
+			}
+			if p.tok.text != "forever" {
+				secs, perr := strconv.ParseUint(strings.TrimSuffix(p.tok.text, "sec"), 10, 32)
+				if perr != nil {
+					return src, p.fail(ErrHostSyntax, "expected a lifetime (seconds or \"forever\") after \"preferred_lft\"")
+				}
+				src.Deprecated = secs == 0
+			}
 		case "temporary":
 			err = flag(2)
 			src.Temporary = true
@@ -381,7 +399,7 @@ func (p *hostParser) addr() (Source, error) {
 			}
 			src.NextHop = nh
 		default:
-			return src, p.fail(ErrHostSyntax, "unknown address flag (want deprecated, temporary, home, care-of, tunnel, dev NAME or via ADDR)")
+			return src, p.fail(ErrHostSyntax, "unknown address flag (want deprecated, preferred_lft N, temporary, home, care-of, tunnel, dev NAME or via ADDR)")
 		}
 		if err != nil {
 			return src, err

@@ -18,6 +18,7 @@ var hostSeeds = []string{
 	"2001:db8::1/64 temporary, 192.0.2.10/24, fe80::1/64 dev eth0; route v4 default; route v6 default",
 	"2001:db8::2/48 deprecated home coa encap dev wlan0 via fe80::1\n2001:db8::3 care-of tunnel",
 	"fe80::1%eth1/64, fe80::2%eth2/64 dev eth2",
+	"2001:db8::1/64 preferred_lft 0, 2001:db8::2/64 preferred_lft forever, 10.0.0.1/8 preferred_lft 3600sec",
 	"route default via 192.0.2.1 dev eth0\nroute v6 default via fe80::1 dev eth0\nroute 2000::/3 dev tun0\nroute v4 10.0.0.0/8 via 192.0.2.254",
 	"127.0.0.1/8 dev lo, ::1/128 dev lo # loopback\n192.0.2.2/24 dev eth0; route v4 default via 192.0.2.1",
 	"2001:db8:a::1/64 dev eth0 via fe80::a, 2001:db8:b::1/64 dev eth0 via fe80::b, fe80::5/64 dev eth0;route v6 default via fe80::b dev eth0",
