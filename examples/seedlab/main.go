@@ -123,7 +123,7 @@ func runScenarios(ctx context.Context, name string) ([]Result, error) {
 type Result struct {
 	Number int    `json:"number"`
 	Name   string `json:"name"`
-	Title string `json:"title"`
+	Title  string `json:"title"`
 	// Study is what the field study observed.
 	Study string `json:"study"`
 	Steps []Step `json:"steps"`
