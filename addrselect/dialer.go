@@ -53,7 +53,13 @@ type Resolver interface {
 //   - the first connection wins; the other attempts are cancelled and any
 //     connection they still make is closed;
 //   - answers that arrive during the race are sorted into the untried
-//     addresses (section 6).
+//     addresses (section 6); lookups still running when the dial ends
+//     are cancelled (RFC 8305 lets a resolver go on filling its cache;
+//     a caching Resolver can detach its own context for that).
+//
+// Each attempt and each lookup runs in its own goroutine; the losers'
+// goroutines end when their Dial returns, which it must do promptly once
+// its context is cancelled.
 //
 // The zero Dialer works: RFC6724(), the running [System], the default
 // resolver and a [net.Dialer]. A Dialer is safe for concurrent use if its
