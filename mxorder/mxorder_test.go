@@ -881,3 +881,26 @@ func TestPlanString(t *testing.T) {
 		t.Errorf("String (-want +got):\n%s", d)
 	}
 }
+
+func TestBalanceIPv4First(t *testing.T) {
+	p := mxorder.Planner{MaxAddresses: 3, Balance: true, Prefer: mxorder.IPv4}
+	plan, err := p.Build(context.Background(), "example.com", mxs(10, "a.example"),
+		map[string]mxorder.HostAddrs{"a.example": ha(v6a, v6b, v6c, v4a, v4b, v4c)})
+	checkPlan(t, plan, err, want{
+		attempts: []string{v4a, v4b, v6a},
+		skips:    []string{"a.example 192.0.2.3 address-limit", "a.example 2001:db8::2 address-limit", "a.example 2001:db8::3 address-limit"},
+	})
+}
+
+func TestMXLookupTimeout(t *testing.T) {
+	r := studyDNS().Delay("example.org", time.Minute, mxordertest.TypeMX)
+	p := mxorder.Planner{Resolver: r, LookupTimeout: 30 * time.Millisecond}
+	_, err := p.Plan(context.Background(), "example.org")
+	var de *net.DNSError
+	if !errors.As(err, &de) || !de.IsTimeout || !de.IsTemporary {
+		t.Fatalf("err = %v; want a temporary timeout *net.DNSError", err)
+	}
+	if errors.Is(err, mxorder.ErrNoSuchDomain) || errors.Is(err, mxorder.ErrNoReachableMX) {
+		t.Errorf("a timeout reported as %v", err)
+	}
+}
