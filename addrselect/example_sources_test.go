@@ -128,3 +128,22 @@ func ExampleDialer() {
 	// attempt 127.0.0.1
 	// connected to 127.0.0.1
 }
+
+// The running system: which source would the kernel use, with which
+// flags? (Not run as a test: the answer depends on the machine.)
+func ExampleSystem() {
+	var sys addrselect.System
+	defer sys.Close()
+	for _, dst := range []string{"2001:4860:4860::8888", "8.8.8.8", "::1"} {
+		src, err := sys.Source(context.Background(), netip.MustParseAddr(dst))
+		switch {
+		case err != nil:
+			fmt.Println(dst, err)
+		case !src.IsValid():
+			fmt.Println(dst, "unreachable from here")
+		default:
+			fmt.Printf("%s from %s/%d on %s (deprecated %v, temporary %v)\n",
+				dst, src.Addr, src.PrefixLen, src.Interface, src.Deprecated, src.Temporary)
+		}
+	}
+}
