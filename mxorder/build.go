@@ -135,6 +135,7 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 			}
 		}
 	}
+	senders &= probed
 	maxAddrs := p.maxHostAddrs()
 	total, widest := 0, 0
 	for _, e := range entries {
@@ -175,7 +176,7 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 			}
 			fam := FamilyOf(a)
 			h.Families |= fam
-			if !senders.Has(fam) || !probed.Has(fam) {
+			if !senders.Has(fam) {
 				// No address of this family has a source: the sender
 				// lacks the family (RFC 3974 section 3).
 				plan.skip(e, a, SkipFamily, noFamilyDetail(fam))
@@ -201,7 +202,7 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 			case h.Families != 0 && noRoute:
 				plan.skip(e, netip.Addr{}, SkipNoRoute, "no route to any address")
 			case h.Families != 0:
-				plan.skip(e, netip.Addr{}, SkipFamily, "host is "+h.Families.Words()+", sender is "+(senders&probed).Words())
+				plan.skip(e, netip.Addr{}, SkipFamily, "host is "+h.Families.Words()+", sender is "+senders.Words())
 			case failed4 || failed6:
 				plan.skip(e, netip.Addr{}, SkipLookupFailed, "address lookups failed")
 			default:
@@ -223,7 +224,6 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 		}
 		plan.Hosts = append(plan.Hosts, h)
 	}
-	senders &= probed
 	plan.SenderFamilies = senders
 
 	if len(plan.Hosts) == 0 {

@@ -574,11 +574,14 @@ func TestTemporaryUnreachable(t *testing.T) {
 	if !errors.As(err, &ue) || !ue.Temporary {
 		t.Fatalf("err = %#v; want temporary *UnreachableError", err)
 	}
-	// A failure in a family the sender cannot use is no reason to wait.
-	_, err = p.Build(context.Background(), "example.com", mxs(10, "a.example"),
-		map[string]mxorder.HostAddrs{"a.example": {Err4: notfound, Err6: servfail}})
-	if !errors.As(err, &ue) || ue.Temporary {
-		t.Fatalf("err = %#v; want permanent *UnreachableError", err)
+	// A failure in a family the sender cannot use is no reason to wait,
+	// whether the families are configured or found through Sources.
+	for _, p := range []mxorder.Planner{{Families: mxorder.IPv4}, {Sources: relay4}} {
+		_, err = p.Build(context.Background(), "example.com", mxs(10, "a.example"),
+			map[string]mxorder.HostAddrs{"a.example": {Err4: notfound, Err6: servfail}})
+		if !errors.As(err, &ue) || ue.Temporary || ue.SenderFamilies != mxorder.IPv4 {
+			t.Fatalf("err = %#v; want permanent *UnreachableError for an IPv4 sender", err)
+		}
 	}
 }
 
