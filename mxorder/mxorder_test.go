@@ -647,6 +647,10 @@ func TestPlanErrors(t *testing.T) {
 	if _, err := p.Plan(ctx, "null.example"); !errors.Is(err, mxorder.ErrNullMX) {
 		t.Errorf("Plan(null) err = %v; want ErrNullMX", err)
 	}
+	// RFC 7505 section 3: no fallback to the domain's address records.
+	if q := r.Queries(); slices.ContainsFunc(q, func(q mxordertest.Query) bool { return q.Name == "null.example" && q.Type != mxordertest.TypeMX }) {
+		t.Errorf("null MX domain: address queries made: %v", q)
+	}
 	plan, err = p.Plan(ctx, "alias.example")
 	if err != nil || !slices.Equal(hostNames(plan), []string{"mx.target.example"}) {
 		t.Errorf("Plan(alias) = %v, %v; want mx.target.example", plan, err)
