@@ -71,6 +71,7 @@ func deliver(ctx context.Context, title string, p *mxorder.Planner, domain strin
 		}
 		st.Details = append(st.Details, line+reply)
 		st.Decision = fmt.Sprintf("hands the message to %s (preference %d) at %s", a.Host, a.Preference, a.Addr)
+		st.HandedTo = a.Host
 		return st, a.Host, nil
 	}
 	st.Decision = "every MX host it may use is down: the message stays queued"

@@ -88,6 +88,7 @@ func run(ctx context.Context, w io.Writer, name string, asJSON, verbose bool) er
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(results)
 	}
 	for i, r := range results {
@@ -147,9 +148,10 @@ type Step struct {
 	Trace []string `json:"trace,omitempty"`
 
 	// Structured results, for -json users and the tests.
-	Order    []string `json:"order,omitempty"`    // addresses or hosts in the decided order
-	Skipped  []string `json:"skipped,omitempty"`  // "host: reason"
-	Findings []string `json:"findings,omitempty"` // audit finding codes ("code host")
+	Order    []string `json:"order,omitempty"`     // addresses or hosts in the decided order
+	Skipped  []string `json:"skipped,omitempty"`   // "host: reason"
+	Findings []string `json:"findings,omitempty"`  // audit findings ("code host addr")
+	HandedTo string   `json:"handed_to,omitempty"` // the MX host that took the message
 	Error    string   `json:"error,omitempty"`
 }
 
