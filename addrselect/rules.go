@@ -628,9 +628,13 @@ func (s *Selector) srcKey(t *policytable.Table, f *fastTable, sa *Source, d bits
 // byte so that a lookup usually compares one or two interval starts.
 type fastTable struct {
 	table  *policytable.Table
-	hi, lo []uint64 // interval starts, ascending
-	attrs  []policytable.Attr
+	iv     []interval  // ascending by start
 	bucket [257]uint16 // intervals starting in top byte b: bucket[b]..bucket[b+1]
+}
+
+type interval struct {
+	hi, lo uint64 // start
+	attr   policytable.Attr
 }
 
 // newFastTable compiles t. The values of each interval are taken from
@@ -677,13 +681,11 @@ func newFastTable(t *policytable.Table) *fastTable {
 		var b [16]byte
 		binary.BigEndian.PutUint64(b[:8], st.hi)
 		binary.BigEndian.PutUint64(b[8:], st.lo)
-		f.hi = append(f.hi, st.hi)
-		f.lo = append(f.lo, st.lo)
-		f.attrs = append(f.attrs, t.Lookup(netip.AddrFrom16(b)))
+		f.iv = append(f.iv, interval{st.hi, st.lo, t.Lookup(netip.AddrFrom16(b))})
 	}
 	k := 0
 	for b := 0; b <= 256; b++ {
-		for k < len(f.hi) && int(f.hi[k]>>56) < b {
+		for k < len(f.iv) && int(f.iv[k].hi>>56) < b {
 			k++
 		}
 		f.bucket[b] = uint16(k)
@@ -696,14 +698,13 @@ func (f *fastTable) lookup(x bits128) policytable.Attr {
 	top := x.hi >> 56
 	// The interval holding x starts in x's top byte (at or before x), or
 	// is the last one starting before it.
-	i := int(f.bucket[top]) - 1
-	for j := int(f.bucket[top]); j < int(f.bucket[top+1]); j++ {
-		if f.hi[j] > x.hi || f.hi[j] == x.hi && f.lo[j] > x.lo {
+	i, end := int(f.bucket[top]), int(f.bucket[top+1])
+	for ; i < end; i++ {
+		if v := &f.iv[i]; v.hi > x.hi || v.hi == x.hi && v.lo > x.lo {
 			break
 		}
-		i = j
 	}
-	return f.attrs[i]
+	return f.iv[i-1].attr
 }
 
 var (
