@@ -3,6 +3,7 @@ package addrselect_test
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/dualstack/dualstack/addrselect"
 )
@@ -140,4 +141,29 @@ func Example_profiles() {
 	// go       198.51.100.200 198.51.100.7 fd00:1::53
 	// glibc    fd00:1::53 198.51.100.200 198.51.100.7
 	// rfc6724  198.51.100.7 198.51.100.200 fd00:1::53
+}
+
+// Compare sorts a caller's own records. It is pairwise: within one
+// family it is a proper comparator; on mixed IPv4/IPv6 input use
+// SortDestinations for an order that does not depend on the algorithm.
+func ExampleSelector_Compare() {
+	type server struct {
+		name string
+		dst  addrselect.Destination
+	}
+	src := addrselect.Source{Addr: netip.MustParseAddr("2001:db8:1::2")}
+	servers := []server{
+		{"teredo", addrselect.Destination{Addr: netip.MustParseAddr("2001:0:4136:e378::1"), Source: src}},
+		{"native", addrselect.Destination{Addr: netip.MustParseAddr("2001:db8:2::1"), Source: src}},
+		{"ula", addrselect.Destination{Addr: netip.MustParseAddr("fd00::1"), Source: src}},
+	}
+	s := addrselect.RFC6724()
+	slices.SortStableFunc(servers, func(a, b server) int { return s.Compare(a.dst, b.dst) })
+	for _, sv := range servers {
+		fmt.Println(sv.name)
+	}
+	// Output:
+	// native
+	// teredo
+	// ula
 }
