@@ -310,6 +310,30 @@ type recordedHostCase struct {
 	KernelSrcs []*string `json:"kernel_srcs"`
 }
 
+// loadRecordedHostCases reads testdata/recorded-stacks.jsonl.
+func loadRecordedHostCases(t *testing.T) []recordedHostCase {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "recorded-stacks.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	var cases []recordedHostCase
+	for sc.Scan() {
+		var c recordedHostCase
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, c)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return cases
+}
+
 // recordedHostText turns a recorded case's iproute2 lines into a Host
 // description. The namespaces had one interface, v0, and loopback.
 func recordedHostText(c *recordedHostCase) string {
@@ -348,20 +372,9 @@ func recordedHostText(c *recordedHostCase) string {
 // destination the Host description of the namespace must pick the source
 // the Linux kernel picked (or none where the kernel had none).
 func TestHostMatchesKernel(t *testing.T) {
-	f, err := os.Open(filepath.Join("testdata", "recorded-stacks.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
 	ctx := context.Background()
 	n := 0
-	for sc.Scan() {
-		var c recordedHostCase
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range loadRecordedHostCases(t) {
 		text := recordedHostText(&c)
 		h, err := addrselect.ParseHost(text)
 		if err != nil {
@@ -385,9 +398,6 @@ func TestHostMatchesKernel(t *testing.T) {
 			}
 			n++
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	if n < 1000 {
 		t.Fatalf("only %d destinations checked; the recorded file looks truncated", n)

@@ -207,3 +207,66 @@ func TestSystemTunnel(t *testing.T) {
 		}
 	})
 }
+
+// TestSystemMatchesRecorded rebuilds recorded cases in live network
+// namespaces and checks that System answers what the recording kernel
+// answered, with the flags the case gave the address.
+func TestSystemMatchesRecorded(t *testing.T) {
+	// Every 8th case: a sample across the file keeps the test near one
+	// second (all 300 agree too; run with -run and a smaller stride).
+	all := loadRecordedHostCases(t)
+	var cases []recordedHostCase
+	for i := 0; i < len(all); i += 8 {
+		cases = append(cases, all[i])
+	}
+	for _, c := range cases {
+		setup := []string{
+			"echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad",
+			"ip link set lo up",
+			"ip link add v0 type veth peer name v1",
+			"ip link set v0 up",
+			"ip link set v1 up",
+		}
+		flags := map[netip.Addr]string{}
+		for _, a := range c.Host.Addrs {
+			setup = append(setup, "ip addr add "+a+" dev v0 nodad")
+			f := strings.Fields(a)
+			flags[netip.MustParsePrefix(f[0]).Addr()] = strings.Join(f[1:], " ")
+		}
+		for _, r := range c.Host.Routes {
+			if rest, ok := strings.CutPrefix(r, "-6 "); ok {
+				setup = append(setup, "ip -6 route add "+rest)
+			} else {
+				setup = append(setup, "ip route add "+r)
+			}
+		}
+		inNetns(t, setup, func(t *testing.T) {
+			var sys addrselect.System
+			defer sys.Close()
+			for i, d := range c.Dsts {
+				got, err := sys.Source(context.Background(), netip.MustParseAddr(d))
+				if err != nil {
+					t.Fatalf("%s: Source(%s): %v", c.ID, d, err)
+				}
+				want := netip.Addr{}
+				if c.KernelSrcs[i] != nil {
+					want = netip.MustParseAddr(*c.KernelSrcs[i]).Unmap()
+				}
+				if got.Addr != want {
+					t.Errorf("%s: Source(%s) = %v; the recording kernel chose %v", c.ID, d, got.Addr, want)
+					continue
+				}
+				if !want.IsValid() {
+					continue
+				}
+				fl, iface := flags[want], "v0"
+				if want.IsLoopback() {
+					iface = "lo"
+				}
+				if got.Deprecated != strings.Contains(fl, "preferred_lft 0") || got.Home != strings.Contains(fl, "home") || got.Interface != iface {
+					t.Errorf("%s: Source(%s) = %+v; want the flags %q on %s", c.ID, d, got, fl, iface)
+				}
+			}
+		})
+	}
+}
