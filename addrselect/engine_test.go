@@ -597,3 +597,31 @@ func TestCompiledScopesMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestFastTableLarge builds a table with many rows inside one top byte,
+// the worst case for the compiled lookup's buckets.
+func TestFastTableLarge(t *testing.T) {
+	entries := []policytable.Entry{{Prefix: netip.MustParsePrefix("::/0"), Precedence: 40, Label: 1}}
+	for i := range 5000 {
+		b := netip.MustParseAddr("2001:db8::").As16()
+		b[4], b[5] = byte(i>>8), byte(i)
+		entries = append(entries, policytable.Entry{Prefix: netip.PrefixFrom(netip.AddrFrom16(b), 48), Precedence: uint8(i), Label: uint8(i >> 3)})
+	}
+	tb, err := policytable.New(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFastTable(tb)
+	r := newTestRand(61)
+	for range 20000 {
+		b := netip.MustParseAddr("2001:db8::").As16()
+		b[4], b[5], b[6], b[15] = byte(r.IntN(24)), byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256))
+		if r.IntN(3) == 0 {
+			b[2] = byte(r.IntN(256))
+		}
+		a := netip.AddrFrom16(b)
+		if got, want := f.lookup(toBits(a)), tb.Lookup(a); got != want {
+			t.Fatalf("fast lookup(%v) = %+v; Table.Lookup = %+v", a, got, want)
+		}
+	}
+}

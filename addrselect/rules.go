@@ -629,7 +629,7 @@ func (s *Selector) srcKey(t *policytable.Table, f *fastTable, sa *Source, d bits
 type fastTable struct {
 	table  *policytable.Table
 	iv     []interval  // ascending by start
-	bucket [257]uint16 // intervals starting in top byte b: bucket[b]..bucket[b+1]
+	bucket [257]uint32 // intervals starting in top byte b: bucket[b]..bucket[b+1]
 }
 
 type interval struct {
@@ -688,7 +688,7 @@ func newFastTable(t *policytable.Table) *fastTable {
 		for k < len(f.iv) && int(f.iv[k].hi>>56) < b {
 			k++
 		}
-		f.bucket[b] = uint16(k)
+		f.bucket[b] = uint32(k)
 	}
 	return f
 }
@@ -698,10 +698,16 @@ func (f *fastTable) lookup(x bits128) policytable.Attr {
 	top := x.hi >> 56
 	// The interval holding x starts in x's top byte (at or before x), or
 	// is the last one starting before it.
-	i, end := int(f.bucket[top]), int(f.bucket[top+1])
-	for ; i < end; i++ {
-		if v := &f.iv[i]; v.hi > x.hi || v.hi == x.hi && v.lo > x.lo {
-			break
+	// Find the first interval of the bucket that starts after x (binary
+	// search: a bucket may hold many intervals in a large table).
+	i, n := int(f.bucket[top]), int(f.bucket[top+1]-f.bucket[top])
+	for n > 0 {
+		half := n >> 1
+		if v := &f.iv[i+half]; v.hi < x.hi || v.hi == x.hi && v.lo <= x.lo {
+			i += half + 1
+			n -= half + 1
+		} else {
+			n = half
 		}
 	}
 	return f.iv[i-1].attr
