@@ -14,7 +14,8 @@
 //  2. Call [Planner.Plan] for the recipient domain; or [Planner.Build]
 //     with records you already have (the pure core: no DNS).
 //  3. Try [Plan.Attempts] in order, stopping after Plan.MaxSessions
-//     sessions. On error, branch with errors.Is on [ErrNullMX],
+//     sessions, or let [Plan.Deliver] run that loop around your SMTP
+//     client. On error, branch with errors.Is on [ErrNullMX],
 //     [ErrNoSuchDomain], [ErrNoPrimaryRelay] (permanent) and
 //     [ErrNoReachableMX] (see [UnreachableError.Temporary]).
 //  4. For diagnostics, [Planner.Audit], [Check] and [Planner.CheckBounce]

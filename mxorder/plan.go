@@ -46,7 +46,8 @@ type Plan struct {
 	SelfPreference uint16 `json:"self_preference,omitempty"`
 	// MaxSessions is the session limit of the planner (Postfix's
 	// smtp_mx_session_limit), 0 for none: the delivery loop should stop
-	// after that many attempts that reached an SMTP greeting.
+	// after that many attempts that reached an SMTP greeting, as
+	// [Plan.Deliver] does.
 	MaxSessions int `json:"max_sessions,omitempty"`
 
 	attempts []Attempt

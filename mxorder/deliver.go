@@ -1,0 +1,133 @@
+package mxorder
+
+import (
+	"context"
+	"strconv"
+	"strings"
+)
+
+// Outcome is what one delivery attempt came to, as the caller's try
+// function reports it to [Plan.Deliver].
+type Outcome uint8
+
+// The outcomes.
+const (
+	// OutcomeNoSession: no SMTP session (connection refused or timed out,
+	// no greeting). The next address is tried; it costs no session.
+	OutcomeNoSession Outcome = iota
+	// OutcomeSession: a session took place but did not deliver (a
+	// transient 4yz reply, a lost connection). The next address is
+	// tried (RFC 3974 section 3 step 9); it counts against MaxSessions.
+	OutcomeSession
+	// OutcomeDelivered: the message was accepted. Delivery stops.
+	OutcomeDelivered
+	// OutcomePermanent: a permanent 5yz reply. Delivery stops; the
+	// message is returned to the sender (RFC 3974 section 3 step 9).
+	OutcomePermanent
+)
+
+// String returns "no-session", "session", "delivered" or "permanent".
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeNoSession:
+		return "no-session"
+	case OutcomeSession:
+		return "session"
+	case OutcomeDelivered:
+		return "delivered"
+	case OutcomePermanent:
+		return "permanent"
+	}
+	return "outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// AttemptResult is one attempt made by [Plan.Deliver].
+type AttemptResult struct {
+	Attempt
+	Outcome Outcome
+	Err     error
+}
+
+// DeliveryError reports a delivery that did not succeed. It unwraps to
+// the attempts' errors (and to the context's error when it ended).
+type DeliveryError struct {
+	Domain   string
+	Attempts []AttemptResult
+	// Permanent reports a permanent failure: the message should be
+	// returned. Otherwise it should be queued and retried (RFC 5321
+	// section 4.5.4.1).
+	Permanent bool
+	// SessionLimit reports that MaxSessions sessions were used up before
+	// the attempts ran out.
+	SessionLimit bool
+	ctxErr       error
+}
+
+func (e *DeliveryError) Error() string {
+	var b strings.Builder
+	b.WriteString("mxorder: delivery to ")
+	b.WriteString(strconv.Quote(e.Domain))
+	switch {
+	case e.Permanent:
+		b.WriteString(" failed permanently")
+	case e.SessionLimit:
+		b.WriteString(" stopped at the session limit")
+	case e.ctxErr != nil:
+		b.WriteString(" interrupted: " + e.ctxErr.Error())
+	default:
+		b.WriteString(" failed for now")
+	}
+	b.WriteString(" after " + strconv.Itoa(len(e.Attempts)) + " attempts")
+	if n := len(e.Attempts); n > 0 && e.Attempts[n-1].Err != nil {
+		last := e.Attempts[n-1]
+		b.WriteString("; last: " + last.Host + " " + last.Addr.String() + ": " + last.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the attempts' errors and the context's error.
+func (e *DeliveryError) Unwrap() []error {
+	var errs []error
+	for _, a := range e.Attempts {
+		if a.Err != nil {
+			errs = append(errs, a.Err)
+		}
+	}
+	if e.ctxErr != nil {
+		errs = append(errs, e.ctxErr)
+	}
+	return errs
+}
+
+// Deliver runs the delivery loop of RFC 5321 section 5.1 over the plan:
+// it calls try for each attempt in order until one delivers, one fails
+// permanently, MaxSessions attempts have had a session (Postfix's
+// smtp_mx_session_limit), the attempts run out or ctx ends. It returns
+// nil when the message was delivered, and a [*DeliveryError] otherwise.
+// try is called from the calling goroutine, one attempt at a time.
+func (p *Plan) Deliver(ctx context.Context, try func(ctx context.Context, a Attempt) (Outcome, error)) error {
+	e := &DeliveryError{Domain: p.Domain}
+	sessions := 0
+	for _, a := range p.attempts {
+		if err := ctx.Err(); err != nil {
+			e.ctxErr = err
+			return e
+		}
+		o, err := try(ctx, a)
+		e.Attempts = append(e.Attempts, AttemptResult{Attempt: a, Outcome: o, Err: err})
+		switch o {
+		case OutcomeDelivered:
+			return nil
+		case OutcomePermanent:
+			e.Permanent = true
+			return e
+		case OutcomeSession:
+			sessions++
+			if p.MaxSessions > 0 && sessions >= p.MaxSessions {
+				e.SessionLimit = len(e.Attempts) < len(p.attempts)
+				return e
+			}
+		}
+	}
+	return e
+}
