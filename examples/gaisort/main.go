@@ -1,0 +1,230 @@
+// Command gaisort sorts addresses the way glibc's getaddrinfo would under a
+// given /etc/gai.conf (RFC 6724 section 6 with glibc's tables and rules),
+// and says which rule put each address before the next.
+//
+// Usage:
+//
+//	go run ./examples/gaisort [-gaiconf FILE] [-host 'DESC'] [-explain] [ADDR...]
+//
+//	-gaiconf FILE  read the policy table from a gai.conf (default: glibc's
+//	               built-in table, as with an empty /etc/gai.conf)
+//	-host 'DESC'   describe the host whose sources count, in
+//	               addrselect.ParseHost form, instead of asking this
+//	               machine's kernel: '2001:db8::5/64, 192.0.2.5/24;
+//	               route v4 default; route v6 default'
+//	-explain       print the compared values of each decision too
+//
+// Without ADDR arguments the addresses are read from standard input,
+// separated by blanks or newlines; '#' starts a comment. The gai.conf is
+// read the lenient way glibc reads it: lines glibc would ignore are reported
+// on standard error, followed by the linter's remarks on the table
+// (policytable.Lint); neither stops the sort.
+//
+// For example:
+//
+//	go run ./examples/gaisort -gaiconf /etc/gai.conf 2001:db8::1 192.0.2.1 fd00::1
+//	echo 2002:c000:201::1 203.0.113.5 | go run ./examples/gaisort -explain \
+//	    -host '2001:db8:1::5/64, 10.1.2.5/24; route v4 default; route v6 default'
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/policytable"
+)
+
+// maxAddrs bounds the addresses read (glibc sorts any number; a list this
+// long is a mistake).
+const maxAddrs = 4096
+
+// InputError reports an address that cannot be read: where it was (an
+// argument number or a line of standard input), the text and why.
+type InputError struct {
+	Where string
+	Text  string
+	Err   error
+}
+
+func (e *InputError) Error() string {
+	return fmt.Sprintf("%s: %q: %v", e.Where, e.Text, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *InputError) Unwrap() error { return e.Err }
+
+// errTooMany is the cause of an InputError past maxAddrs.
+var errTooMany = fmt.Errorf("more than %d addresses", maxAddrs)
+
+func main() {
+	var (
+		conf    = flag.String("gaiconf", "", "read the policy table from gai.conf `FILE` (default: glibc's built-in table)")
+		hostArg = flag.String("host", "", "describe the host (addrselect.ParseHost `form`) instead of asking the kernel")
+		explain = flag.Bool("explain", false, "print the compared values of each decision")
+	)
+	flag.Parse()
+
+	table := policytable.Glibc()
+	if *conf != "" {
+		f, err := os.Open(*conf)
+		if err != nil {
+			fatal(err)
+		}
+		table, err = readGaiConf(f, *conf, os.Stderr)
+		f.Close()
+		if err != nil {
+			fatal(err)
+		}
+	}
+
+	var src addrselect.Sources
+	if *hostArg != "" {
+		h, err := addrselect.ParseHost(*hostArg)
+		if err != nil {
+			fatal(fmt.Errorf("-host: %w", err))
+		}
+		src = h
+	} else {
+		sys := &addrselect.System{}
+		defer sys.Close()
+		src = sys
+	}
+
+	var as []netip.Addr
+	var err error
+	if flag.NArg() > 0 {
+		as, err = parseArgs(flag.Args())
+	} else {
+		as, err = readAddrs(os.Stdin)
+	}
+	if err != nil {
+		fatal(err)
+	}
+	if err := sortAndPrint(context.Background(), os.Stdout, table, src, as, *explain); err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "gaisort:", err)
+	os.Exit(1)
+}
+
+// readGaiConf reads a gai.conf as glibc does and writes to warn the lines
+// glibc would ignore or misread and the linter's findings.
+func readGaiConf(r io.Reader, name string, warn io.Writer) (*policytable.Table, error) {
+	t, warnings, err := policytable.ParseGaiConfLenient(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(warn, "gaisort: %s: warning: %v\n", name, w)
+	}
+	for _, f := range policytable.Lint(t) {
+		fmt.Fprintf(warn, "gaisort: %s: lint: %s\n", name, f)
+	}
+	return t, nil
+}
+
+// parseArgs parses command-line addresses.
+func parseArgs(args []string) ([]netip.Addr, error) {
+	if len(args) > maxAddrs {
+		return nil, &InputError{Where: fmt.Sprintf("argument %d", maxAddrs+1), Text: args[maxAddrs], Err: errTooMany}
+	}
+	out := make([]netip.Addr, 0, len(args))
+	for i, s := range args {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, &InputError{Where: fmt.Sprintf("argument %d", i+1), Text: s, Err: err}
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// readAddrs reads addresses separated by blanks and newlines; '#' starts
+// a comment.
+func readAddrs(r io.Reader) ([]netip.Addr, error) {
+	var out []netip.Addr
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	for line := 1; sc.Scan(); line++ {
+		text, _, _ := strings.Cut(sc.Text(), "#")
+		for _, f := range strings.Fields(text) {
+			where := fmt.Sprintf("line %d", line)
+			if len(out) == maxAddrs {
+				return nil, &InputError{Where: where, Text: f, Err: errTooMany}
+			}
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, &InputError{Where: where, Text: f, Err: err}
+			}
+			out = append(out, a)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading addresses: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no addresses given")
+	}
+	return out, nil
+}
+
+// sortAndPrint sorts as with glibc under table, finding sources with src,
+// and prints the order with the deciding rule between neighbours.
+func sortAndPrint(ctx context.Context, w io.Writer, table *policytable.Table, src addrselect.Sources, as []netip.Addr, explain bool) error {
+	sel := addrselect.Glibc(addrselect.WithTable(table))
+	sorted, err := sel.Sort(ctx, as, src)
+	if err != nil {
+		return err
+	}
+	trace := sel.Trace(sorted)
+	for i, d := range sorted {
+		source := "no source (unreachable)"
+		if d.Source.IsValid() {
+			source = "from " + d.Source.Addr.String()
+		}
+		at := table.Lookup(d.Addr)
+		fmt.Fprintf(w, "%2d. %-40s %-28s prec %2d label %2d scope %s\n", i+1, d.Addr, source, at.Precedence, at.Label, table.Scope(d.Addr))
+		if i < len(trace) {
+			dec := trace[i]
+			fmt.Fprintf(w, "      %s\n", dec)
+			if explain {
+				fmt.Fprintf(w, "        %s: %s\n", dec.A.Addr, facts(dec.A))
+				fmt.Fprintf(w, "        %s: %s\n", dec.B.Addr, facts(dec.B))
+			}
+		}
+	}
+	return nil
+}
+
+// facts formats the values a decision compared for one side.
+func facts(f addrselect.Facts) string {
+	if !f.Usable {
+		return "unusable (no source)"
+	}
+	var flags []string
+	for _, fl := range []struct {
+		on   bool
+		name string
+	}{{f.Deprecated, "deprecated"}, {f.Home, "home"}, {f.CareOf, "care-of"}, {f.Temporary, "temporary"}, {f.Encapsulated, "encapsulated"}} {
+		if fl.on {
+			flags = append(flags, fl.name)
+		}
+	}
+	s := fmt.Sprintf("source %s, scope %s/%s, label %d/%d, precedence %d, common prefix %d",
+		f.Source, f.Scope, f.SourceScope, f.Label, f.SourceLabel, f.Precedence, f.CommonPrefixLen)
+	if len(flags) > 0 {
+		s += ", source " + strings.Join(flags, " ")
+	}
+	return s
+}
