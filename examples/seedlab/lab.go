@@ -64,11 +64,6 @@ type profile struct {
 	sel  *addrselect.Selector
 }
 
-// sortFor sorts addrs (in DNS order) for the described host with sel.
-func sortFor(ctx context.Context, sel *addrselect.Selector, host addrselect.Sources, as []netip.Addr) ([]addrselect.Destination, error) {
-	return sel.Sort(ctx, as, host)
-}
-
 // explain says why the first of sorted goes before the runner-up: the
 // deciding rule and the reason of Selector.Explain.
 //
@@ -102,6 +97,7 @@ var (
 		"rfc6724+on-link": "rule 9 on-link variant: only on-link beats off-link",
 	}
 	rule9Notes = map[string]string{
+		"rfc3484": "RFC 3484 counts all bits",
 		"glibc": "glibc counts all 128 bits",
 		"go":    "Go counts at most 64 bits",
 	}

@@ -92,7 +92,7 @@ func rrStep(ctx context.Context, label string, set []netip.Addr, p profile) (Ste
 	for i, desc := range rrClients {
 		host := mustHost(desc, nil)
 		answer := rotate(set, i)
-		sorted, err := sortFor(ctx, p.sel, host, answer)
+		sorted, err := p.sel.Sort(ctx, answer, host)
 		if err != nil {
 			return st, err
 		}
@@ -159,7 +159,7 @@ func equalMX(ctx context.Context) (Step, error) {
 // profile. Order holds the sorted addresses.
 func selStep(ctx context.Context, title, hostDesc string, answer []netip.Addr, p profile) (Step, error) {
 	st := Step{Title: title + ", " + p.name}
-	sorted, err := sortFor(ctx, p.sel, mustHost(hostDesc, nil), answer)
+	sorted, err := p.sel.Sort(ctx, answer, mustHost(hostDesc, nil))
 	if err != nil {
 		return st, err
 	}
