@@ -98,8 +98,8 @@ var (
 	}
 	rule9Notes = map[string]string{
 		"rfc3484": "RFC 3484 counts all bits",
-		"glibc": "glibc counts all 128 bits",
-		"go":    "Go counts at most 64 bits",
+		"glibc":   "glibc counts all 128 bits",
+		"go":      "Go counts at most 64 bits",
 	}
 )
 
