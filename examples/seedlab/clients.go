@@ -31,12 +31,13 @@ const clientHost = "2001:db8:1::11/64, 192.0.2.11/24; route v4 default; route v6
 
 // clientDNS: smtp.example.com publishes an AAAA although its submission
 // service listens on IPv4 only; imap.v6.example.com has only an AAAA, and
-// its (empty) A answer comes back 50 ms before the AAAA answer.
+// its (empty) A answer comes back 150 ms before the AAAA answer (a wide
+// margin, so that the race has the same winner on a loaded machine).
 func clientDNS() *mxordertest.Resolver {
 	return mxordertest.New().
 		Host("smtp.example.com", "2001:db8:87::587", "192.0.2.87").
 		Host("imap.v6.example.com", "2001:db8:6::143").
-		Delay("imap.v6.example.com", 50*time.Millisecond, mxordertest.TypeAAAA)
+		Delay("imap.v6.example.com", 150*time.Millisecond, mxordertest.TypeAAAA)
 }
 
 // refused lists the simulated servers' addresses that refuse connections:
@@ -150,7 +151,11 @@ func dialStep(ctx context.Context, title string, host *addrselect.Host, address 
 		Sources:      host,
 		Resolver:     clientDNS(),
 		AttemptDelay: addrselect.MinAttemptDelay,
-		Dial:         fn.dial,
+		// Both answers of smtp.example.com come at once; a long
+		// resolution delay makes sure the AAAA answer is waited for
+		// even on a loaded machine, so the output never changes.
+		ResolutionDelay: time.Second,
+		Dial:            fn.dial,
 	}
 	st := Step{Title: title}
 	c, err := d.DialContext(ctx, "tcp", address)
