@@ -35,6 +35,10 @@ func toBits(a netip.Addr) bits128 {
 	if !a.IsValid() {
 		return bits128{}
 	}
+	if a.Is4() {
+		b := a.As4()
+		return bits128{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:])), v4: true, valid: true}
+	}
 	b := a.As16()
 	return bits128{
 		hi:    binary.BigEndian.Uint64(b[:8]),
