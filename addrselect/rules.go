@@ -163,7 +163,8 @@ func (s *Selector) srcLookup(t *policytable.Table, f *fastTable, a netip.Addr, c
 	}
 	x := toBits(a)
 	e := &c.entries[c.next]
-	*e = cacheEntry{addr: a, bits: x, attr: lookupAttr(t, f, a, x), scope: s.scopeBits(t, a, x)}
+	e.addr, e.bits = a, x
+	e.attr, e.scope = lookupAttr(t, f, a, x), s.scopeBits(t, a, x)
 	c.next = (c.next + 1) % len(c.entries)
 	c.n = min(c.n+1, len(c.entries))
 	return e
