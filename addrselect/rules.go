@@ -115,14 +115,16 @@ func (s *Selector) scope(t *policytable.Table, a netip.Addr) policytable.Scope {
 
 func (s *Selector) scopeBits(t *policytable.Table, a netip.Addr, x bits128) policytable.Scope {
 	if !x.v4 {
-		if !x.valid {
-			return policytable.ScopeGlobal
-		}
-		return scope6(x)
+		return scope6(x) // the zero Addr is :: here: global
 	}
 	if s.scope4 != nil {
 		return s.scope4.lookup(uint32(x.lo))
 	}
+	return s.scope4Slow(t, a)
+}
+
+// scope4Slow is the IPv4 scope without the compiled map.
+func (s *Selector) scope4Slow(t *policytable.Table, a netip.Addr) policytable.Scope {
 	if s.privateV4 != privateV4Table && a.Unmap().IsPrivate() {
 		if s.privateV4 == privateV4Site {
 			return policytable.ScopeSiteLocal
