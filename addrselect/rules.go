@@ -163,6 +163,11 @@ func (s *Selector) srcLookup(t *policytable.Table, f *fastTable, a netip.Addr, c
 			return &c.entries[i]
 		}
 	}
+	return s.srcFill(t, f, a, c)
+}
+
+// srcFill looks a up and stores the answer in the cache.
+func (s *Selector) srcFill(t *policytable.Table, f *fastTable, a netip.Addr, c *lookupCache) *cacheEntry {
 	x := toBits(a)
 	e := &c.entries[c.next]
 	e.addr, e.bits = a, x
@@ -345,15 +350,29 @@ func (a *dattr) key() uint64 {
 // dstAttrs(d).key() without building the attributes Explain needs.
 func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, c *lookupCache) rec {
 	x := toBits(d.Addr)
-	attr := lookupAttr(t, f, d.Addr, x)
+	var attr policytable.Attr
+	if f != nil {
+		attr = f.lookup(x)
+	} else {
+		attr = t.Lookup(d.Addr)
+	}
 	sc := s.scopeBits(t, d.Addr, x)
 	key := uint64(attr.Precedence)<<shiftPrec | uint64(255-sc)<<shiftScope8 |
 		1<<shiftDepr | 1<<shiftHome | 1<<shiftNative
 	var r9 uint8
 	if x.valid && d.Source.Addr.IsValid() && !d.Unreachable {
-		e := s.srcLookup(t, f, d.Source.Addr, c)
+		var e *cacheEntry
+		for i := 0; i < c.n; i++ {
+			if c.entries[i].addr == d.Source.Addr {
+				e = &c.entries[i]
+				break
+			}
+		}
+		if e == nil {
+			e = s.srcFill(t, f, d.Source.Addr, c)
+		}
 		key |= 1 << shiftUsable
-		if sc == e.scope {
+	if sc == e.scope {
 			key |= 1 << shiftScope2
 		}
 		if d.Source.Deprecated {
