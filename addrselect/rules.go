@@ -385,7 +385,13 @@ func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, c
 		if d.Source.Encapsulated {
 			key &^= 1 << shiftNative
 		}
-		_, r9 = s.rule9Value(e.bits, d.Source.PrefixLen, x)
+		if s.rule9 == Rule9RFC && !s.fullPrefix {
+			// The default, inline: CommonPrefixLen bounded by the
+			// source's prefix length (commonBits is 0 across families).
+			r9 = uint8(min(commonBits(e.bits, x), prefixLen(d.Source.PrefixLen, e.bits.v4)))
+		} else {
+			_, r9 = s.rule9Value(e.bits, d.Source.PrefixLen, x)
+		}
 	}
 	if s.history != nil && x.valid {
 		key |= histKey(s.history.Lookup(d.Addr))
