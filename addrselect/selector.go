@@ -355,8 +355,27 @@ func (s *Selector) orderSmall(dsts []Destination, keys []uint64, r9 []uint8, v4 
 			end++
 		}
 		if end-start > 1 {
-			sortFamilyIdx(perm[start:end], r9, v4, false)
-			sortFamilyIdx(perm[start:end], r9, v4, true)
+			// Only families whose members differ in r9 need the pass.
+			var seen [2]bool
+			var first [2]uint8
+			var differ [2]bool
+			for _, p := range perm[start:end] {
+				f := 0
+				if v4[p] {
+					f = 1
+				}
+				if !seen[f] {
+					seen[f], first[f] = true, r9[p]
+				} else if r9[p] != first[f] {
+					differ[f] = true
+				}
+			}
+			if differ[0] {
+				sortFamilyIdx(perm[start:end], r9, v4, false)
+			}
+			if differ[1] {
+				sortFamilyIdx(perm[start:end], r9, v4, true)
+			}
 		}
 		start = end
 	}
