@@ -625,3 +625,23 @@ func TestFastTableLarge(t *testing.T) {
 		}
 	}
 }
+
+// TestOrderPathsAgree checks the two sort paths (one-integer records up to
+// 64 destinations, record structs beyond and in Trace) against each other.
+func TestOrderPathsAgree(t *testing.T) {
+	for name, s := range testSelectors() {
+		z := s.orZero()
+		r := newTestRand(71)
+		for range 200 {
+			n := 1 + r.IntN(64)
+			ds := randDestinations(r, n)
+			p1 := make([]int32, n)
+			z.order(ds, make([]rec, n), p1)
+			p2 := make([]int32, n)
+			z.orderSmall(ds, make([]uint64, n), make([]uint8, n), make([]bool, n), p2)
+			if !slices.Equal(p1, p2) {
+				t.Fatalf("%s: order = %v; orderSmall = %v", name, p1, p2)
+			}
+		}
+	}
+}
