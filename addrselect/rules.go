@@ -372,7 +372,7 @@ func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, c
 			e = s.srcFill(t, f, d.Source.Addr, c)
 		}
 		key |= 1 << shiftUsable
-	if sc == e.scope {
+		if sc == e.scope {
 			key |= 1 << shiftScope2
 		}
 		if d.Source.Deprecated {
