@@ -568,9 +568,10 @@ func compareSrc(a, b *sattr) (int, Rule) {
 // unspecified addresses, and addresses of the other family (IPv4 and
 // IPv4-mapped IPv6 are one family). RFC 6724 does not define IPv4 source
 // selection; the same rules are applied to IPv4 candidates. Among
-// candidates equal under every rule, the first listed wins. Profiles of
-// real stacks select sources with the RFC rules too (the kernel, not the
-// resolver, picks the source).
+// candidates equal under every rule, the first listed wins. For the
+// profiles of real stacks SelectSource still applies these rules, with the
+// profile's table: on a real host the kernel, not the resolver, picks the
+// source (see [Host] and [System]).
 func (s *Selector) SelectSource(dst netip.Addr, candidates []Source) (Source, bool) {
 	return s.SelectSourceVia(dst, "", netip.Addr{}, candidates)
 }
