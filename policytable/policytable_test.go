@@ -450,8 +450,8 @@ func TestLookupAllocs(t *testing.T) {
 	tb := randomTable(t, 3, 1000)
 	for _, tab := range []*Table{nil, RFC6724(), Glibc(), tb} {
 		for _, a := range append(benchAddrs, ma("fe80::1%a-rather-long-zone-name-that-is-longer-than-sixteen-bytes"), netip.Addr{}) {
-			if n := testing.AllocsPerRun(100, func() { tab.Lookup(a); tab.Scope(a) }); n != 0 {
-				t.Errorf("Lookup/Scope(%s) allocates %v times", a, n)
+			if n := testing.AllocsPerRun(100, func() { tab.Lookup(a); tab.Scope(a); CommonPrefixLen(a, a) }); n != 0 {
+				t.Errorf("Lookup/Scope/CommonPrefixLen(%s) allocates %v times", a, n)
 			}
 		}
 	}
