@@ -1,3 +1,5 @@
+//go:build unix
+
 package mxorder_test
 
 import (
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -127,14 +130,25 @@ zone:
 	cmd := exec.Command(bin, "-d", "-c", filepath.Join(dir, "nsd.conf"))
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// NSD forks a server and a transfer daemon: give them a process
+	// group of their own so that cleanup reaches all of them.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting nsd: %v", err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
+		// SIGTERM lets NSD stop its children and exit; SIGKILL the
+		// group if it has not within a few seconds.
+		pgid := cmd.Process.Pid
+		syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			<-done
+		}
 	})
 	server := fmt.Sprintf("127.0.0.1:%d", port)
 	r := &net.Resolver{
