@@ -425,6 +425,13 @@ func (fakeStack) compare(s *Selector, a, b *Destination) (int, Rule) {
 	return a.Addr.Compare(b.Addr), Dst6
 }
 
+func (fakeStack) attrs(s *Selector, d *Destination) dattr {
+	var c lookupCache
+	return s.dstAttrs(d, &c)
+}
+
+func (fakeStack) rule9Note(_, _ *dattr) string { return "fake count" }
+
 func TestStackHook(t *testing.T) {
 	s := &Selector{name: "fake", stack: fakeStack{}}
 	in := []Destination{dst("2001:db8::2", "2001:db8::9"), dst("10.0.0.1", "10.0.0.2"), dst("2001:db8::1", "2001:db8::9")}

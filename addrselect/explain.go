@@ -3,6 +3,7 @@ package addrselect
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/dualstack/dualstack/policytable"
@@ -75,34 +76,53 @@ func dstFacts(a *dattr) Facts {
 
 // Explain reports how the Selector orders destinations a and b, a being
 // earlier in the input: the first of RFC 6724 section 6 rules 1 to 9 (and
-// the history step) that decides, or rule 10 (Order -1: a stays first).
-// Rule 9 is only consulted for two destinations of one family.
+// the history step) that decides, or rule 10 (Rule Dst10, Order -1: a
+// stays first) when none does. Rule 9 is only consulted for two
+// destinations of one family.
 //
-// For profiles of real stacks, Rule and Order are the stack comparator's;
-// the Facts are computed the RFC way with the profile's table, so they may
-// not show every value the stack looked at.
+// For profiles of real stacks, Rule and Order are the stack comparator's,
+// with the same convention for a tie (Dst10, Order -1: the stacks break
+// ties by input position too), and the Facts are the values that stack
+// compared: its scopes, its table's labels and precedences, and its rule
+// 9 prefix count in CommonPrefixLen (for example at most 64 bits and IPv6
+// only for [GoNet], the source's subnet for IPv4 under [Glibc]). The
+// Reason starts with the profile's name.
 func (s *Selector) Explain(a, b Destination) Decision {
-	var c lookupCache
 	z := s.orZero()
-	da, db := z.dstAttrs(&a, &c), z.dstAttrs(&b, &c)
+	da, db := z.explainAttrs(&a, &b)
 	var (
 		ord  int
 		rule Rule
 	)
-	if s != nil && s.stack != nil {
-		ord, rule = s.stack.compare(s, &a, &b)
+	if z.stack != nil {
+		ord, rule = z.stack.compare(z, &a, &b)
 	} else {
 		ord, rule = compareAttrs(&da, &db)
-		if ord == 0 {
-			ord = -1 // rule 10: a came first
-		}
+	}
+	if ord == 0 {
+		ord = -1 // rule 10: a came first
 	}
 	d := Decision{Rule: rule, Order: ord, A: dstFacts(&da), B: dstFacts(&db)}
-	d.Reason = z.dstReason(rule, ord, &da, &db)
-	if s != nil && s.stack != nil {
-		d.Reason = s.Name() + ": " + d.Reason
-	}
+	d.Reason = z.reasonPrefix() + z.dstReason(rule, ord, &da, &db)
 	return d
+}
+
+// explainAttrs returns the attributes of a and b as the Selector's rules
+// (or its stack) see them.
+func (s *Selector) explainAttrs(a, b *Destination) (dattr, dattr) {
+	if s.stack != nil {
+		return s.stack.attrs(s, a), s.stack.attrs(s, b)
+	}
+	var c lookupCache
+	return s.dstAttrs(a, &c), s.dstAttrs(b, &c)
+}
+
+// reasonPrefix is "name: " for stack profiles, empty for the RFC engine.
+func (s *Selector) reasonPrefix() string {
+	if s.stack != nil {
+		return s.Name() + ": "
+	}
+	return ""
 }
 
 func roleName(home, careOf bool) string {
@@ -119,6 +139,9 @@ func roleName(home, careOf bool) string {
 
 func (s *Selector) dstReason(rule Rule, ord int, a, b *dattr) string {
 	if ord == 0 {
+		if s.stack != nil {
+			return fmt.Sprintf("no rule orders %s and %s, yet the sort moved them out of input order (the comparator is not transitive, so its sort algorithm decides)", a.addr, b.addr)
+		}
 		return fmt.Sprintf("no rule orders %s and %s (different families; rule 9 compares within one family only)", a.addr, b.addr)
 	}
 	w, l := a, b
@@ -146,8 +169,14 @@ func (s *Selector) dstReason(rule Rule, ord int, a, b *dattr) string {
 		why = fmt.Sprintf("its source is %s, the other's is %s",
 			roleName(w.homeFlag, w.careOf), roleName(l.homeFlag, l.careOf))
 	case Dst5:
-		why = fmt.Sprintf("its label matches its source's (both %d), the other's does not (%s)",
-			w.label, labelOrNone(l))
+		if !w.src.IsValid() {
+			// c-ares: a missing source has a label of its own.
+			why = fmt.Sprintf("its label %d matches the one given to a missing source (%d), the other's does not (%s)",
+				w.label, w.srcLabel, labelOrNone(l))
+		} else {
+			why = fmt.Sprintf("its label matches its source's (both %d), the other's does not (%s)",
+				w.label, labelOrNone(l))
+		}
 	case Dst6:
 		why = fmt.Sprintf("higher precedence (%d > %d)", w.prec, l.prec)
 	case Dst7:
@@ -161,15 +190,11 @@ func (s *Selector) dstReason(rule Rule, ord int, a, b *dattr) string {
 			why = "it has connection history, the other has none"
 		}
 	case Dst9:
-		fam := "IPv6"
-		if w.v4 {
-			fam = "IPv4"
-		}
-		if s.rule9 == Rule9OnLink {
-			why = fmt.Sprintf("it is on-link with its source, the other is not (%s, rule 9 variant %s)", fam, s.rule9)
+		if s.stack == nil && s.rule9 == Rule9OnLink {
+			why = fmt.Sprintf("it is on-link with its source, the other is not (%s, rule 9 variant %s)", famName(w.v4), s.rule9)
 		} else {
-			why = fmt.Sprintf("longer prefix shared with its source (%d > %d bits, %s, rule 9 variant %s)",
-				w.cpl, l.cpl, fam, s.rule9)
+			why = fmt.Sprintf("longer prefix shared with its source (%d > %d bits, %s)",
+				w.cpl, l.cpl, s.rule9Note(w, l))
 		}
 	case Dst10:
 		return fmt.Sprintf("keep %s before %s: no rule prefers either, input order kept", w.addr, l.addr)
@@ -177,6 +202,42 @@ func (s *Selector) dstReason(rule Rule, ord int, a, b *dattr) string {
 		why = "decided by " + rule.String()
 	}
 	return head + why
+}
+
+// famName names the family of a destination for reasons.
+func famName(v4 bool) string {
+	if v4 {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// rule9Note says, for a rule 9 reason, which family was compared and how
+// the Selector counts CommonPrefixLen (RFC 6724 section 2.2 and the
+// variants of [Rule9Variant]); stack profiles describe their own count.
+func (s *Selector) rule9Note(w, l *dattr) string {
+	if s.stack != nil {
+		return s.stack.rule9Note(w, l)
+	}
+	fam := famName(w.v4)
+	switch s.rule9 {
+	case Rule9RFC, Rule9IPv6Only:
+		if s.fullPrefix && s.rule9 == Rule9RFC {
+			return fam + ", all bits compared as in RFC 3484 section 2.2"
+		}
+		if s.fullPrefix {
+			return fmt.Sprintf("%s, all bits compared as in RFC 3484 section 2.2, rule 9 variant %s", fam, s.rule9)
+		}
+		return fmt.Sprintf("%s, rule 9 variant %s", fam, s.rule9)
+	case Rule9IPv6Cap64:
+		return fmt.Sprintf("%s, at most 64 bits, rule 9 variant %s", fam, s.rule9)
+	case Rule9SameSubnet:
+		if w.v4 {
+			return fmt.Sprintf("%s, counted only inside the source's /%d subnet, rule 9 variant %s", fam, w.plen, s.rule9)
+		}
+		return fmt.Sprintf("%s, all 128 bits, rule 9 variant %s", fam, s.rule9)
+	}
+	return fmt.Sprintf("%s, rule 9 variant %s", fam, s.rule9)
 }
 
 func scopeOrNone(a *dattr) string {
@@ -268,18 +329,23 @@ func (s *Selector) ExplainSourceVia(dst netip.Addr, outIface string, nextHop net
 // Trace sorts a copy of dsts with [Selector.SortDestinations] and returns,
 // for each adjacent pair of the result, the Decision between them (A is
 // the earlier one in the result). A pair ordered by no rule either keeps
-// its input order (Rule Dst10, Order -1) or, for two destinations of
-// different families whose positions rule 9 rearranged around them,
-// reports RuleNone with Order 0. dsts is not modified.
+// its input order (Rule Dst10, Order -1) or reports RuleNone with Order 0
+// when the sort placed it against what the pairwise rules say: for the
+// RFC engine, two destinations of different families whose positions
+// rule 9 rearranged around them; for a stack profile, a pair its
+// non-transitive comparator's sort algorithm moved (for [Musl], a
+// list of only IPv4 addresses, which musl leaves unsorted: every pair is
+// then rule 10). dsts is not modified.
 func (s *Selector) Trace(dsts []Destination) []Decision {
 	if len(dsts) < 2 {
 		return nil
 	}
+	z := s.orZero()
 	out := make([]Destination, len(dsts))
 	idx := make([]int, len(dsts))
-	if s != nil && s.stack != nil {
+	if z.stack != nil {
 		copy(out, dsts)
-		s.stack.sort(s, out)
+		z.stack.sort(z, out)
 		used := make([]bool, len(dsts))
 		for i := range out {
 			for j := range dsts {
@@ -291,27 +357,33 @@ func (s *Selector) Trace(dsts []Destination) []Decision {
 		}
 	} else {
 		perm := make([]int32, len(dsts))
-		s.orZero().order(dsts, make([]rec, len(dsts)), perm)
+		z.order(dsts, make([]rec, len(dsts)), perm)
 		for i, p := range perm {
 			out[i], idx[i] = dsts[p], int(p)
 		}
 	}
+	_, musl := z.stack.(muslStack)
+	unsorted := musl && !slices.ContainsFunc(dsts, func(d Destination) bool { return !d.Addr.Is4() })
 	ds := make([]Decision, 0, len(out)-1)
 	for i := 0; i+1 < len(out); i++ {
 		var d Decision
 		if idx[i] < idx[i+1] {
-			d = s.Explain(out[i], out[i+1])
+			d = z.Explain(out[i], out[i+1])
 		} else {
-			d = s.Explain(out[i+1], out[i])
+			d = z.Explain(out[i+1], out[i])
 			d.A, d.B, d.Order = d.B, d.A, -d.Order
-			if d.Rule == Dst10 && (s == nil || s.stack == nil) {
-				// Input order not kept: only possible across families.
-				d.Rule, d.Order = RuleNone, 0
-				z := s.orZero()
-				var c lookupCache
-				da, db := z.dstAttrs(&out[i], &c), z.dstAttrs(&out[i+1], &c)
-				d.Reason = z.dstReason(RuleNone, 0, &da, &db)
-			}
+		}
+		switch {
+		case unsorted:
+			// musl did not sort at all: rule 10 for every pair.
+			d.Rule, d.Order = Dst10, -1
+			d.Reason = fmt.Sprintf("%skeep %s before %s: musl leaves a list of only IPv4 addresses in input order",
+				z.reasonPrefix(), out[i].Addr, out[i+1].Addr)
+		case d.Order > 0 || d.Rule == Dst10 && idx[i] > idx[i+1]:
+			// The result does not follow the pairwise rules here.
+			d.Rule, d.Order = RuleNone, 0
+			da, db := z.explainAttrs(&out[i], &out[i+1])
+			d.Reason = z.reasonPrefix() + z.dstReason(RuleNone, 0, &da, &db)
 		}
 		ds = append(ds, d)
 	}

@@ -120,24 +120,53 @@ func caresAttr(a netip.Addr) (prec, label uint8) {
 	return at.Precedence, at.Label
 }
 
-// caresRecord computes c-ares's attributes of d. The source of an
-// unusable destination is an address of no family.
-func caresRecord(d *Destination) caresRec {
+// caresAttrs computes what c-ares's comparator looks at for d, as the
+// attributes Explain reports. The source of an unusable destination is an
+// address of no family (scope interface-local, label 1); cpl is c-ares's
+// rule 9 count (usable IPv6 destinations only, all 128 bits).
+func caresAttrs(d *Destination) dattr {
 	src, ok := glibcSource(d) // same family conversion as glibc
 	prec, label := caresAttr(d.Addr)
 	_, srcLabel := caresAttr(src)
-	r := caresRec{
-		usable:     ok,
-		v6:         !d.Addr.Is4(),
-		scope:      caresScope(d.Addr),
-		prec:       prec,
-		labelMatch: label == srcLabel,
+	a := dattr{
+		addr:     d.Addr,
+		src:      d.Source.Addr,
+		usable:   ok,
+		v4:       d.Addr.Is4(),
+		scope:    caresScope(d.Addr),
+		srcScope: caresScope(src),
+		label:    label,
+		srcLabel: srcLabel,
+		prec:     prec,
+		plen:     128,
 	}
-	r.scopeMatch = r.scope == caresScope(src)
-	if ok && r.v6 {
-		r.cpl = uint8(policytable.CommonPrefixLen(src, d.Addr))
+	a.setFlags(&d.Source)
+	if ok && !a.v4 {
+		a.cpl = policytable.CommonPrefixLen(src, d.Addr)
+		a.r9 = uint8(a.cpl)
 	}
-	return r
+	return a
+}
+
+// caresRecord computes c-ares's attributes of d. Unlike the RFC rules,
+// c-ares matches scope and label for unusable destinations too.
+func caresRecord(d *Destination) caresRec {
+	a := caresAttrs(d)
+	return caresRec{
+		usable:     a.usable,
+		v6:         !a.v4,
+		scopeMatch: a.scope == a.srcScope,
+		labelMatch: a.label == a.srcLabel,
+		scope:      a.scope,
+		prec:       a.prec,
+		cpl:        a.r9,
+	}
+}
+
+func (caresStack) attrs(_ *Selector, d *Destination) dattr { return caresAttrs(d) }
+
+func (caresStack) rule9Note(_, _ *dattr) string {
+	return "IPv6 (IPv4-mapped included), all 128 bits: c-ares compares only IPv6 destinations"
 }
 
 // caresCompareRecs is c-ares's comparator for rules 1 to 9 (RFC 6724

@@ -1,6 +1,7 @@
 package addrselect
 
 import (
+	"fmt"
 	"math/bits"
 	"net/netip"
 
@@ -132,29 +133,67 @@ func glibcSource(d *Destination) (netip.Addr, bool) {
 	return src, true
 }
 
-// glibcRecord computes glibc's attributes of d with table t.
-func glibcRecord(t *policytable.Table, d *Destination) glibcRec {
+// glibcAttrs computes what glibc's comparator looks at for d with table
+// t, as the attributes Explain reports; cpl is glibc's rule 9 count (IPv4:
+// common bits inside the source's subnet, else 0; IPv6: all 128 bits).
+func glibcAttrs(t *policytable.Table, d *Destination) dattr {
 	attr := t.Lookup(d.Addr)
-	r := glibcRec{
+	a := dattr{
+		addr:  d.Addr,
+		src:   d.Source.Addr,
 		v4:    d.Addr.Is4(),
 		scope: glibcScope(t, d.Addr),
+		label: attr.Label,
 		prec:  attr.Precedence,
+		plen:  128,
 	}
+	a.setFlags(&d.Source)
 	src, ok := glibcSource(d)
 	if !ok {
-		return r
+		return a
 	}
-	r.usable = true
-	r.scopeMatch = r.scope == glibcScope(t, src)
-	r.labelMatch = attr.Label == t.Label(src)
-	r.deprecated, r.home = d.Source.Deprecated, d.Source.Home
-	r.encap, r.iface = d.Source.Encapsulated, d.Source.Interface
-	if r.v4 {
-		r.r9 = uint8(glibcSubnetBits(src, d.Addr, d.Source.PrefixLen))
+	a.usable = true
+	a.srcScope = glibcScope(t, src)
+	a.srcLabel = t.Label(src)
+	if a.v4 {
+		a.plen = 32
+		if p := d.Source.PrefixLen; p > 0 && p <= 32 {
+			a.plen = uint8(p)
+		}
+		a.cpl = glibcSubnetBits(src, d.Addr, d.Source.PrefixLen)
 	} else {
-		r.r9 = uint8(policytable.CommonPrefixLen(src, d.Addr))
+		a.cpl = policytable.CommonPrefixLen(src, d.Addr)
+	}
+	a.r9 = uint8(a.cpl)
+	return a
+}
+
+// glibcRecord computes glibc's attributes of d with table t.
+func glibcRecord(t *policytable.Table, d *Destination) glibcRec {
+	a := glibcAttrs(t, d)
+	r := glibcRec{
+		usable:     a.usable,
+		v4:         a.v4,
+		scopeMatch: a.matchScope(),
+		labelMatch: a.matchLabel(),
+		scope:      a.scope,
+		prec:       a.prec,
+		r9:         a.r9,
+	}
+	if a.usable {
+		r.deprecated, r.home = d.Source.Deprecated, d.Source.Home
+		r.encap, r.iface = d.Source.Encapsulated, d.Source.Interface
 	}
 	return r
+}
+
+func (glibcStack) attrs(s *Selector, d *Destination) dattr { return glibcAttrs(s.Table(), d) }
+
+func (glibcStack) rule9Note(w, _ *dattr) string {
+	if w.v4 {
+		return fmt.Sprintf("IPv4, counted only when destination and source share the source's /%d subnet", w.plen)
+	}
+	return "IPv6 (IPv4-mapped included), all 128 bits"
 }
 
 // glibcCompareRecs is glibc's comparator for rules 1 to 9 (RFC 6724

@@ -113,29 +113,57 @@ func goScope(a netip.Addr) policytable.Scope {
 	return policytable.ScopeIPv6(a)
 }
 
-// goRecord computes Go's attributes of d: Go cannot tell IPv4-mapped
-// addresses from IPv4, so both are IPv4 here.
-func goRecord(t *policytable.Table, d *Destination) goRec {
+// goAttrs computes what Go's comparator looks at for d, as the
+// attributes Explain reports: Go cannot tell IPv4-mapped addresses from
+// IPv4, so both are IPv4 here; cpl is Go's rule 9 count (IPv6 only, at
+// most 64 bits).
+func goAttrs(t *policytable.Table, d *Destination) dattr {
 	da := d.Addr.Unmap()
 	attr := t.Lookup(da)
-	r := goRec{
+	a := dattr{
+		addr:   d.Addr,
+		src:    d.Source.Addr,
 		usable: d.Source.Addr.IsValid() && !d.Unreachable,
-		v6:     da.Is6(),
+		v4:     !da.Is6(),
 		scope:  goScope(da),
+		label:  attr.Label,
 		prec:   attr.Precedence,
+		plen:   64,
 	}
-	if r.usable {
+	a.setFlags(&d.Source)
+	if a.usable {
 		sa := d.Source.Addr.Unmap()
-		r.scopeMatch = r.scope == goScope(sa)
-		r.labelMatch = attr.Label == t.Label(sa)
-		if r.v6 && sa.Is6() {
+		a.srcScope = goScope(sa)
+		a.srcLabel = t.Label(sa)
+		if !a.v4 && sa.Is6() {
 			// Go's reading of RFC 6724 section 2.2: the prefix of
 			// an IPv6 source is taken as /64, whatever it is. An
 			// IPv4 source shares no prefix with an IPv6 destination.
-			r.cpl = uint8(min(policytable.CommonPrefixLen(sa, da), 64))
+			a.cpl = min(policytable.CommonPrefixLen(sa, da), 64)
+			a.r9 = uint8(a.cpl)
 		}
 	}
-	return r
+	return a
+}
+
+// goRecord computes Go's attributes of d.
+func goRecord(t *policytable.Table, d *Destination) goRec {
+	a := goAttrs(t, d)
+	return goRec{
+		usable:     a.usable,
+		v6:         !a.v4,
+		scopeMatch: a.matchScope(),
+		labelMatch: a.matchLabel(),
+		scope:      a.scope,
+		prec:       a.prec,
+		cpl:        a.r9,
+	}
+}
+
+func (goStack) attrs(s *Selector, d *Destination) dattr { return goAttrs(s.Table(), d) }
+
+func (goStack) rule9Note(_, _ *dattr) string {
+	return "IPv6, at most 64 bits: Go compares only IPv6 destinations, as if every source prefix were /64"
 }
 
 // goCompareRecs is Go's comparator, rule by rule (RFC 6724 section 6).

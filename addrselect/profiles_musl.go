@@ -95,27 +95,61 @@ func muslV6(a netip.Addr) netip.Addr {
 	return a
 }
 
+// muslAttrs computes what musl's key holds for d, as the attributes
+// Explain reports; cpl is musl's rule 9 count, over all 128 bits of the
+// IPv6 (IPv4-mapped) forms, for any family.
+func muslAttrs(d *Destination) dattr {
+	da := muslV6(d.Addr)
+	prec, label := muslAttr(da)
+	a := dattr{
+		addr:   d.Addr,
+		src:    d.Source.Addr,
+		usable: d.Source.Addr.IsValid() && !d.Unreachable,
+		v4:     isV4(d.Addr),
+		scope:  policytable.Scope(muslScope(da)),
+		label:  label,
+		prec:   prec,
+		plen:   128,
+	}
+	a.setFlags(&d.Source)
+	if a.usable {
+		sa := muslV6(d.Source.Addr)
+		a.srcScope = policytable.Scope(muslScope(sa))
+		_, a.srcLabel = muslAttr(sa)
+		a.cpl = policytable.CommonPrefixLen(sa, da)
+		a.r9 = uint8(a.cpl)
+	}
+	return a
+}
+
 // muslKey is musl's sort key of d without the position bits (RFC 6724
 // section 6 rules 1, 2, 5, 6, 8 and 9, from the highest bit down).
 func muslKey(d *Destination) uint32 {
-	da := muslV6(d.Addr)
-	prec, label := muslAttr(da)
-	scope := muslScope(da)
+	a := muslAttrs(d)
 	var key uint32
-	if d.Source.Addr.IsValid() && !d.Unreachable {
-		sa := muslV6(d.Source.Addr)
+	if a.usable {
 		key |= muslUsable
-		if muslScope(sa) == scope {
+		if a.matchScope() {
 			key |= muslMatchingScope
 		}
-		if _, l := muslAttr(sa); l == label {
+		if a.matchLabel() {
 			key |= muslMatchingLabel
 		}
-		key |= uint32(policytable.CommonPrefixLen(sa, da)) << muslPrefixShift
+		key |= uint32(a.r9) << muslPrefixShift
 	}
-	key |= uint32(prec) << muslPrecShift
-	key |= uint32(15-scope) << muslScopeShift
+	key |= uint32(a.prec) << muslPrecShift
+	key |= uint32(15-a.scope) << muslScopeShift
 	return key
+}
+
+func (muslStack) attrs(_ *Selector, d *Destination) dattr { return muslAttrs(d) }
+
+func (muslStack) rule9Note(w, l *dattr) string {
+	fam := famName(w.v4)
+	if w.v4 != l.v4 {
+		fam = "IPv4 and IPv6"
+	}
+	return fam + ", all 128 bits of the IPv6 (IPv4-mapped) forms, across families too"
 }
 
 func (muslStack) sort(_ *Selector, dsts []Destination) {

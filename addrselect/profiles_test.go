@@ -435,3 +435,132 @@ func ExampleMusl() {
 	// Output:
 	// 203.0.113.1 192.0.2.20
 }
+
+// TestProfileExplainReasons checks that Explain describes each profile's
+// own rules: the prefix count it compared (worked out by hand from the
+// addresses), the wording of its rule 9 and of a tie.
+func TestProfileExplainReasons(t *testing.T) {
+	// 2001:db8:1::1 and its source 2001:db8:1::2 share 126 bits;
+	// 2001:db8:2::1 shares 46 with it (0x0001 ^ 0x0002 leaves 14 zero
+	// bits in the third group).
+	near, far := "2001:db8:1::1<2001:db8:1::2", "2001:db8:2::1<2001:db8:1::2"
+	// 192.0.2.11 shares 31 bits with 192.0.2.10, 192.0.2.200 shares 24.
+	v4near, v4far := "192.0.2.11<192.0.2.10/24", "192.0.2.200<192.0.2.10/24"
+	// Two IPv4 destinations outside the source's subnet.
+	v4a, v4b := "198.51.100.25<192.0.2.10/24", "203.0.113.25<192.0.2.10/24"
+	tests := []struct {
+		name       string
+		sel        *addrselect.Selector
+		a, b       string
+		rule       addrselect.Rule
+		ord        int
+		cplA, cplB int
+		want       []string // substrings of the reason
+	}{
+		{"go/ipv4-tie", addrselect.GoNet(), v4a, v4b, addrselect.Dst10, -1, 0, 0,
+			[]string{"go: keep 198.51.100.25 before 203.0.113.25", "input order kept"}},
+		{"glibc/ipv4-tie", addrselect.Glibc(), v4a, v4b, addrselect.Dst10, -1, 0, 0,
+			[]string{"glibc: keep 198.51.100.25 before 203.0.113.25"}},
+		{"cares/ipv4-tie", addrselect.CAres(), v4a, v4b, addrselect.Dst10, -1, 0, 0,
+			[]string{"cares: keep"}},
+		{"go/unusable-tie", addrselect.GoNet(), "192.0.2.1", "2001:db8::1", addrselect.Dst10, -1, 0, 0,
+			[]string{"go: keep 192.0.2.1 before 2001:db8::1"}},
+		{"go/rule9", addrselect.GoNet(), far, near, addrselect.Dst9, 1, 46, 64,
+			[]string{"go: prefer 2001:db8:1::1 over 2001:db8:2::1", "(64 > 46 bits", "at most 64 bits"}},
+		{"glibc/rule9-v6", addrselect.Glibc(), far, near, addrselect.Dst9, 1, 46, 126,
+			[]string{"glibc: prefer 2001:db8:1::1", "(126 > 46 bits", "all 128 bits"}},
+		{"glibc/rule9-v4", addrselect.Glibc(), v4far, v4near, addrselect.Dst9, 1, 24, 31,
+			[]string{"(31 > 24 bits", "IPv4", "share the source's /24 subnet"}},
+		{"glibc/rule9-v4-other-subnet", addrselect.Glibc(), v4near, "198.51.100.1<192.0.2.10/24", addrselect.Dst9, -1, 31, 0,
+			[]string{"(31 > 0 bits", "/24 subnet"}},
+		{"musl/rule9-v6", addrselect.Musl(), far, near, addrselect.Dst9, 1, 46, 126,
+			[]string{"musl: prefer 2001:db8:1::1", "(126 > 46 bits", "IPv4-mapped", "across families"}},
+		// 192.0.2.1 shares 124 bits of the mapped form with 192.0.2.10.
+		{"musl/rule9-v4", addrselect.Musl(), "192.0.2.1<192.0.2.10/24", v4near, addrselect.Dst9, 1, 124, 127,
+			[]string{"(127 > 124 bits", "IPv4,"}},
+		{"cares/rule9", addrselect.CAres(), far, near, addrselect.Dst9, 1, 46, 126,
+			[]string{"cares: prefer 2001:db8:1::1", "(126 > 46 bits", "only IPv6 destinations"}},
+		{"rfc3484/rule9", addrselect.RFC3484(), far, near, addrselect.Dst9, 1, 46, 126,
+			[]string{"(126 > 46 bits", "all bits compared as in RFC 3484"}},
+		{"rfc6724/rule9", addrselect.RFC6724(), far, near, addrselect.Dst9, 1, 46, 64,
+			[]string{"(64 > 46 bits", "rule 9 variant rfc"}},
+		{"same-subnet/rule9-v4", addrselect.RFC6724(addrselect.WithRule9(addrselect.Rule9SameSubnet)), v4far, v4near, addrselect.Dst9, 1, 24, 31,
+			[]string{"(31 > 24 bits", "inside the source's /24 subnet"}},
+		{"rfc6724/ipv4-tie", addrselect.RFC6724(addrselect.WithRule9(addrselect.Rule9IPv6Only)), v4a, v4b, addrselect.Dst10, -1, 0, 0,
+			[]string{"keep 198.51.100.25 before 203.0.113.25"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := tt.sel.Explain(pd(t, tt.a), pd(t, tt.b))
+			if d.Rule != tt.rule || d.Order != tt.ord {
+				t.Errorf("Explain = %v, order %d; want %v, %d", d, d.Order, tt.rule, tt.ord)
+			}
+			if d.A.CommonPrefixLen != tt.cplA || d.B.CommonPrefixLen != tt.cplB {
+				t.Errorf("CommonPrefixLen = %d, %d; want %d, %d", d.A.CommonPrefixLen, d.B.CommonPrefixLen, tt.cplA, tt.cplB)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(d.Reason, w) {
+					t.Errorf("Reason = %q; want it to contain %q", d.Reason, w)
+				}
+			}
+			for _, bad := range []string{"different families", "variant rfc"} {
+				if tt.sel.Name() != "rfc6724" && strings.Contains(d.Reason, bad) {
+					t.Errorf("Reason = %q; must not say %q for %s", d.Reason, bad, tt.sel.Name())
+				}
+			}
+		})
+	}
+}
+
+// TestProfileExplainFacts checks that the Facts are the values the stack
+// compared, where it differs from the RFC: Go's IPv4 scopes, musl's
+// table without the 3ffe::/16 row, c-ares's missing source.
+func TestProfileExplainFacts(t *testing.T) {
+	// Go: every IPv4 address but loopback and link-local is global, even
+	// under a table whose scopev4 rules make 10.0.0.0/8 site-local.
+	d := addrselect.GoNet().Explain(pd(t, "10.1.2.3<10.1.2.4/8"), pd(t, "169.254.1.1<169.254.1.2/16"))
+	if d.A.Scope != policytable.ScopeGlobal || d.B.Scope != policytable.ScopeLinkLocal {
+		t.Errorf("go scopes = %v, %v; want global, link-local", d.A.Scope, d.B.Scope)
+	}
+	// musl has no 3ffe::/16 row: precedence 40, label 1 (RFC 6724: 1, 12).
+	d = addrselect.Musl().Explain(pd(t, "3ffe::1<2001:db8::1"), pd(t, "3ffe::2<2001:db8::1"))
+	if d.A.Precedence != 40 || d.A.Label != 1 {
+		t.Errorf("musl 3ffe::1 precedence/label = %d/%d; want 40/1", d.A.Precedence, d.A.Label)
+	}
+	if r := addrselect.RFC6724().Explain(pd(t, "3ffe::1<2001:db8::1"), pd(t, "3ffe::2<2001:db8::1")); r.A.Precedence != 1 || r.A.Label != 12 {
+		t.Errorf("rfc6724 3ffe::1 precedence/label = %d/%d; want 1/12", r.A.Precedence, r.A.Label)
+	}
+	// c-ares gives a missing source interface-local scope and label 1, and
+	// says so when that decides rule 5.
+	d = addrselect.CAres().Explain(pd(t, "192.0.2.1"), pd(t, "2001:db8::1"))
+	if d.B.SourceScope != policytable.ScopeInterfaceLocal || d.B.SourceLabel != 1 || d.Rule != addrselect.Dst5 {
+		t.Errorf("cares unusable facts = %+v (%v); want interface-local, label 1, dst-5", d.B, d)
+	}
+	if !strings.Contains(d.Reason, "missing source") {
+		t.Errorf("cares reason = %q; want it to mention the missing source", d.Reason)
+	}
+}
+
+// TestProfileTraceTies checks Trace on stack profiles: ties in input
+// order are rule 10 with Order -1, and musl's unsorted IPv4-only lists
+// are rule 10 even where its key would order the pair.
+func TestProfileTraceTies(t *testing.T) {
+	in := []addrselect.Destination{pd(t, "198.51.100.25<192.0.2.10/24"), pd(t, "203.0.113.25<192.0.2.10/24")}
+	for _, sel := range []*addrselect.Selector{addrselect.GoNet(), addrselect.Glibc(), addrselect.CAres()} {
+		tr := sel.Trace(in)
+		if len(tr) != 1 || tr[0].Rule != addrselect.Dst10 || tr[0].Order != -1 || strings.Contains(tr[0].Reason, "different families") {
+			t.Errorf("%s Trace = %v; want one dst-10 with order -1", sel.Name(), tr)
+		}
+	}
+	// musl's key prefers 192.0.2.11 (127 bits) over 198.51.100.1, but
+	// musl does not sort IPv4-only lists.
+	in = []addrselect.Destination{pd(t, "198.51.100.1<192.0.2.10/24"), pd(t, "192.0.2.11<192.0.2.10/24")}
+	tr := addrselect.Musl().Trace(in)
+	if len(tr) != 1 || tr[0].Rule != addrselect.Dst10 || tr[0].Order != -1 || tr[0].A.Addr != in[0].Addr ||
+		!strings.Contains(tr[0].Reason, "only IPv4") {
+		t.Errorf("musl Trace = %v; want dst-10 keeping the input order", tr)
+	}
+	if d := addrselect.Musl().Explain(in[0], in[1]); d.Rule != addrselect.Dst9 || d.Order != 1 {
+		t.Errorf("musl Explain = %v (order %d); want the key's dst-9, 1", d, d.Order)
+	}
+}

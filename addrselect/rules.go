@@ -216,6 +216,19 @@ type dattr struct {
 	v4         bool // family, rule 9
 	cpl        int  // CommonPrefixLen(Source(D), D) as the rule 9 variant counts it
 	r9         uint8
+	plen       uint8 // the source's prefix length as the rules assume it
+}
+
+// setFlags copies the Mobile IPv6, temporary, deprecated and
+// encapsulation flags of src, for the stacks' attributes (Facts shows the
+// source's flags whether or not the stack looks at them).
+func (a *dattr) setFlags(src *Source) {
+	a.home = 1
+	if !src.IsValid() {
+		return
+	}
+	a.homeFlag, a.careOf, a.temporary = src.Home, src.CareOf, src.Temporary
+	a.deprecated, a.encap = src.Deprecated, src.Encapsulated
 }
 
 func (a *dattr) matchScope() bool { return a.usable && a.scope == a.srcScope }
@@ -247,6 +260,7 @@ func (s *Selector) dstAttrs(d *Destination, c *lookupCache) dattr {
 			a.encap = d.Source.Encapsulated
 			a.home = homeRank(&d.Source)
 			a.cpl, a.r9 = s.rule9Value(e.bits, d.Source.PrefixLen, x)
+			a.plen = uint8(prefixLen(d.Source.PrefixLen, e.bits.v4))
 		}
 	}
 	if s.history != nil && x.valid {

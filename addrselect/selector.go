@@ -244,6 +244,13 @@ type stackImpl interface {
 	// compare reports how the stack's comparator orders a before b
 	// (negative: a first) and which rule decided.
 	compare(s *Selector, a, b *Destination) (int, Rule)
+	// attrs returns the values the stack compares for d, for Explain:
+	// its scopes, labels and precedence, and in cpl and r9 its own rule 9
+	// count (0 where it does not apply rule 9).
+	attrs(s *Selector, d *Destination) dattr
+	// rule9Note describes, for a rule 9 reason, the family compared and
+	// how the stack counts the common prefix.
+	rule9Note(w, l *dattr) string
 }
 
 // zero is the configuration a nil *Selector stands for.
