@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,18 +139,7 @@ zone:
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		// SIGTERM lets NSD stop its children and exit; SIGKILL the
-		// group if it has not within a few seconds.
-		pgid := cmd.Process.Pid
-		syscall.Kill(-pgid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-pgid, syscall.SIGKILL)
-			<-done
-		}
-	})
+	t.Cleanup(func() { stopNSD(t, cmd, done) })
 	server := fmt.Sprintf("127.0.0.1:%d", port)
 	r := &net.Resolver{
 		PreferGo: true,
@@ -178,6 +168,40 @@ zone:
 			t.Fatalf("nsd did not answer within 10s: %v\n%s\n%s", err, out.String(), log)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stopNSD stops the NSD started as cmd (whose Wait closes done) and its
+// children, and makes sure every one of them is reaped: a process that
+// nobody waits for stays a zombie, and in a container whose init does not
+// reap orphans it stays one for good.
+//
+// SIGTERM goes to the main process only: NSD then stops its server and
+// transfer daemon and waits for them itself, so they are reaped by their
+// own parent. If it has not exited within a few seconds, the whole
+// process group gets SIGKILL and the main process is waited for.
+func stopNSD(t *testing.T, cmd *exec.Cmd, done <-chan struct{}) {
+	t.Helper()
+	pid := cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("stopping nsd (pid %d): %v", pid, err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Errorf("nsd (pid %d) ignored SIGTERM for 5s: killing its process group", pid)
+		syscall.Kill(-pid, syscall.SIGKILL)
+		<-done
+	}
+	// The process group outlives the main process while a child runs.
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(-pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Errorf("nsd's children (process group %d) still run after it exited: killing them", pid)
+			syscall.Kill(-pid, syscall.SIGKILL)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -271,28 +295,47 @@ func TestRealDNS(t *testing.T) {
 		// The in-memory resolver must fail the way *net.Resolver does.
 		mem := mxordertest.New().
 			MX("example.test", 10, "mx10.example.test").Host("mx10.example.test", "192.0.2.10", "2001:db8::10").
-			Host("mx20.example.test", "2001:db8::20").NoData("nomail.test")
-		type flags struct{ ok, notFound, temporary, timeout bool }
-		get := func(err error) flags {
+			Host("mx20.example.test", "2001:db8::20").NoData("nomail.test").
+			Host("mx.v4only.test", "203.0.113.25")
+		// What a lookup returned: the error flags and the addresses as
+		// a sorted set (*net.Resolver sorts "ip" answers by RFC 6724).
+		type result struct {
+			ok, notFound, temporary, timeout bool
+			addrs                            string
+		}
+		get := func(addrs []netip.Addr, err error) result {
 			var de *net.DNSError
 			if err == nil {
-				return flags{ok: true}
+				s := slices.Clone(addrs)
+				slices.SortFunc(s, netip.Addr.Compare)
+				return result{ok: true, addrs: fmt.Sprint(s)}
 			}
 			if !errors.As(err, &de) {
-				return flags{}
+				return result{}
 			}
-			return flags{false, de.IsNotFound, de.IsTemporary, de.IsTimeout}
+			return result{notFound: de.IsNotFound, temporary: de.IsTemporary, timeout: de.IsTimeout}
+		}
+		mx := func(name string) func(mxorder.Resolver) ([]netip.Addr, error) {
+			return func(r mxorder.Resolver) ([]netip.Addr, error) { _, err := r.LookupMX(ctx, name); return nil, err }
+		}
+		ip := func(network, name string) func(mxorder.Resolver) ([]netip.Addr, error) {
+			return func(r mxorder.Resolver) ([]netip.Addr, error) { return r.LookupNetIP(ctx, network, name) }
 		}
 		queries := []struct {
 			name string
-			do   func(mxorder.Resolver) error
+			do   func(mxorder.Resolver) ([]netip.Addr, error)
 		}{
-			{"mx-nxdomain", func(r mxorder.Resolver) error { _, err := r.LookupMX(ctx, "nosuchname.test."); return err }},
-			{"mx-nodata", func(r mxorder.Resolver) error { _, err := r.LookupMX(ctx, "nomail.test."); return err }},
-			{"mx-nodata-host", func(r mxorder.Resolver) error { _, err := r.LookupMX(ctx, "mx20.example.test."); return err }},
-			{"a-nodata", func(r mxorder.Resolver) error { _, err := r.LookupNetIP(ctx, "ip4", "mx20.example.test."); return err }},
-			{"aaaa-ok", func(r mxorder.Resolver) error { _, err := r.LookupNetIP(ctx, "ip6", "mx20.example.test."); return err }},
-			{"aaaa-nxdomain", func(r mxorder.Resolver) error { _, err := r.LookupNetIP(ctx, "ip6", "nosuchname.test."); return err }},
+			{"mx-nxdomain", mx("nosuchname.test.")},
+			{"mx-nodata", mx("nomail.test.")},
+			{"mx-nodata-host", mx("mx20.example.test.")},
+			{"a-nodata", ip("ip4", "mx20.example.test.")},
+			{"aaaa-ok", ip("ip6", "mx20.example.test.")},
+			{"aaaa-nxdomain", ip("ip6", "nosuchname.test.")},
+			{"ip-dual", ip("ip", "mx10.example.test.")},
+			{"ip-aaaa-only", ip("ip", "mx20.example.test.")},
+			{"ip-a-only", ip("ip", "mx.v4only.test.")},
+			{"ip-nodata", ip("ip", "nomail.test.")},
+			{"ip-nxdomain", ip("ip", "nosuchname.test.")},
 		}
 		for _, q := range queries {
 			real, fake := get(q.do(r)), get(q.do(mem))

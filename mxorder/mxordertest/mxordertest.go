@@ -332,32 +332,51 @@ func (r *Resolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error)
 
 // LookupNetIP returns the A ("ip4"), AAAA ("ip6") or both ("ip") records
 // of host. No records of the asked family gives an IsNotFound error.
+//
+// For "ip" it answers as *net.Resolver does: the addresses of both
+// families (AAAA first, then A; *net.Resolver sorts them by RFC 6724),
+// and no error as long as one family has addresses, even if the other
+// query failed or found nothing. Only when neither family has addresses
+// is there an error: the failure (SERVFAIL, timeout) of either query if
+// one failed, else IsNotFound.
 func (r *Resolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	var types []QType
 	switch network {
-	case "ip":
-		types = []QType{TypeAAAA, TypeA}
 	case "ip4":
-		types = []QType{TypeA}
+		return r.lookupFamily(ctx, TypeA, host)
 	case "ip6":
-		types = []QType{TypeAAAA}
+		return r.lookupFamily(ctx, TypeAAAA, host)
+	case "ip":
 	default:
 		return nil, &net.DNSError{Err: "unsupported network " + network, Name: host, Server: server}
 	}
-	var out []netip.Addr
-	for _, t := range types {
-		nd, _, err := r.lookup(ctx, t, host)
-		if err != nil {
+	a6, err6 := r.lookupFamily(ctx, TypeAAAA, host)
+	a4, err4 := r.lookupFamily(ctx, TypeA, host)
+	if out := append(a6, a4...); len(out) > 0 {
+		return out, nil
+	}
+	for _, err := range []error{err6, err4} {
+		var de *net.DNSError
+		if errors.As(err, &de) && !de.IsNotFound {
 			return nil, err
 		}
-		r.mu.Lock()
-		if t == TypeA {
-			out = append(out, nd.a...)
-		} else {
-			out = append(out, nd.aaaa...)
-		}
-		r.mu.Unlock()
 	}
+	return nil, notFound(host)
+}
+
+// lookupFamily answers one address query: a copy of the records of type
+// t (TypeA or TypeAAAA), or an IsNotFound error when there are none.
+func (r *Resolver) lookupFamily(ctx context.Context, t QType, host string) ([]netip.Addr, error) {
+	nd, _, err := r.lookup(ctx, t, host)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	src := nd.aaaa
+	if t == TypeA {
+		src = nd.a
+	}
+	out := slices.Clone(src)
+	r.mu.Unlock()
 	if len(out) == 0 {
 		return nil, notFound(host)
 	}

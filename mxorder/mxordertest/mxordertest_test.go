@@ -103,6 +103,60 @@ func TestErrorsLikeNetResolver(t *testing.T) {
 	}
 }
 
+// TestLookupIPUnion: for "ip", *net.Resolver returns the addresses of
+// both families and fails only when neither family has any.
+func TestLookupIPUnion(t *testing.T) {
+	ctx := context.Background()
+	r := mxordertest.New().
+		A("v4.example", "192.0.2.1").
+		AAAA("v6.example", "2001:db8::1").
+		Host("dual.example", "192.0.2.2", "2001:db8::2").
+		A("aaaa-fails.example", "192.0.2.3").ServFail("aaaa-fails.example", mxordertest.TypeAAAA).
+		A("aaaa-slow.example", "192.0.2.4").Timeout("aaaa-slow.example", mxordertest.TypeAAAA).
+		AAAA("a-fails.example", "2001:db8::5").ServFail("a-fails.example", mxordertest.TypeA).
+		NoData("empty.example").
+		NoData("only-fail.example").ServFail("only-fail.example", mxordertest.TypeAAAA).
+		ServFail("all-fail.example")
+	type result struct {
+		addrs                        []string
+		notFound, temporary, timeout bool
+	}
+	tests := []struct {
+		host string
+		want result
+	}{
+		{"v4.example", result{addrs: []string{"192.0.2.1"}}},
+		{"v6.example", result{addrs: []string{"2001:db8::1"}}},
+		{"dual.example", result{addrs: []string{"2001:db8::2", "192.0.2.2"}}},
+		{"aaaa-fails.example", result{addrs: []string{"192.0.2.3"}}},
+		{"aaaa-slow.example", result{addrs: []string{"192.0.2.4"}}},
+		{"a-fails.example", result{addrs: []string{"2001:db8::5"}}},
+		{"empty.example", result{notFound: true}},
+		{"missing.example", result{notFound: true}},
+		{"only-fail.example", result{temporary: true}},
+		{"all-fail.example", result{temporary: true}},
+	}
+	for _, tt := range tests {
+		addrs, err := r.LookupNetIP(ctx, "ip", tt.host)
+		var got result
+		for _, a := range addrs {
+			got.addrs = append(got.addrs, a.String())
+		}
+		if err != nil {
+			de := dnsErr(t, err)
+			got.notFound, got.temporary, got.timeout = de.IsNotFound, de.IsTemporary, de.IsTimeout
+			if de.Name != tt.host {
+				t.Errorf("%s: error names %q", tt.host, de.Name)
+			}
+		} else if len(addrs) == 0 {
+			t.Errorf("%s: no addresses and no error", tt.host)
+		}
+		if d := cmp.Diff(tt.want, got, cmp.AllowUnexported(result{})); d != "" {
+			t.Errorf("LookupNetIP(ip, %s) (-want +got):\n%s", tt.host, d)
+		}
+	}
+}
+
 func TestCNAME(t *testing.T) {
 	ctx := context.Background()
 	r := mxordertest.New().
