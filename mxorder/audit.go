@@ -22,21 +22,29 @@ const (
 	SeverityError                       // mail is lost or misrouted
 )
 
-// String returns "info", "warning" or "error".
-func (s Severity) String() string {
-	switch s {
-	case SeverityInfo:
-		return "info"
-	case SeverityWarning:
-		return "warning"
-	case SeverityError:
-		return "error"
-	}
-	return "severity(" + strconv.Itoa(int(s)) + ")"
+var severityNames = [...]string{
+	SeverityInfo:    "info",
+	SeverityWarning: "warning",
+	SeverityError:   "error",
 }
+
+// String returns "info", "warning" or "error", and "severity(N)" for a
+// value that is none of these.
+func (s Severity) String() string { return enumString(severityNames[:], uint8(s), "severity") }
 
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
+// MarshalText writes.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := parseEnum(severityNames[:], b, "severity")
+	if err != nil {
+		return err
+	}
+	*s = Severity(v)
+	return nil
+}
 
 // Code identifies the kind of a [Finding]. Codes are stable strings.
 type Code string

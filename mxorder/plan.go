@@ -65,7 +65,9 @@ type Host struct {
 }
 
 // Candidate is a usable address of a host and the source address the
-// local host would use for it (zero when the planner has no Sources).
+// local host would use for it (zero when the planner has no Sources). In
+// JSON the source is written as "source" (its address) and
+// "source_prefix_len", "source_interface" etc. for its other properties.
 type Candidate struct {
 	Addr   netip.Addr `json:"addr"`
 	Source addrselect.Source
@@ -179,26 +181,49 @@ var skipNames = [...]string{
 	SkipDuplicate:     "duplicate",
 }
 
-// String returns the reason's short name, such as "family".
-func (r SkipReason) String() string {
-	if int(r) < len(skipNames) && skipNames[r] != "" {
-		return skipNames[r]
-	}
-	return "skip(" + strconv.Itoa(int(r)) + ")"
-}
+// String returns the reason's short name, such as "family", and
+// "skip(N)" for a value that is not a reason.
+func (r SkipReason) String() string { return enumString(skipNames[:], uint8(r), "skip") }
 
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (r SkipReason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler].
+// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
+// MarshalText writes.
 func (r *SkipReason) UnmarshalText(b []byte) error {
-	for i, n := range skipNames {
-		if n != "" && n == string(b) {
-			*r = SkipReason(i)
-			return nil
+	v, err := parseEnum(skipNames[:], b, "skip")
+	if err != nil {
+		return err
+	}
+	*r = SkipReason(v)
+	return nil
+}
+
+// enumString names v from names, or writes kind(v) for a value without
+// a name, so that every value has a text form.
+func enumString(names []string, v uint8, kind string) string {
+	if int(v) < len(names) && names[v] != "" {
+		return names[v]
+	}
+	return kind + "(" + strconv.Itoa(int(v)) + ")"
+}
+
+// parseEnum is the inverse of enumString.
+func parseEnum(names []string, b []byte, kind string) (uint8, error) {
+	s := string(b)
+	for i, n := range names {
+		if n != "" && n == s {
+			return uint8(i), nil
 		}
 	}
-	return errors.New("mxorder: unknown skip reason " + strconv.Quote(string(b)))
+	if num, ok := strings.CutPrefix(s, kind+"("); ok {
+		if num, ok := strings.CutSuffix(num, ")"); ok {
+			if v, err := strconv.ParseUint(num, 10, 8); err == nil {
+				return uint8(v), nil
+			}
+		}
+	}
+	return 0, errors.New("mxorder: " + strconv.Quote(s) + " is not a " + kind + " name")
 }
 
 // LookupError records a failed DNS lookup.
@@ -215,24 +240,43 @@ type LookupError struct {
 	Err error `json:"-"`
 }
 
-// MarshalJSON writes the source as its address only.
-func (c Candidate) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Addr   netip.Addr `json:"addr"`
-		Source netip.Addr
-	}{c.Addr, c.Source.Addr})
+// candidateJSON is the JSON form of a [Candidate]: the source address
+// under "source" and its other properties beside it, each left out when
+// zero.
+type candidateJSON struct {
+	Addr         netip.Addr `json:"addr"`
+	Source       netip.Addr `json:"source,omitzero"`
+	PrefixLen    int        `json:"source_prefix_len,omitempty"`
+	Deprecated   bool       `json:"source_deprecated,omitempty"`
+	Temporary    bool       `json:"source_temporary,omitempty"`
+	Home         bool       `json:"source_home,omitempty"`
+	CareOf       bool       `json:"source_care_of,omitempty"`
+	Encapsulated bool       `json:"source_encapsulated,omitempty"`
+	Interface    string     `json:"source_interface,omitempty"`
+	NextHop      netip.Addr `json:"source_next_hop,omitzero"`
 }
 
-// UnmarshalJSON reads what MarshalJSON writes (the source flags are lost).
+// MarshalJSON writes the address and the source with its properties.
+func (c Candidate) MarshalJSON() ([]byte, error) {
+	s := c.Source
+	return json.Marshal(candidateJSON{
+		Addr: c.Addr, Source: s.Addr, PrefixLen: s.PrefixLen,
+		Deprecated: s.Deprecated, Temporary: s.Temporary, Home: s.Home, CareOf: s.CareOf,
+		Encapsulated: s.Encapsulated, Interface: s.Interface, NextHop: s.NextHop,
+	})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
 func (c *Candidate) UnmarshalJSON(b []byte) error {
-	var v struct {
-		Addr   netip.Addr `json:"addr"`
-		Source netip.Addr `json:"source"`
-	}
+	var v candidateJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*c = Candidate{Addr: v.Addr, Source: addrselect.Source{Addr: v.Source}}
+	*c = Candidate{Addr: v.Addr, Source: addrselect.Source{
+		Addr: v.Source, PrefixLen: v.PrefixLen,
+		Deprecated: v.Deprecated, Temporary: v.Temporary, Home: v.Home, CareOf: v.CareOf,
+		Encapsulated: v.Encapsulated, Interface: v.Interface, NextHop: v.NextHop,
+	}}
 	return nil
 }
 
