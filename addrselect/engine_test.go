@@ -645,7 +645,7 @@ func TestOrderPathsAgree(t *testing.T) {
 			p1 := make([]int32, n)
 			z.order(ds, make([]rec, n), p1)
 			p2 := make([]int32, n)
-			z.orderSmall(ds, make([]uint64, n), make([]uint8, n), make([]bool, n), p2)
+			z.orderSmall(ds, make([]uint64, n), p2)
 			if !slices.Equal(p1, p2) {
 				t.Fatalf("%s: order = %v; orderSmall = %v", name, p1, p2)
 			}

@@ -305,20 +305,16 @@ func (s *Selector) SortDestinations(dsts []Destination) {
 	case n <= 16:
 		var (
 			keys [16]uint64
-			r9   [16]uint8
-			v4   [16]bool
 			perm [16]int32
 		)
-		s.orderSmall(dsts, keys[:n], r9[:n], v4[:n], perm[:n])
+		s.orderSmall(dsts, keys[:n], perm[:n])
 		permute(dsts, perm[:n])
 	case n <= smallN:
 		var (
 			keys [smallN]uint64
-			r9   [smallN]uint8
-			v4   [smallN]bool
 			perm [smallN]int32
 		)
-		s.orderSmall(dsts, keys[:n], r9[:n], v4[:n], perm[:n])
+		s.orderSmall(dsts, keys[:n], perm[:n])
 		permute(dsts, perm[:n])
 	default:
 		perm := make([]int32, n)
@@ -327,18 +323,36 @@ func (s *Selector) SortDestinations(dsts []Destination) {
 	}
 }
 
-// orderSmall is order for up to 64 destinations: each record is one
-// integer, the rules 1-8 key above the inverted input position, so that a
-// plain descending integer sort gives the key order with ties in input
-// order. The rule 9 values and families stay in side arrays indexed by
-// input position. All slices have len(dsts) elements.
-func (s *Selector) orderSmall(dsts []Destination, keys []uint64, r9 []uint8, v4 []bool, perm []int32) {
+// Layout of orderSmall's one-integer records, below the rules 1-8 key.
+const (
+	smallIdxBits = 6                // 63 minus the input position
+	smallR9Shift = smallIdxBits     // the rule 9 value, 8 bits
+	smallFamBit  = smallR9Shift + 8 // 1 for IPv4
+	smallKeyShft = smallFamBit + 2  // the rules 1-8 (and history) key
+)
+
+// The rules 1-8 key has 48 bits (shiftUsable is its top bit): it must fit
+// above smallKeyShft.
+var _ [64 - smallKeyShft - (shiftUsable + 1)]struct{}
+
+// orderSmall is order for up to 64 destinations. Each record is one
+// integer: the rules 1-8 key, then the family, the rule 9 value and the
+// inverted input position, so that one descending integer sort orders
+// by the key, then, inside a run of equal key, each family by rule 9 with
+// ties in input order. A run holding one family is then final. A run
+// holding both families (rare: the default table gives IPv4 a precedence
+// of its own) is put back to the input's pattern of families by
+// mixRun. keys and perm have len(dsts) elements.
+func (s *Selector) orderSmall(dsts []Destination, keys []uint64, perm []int32) {
 	var c lookupCache
 	t, f := s.table, s.fastLookup()
 	for i := range dsts {
 		r := s.sortRec(t, f, &dsts[i], &c)
-		keys[i] = r.key<<6 | uint64(63-i)
-		r9[i], v4[i] = r.r9, r.v4
+		k := r.key<<smallKeyShft | uint64(r.r9)<<smallR9Shift | uint64(63-i)
+		if r.v4 {
+			k |= 1 << smallFamBit
+		}
+		keys[i] = k
 	}
 	// Insertion sort, descending: inputs are small.
 	for i := 1; i < len(keys); i++ {
@@ -353,62 +367,56 @@ func (s *Selector) orderSmall(dsts []Destination, keys []uint64, r9 []uint8, v4 
 	for i, k := range keys {
 		perm[i] = int32(63 - k&63)
 	}
-	if s.rule9 == Rule9Off {
-		return
-	}
 	for start := 0; start < len(keys); {
 		end := start + 1
-		for end < len(keys) && keys[end]>>6 == keys[start]>>6 {
+		for end < len(keys) && keys[end]>>smallKeyShft == keys[start]>>smallKeyShft {
 			end++
 		}
-		if end-start > 1 {
-			// Only families whose members differ in r9 need the pass.
-			var seen [2]bool
-			var first [2]uint8
-			var differ [2]bool
-			for _, p := range perm[start:end] {
-				f := 0
-				if v4[p] {
-					f = 1
-				}
-				if !seen[f] {
-					seen[f], first[f] = true, r9[p]
-				} else if r9[p] != first[f] {
-					differ[f] = true
-				}
-			}
-			if differ[0] {
-				sortFamilyIdx(perm[start:end], r9, v4, false)
-			}
-			if differ[1] {
-				sortFamilyIdx(perm[start:end], r9, v4, true)
-			}
+		if (keys[start]^keys[end-1])&(1<<smallFamBit) != 0 {
+			mixRun(keys[start:end], perm[start:end])
 		}
 		start = end
 	}
 }
 
-// sortFamilyIdx is sortFamily over input positions: it stably sorts the
-// positions in run whose family is fam by r9 (descending), leaving the
-// other family's positions in place.
-func sortFamilyIdx(run []int32, r9 []uint8, v4 []bool, fam bool) {
-	for k := range run {
-		x := run[k]
-		if v4[x] != fam {
-			continue
+// mixRun rearranges a run of equal rules 1-8 key that holds both
+// families: the run arrives with the IPv4 members first, each family
+// already in its final order (rule 9, then input position); each family
+// goes back to the positions it held in the input order of the run.
+func mixRun(keys []uint64, perm []int32) {
+	var (
+		members [smallN]int32  // the run's members as they arrived
+		byInput [smallN]uint64 // the run's records in input order
+	)
+	n := copy(members[:], perm)
+	copy(byInput[:], keys)
+	in := byInput[:n]
+	// Input order is descending inverted position.
+	for i := 1; i < n; i++ {
+		x := in[i]
+		j := i
+		for j > 0 && in[j-1]&63 < x&63 {
+			in[j] = in[j-1]
+			j--
 		}
-		cur := k
-		for p := k - 1; p >= 0; p-- {
-			if v4[run[p]] != fam {
-				continue
-			}
-			if r9[run[p]] >= r9[x] {
-				break
-			}
-			run[cur] = run[p]
-			cur = p
+		in[j] = x
+	}
+	// The IPv4 members come first: members[:n4] and members[n4:].
+	n4 := 0
+	for _, k := range keys {
+		if k&(1<<smallFamBit) != 0 {
+			n4++
 		}
-		run[cur] = x
+	}
+	i4, i6 := 0, n4
+	for p, k := range in {
+		if k&(1<<smallFamBit) != 0 {
+			perm[p] = members[i4]
+			i4++
+		} else {
+			perm[p] = members[i6]
+			i6++
+		}
 	}
 }
 
