@@ -175,7 +175,10 @@ func (p *Planner) gather(ctx context.Context, domain string) (domainData, error)
 	if err != nil {
 		return domainData{}, err
 	}
-	names := p.hostsToResolve(d, mx) // none for a null MX
+	var pl Plan
+	pl.Domain = d
+	entries, _ := p.entries(&pl, mx, nil) // none for a null MX
+	names := entryNames(entries)
 	dd := domainData{domain: d, mx: mx, addrs: p.resolveHosts(ctx, names)}
 	if cr, ok := p.resolver().(CNAMEResolver); ok && len(mx) > 0 {
 		dd.cnames = p.lookupCNAMEs(ctx, cr, names)
@@ -225,7 +228,7 @@ func (p *Planner) check(domain string, mx []*net.MX, addrs map[string]HostAddrs,
 	}
 	var plan Plan
 	plan.Domain = d
-	entries, err := p.entries(&plan, mx)
+	entries, err := p.entries(&plan, mx, nil)
 	if errors.Is(err, ErrNullMX) {
 		r.NullMX = true
 		if len(plan.Skipped) == 0 && countNull(mx) < len(nonNil(mx)) {
@@ -255,7 +258,8 @@ func (p *Planner) check(domain string, mx []*net.MX, addrs map[string]HostAddrs,
 		add(CodeImplicitMX, SeverityInfo, d, 0, netip.Addr{}, 0, d+" has no MX records: senders use its own address records as an implicit MX of preference 0 (RFC 5321 section 5.1)")
 	}
 	maxAddrs := p.maxHostAddrs()
-	for _, e := range entries {
+	for i := range entries {
+		e := &entries[i]
 		ha := lookupAddrs(addrs, e)
 		h := AuditHost{Name: e.name, Preference: e.pref, Addrs: []netip.Addr{}, CNAME: cnames[e.name]}
 		for _, pair := range [...]struct {

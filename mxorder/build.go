@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/dualstack/dualstack/addrselect"
 )
@@ -59,16 +60,26 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 		return nil, &NameError{Name: domain, Reason: reason}
 	}
 	plan := &Plan{Domain: d, MaxSessions: p.MaxSessions}
-	entries, err := p.entries(plan, mx)
+	var buf [entryBuf]entry
+	entries, err := p.entries(plan, mx, buf[:0])
 	if err != nil {
 		return plan, err
 	}
-	var r rng
-	p.newRNG(&r, d)
-	shuffleRuns(entries, &r)
 	for i := range entries {
-		entries[i].ha = lookupAddrs(addrs, entries[i])
+		entries[i].ha = lookupAddrs(addrs, &entries[i])
 	}
+	return p.build(ctx, plan, entries)
+}
+
+// entryBuf is the number of MX entries Build keeps on the stack; more
+// spill to the heap.
+const entryBuf = 16
+
+// build makes the plan from the entries (sorted, with their addresses).
+func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan, error) {
+	var r rng
+	p.newRNG(&r, plan.Domain)
+	shuffleRuns(entries, &r)
 
 	// RFC 5321 section 5.1 / RFC 3974 section 3 step 2: if the local host
 	// is an MX, drop it and every MX with a preference >= its own.
@@ -80,14 +91,15 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 		selfPref := entries[self].pref
 		plan.Self, plan.SelfPreference = entries[self].name, selfPref
 		kept := entries[:0]
-		for i, e := range entries {
+		for i := range entries {
+			e := &entries[i]
 			switch {
 			case i == self:
-				plan.skip(&e, netip.Addr{}, SkipSelf, "the local host")
+				plan.skip(e, netip.Addr{}, SkipSelf, "the local host")
 			case e.pref >= selfPref:
-				plan.skip(&e, netip.Addr{}, SkipNotBetter, "preference "+strconv.Itoa(int(e.pref))+" >= local host's "+strconv.Itoa(int(selfPref)))
+				plan.skip(e, netip.Addr{}, SkipNotBetter, "preference "+strconv.Itoa(int(e.pref))+" >= local host's "+strconv.Itoa(int(selfPref)))
 			default:
-				kept = append(kept, e)
+				kept = append(kept, *e)
 			}
 		}
 		entries = kept
@@ -96,55 +108,21 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 		}
 	}
 
-	senders, err := p.senderFamilies(ctx)
+	senders, err := p.families(ctx, entries)
 	if err != nil {
 		return plan, err
 	}
-	// With Sources and no explicit Families, the sender's families are
-	// those Sources has a route for: a probe of a global address in each
-	// family, or else any input address with a source. An address of
-	// another family is skipped for family without asking Sources; an
-	// address without a source in a routed family for its route.
-	probed := senders
-	if p.Sources != nil && p.Families == 0 {
-		probed = p.probedFamilies(ctx)
-		// A host routed only to some prefixes (no default route) fails
-		// the probe for that family; any input address with a source
-		// shows the family is there.
-		for missing := DualStack &^ probed; missing != 0; missing = DualStack &^ probed {
-			found := false
-			for ei := range entries {
-				for _, a := range entries[ei].ha.Addrs[:min(len(entries[ei].ha.Addrs), p.maxHostAddrs())] {
-					a = a.Unmap()
-					if f := FamilyOf(a); missing&f != 0 {
-						if s, err := p.Sources.Source(ctx, a); err == nil && s.IsValid() {
-							probed |= f
-							found = true
-						}
-					}
-					if found {
-						break
-					}
-				}
-				if found {
-					break
-				}
-			}
-			if !found {
-				break
-			}
-		}
-	}
-	senders &= probed
 	maxAddrs := p.maxHostAddrs()
 	total, widest := 0, 0
-	for _, e := range entries {
-		n := min(len(e.ha.Addrs), maxAddrs)
+	for i := range entries {
+		n := min(len(entries[i].ha.Addrs), maxAddrs)
 		total += n
 		widest = max(widest, n)
 	}
 	cands := make([]Candidate, 0, total)
-	dsts := make([]addrselect.Destination, 0, widest)
+	sp := getDsts(widest)
+	defer putDsts(sp)
+	dsts := *sp
 	plan.Hosts = make([]Host, 0, len(entries))
 	temporary := false
 	for ei := range entries {
@@ -182,19 +160,20 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 				plan.skip(e, a, SkipFamily, noFamilyDetail(fam))
 				continue
 			}
-			var src addrselect.Source
+			// Fill the next slot in place: a Destination is large.
+			dsts = append(dsts, addrselect.Destination{Addr: a})
 			if p.Sources != nil {
-				src, err = p.Sources.Source(ctx, a)
-				if err != nil {
+				d := &dsts[len(dsts)-1]
+				if d.Source, err = p.Sources.Source(ctx, a); err != nil {
 					return plan, err
 				}
-				if !src.IsValid() {
+				if !d.Source.IsValid() {
+					dsts = dsts[:len(dsts)-1]
 					noRoute = true
 					plan.skip(e, a, SkipNoRoute, "no source address")
 					continue
 				}
 			}
-			dsts = append(dsts, addrselect.Destination{Addr: a, Source: src})
 		}
 		plan.DomainFamilies |= h.Families
 		if len(dsts) == 0 {
@@ -215,8 +194,10 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 		// (RFC 6724 section 6).
 		p.Selector.SortDestinations(dsts)
 		start := len(cands)
+		cands = cands[:start+len(dsts)]
 		for i := range dsts {
-			cands = append(cands, Candidate{Addr: dsts[i].Addr, Source: dsts[i].Source})
+			c := &cands[start+i]
+			c.Addr, c.Source = dsts[i].Addr, dsts[i].Source
 		}
 		h.Addrs = cands[start:len(cands):len(cands)]
 		if p.Prefer == IPv4 || p.Prefer == IPv6 {
@@ -224,6 +205,7 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 		}
 		plan.Hosts = append(plan.Hosts, h)
 	}
+	*sp = dsts
 	plan.SenderFamilies = senders
 
 	if len(plan.Hosts) == 0 {
@@ -234,23 +216,102 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 			return plan, ErrNoSuchDomain
 		}
 		return plan, &UnreachableError{
-			Domain:         d,
+			Domain:         plan.Domain,
 			DomainFamilies: plan.DomainFamilies,
 			SenderFamilies: senders,
 			Hosts:          len(entries),
 			Temporary:      temporary,
 		}
 	}
-	plan.attempts = p.attempts(plan, total)
+	plan.attempts = p.attempts(plan, len(cands))
 	return plan, nil
 }
 
+// dstPool holds the scratch slices Build sorts each host's addresses
+// in; addrselect keeps no reference to them after sorting.
+var dstPool = sync.Pool{New: func() any { return new([]addrselect.Destination) }}
+
+func getDsts(n int) *[]addrselect.Destination {
+	sp := dstPool.Get().(*[]addrselect.Destination)
+	if cap(*sp) < n {
+		*sp = make([]addrselect.Destination, 0, max(n, DefaultMaxHostAddrs))
+	}
+	return sp
+}
+
+func putDsts(sp *[]addrselect.Destination) {
+	if cap(*sp) > 4*DefaultMaxHostAddrs {
+		// Do not keep a large slice alive for a rare large host.
+		return
+	}
+	*sp = (*sp)[:0]
+	dstPool.Put(sp)
+}
+
+// families returns the IP versions the sender can use: Planner.Families,
+// narrowed to those Sources has a route for when Sources is set and
+// Families is not.
+func (p *Planner) families(ctx context.Context, entries []entry) (Family, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if p.Families != 0 {
+		return p.Families & DualStack, nil
+	}
+	if p.Sources == nil {
+		return DualStack, nil
+	}
+	// A probe of a global address in each family; a host routed only to
+	// some prefixes (no default route) fails the probe for that family,
+	// so any input address with a source shows the family is there.
+	// Addresses of a family found missing are skipped for family without
+	// asking Sources again.
+	probed := p.probedFamilies(ctx)
+	maxAddrs := p.maxHostAddrs()
+	for ei := 0; ei < len(entries) && probed != DualStack; ei++ {
+		ha := &entries[ei].ha
+		for _, a := range ha.Addrs[:min(len(ha.Addrs), maxAddrs)] {
+			a = a.Unmap()
+			f := FamilyOf(a)
+			if f == 0 || probed&f != 0 {
+				continue
+			}
+			if s, err := p.Sources.Source(ctx, a); err == nil && s.IsValid() {
+				probed |= f
+				if probed == DualStack {
+					break
+				}
+			}
+		}
+	}
+	return probed, nil
+}
+
+// mxInputCap bounds the MX records examined at all, whatever MaxMX says:
+// a DNS message of at most 65535 octets (RFC 1035 section 4.2.2) holds
+// fewer than 4400 MX records, so a longer list does not come from one
+// answer. Records beyond it are counted in Truncated.MX and summarised
+// in one Skip.
+const mxInputCap = 4096
+
 // entries turns the MX records into sorted, validated, bounded entries
-// (RFC 5321 section 5.1, RFC 7505).
-func (p *Planner) entries(plan *Plan, mx []*net.MX) ([]entry, error) {
-	records, nulls := 0, 0
-	for _, m := range mx {
+// (RFC 5321 section 5.1, RFC 7505), appended to buf.
+//
+// Work is linear in the records (at most mxInputCap of them are looked
+// at) plus O(MaxMX log MaxMX): the MaxMX best records are picked by
+// preference with a two-pass radix selection and only they are sorted.
+func (p *Planner) entries(plan *Plan, mx []*net.MX, buf []entry) ([]entry, error) {
+	records, nulls, beyond := 0, 0, 0
+	end := len(mx)
+	for i, m := range mx {
 		if m == nil {
+			continue
+		}
+		if records == mxInputCap {
+			if beyond == 0 {
+				end = i
+			}
+			beyond++
 			continue
 		}
 		records++
@@ -258,11 +319,17 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX) ([]entry, error) {
 			nulls++
 		}
 	}
+	mx = mx[:end]
 	if records == 0 {
 		// RFC 5321 section 5.1: no MX records: the domain itself is an
 		// implicit MX of preference 0.
 		plan.Implicit = true
-		return []entry{{name: plan.Domain, raw: plan.Domain}}, nil
+		return append(buf, entry{name: plan.Domain, raw: plan.Domain}), nil
+	}
+	if beyond > 0 {
+		plan.Truncated.MX += beyond
+		plan.Skipped = append(plan.Skipped, Skip{Host: plan.Domain, Reason: SkipMXLimit,
+			Detail: strconv.Itoa(beyond) + " MX records beyond the first " + strconv.Itoa(mxInputCap) + " not examined"})
 	}
 	// RFC 7505 section 3: a null MX is a single "." record; clients must
 	// not fall back to address records. A "." among real MX records is a
@@ -270,7 +337,7 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX) ([]entry, error) {
 	if nulls == records || (nulls > 0 && p.NullMX == NullMXFail) {
 		return nil, ErrNullMX
 	}
-	entries := make([]entry, 0, records-nulls)
+	entries := slices.Grow(buf[:0], records-nulls)
 	for _, m := range mx {
 		if m == nil {
 			continue
@@ -286,33 +353,90 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX) ([]entry, error) {
 		}
 		entries = append(entries, entry{name: n, raw: m.Host, pref: m.Pref})
 	}
-	// RFC 5321 section 5.1: lower preference first. Stable, so that the
-	// cap below is a function of the input.
-	slices.SortStableFunc(entries, func(a, b entry) int { return cmp.Compare(a.pref, b.pref) })
 	if limit := p.maxMX(); len(entries) > limit {
-		plan.Truncated.MX = len(entries) - limit
-		for _, e := range entries[limit:] {
-			plan.skip(&e, netip.Addr{}, SkipMXLimit, "beyond the limit of "+strconv.Itoa(limit)+" MX records")
-		}
-		entries = entries[:limit]
+		entries = p.keepBest(plan, entries, limit)
 	}
-	// A host listed twice keeps its best preference.
+	// RFC 5321 section 5.1: lower preference first. Stable, so that
+	// equal preferences stay in record order until shuffled.
+	slices.SortStableFunc(entries, func(a, b entry) int { return cmp.Compare(a.pref, b.pref) })
+	return dedupHosts(plan, entries), nil
+}
+
+// keepBest keeps, in record order, the limit entries that a stable sort
+// by preference would put first, and reports the others as over the MX
+// limit (in record order). It runs in linear time: a histogram of the
+// high byte of the preferences, then of the low byte within the bucket
+// where the limit falls, gives the preference of the last kept entry and
+// how many entries of that preference are kept.
+func (p *Planner) keepBest(plan *Plan, entries []entry, limit int) []entry {
+	var hist [256]int
+	for i := range entries {
+		hist[entries[i].pref>>8]++
+	}
+	below, hi := 0, 0
+	for ; below+hist[hi] < limit; hi++ {
+		below += hist[hi]
+	}
+	hist = [256]int{}
+	for i := range entries {
+		if int(entries[i].pref>>8) == hi {
+			hist[entries[i].pref&0xff]++
+		}
+	}
+	lo := 0
+	for ; below+hist[lo] < limit; lo++ {
+		below += hist[lo]
+	}
+	last := uint16(hi<<8 | lo)
+	atLast := limit - below // entries of preference last to keep
+	plan.Truncated.MX += len(entries) - limit
+	plan.Skipped = slices.Grow(plan.Skipped, len(entries)-limit)
+	detail := "beyond the limit of " + strconv.Itoa(limit) + " MX records"
 	kept := entries[:0]
-	for _, e := range entries {
+	for i := range entries {
+		e := &entries[i]
+		if e.pref < last || (e.pref == last && atLast > 0) {
+			if e.pref == last {
+				atLast--
+			}
+			kept = append(kept, *e)
+			continue
+		}
+		plan.skip(e, netip.Addr{}, SkipMXLimit, detail)
+	}
+	return kept
+}
+
+// dedupHosts keeps the first (best) entry of each host name and reports
+// the others.
+func dedupHosts(plan *Plan, entries []entry) []entry {
+	var seen map[string]struct{}
+	if len(entries) > 32 {
+		// Beyond a few dozen names a map beats the quadratic scan.
+		seen = make(map[string]struct{}, len(entries))
+	}
+	kept := entries[:0]
+	for i := range entries {
+		e := &entries[i]
 		dup := false
-		for _, k := range kept {
-			if k.name == e.name {
-				dup = true
-				break
+		if seen != nil {
+			_, dup = seen[e.name]
+			seen[e.name] = struct{}{}
+		} else {
+			for k := range kept {
+				if kept[k].name == e.name {
+					dup = true
+					break
+				}
 			}
 		}
 		if dup {
-			plan.skip(&e, netip.Addr{}, SkipDuplicate, "host listed more than once")
+			plan.skip(e, netip.Addr{}, SkipDuplicate, "host listed more than once")
 			continue
 		}
-		kept = append(kept, e)
+		kept = append(kept, *e)
 	}
-	return kept, nil
+	return kept
 }
 
 // shuffleRuns randomises the order within each run of equal preference
@@ -333,7 +457,7 @@ func shuffleRuns(entries []entry, r *rng) {
 	}
 }
 
-func lookupAddrs(addrs map[string]HostAddrs, e entry) HostAddrs {
+func lookupAddrs(addrs map[string]HostAddrs, e *entry) HostAddrs {
 	if ha, ok := addrs[e.name]; ok {
 		return ha
 	}
@@ -343,43 +467,38 @@ func lookupAddrs(addrs map[string]HostAddrs, e entry) HostAddrs {
 // findSelf returns the index of the best-preference entry that is the
 // local host, or -1.
 func (p *Planner) findSelf(entries []entry) (int, error) {
-	if len(p.LocalNames) == 0 && len(p.LocalAddrs) == 0 {
+	if len(entries) == 0 || (len(p.LocalNames) == 0 && len(p.LocalAddrs) == 0) {
 		return -1, nil
 	}
-	for i, e := range entries {
-		for _, ln := range p.LocalNames {
-			n, reason := normalize(ln)
-			if reason != "" {
-				return -1, &NameError{Name: ln, Reason: "local name: " + reason}
-			}
-			if n == e.name {
-				return i, nil
-			}
+	// Normalise the local names once, not once per entry.
+	var buf [4]string
+	local := buf[:0]
+	for _, ln := range p.LocalNames {
+		n, reason := normalize(ln)
+		if reason != "" {
+			return -1, &NameError{Name: ln, Reason: "local name: " + reason}
 		}
-		if len(p.LocalAddrs) > 0 {
-			ha := e.ha
-			for _, a := range ha.Addrs[:min(len(ha.Addrs), p.maxHostAddrs())] {
-				for _, l := range p.LocalAddrs {
-					if a.IsValid() && l.Unmap() == a.Unmap() {
-						return i, nil
-					}
+		local = append(local, n)
+	}
+	maxAddrs := p.maxHostAddrs()
+	for i := range entries {
+		e := &entries[i]
+		if slices.Contains(local, e.name) {
+			return i, nil
+		}
+		for _, a := range e.ha.Addrs[:min(len(e.ha.Addrs), maxAddrs)] {
+			if !a.IsValid() {
+				continue
+			}
+			a = a.Unmap()
+			for _, l := range p.LocalAddrs {
+				if l.Unmap() == a {
+					return i, nil
 				}
 			}
 		}
 	}
 	return -1, nil
-}
-
-// senderFamilies returns the families the local host may use before
-// looking at Sources.
-func (p *Planner) senderFamilies(ctx context.Context) (Family, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	if p.Families != 0 {
-		return p.Families & DualStack, nil
-	}
-	return DualStack, nil
 }
 
 // probedFamilies asks Sources about a global destination in each family.
@@ -413,7 +532,8 @@ func preferFamily(c []Candidate, f Family) {
 // attempts flattens the hosts into the attempt list: duplicates removed,
 // then MaxAddresses applied, balanced across families when asked.
 func (p *Planner) attempts(plan *Plan, total int) []Attempt {
-	out := make([]Attempt, 0, total)
+	out := make([]Attempt, total)
+	n := 0
 	var n4, n6 int
 	// seen is a 256-bit Bloom filter over the addresses in out: the
 	// linear duplicate search runs only when it reports a possible match,
@@ -429,7 +549,7 @@ func (p *Planner) attempts(plan *Plan, total int) []Attempt {
 			x *= 0x9e3779b97f4a7c15
 			bit := x >> 56
 			if seen[bit>>6]&(1<<(bit&63)) != 0 {
-				for ai := range out {
+				for ai := range out[:n] {
 					if out[ai].Addr == c.Addr {
 						plan.Skipped = append(plan.Skipped, Skip{Host: h.Name, Preference: h.Preference, Addr: c.Addr, Reason: SkipDuplicate, Detail: "address already listed for " + out[ai].Host})
 						continue cand
@@ -442,9 +562,12 @@ func (p *Planner) attempts(plan *Plan, total int) []Attempt {
 			} else {
 				n6++
 			}
-			out = append(out, Attempt{Host: h.Name, Preference: h.Preference, Addr: c.Addr, Source: c.Source.Addr})
+			a := &out[n]
+			a.Host, a.Preference, a.Addr, a.Source = h.Name, h.Preference, c.Addr, c.Source.Addr
+			n++
 		}
 	}
+	out = out[:n:n]
 	limit := p.MaxAddresses
 	if limit <= 0 || len(out) <= limit {
 		return out

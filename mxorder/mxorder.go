@@ -238,6 +238,15 @@ func NormalizeName(name string) (string, error) {
 // allocate.
 func normalize(name string) (string, string) {
 	n := strings.TrimSuffix(name, ".")
+	if isCanonical(n) {
+		return n, ""
+	}
+	return normalizeFull(n)
+}
+
+// normalizeFull is normalize for a name (without its trailing dot) that
+// is not already canonical.
+func normalizeFull(n string) (string, string) {
 	if n == "" {
 		return "", "empty name or root"
 	}
@@ -275,6 +284,45 @@ func normalize(name string) (string, string) {
 		return "", reason
 	}
 	return n, ""
+}
+
+// isCanonical is the fast path of normalize: it reports, in one pass,
+// whether n is already a lower-case LDH host name that normalize returns
+// unchanged: labels of 1 to 63 letters, digits and inner hyphens (RFC
+// 1123 section 2.1), none starting "xn--" (an A-label that IDNA must
+// check), at most 253 characters (RFC 1035 section 2.3.4), and a
+// top-level label that is not all digits (so not an IPv4 literal; an
+// IPv6 literal has colons). Anything else takes the full path.
+func isCanonical(n string) bool {
+	if len(n) == 0 || len(n) > maxNameLen {
+		return false
+	}
+	start, digits, dots := 0, true, 0
+	for i := 0; i <= len(n); i++ {
+		if i < len(n) && n[i] != '.' {
+			switch c := n[i]; {
+			case 'a' <= c && c <= 'z':
+				digits = false
+			case c == '-':
+				digits = false
+				if i == start || i+1 == len(n) || n[i+1] == '.' {
+					return false
+				}
+			case '0' <= c && c <= '9':
+			default:
+				return false
+			}
+			continue
+		}
+		if l := i - start; l == 0 || l > 63 || (l >= 4 && n[start:start+4] == "xn--") {
+			return false
+		}
+		if i < len(n) {
+			start, digits = i+1, true
+			dots++
+		}
+	}
+	return !(digits && dots > 0)
 }
 
 // hasALabel reports whether an ASCII name has a label starting "xn--"

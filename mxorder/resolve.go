@@ -1,12 +1,10 @@
 package mxorder
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"sync"
 )
 
@@ -42,8 +40,18 @@ func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	addrs := p.resolveHosts(ctx, p.hostsToResolve(d, mx))
-	plan, err := p.Build(ctx, d, mx, addrs)
+	// The records are validated and normalised once, here; Build's own
+	// path (Planner.Build) is for records the caller already has.
+	plan := &Plan{Domain: d, MaxSessions: p.MaxSessions}
+	var buf [entryBuf]entry
+	entries, err := p.entries(plan, mx, buf[:0])
+	if err == nil {
+		addrs := p.resolveHosts(ctx, entryNames(entries))
+		for i := range entries {
+			entries[i].ha = addrs[entries[i].name]
+		}
+		plan, err = p.build(ctx, plan, entries)
+	}
 	if plan != nil && mxErr != nil {
 		plan.noteLookup(d, "mx", mxErr)
 	}
@@ -78,19 +86,11 @@ func (p *Planner) lookupContext(ctx context.Context) (context.Context, context.C
 	return context.WithCancel(ctx)
 }
 
-// hostsToResolve returns the canonical names Build will need, bounded by
-// MaxMX: the same selection as Build makes.
-func (p *Planner) hostsToResolve(d string, mx []*net.MX) []string {
-	var pl Plan
-	pl.Domain = d
-	entries, err := p.entries(&pl, mx)
-	if err != nil {
-		return nil
-	}
-	slices.SortStableFunc(entries, func(a, b entry) int { return cmp.Compare(a.pref, b.pref) })
+// entryNames returns the names of the entries.
+func entryNames(entries []entry) []string {
 	names := make([]string, len(entries))
-	for i, e := range entries {
-		names[i] = e.name
+	for i := range entries {
+		names[i] = entries[i].name
 	}
 	return names
 }

@@ -1,0 +1,85 @@
+package mxorder
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// TestKeepBest: the linear selection keeps exactly the entries a stable
+// sort by preference followed by a cut would keep, and reports the rest.
+func TestKeepBest(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for iter := range 2000 {
+		n := 1 + r.IntN(80)
+		limit := 1 + r.IntN(n)
+		spread := []int{1, 3, 20, 300, 65536}[iter%5]
+		entries := make([]entry, n)
+		for i := range entries {
+			entries[i] = entry{name: "h" + strconv.Itoa(i), pref: uint16(r.IntN(spread))}
+			if spread == 300 {
+				entries[i].pref = uint16(r.IntN(3))<<8 | uint16(r.IntN(2)) // few values, differing in both bytes
+			}
+		}
+		want := slices.Clone(entries)
+		slices.SortStableFunc(want, func(a, b entry) int { return cmp.Compare(a.pref, b.pref) })
+		want = want[:limit]
+
+		var plan Plan
+		p := Planner{}
+		got := p.keepBest(&plan, slices.Clone(entries), limit)
+		slices.SortStableFunc(got, func(a, b entry) int { return cmp.Compare(a.pref, b.pref) })
+		if !slices.EqualFunc(got, want, func(a, b entry) bool { return a.name == b.name && a.pref == b.pref }) {
+			t.Fatalf("n=%d limit=%d: kept %v; want %v", n, limit, got, want)
+		}
+		if plan.Truncated.MX != n-limit || len(plan.Skipped) != n-limit {
+			t.Fatalf("n=%d limit=%d: Truncated.MX %d, %d skips; want %d", n, limit, plan.Truncated.MX, len(plan.Skipped), n-limit)
+		}
+		for _, s := range plan.Skipped {
+			if s.Reason != SkipMXLimit || slices.ContainsFunc(want, func(e entry) bool { return e.name == s.Host }) {
+				t.Fatalf("bad skip %+v", s)
+			}
+		}
+	}
+}
+
+// TestMXInputCap: beyond mxInputCap records nothing is examined; the
+// cut is counted and reported in one Skip, and the kept hosts are the
+// best of the examined records.
+func TestMXInputCap(t *testing.T) {
+	mx := make([]*net.MX, 0, mxInputCap+500)
+	for i := range mxInputCap + 500 {
+		// The last records have the best preference but are beyond the
+		// cap: they must not be chosen.
+		pref := uint16(100 + i%7)
+		if i >= mxInputCap {
+			pref = 1
+		}
+		mx = append(mx, &net.MX{Host: "mx" + strconv.Itoa(i) + ".example.", Pref: pref})
+		if i%100 == 0 {
+			mx = append(mx, nil)
+		}
+	}
+	plan := &Plan{Domain: "example"}
+	p := Planner{MaxMX: 3}
+	entries, err := p.entries(plan, mx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 3 || entries[0].pref != 100 || entries[2].pref != 100 {
+		t.Errorf("entries = %+v; want three of preference 100", entries)
+	}
+	if want := mxInputCap + 500 - 3; plan.Truncated.MX != want {
+		t.Errorf("Truncated.MX = %d; want %d", plan.Truncated.MX, want)
+	}
+	summary := slices.IndexFunc(plan.Skipped, func(s Skip) bool { return s.Host == "example" && s.Reason == SkipMXLimit })
+	if summary < 0 || plan.Skipped[summary].Detail != "500 MX records beyond the first 4096 not examined" {
+		t.Errorf("no summary skip for the records beyond the cap: %+v", plan.Skipped[:min(3, len(plan.Skipped))])
+	}
+	if n := len(plan.Skipped); n != mxInputCap-3+1 {
+		t.Errorf("%d skips; want %d", n, mxInputCap-3+1)
+	}
+}
