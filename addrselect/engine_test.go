@@ -426,8 +426,7 @@ func (fakeStack) compare(s *Selector, a, b *Destination) (int, Rule) {
 }
 
 func (fakeStack) attrs(s *Selector, d *Destination) dattr {
-	var c lookupCache
-	return s.dstAttrs(d, &c)
+	return s.dstAttrs(d)
 }
 
 func (fakeStack) rule9Note(_, _ *dattr) string { return "fake count" }
@@ -487,10 +486,9 @@ func TestSortRecMatchesAttrs(t *testing.T) {
 		z := s.orZero()
 		for range 300 {
 			ds := randDestinations(r, 6)
-			var c1, c2 lookupCache
 			for i := range ds {
-				a := z.dstAttrs(&ds[i], &c1)
-				got := z.sortRec(z.table, z.fastLookup(), &ds[i], &c2)
+				a := z.dstAttrs(&ds[i])
+				got := z.sortRec(z.table, z.fastLookup(), &ds[i])
 				if got.key != a.key() || got.r9 != a.r9 || got.v4 != a.v4 {
 					t.Fatalf("%s: sortRec(%v) = %+v; attrs give key %x r9 %d v4 %v", name, ds[i], got, a.key(), a.r9, a.v4)
 				}

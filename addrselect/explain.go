@@ -113,8 +113,7 @@ func (s *Selector) explainAttrs(a, b *Destination) (dattr, dattr) {
 	if s.stack != nil {
 		return s.stack.attrs(s, a), s.stack.attrs(s, b)
 	}
-	var c lookupCache
-	return s.dstAttrs(a, &c), s.dstAttrs(b, &c)
+	return s.dstAttrs(a), s.dstAttrs(b)
 }
 
 // reasonPrefix is "name: " for stack profiles, empty for the RFC engine.

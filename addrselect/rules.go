@@ -34,13 +34,16 @@ type bits128 struct {
 
 func toBits(a netip.Addr) bits128 {
 	if addrLayoutOK {
-		// The zero Addr holds zero bits: the zero bits128 (valid is
-		// false).
-		w := (*[2]uint64)(unsafe.Pointer(&a))
-		hi, lo := w[0], w[1]
-		return bits128{hi: hi, lo: lo, v4: hi == 0 && lo>>32 == 0xffff, valid: a.IsValid()}
+		return rawBits(a)
 	}
 	return toBitsSafe(a)
+}
+
+// rawBits reads the bits of a in place; only when addrLayoutOK. The zero
+// Addr holds zero bits: the zero bits128 (valid is false).
+func rawBits(a netip.Addr) bits128 {
+	w := (*[2]uint64)(unsafe.Pointer(&a))
+	return bits128{hi: w[0], lo: w[1], v4: w[0] == 0 && w[1]>>32 == 0xffff, valid: a.IsValid()}
 }
 
 // toBitsSafe is toBits through the exported API.
@@ -173,42 +176,22 @@ func lookupAttr(t *policytable.Table, f *fastTable, a netip.Addr, x bits128) pol
 	return t.Lookup(a)
 }
 
-// lookupCache remembers the table answers for the last few source
-// addresses: the destinations of one sort share a handful of sources.
-type lookupCache struct {
-	n       int
-	next    int
-	last    int // the entry found or filled last
-	entries [8]cacheEntry
-}
-
-type cacheEntry struct {
-	addr  netip.Addr
-	bits  bits128
-	attr  policytable.Attr
-	scope policytable.Scope
-}
-
-func (s *Selector) srcLookup(t *policytable.Table, f *fastTable, a netip.Addr, c *lookupCache) *cacheEntry {
-	for i := 0; i < c.n; i++ {
-		if c.entries[i].addr == a {
-			c.last = i
-			return &c.entries[i]
+// attrScope returns the policy attributes (precedence and label, RFC 6724
+// section 2.1) and the scope (section 3.1, 3.2, with the Selector's
+// private-IPv4 override) of a, whose bits are x. Computing them costs
+// about as much as finding them again in a cache, so the hot path does
+// not keep one.
+func (s *Selector) attrScope(t *policytable.Table, f *fastTable, a netip.Addr, x bits128) (policytable.Attr, policytable.Scope) {
+	if x.v4 {
+		if f != nil && f.v4One && s.scope4 != nil {
+			return f.v4Attr, s.scope4.lookup(uint32(x.lo))
 		}
+		return lookupAttr(t, f, a, x), s.scopeBits(t, a, x)
 	}
-	return s.srcFill(t, f, a, c)
-}
-
-// srcFill looks a up and stores the answer in the cache.
-func (s *Selector) srcFill(t *policytable.Table, f *fastTable, a netip.Addr, c *lookupCache) *cacheEntry {
-	x := toBits(a)
-	e := &c.entries[c.next]
-	e.addr, e.bits = a, x
-	e.attr, e.scope = lookupAttr(t, f, a, x), s.scopeBits(t, a, x)
-	c.last = c.next
-	c.next = (c.next + 1) % len(c.entries)
-	c.n = min(c.n+1, len(c.entries))
-	return e
+	if f != nil {
+		return f.iv[f.index(x)].attr, scope6(x)
+	}
+	return t.Lookup(a), scope6(x)
 }
 
 // homeRank orders the Mobile IPv6 roles for rule 4 (source and
@@ -271,30 +254,31 @@ func (a *dattr) matchLabel() bool { return a.usable && a.label == a.srcLabel }
 // dstAttrs computes the attributes of d. Scope and label of Source(D)
 // are looked up even for an unusable D (for Explain), but the rules that
 // need Source(D) treat an unusable D as having none.
-func (s *Selector) dstAttrs(d *Destination, c *lookupCache) dattr {
+func (s *Selector) dstAttrs(d *Destination) dattr {
 	t, f := s.table, s.fastLookup() // a nil table behaves as policytable.RFC6724()
 	x := toBits(d.Addr)
-	attr := lookupAttr(t, f, d.Addr, x)
+	attr, sc := s.attrScope(t, f, d.Addr, x)
 	a := dattr{
 		addr:   d.Addr,
 		src:    d.Source.Addr,
 		usable: x.valid && d.Source.IsValid() && !d.Unreachable,
-		scope:  s.scopeBits(t, d.Addr, x),
+		scope:  sc,
 		label:  attr.Label,
 		prec:   attr.Precedence,
 		v4:     x.v4,
 		home:   1,
 	}
 	if d.Source.IsValid() {
-		e := s.srcLookup(t, f, d.Source.Addr, c)
-		a.srcLabel, a.srcScope = e.attr.Label, e.scope
+		sx := toBits(d.Source.Addr)
+		sattr, sscope := s.attrScope(t, f, d.Source.Addr, sx)
+		a.srcLabel, a.srcScope = sattr.Label, sscope
 		a.homeFlag, a.careOf, a.temporary = d.Source.Home, d.Source.CareOf, d.Source.Temporary
 		if a.usable {
 			a.deprecated = d.Source.Deprecated
 			a.encap = d.Source.Encapsulated
 			a.home = homeRank(&d.Source)
-			a.cpl, a.r9 = s.rule9Value(e.bits, d.Source.PrefixLen, x)
-			a.plen = uint8(prefixLen(d.Source.PrefixLen, e.bits.v4))
+			a.cpl, a.r9 = s.rule9Value(sx, d.Source.PrefixLen, x)
+			a.plen = uint8(prefixLen(d.Source.PrefixLen, sx.v4))
 		}
 	}
 	if s.history != nil && x.valid {
@@ -396,56 +380,56 @@ func (a *dattr) key() uint64 {
 
 // sortRec computes the sort record of d: the same key as
 // dstAttrs(d).key() without building the attributes Explain needs. It is
-// the hot path of SortDestinations: IPv4 destinations skip the 128-bit
-// conversion and, under a table with one IPv4 row, the table lookup, and
-// the source's attributes come from c (the last source used is checked
-// first: destinations of one family usually share it).
-func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, c *lookupCache) rec {
+// the hot path of SortDestinations.
+func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination) rec {
+	// The compiled maps and the in-place address bits answer without
+	// calls in the usual case (the RFC profiles' tables).
+	fast := addrLayoutOK && f != nil && f.v4One && s.scope4 != nil
 	var (
 		x    bits128
 		attr policytable.Attr
 		sc   policytable.Scope
 	)
-	if a := d.Addr; a.Is4() {
-		b := a.As4()
-		v := binary.BigEndian.Uint32(b[:])
-		x = bits128{lo: 0xffff<<32 | uint64(v), v4: true, valid: true}
-		if f != nil && f.v4One {
-			attr = f.v4Attr
-		} else {
-			attr = lookupAttr(t, f, a, x)
-		}
-		if s.scope4 != nil {
-			sc = s.scope4.lookup(v)
-		} else {
-			sc = s.scope4Slow(t, a)
-		}
-	} else {
-		x = toBits(a)
-		if f != nil {
-			attr = f.iv[f.index(x)].attr
-		} else {
-			attr = t.Lookup(a)
-		}
-		sc = s.scopeBits(t, a, x)
+	switch {
+	case !fast:
+		x = toBits(d.Addr)
+		attr, sc = s.attrScope(t, f, d.Addr, x)
+	case d.Addr.Is4():
+		x = rawBits(d.Addr)
+		attr, sc = f.v4Attr, s.scope4.lookup(uint32(x.lo))
+	default:
+		x = rawBits(d.Addr)
+		attr, sc = f.iv[f.index(x)].attr, scope6(x)
 	}
 	key := uint64(attr.Precedence)<<shiftPrec | uint64(255-sc)<<shiftScope8 |
 		1<<shiftDepr | 1<<shiftHome | 1<<shiftNative
 	var r9 uint8
 	if src := &d.Source; x.valid && src.Addr.IsValid() && !d.Unreachable {
-		e := &c.entries[c.last]
-		if c.n == 0 || e.addr != src.Addr {
-			e = s.srcLookup(t, f, src.Addr, c)
+		var (
+			sx    bits128
+			sattr policytable.Attr
+			ssc   policytable.Scope
+		)
+		switch {
+		case !fast:
+			sx = toBits(src.Addr)
+			sattr, ssc = s.attrScope(t, f, src.Addr, sx)
+		case src.Addr.Is4():
+			sx = rawBits(src.Addr)
+			sattr, ssc = f.v4Attr, s.scope4.lookup(uint32(sx.lo))
+		default:
+			sx = rawBits(src.Addr)
+			sattr, ssc = f.iv[f.index(sx)].attr, scope6(sx)
 		}
 		key |= 1 << shiftUsable
-		if sc == e.scope {
+		if sc == ssc {
 			key |= 1 << shiftScope2
 		}
 		if src.Deprecated {
 			key &^= 1 << shiftDepr
 		}
 		key = key&^(3<<shiftHome) | uint64(homeRank(src))<<shiftHome
-		if attr.Label == e.attr.Label {
+		if attr.Label == sattr.Label {
 			key |= 1 << shiftLabel
 		}
 		if src.Encapsulated {
@@ -454,9 +438,9 @@ func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, c
 		if s.rule9 == Rule9RFC && !s.fullPrefix {
 			// The default, inline: CommonPrefixLen bounded by the
 			// source's prefix length (commonBits is 0 across families).
-			r9 = uint8(min(commonBits(e.bits, x), prefixLen(src.PrefixLen, e.bits.v4)))
+			r9 = uint8(min(commonBits(sx, x), prefixLen(src.PrefixLen, sx.v4)))
 		} else {
-			_, r9 = s.rule9Value(e.bits, src.PrefixLen, x)
+			_, r9 = s.rule9Value(sx, src.PrefixLen, x)
 		}
 	}
 	if s.history != nil && x.valid {

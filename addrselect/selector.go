@@ -344,10 +344,9 @@ var _ [64 - smallKeyShft - (shiftUsable + 1)]struct{}
 // of its own) is put back to the input's pattern of families by
 // mixRun. keys and perm have len(dsts) elements.
 func (s *Selector) orderSmall(dsts []Destination, keys []uint64, perm []int32) {
-	var c lookupCache
 	t, f := s.table, s.fastLookup()
 	for i := range dsts {
-		r := s.sortRec(t, f, &dsts[i], &c)
+		r := s.sortRec(t, f, &dsts[i])
 		k := r.key<<smallKeyShft | uint64(r.r9)<<smallR9Shift | uint64(63-i)
 		if r.v4 {
 			k |= 1 << smallFamBit
@@ -423,10 +422,9 @@ func mixRun(keys []uint64, perm []int32) {
 // order computes the sorted order of dsts: the new position i holds the
 // old dsts[perm[i]]. recs and perm have len(dsts) elements.
 func (s *Selector) order(dsts []Destination, recs []rec, perm []int32) {
-	var c lookupCache
 	t, f := s.table, s.fastLookup()
 	for i := range dsts {
-		recs[i] = s.sortRec(t, f, &dsts[i], &c)
+		recs[i] = s.sortRec(t, f, &dsts[i])
 		recs[i].idx = int32(i)
 	}
 	sortRecs(recs)
@@ -584,8 +582,7 @@ func (s *Selector) Compare(a, b Destination) int {
 		return c
 	}
 	s = s.orZero()
-	var c lookupCache
-	da, db := s.dstAttrs(&a, &c), s.dstAttrs(&b, &c)
+	da, db := s.dstAttrs(&a), s.dstAttrs(&b)
 	ord, _ := compareAttrs(&da, &db)
 	return ord
 }
