@@ -19,8 +19,9 @@ import (
 // addresses are that exchange's A/AAAA answers. Invariants: no panic;
 // every planned address was an input address of that host; hosts and
 // attempts are in preference order; no attempt is in a family the
-// sender lacks; no address is attempted twice; the address limit holds;
-// errors are the documented ones.
+// sender lacks; no address is attempted twice; the address and MX limits
+// hold, keep the best and report every cut; errors are the documented
+// ones.
 
 // mxFuzzInput parses the text form, bounded so the checks stay cheap.
 func mxFuzzInput(s string) ([]*net.MX, map[string]mxorder.HostAddrs) {
@@ -163,6 +164,30 @@ func FuzzPlan(f *testing.F) {
 			if !fams.Has(mxorder.FamilyOf(a.Addr)) || !slices.Contains(inputs[a.Host], a.Addr) {
 				t.Fatalf("attempt %v for %s not a usable input address", a.Addr, a.Host)
 			}
+		}
+		// Every cut is counted and listed, and the MX limit keeps the
+		// best preferences.
+		var mxCut, addrCut int
+		worstKept := -1
+		for _, h := range plan.Hosts {
+			worstKept = max(worstKept, int(h.Preference))
+		}
+		for _, sk := range plan.Skipped {
+			switch sk.Reason {
+			case mxorder.SkipMXLimit:
+				mxCut++
+				if int(sk.Preference) < worstKept {
+					t.Fatalf("MX %s (preference %d) cut while preference %d was kept", sk.Host, sk.Preference, worstKept)
+				}
+			case mxorder.SkipAddressLimit:
+				addrCut++
+			}
+		}
+		if mxCut != plan.Truncated.MX || addrCut != plan.Truncated.Attempts {
+			t.Fatalf("skips: %d mx-limit, %d address-limit; Truncated %+v", mxCut, addrCut, plan.Truncated)
+		}
+		if len(plan.Hosts) > p.MaxMX {
+			t.Fatalf("%d hosts; MaxMX %d", len(plan.Hosts), p.MaxMX)
 		}
 		if p.LocalNames != nil {
 			for _, h := range plan.Hosts {

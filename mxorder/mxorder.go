@@ -298,32 +298,50 @@ func isCanonical(n string) bool {
 		return false
 	}
 	start, digits, dots := 0, true, 0
-	for i := 0; i <= len(n); i++ {
-		if i < len(n) && n[i] != '.' {
-			switch c := n[i]; {
-			case 'a' <= c && c <= 'z':
-				digits = false
-			case c == '-':
-				digits = false
-				if i == start || i+1 == len(n) || n[i+1] == '.' {
-					return false
-				}
-			case '0' <= c && c <= '9':
-			default:
+	for i := 0; i < len(n); i++ {
+		switch ldhClass[n[i]] {
+		case ldhLetter:
+			digits = false
+		case ldhDigit:
+		case ldhHyphen:
+			if i == start || i+1 == len(n) || n[i+1] == '.' {
 				return false
 			}
-			continue
-		}
-		if l := i - start; l == 0 || l > 63 || (l >= 4 && n[start:start+4] == "xn--") {
-			return false
-		}
-		if i < len(n) {
+			digits = false
+		case ldhDot:
+			if l := i - start; l == 0 || l > 63 || (l >= 4 && n[start:start+4] == "xn--") {
+				return false
+			}
 			start, digits = i+1, true
 			dots++
+		default:
+			return false
 		}
+	}
+	if l := len(n) - start; l == 0 || l > 63 || (l >= 4 && n[start:start+4] == "xn--") {
+		return false
 	}
 	return !(digits && dots > 0)
 }
+
+// Byte classes of isCanonical; 0 is "not allowed".
+const (
+	ldhLetter = 1 + iota
+	ldhDigit
+	ldhHyphen
+	ldhDot
+)
+
+var ldhClass = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = ldhLetter
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = ldhDigit
+	}
+	t['-'], t['.'] = ldhHyphen, ldhDot
+	return t
+}()
 
 // hasALabel reports whether an ASCII name has a label starting "xn--"
 // (in any case), which IDNA must validate (RFC 5891 section 5.4).
