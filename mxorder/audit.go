@@ -83,13 +83,14 @@ const (
 
 // Finding is one result of an audit.
 type Finding struct {
-	Code       Code       `json:"code"`
-	Severity   Severity   `json:"severity"`
-	Host       string     `json:"host,omitempty"`
-	Preference int        `json:"preference"` // -1 when not about one MX record
-	Addr       netip.Addr `json:"addr,omitzero"`
+	Code       Code       `json:"code"`           // what kind of finding
+	Severity   Severity   `json:"severity"`       // how bad
+	Host       string     `json:"host,omitempty"` // the MX host concerned, if any
+	Preference int        `json:"preference"`     // -1 when not about one MX record
+	Addr       netip.Addr `json:"addr,omitzero"`  // the address concerned, if any
 	// Clients are the sender families the finding concerns (0: all).
 	Clients Family `json:"clients,omitempty"`
+	// Message explains the finding for people, with the RFC it relies on.
 	Message string `json:"message"`
 }
 
@@ -100,31 +101,32 @@ func (f Finding) String() string {
 
 // Report is the result of an audit of one domain.
 type Report struct {
-	Domain   string `json:"domain"`
-	Implicit bool   `json:"implicit_mx,omitempty"`
-	NullMX   bool   `json:"null_mx,omitempty"`
+	Domain   string `json:"domain"`                // canonical form
+	Implicit bool   `json:"implicit_mx,omitempty"` // no MX records: the domain is its own MX
+	NullMX   bool   `json:"null_mx,omitempty"`     // the domain publishes a null MX (RFC 7505)
 	// Hosts are the MX hosts in preference order (equal preferences in
 	// record order, not shuffled).
 	Hosts []AuditHost `json:"hosts"`
 	// Reach says, for IPv4-only, IPv6-only and dual-stack senders, which
 	// hosts they can reach.
-	Reach    []Reach   `json:"reach"`
+	Reach []Reach `json:"reach"`
+	// Findings are the problems and facts found, never nil.
 	Findings []Finding `json:"findings"`
 }
 
 // AuditHost is an MX host as the audit saw it.
 type AuditHost struct {
-	Name       string       `json:"name"`
-	Preference uint16       `json:"preference"`
-	Addrs      []netip.Addr `json:"addrs"`
-	Families   Family       `json:"families"`
+	Name       string       `json:"name"`       // canonical host name
+	Preference uint16       `json:"preference"` // MX preference
+	Addrs      []netip.Addr `json:"addrs"`      // its addresses, duplicates removed
+	Families   Family       `json:"families"`   // the families of Addrs
 	// CNAME is the canonical name when the exchange is an alias.
 	CNAME string `json:"cname,omitempty"`
 }
 
 // Reach is what senders of one family reach.
 type Reach struct {
-	Sender Family `json:"sender"`
+	Sender Family `json:"sender"` // the sender's families
 	// Hosts are the reachable MX hosts, in preference order.
 	Hosts []string `json:"hosts"`
 	// Best is the best (lowest) reachable preference, -1 if none.
@@ -191,29 +193,20 @@ func (p *Planner) gather(ctx context.Context, domain string) (domainData, error)
 // DNS failures.
 func (p *Planner) lookupCNAMEs(ctx context.Context, cr CNAMEResolver, names []string) map[string]string {
 	out := make(map[string]string)
-	var (
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, p.concurrency())
-	)
-	for _, n := range names {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			lctx, cancel := p.lookupContext(ctx)
-			c, err := cr.LookupCNAME(lctx, n+".")
-			cancel()
-			if err != nil {
-				return
-			}
-			if c = strings.ToLower(strings.TrimSuffix(c, ".")); c != "" && c != n {
-				mu.Lock()
-				out[n] = c
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	var mu sync.Mutex
+	p.eachName(names, func(n string) {
+		lctx, cancel := p.lookupContext(ctx)
+		c, err := cr.LookupCNAME(lctx, n+".")
+		cancel()
+		if err != nil {
+			return
+		}
+		if c = strings.ToLower(strings.TrimSuffix(c, ".")); c != "" && c != n {
+			mu.Lock()
+			out[n] = c
+			mu.Unlock()
+		}
+	})
 	return out
 }
 
@@ -443,14 +436,15 @@ func classifyAddr(a netip.Addr) (Code, Severity, string) {
 
 // BounceReport is the result of [Planner.CheckBounce].
 type BounceReport struct {
-	Relay     Family `json:"relay"`
-	Recipient string `json:"recipient_domain"`
-	Sender    string `json:"sender_domain"`
+	Relay     Family `json:"relay"`            // the relay's families
+	Recipient string `json:"recipient_domain"` // the recipient domain, canonical
+	Sender    string `json:"sender_domain"`    // the sender domain, canonical
 	// RecipientFamilies and SenderFamilies are the families of the two
 	// domains' MX addresses.
-	RecipientFamilies Family    `json:"recipient_families"`
-	SenderFamilies    Family    `json:"sender_families"`
-	Findings          []Finding `json:"findings"`
+	RecipientFamilies Family `json:"recipient_families"`
+	SenderFamilies    Family `json:"sender_families"`
+	// Findings are the problems found, never nil.
+	Findings []Finding `json:"findings"`
 }
 
 // OK reports whether no finding is an error.
@@ -470,11 +464,11 @@ func (b *BounceReport) OK() bool {
 func (p *Planner) CheckBounce(ctx context.Context, relay Family, recipientDomain, senderDomain string) (*BounceReport, error) {
 	rd, err := p.gather(ctx, recipientDomain)
 	if err != nil {
-		return nil, fmt.Errorf("recipient domain: %w", err)
+		return nil, fmt.Errorf("mxorder: recipient domain of the bounce check: %w", err)
 	}
 	sd, err := p.gather(ctx, senderDomain)
 	if err != nil {
-		return nil, fmt.Errorf("sender domain: %w", err)
+		return nil, fmt.Errorf("mxorder: sender domain of the bounce check: %w", err)
 	}
 	rr, err := p.check(rd.domain, rd.mx, rd.addrs, nil)
 	if err != nil {

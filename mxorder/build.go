@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -104,13 +105,13 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 		}
 		entries = kept
 		if len(entries) == 0 {
-			return plan, ErrNoPrimaryRelay
+			return plan, &domainError{plan.Domain, ErrNoPrimaryRelay}
 		}
 	}
 
 	senders, err := p.families(ctx, entries)
 	if err != nil {
-		return plan, err
+		return plan, &domainError{plan.Domain, err}
 	}
 	maxAddrs := p.maxHostAddrs()
 	total, widest := 0, 0
@@ -165,7 +166,7 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 			if p.Sources != nil {
 				d := &dsts[len(dsts)-1]
 				if d.Source, err = p.Sources.Source(ctx, a); err != nil {
-					return plan, err
+					return plan, &domainError{plan.Domain, fmt.Errorf("source address for %s (MX %s): %w", a, e.name, err)}
 				}
 				if !d.Source.IsValid() {
 					dsts = dsts[:len(dsts)-1]
@@ -213,7 +214,7 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 			// No MX and no address records: nothing to deliver to.
 			// Through *net.Resolver this is indistinguishable from
 			// NXDOMAIN (see the package documentation).
-			return plan, ErrNoSuchDomain
+			return plan, &domainError{plan.Domain, ErrNoSuchDomain}
 		}
 		return plan, &UnreachableError{
 			Domain:         plan.Domain,
@@ -335,7 +336,7 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX, buf []entry) ([]entry, error
 	// not fall back to address records. A "." among real MX records is a
 	// misconfiguration the RFC leaves open: see NullMXPolicy.
 	if nulls == records || (nulls > 0 && p.NullMX == NullMXFail) {
-		return nil, ErrNullMX
+		return nil, &domainError{plan.Domain, ErrNullMX}
 	}
 	entries := slices.Grow(buf[:0], records-nulls)
 	for _, m := range mx {

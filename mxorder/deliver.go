@@ -26,33 +26,29 @@ const (
 	OutcomePermanent
 )
 
-// String returns "no-session", "session", "delivered" or "permanent".
-func (o Outcome) String() string {
-	switch o {
-	case OutcomeNoSession:
-		return "no-session"
-	case OutcomeSession:
-		return "session"
-	case OutcomeDelivered:
-		return "delivered"
-	case OutcomePermanent:
-		return "permanent"
-	}
-	return "outcome(" + strconv.Itoa(int(o)) + ")"
+var outcomeNames = [...]string{
+	OutcomeNoSession: "no-session",
+	OutcomeSession:   "session",
+	OutcomeDelivered: "delivered",
+	OutcomePermanent: "permanent",
 }
+
+// String returns "no-session", "session", "delivered" or "permanent", and
+// "outcome(N)" for a value that is none of these.
+func (o Outcome) String() string { return enumString(outcomeNames[:], uint8(o), "outcome") }
 
 // AttemptResult is one attempt made by [Plan.Deliver].
 type AttemptResult struct {
 	Attempt
-	Outcome Outcome
-	Err     error
+	Outcome Outcome // what the try function reported
+	Err     error   // the try function's error
 }
 
 // DeliveryError reports a delivery that did not succeed. It unwraps to
 // the attempts' errors (and to the context's error when it ended).
 type DeliveryError struct {
-	Domain   string
-	Attempts []AttemptResult
+	Domain   string          // the plan's domain
+	Attempts []AttemptResult // the attempts made, in order
 	// Permanent reports a permanent failure: the message should be
 	// returned. Otherwise it should be queued and retried (RFC 5321
 	// section 4.5.4.1).
@@ -63,6 +59,7 @@ type DeliveryError struct {
 	ctxErr       error
 }
 
+// Error describes the failure and the last attempt's error.
 func (e *DeliveryError) Error() string {
 	var b strings.Builder
 	b.WriteString("mxorder: delivery to ")

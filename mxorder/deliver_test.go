@@ -87,7 +87,7 @@ func TestDeliverContext(t *testing.T) {
 // Deliver runs the delivery loop; here the primary is down and the
 // backup accepts.
 func ExamplePlan_Deliver() {
-	p := mxorder.Planner{Resolver: exampleDNS(), Families: mxorder.IPv4}
+	p := mxorder.Planner{Resolver: studyDNS(), Families: mxorder.IPv4}
 	plan, err := p.Plan(context.Background(), "example.org")
 	if err != nil {
 		fmt.Println(err)

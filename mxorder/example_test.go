@@ -9,27 +9,12 @@ import (
 	"strings"
 
 	"github.com/dualstack/dualstack/mxorder"
-	"github.com/dualstack/dualstack/mxorder/mxordertest"
 )
-
-// exampleDNS is the study's MX set: mx10 dual-stack, mx20 IPv6-only,
-// mx30 dual-stack, and an IPv6-only sender domain.
-func exampleDNS() *mxordertest.Resolver {
-	return mxordertest.New().
-		MX("example.org", 10, "mx10.example.org").
-		MX("example.org", 20, "mx20.example.org").
-		MX("example.org", 30, "mx30.example.org").
-		Host("mx10.example.org", "192.0.2.10", "2001:db8::10").
-		Host("mx20.example.org", "2001:db8::20").
-		Host("mx30.example.org", "192.0.2.30", "2001:db8::30").
-		MX("v6only.example", 10, "mx.v6only.example").
-		Host("mx.v6only.example", "2001:db8:6::25")
-}
 
 // An IPv4-only relay skips the IPv6-only backup mx20 and hands the
 // message to mx30 when mx10 is down.
 func ExamplePlanner_Plan() {
-	p := mxorder.Planner{Resolver: exampleDNS(), Families: mxorder.IPv4}
+	p := mxorder.Planner{Resolver: studyDNS(), Families: mxorder.IPv4}
 	plan, err := p.Plan(context.Background(), "example.org")
 	if err != nil {
 		fmt.Println(err)
@@ -53,7 +38,7 @@ func ExamplePlanner_Plan() {
 // hand the message to better MX hosts (RFC 5321 section 5.1).
 func ExamplePlanner_Plan_self() {
 	p := mxorder.Planner{
-		Resolver:   exampleDNS(),
+		Resolver:   studyDNS(),
 		LocalNames: []string{"mx30.example.org"},
 		Prefer:     mxorder.IPv6,
 	}
@@ -73,7 +58,7 @@ func ExamplePlanner_Plan_self() {
 
 // The study's lost bounce: an IPv4-only relay and an IPv6-only domain.
 func ExampleUnreachableError() {
-	p := mxorder.Planner{Resolver: exampleDNS(), Families: mxorder.IPv4}
+	p := mxorder.Planner{Resolver: studyDNS(), Families: mxorder.IPv4}
 	_, err := p.Plan(context.Background(), "v6only.example")
 	var ue *mxorder.UnreachableError
 	if errors.As(err, &ue) {
@@ -145,7 +130,7 @@ func ExampleCheck() {
 // CheckBounce finds the study's lost bounce: mail relayed by an
 // IPv4-only relay on behalf of an IPv6-only sender domain.
 func ExamplePlanner_CheckBounce() {
-	p := mxorder.Planner{Resolver: exampleDNS()}
+	p := mxorder.Planner{Resolver: studyDNS()}
 	b, err := p.CheckBounce(context.Background(), mxorder.IPv4, "example.org", "v6only.example")
 	if err != nil {
 		fmt.Println(err)

@@ -77,6 +77,7 @@ type NameError struct {
 	Reason string // why it is invalid
 }
 
+// Error says which name is invalid and why.
 func (e *NameError) Error() string {
 	return "mxorder: invalid name " + strconv.Quote(e.Name) + ": " + e.Reason
 }
@@ -84,12 +85,26 @@ func (e *NameError) Error() string {
 // Unwrap returns [ErrInvalidName].
 func (e *NameError) Unwrap() error { return ErrInvalidName }
 
+// domainError puts the domain in front of an error about it, such as
+// the sentinels [ErrNullMX], [ErrNoSuchDomain] and [ErrNoPrimaryRelay],
+// which it unwraps to.
+type domainError struct {
+	domain string
+	err    error
+}
+
+func (e *domainError) Error() string {
+	return "mxorder: " + strconv.Quote(e.domain) + ": " + e.err.Error()
+}
+
+func (e *domainError) Unwrap() error { return e.err }
+
 // UnreachableError is returned when MX hosts exist but none can be reached
 // with the families the sender has (RFC 3974 section 3: an IPv4-only
 // sender facing AAAA-only exchanges fails as for exchanges without
 // addresses). It unwraps to [ErrNoReachableMX].
 type UnreachableError struct {
-	Domain string
+	Domain string // the domain, canonical
 	// DomainFamilies are the families of every address found for the
 	// domain's (remaining) MX hosts; 0 when none was found.
 	DomainFamilies Family
@@ -104,6 +119,7 @@ type UnreachableError struct {
 	Temporary bool
 }
 
+// Error names the domain's and the sender's families.
 func (e *UnreachableError) Error() string {
 	var b strings.Builder
 	b.WriteString("mxorder: no reachable mail exchanger for ")

@@ -715,8 +715,8 @@ func TestContextCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	p := mxorder.Planner{Resolver: studyDNS()}
-	if _, err := p.Plan(ctx, "example.org"); err == nil {
-		t.Fatal("Plan with a cancelled context succeeded")
+	if _, err := p.Plan(ctx, "example.org"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Plan with a cancelled context: err = %v; want context.Canceled", err)
 	}
 }
 
@@ -873,5 +873,49 @@ func TestMXLookupTimeout(t *testing.T) {
 	}
 	if errors.Is(err, mxorder.ErrNoSuchDomain) || errors.Is(err, mxorder.ErrNoReachableMX) {
 		t.Errorf("a timeout reported as %v", err)
+	}
+}
+
+// failingSources fails every question, as a Sources does whose context
+// ended or whose routing table cannot be read.
+type failingSources struct{}
+
+var errNoRoutes = errors.New("routing table unreadable")
+
+func (failingSources) Source(context.Context, netip.Addr) (addrselect.Source, error) {
+	return addrselect.Source{}, errNoRoutes
+}
+
+// TestErrorsNameTheDomain: every error Build returns says which domain
+// it is about and still matches its sentinel or cause.
+func TestErrorsNameTheDomain(t *testing.T) {
+	one := []*net.MX{{Host: "mx.example.com.", Pref: 10}}
+	addrs := map[string]mxorder.HostAddrs{"mx.example.com": ha("192.0.2.1")}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name  string
+		p     mxorder.Planner
+		ctx   context.Context
+		mx    []*net.MX
+		addrs map[string]mxorder.HostAddrs
+		want  error
+	}{
+		{"null-mx", mxorder.Planner{}, context.Background(), []*net.MX{{Host: ".", Pref: 0}}, nil, mxorder.ErrNullMX},
+		{"no-such-domain", mxorder.Planner{}, context.Background(), nil, nil, mxorder.ErrNoSuchDomain},
+		{"no-primary-relay", mxorder.Planner{LocalNames: []string{"MX.example.com"}}, context.Background(), one, addrs, mxorder.ErrNoPrimaryRelay},
+		{"sources-fail", mxorder.Planner{Families: mxorder.DualStack, Sources: failingSources{}}, context.Background(), one, addrs, errNoRoutes},
+		{"cancelled", mxorder.Planner{}, cancelled, one, addrs, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.p.Build(tt.ctx, "Example.COM", tt.mx, tt.addrs)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v; want %v", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), `"example.com"`) {
+				t.Errorf("error %q does not name the domain", err)
+			}
+		})
 	}
 }

@@ -55,8 +55,8 @@ type Plan struct {
 
 // Host is one MX host of a [Plan].
 type Host struct {
-	Name       string `json:"name"`
-	Preference uint16 `json:"preference"`
+	Name       string `json:"name"`       // canonical host name (the MX exchange)
+	Preference uint16 `json:"preference"` // MX preference; lower is tried first
 	// Addrs are the usable addresses, in delivery order.
 	Addrs []Candidate `json:"addrs"`
 	// Families are the IP versions of every address found for the host,
@@ -69,8 +69,8 @@ type Host struct {
 // JSON the source is written as "source" (its address) and
 // "source_prefix_len", "source_interface" etc. for its other properties.
 type Candidate struct {
-	Addr   netip.Addr `json:"addr"`
-	Source addrselect.Source
+	Addr   netip.Addr        `json:"addr"` // the host's address (IPv4-mapped addresses unmapped)
+	Source addrselect.Source // the local source address for Addr, and its properties
 }
 
 // Attempt is one entry of [Plan.Attempts]: connect to Addr (port 25)
@@ -78,10 +78,10 @@ type Candidate struct {
 // planner has no Sources; the full [addrselect.Source] is in the host's
 // [Candidate].
 type Attempt struct {
-	Host       string     `json:"host"`
-	Preference uint16     `json:"preference"`
-	Addr       netip.Addr `json:"addr"`
-	Source     netip.Addr `json:"source,omitzero"`
+	Host       string     `json:"host"`            // MX host name
+	Preference uint16     `json:"preference"`      // its MX preference
+	Addr       netip.Addr `json:"addr"`            // address to connect to
+	Source     netip.Addr `json:"source,omitzero"` // local address to connect from
 }
 
 // Attempts returns the addresses to try, in order, after the address
@@ -123,11 +123,11 @@ type Truncation struct {
 // Skip is something left out of the plan: an MX record or host (Addr is
 // zero) or one address of a host.
 type Skip struct {
-	Host       string     `json:"host"`
-	Preference uint16     `json:"preference"`
-	Addr       netip.Addr `json:"addr,omitzero"`
-	Reason     SkipReason `json:"reason"`
-	Detail     string     `json:"detail,omitempty"`
+	Host       string     `json:"host"`             // MX host (or exchange as written, or "." for a null MX)
+	Preference uint16     `json:"preference"`       // its MX preference
+	Addr       netip.Addr `json:"addr,omitzero"`    // the address, or zero for the whole record or host
+	Reason     SkipReason `json:"reason"`           // why it was left out
+	Detail     string     `json:"detail,omitempty"` // the specifics, for people
 }
 
 // SkipReason says why a [Skip] was left out.
@@ -228,13 +228,15 @@ func parseEnum(names []string, b []byte, kind string) (uint8, error) {
 
 // LookupError records a failed DNS lookup.
 type LookupError struct {
+	// Host is the name looked up (canonical, no trailing dot).
 	Host string `json:"host"`
 	// Network is "mx", "ip4" (A) or "ip6" (AAAA).
 	Network string `json:"network"`
 	// Temporary reports a failure worth retrying (SERVFAIL, timeout).
 	Temporary bool `json:"temporary,omitempty"`
 	// Timeout reports that the lookup timed out.
-	Timeout bool   `json:"timeout,omitempty"`
+	Timeout bool `json:"timeout,omitempty"`
+	// Message is Err's text, kept for JSON.
 	Message string `json:"message"`
 	// Err is the resolver's error.
 	Err error `json:"-"`

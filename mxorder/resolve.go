@@ -99,26 +99,29 @@ func entryNames(entries []entry) []string {
 // time, both families of a name in parallel.
 func (p *Planner) resolveHosts(ctx context.Context, names []string) map[string]HostAddrs {
 	out := make(map[string]HostAddrs, len(names))
-	if len(names) == 0 {
-		return out
-	}
-	var (
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, p.concurrency())
-	)
-	for _, name := range names {
+	var mu sync.Mutex
+	p.eachName(names, func(name string) {
+		ha := p.resolveHost(ctx, name)
+		mu.Lock()
+		out[name] = ha
+		mu.Unlock()
+	})
+	return out
+}
+
+// eachName calls f for every name, in goroutines, at most Concurrency at
+// a time, and returns when all calls have.
+func (p *Planner) eachName(names []string, f func(name string)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, p.concurrency())
+	for _, n := range names {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			ha := p.resolveHost(ctx, name)
-			mu.Lock()
-			out[name] = ha
-			mu.Unlock()
+			f(n)
 		})
 	}
 	wg.Wait()
-	return out
 }
 
 func (p *Planner) resolveHost(ctx context.Context, name string) HostAddrs {

@@ -53,7 +53,7 @@ func (t QType) String() string {
 
 // Query is one lookup the Resolver received.
 type Query struct {
-	Type QType
+	Type QType  // the record type asked for
 	Name string // canonical: lower case, no trailing dot
 }
 
