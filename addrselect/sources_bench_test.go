@@ -62,6 +62,28 @@ func BenchmarkSystemSort8(b *testing.B) {
 	}
 }
 
+// BenchmarkSystemSort8Cached is BenchmarkSystemSort8 with the
+// per-destination cache (System.CacheSize): after the first round every
+// answer comes from the cache, refreshed once a second.
+func BenchmarkSystemSort8Cached(b *testing.B) {
+	sys := addrselect.System{CacheSize: 64}
+	defer sys.Close()
+	if n := routedCount(b, &sys, benchDsts8); n < 2 {
+		b.Skipf("only %d of the destinations have a route here (loopback missing?)", n)
+	}
+	sel := addrselect.RFC6724()
+	buf := make([]addrselect.Destination, 0, len(benchDsts8))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		buf, err = sel.SortInto(ctx, buf[:0], benchDsts8, &sys)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkSystemSortAlloc8 is Selector.Sort: the same with one result
 // slice allocated per call.
 func BenchmarkSystemSortAlloc8(b *testing.B) {

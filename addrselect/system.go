@@ -33,6 +33,11 @@ import (
 // again), so a lookup costs three system calls and does not allocate.
 // Call [System.Close] to release them.
 //
+// By default every [System.Source] asks the kernel, so a route change is
+// seen at once. With CacheSize set, answers are also kept per destination
+// for up to CacheTTL (at most one second): a repeated destination then
+// costs no system call and no allocation.
+//
 // The zero System is ready to use. A System must not be copied after first
 // use. It is safe for concurrent use.
 type System struct {
@@ -42,9 +47,24 @@ type System struct {
 	// the table again).
 	MaxAge time.Duration
 
-	mu   sync.Mutex // serialises refreshes of snap
-	snap atomic.Pointer[sysSnapshot]
-	os   sysOS
+	// CacheSize, when positive, enables the per-destination cache and
+	// sets its number of entries (at most 65536; larger values count as
+	// 65536). Each destination has one entry, chosen by a hash of its
+	// address: two destinations sharing an entry replace each other,
+	// which costs a system call, never a wrong answer. Zero (the
+	// default) or negative: no cache. Set it before first use.
+	CacheSize int
+	// CacheTTL bounds the age of a cached answer, counted from before the
+	// kernel was asked. Zero, negative or above one second mean one
+	// second, the staleness RFC 6724 section 8 allows. An error is never
+	// cached; an unusable destination (zero Source) is.
+	CacheTTL time.Duration
+
+	mu    sync.Mutex // serialises refreshes of snap
+	snap  atomic.Pointer[sysSnapshot]
+	os    sysOS
+	cache destCache
+	now   func() time.Time // the clock; nil means time.Now (tests replace it)
 }
 
 // defaultSystem answers for a nil Sources.
@@ -116,7 +136,7 @@ func (s *System) snapshot() *sysSnapshot {
 //
 // On Linux, Source does not allocate (except for zoned destinations,
 // whose zone name is resolved to an index) once the address table is
-// cached.
+// cached; with CacheSize set, a cached answer costs no system call.
 func (s *System) Source(ctx context.Context, dst netip.Addr) (Source, error) {
 	if err := ctx.Err(); err != nil {
 		return Source{}, err
@@ -125,6 +145,24 @@ func (s *System) Source(ctx context.Context, dst netip.Addr) (Source, error) {
 	if !dst.IsValid() || dst.IsUnspecified() {
 		return Source{}, nil
 	}
+	if s.CacheSize <= 0 {
+		return s.ask(dst)
+	}
+	s.cache.init(s.CacheSize)
+	now := s.clock()
+	if src, ok := s.cache.get(dst, now, s.cacheTTL()); ok {
+		return src, nil
+	}
+	src, err := s.ask(dst)
+	if err == nil {
+		s.cache.put(dst, src, now)
+	}
+	return src, err
+}
+
+// ask asks the kernel for the source of dst (valid, unmapped, not
+// unspecified) and completes it from the address table.
+func (s *System) ask(dst netip.Addr) (Source, error) {
 	sn := s.snapshot()
 	local, index, zone, err := s.os.probe(dst, sn)
 	if err != nil || !local.IsValid() {

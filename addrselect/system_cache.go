@@ -1,0 +1,107 @@
+package addrselect
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// maxCacheSize bounds System.CacheSize: a larger value is treated as this
+// one, so that a System never holds more than this many answers.
+const maxCacheSize = 1 << 16
+
+// destCache is the optional per-destination answer cache of a System
+// (RFC 6724 section 8 lets an implementation sort with state up to one
+// second old). It is a set-associative table of a fixed number of
+// entries: a hash of the destination picks a set of cacheWays entries,
+// and a new answer replaces the same destination's entry, else an empty
+// one, else the oldest of the set. Readers share a read lock and copy
+// the entry out: a hit does not allocate.
+type destCache struct {
+	once  sync.Once
+	mu    sync.RWMutex
+	slots []destSlot // sets of ways consecutive entries
+	ways  int
+}
+
+// cacheWays is the number of entries per set.
+const cacheWays = 4
+
+type destSlot struct {
+	dst netip.Addr // the zero Addr: an empty entry
+	src Source
+	at  time.Time // when the answer was asked for
+}
+
+// init makes the table on first use: size entries (1 to maxCacheSize),
+// rounded down to a whole number of sets.
+func (c *destCache) init(size int) {
+	c.once.Do(func() {
+		size = min(max(size, 1), maxCacheSize)
+		c.ways = min(size, cacheWays)
+		c.slots = make([]destSlot, size-size%c.ways)
+	})
+}
+
+// set returns dst's set of entries.
+func (c *destCache) set(dst netip.Addr) []destSlot {
+	x := toBits(dst)
+	h := (x.hi*0x9e3779b97f4a7c15 ^ x.lo) * 0xbf58476d1ce4e5b9
+	h ^= h >> 31
+	i := int((h>>32)*uint64(len(c.slots)/c.ways)>>32) * c.ways
+	return c.slots[i : i+c.ways]
+}
+
+// get returns the answer cached for dst if it was asked for less than ttl
+// before now.
+func (c *destCache) get(dst netip.Addr, now time.Time, ttl time.Duration) (Source, bool) {
+	set := c.set(dst)
+	c.mu.RLock()
+	for i := range set {
+		if set[i].dst == dst {
+			e := set[i]
+			c.mu.RUnlock()
+			if now.Sub(e.at) >= ttl || now.Before(e.at) {
+				return Source{}, false
+			}
+			return e.src, true
+		}
+	}
+	c.mu.RUnlock()
+	return Source{}, false
+}
+
+// put stores the answer src for dst, asked for at time at.
+func (c *destCache) put(dst netip.Addr, src Source, at time.Time) {
+	set := c.set(dst)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	victim := 0
+	for i := range set {
+		if set[i].dst == dst || !set[i].dst.IsValid() {
+			victim = i
+			break
+		}
+		if set[i].at.Before(set[victim].at) {
+			victim = i
+		}
+	}
+	set[victim] = destSlot{dst: dst, src: src, at: at}
+}
+
+// cacheTTL is the age limit of cached answers: CacheTTL, at most one
+// second, and one second when CacheTTL is zero or negative.
+func (s *System) cacheTTL() time.Duration {
+	if s.CacheTTL <= 0 || s.CacheTTL > time.Second {
+		return time.Second
+	}
+	return s.CacheTTL
+}
+
+// clock returns the current time (a test may replace it).
+func (s *System) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
