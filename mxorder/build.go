@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net"
 	"net/netip"
 	"slices"
@@ -409,11 +410,18 @@ func (p *Planner) keepBest(plan *Plan, entries []entry, limit int) []entry {
 }
 
 // dedupHosts keeps the first (best) entry of each host name and reports
-// the others.
+// the others. Names are compared through a small open-addressing hash
+// table on the stack (a map beyond dedupTable/2 entries), so that n
+// names cost n hashes rather than n²/2 comparisons.
 func dedupHosts(plan *Plan, entries []entry) []entry {
-	var seen map[string]struct{}
-	if len(entries) > 32 {
-		// Beyond a few dozen names a map beats the quadratic scan.
+	if len(entries) < 2 {
+		return entries
+	}
+	var (
+		table [dedupTable]uint16 // kept index + 1; 0 is empty
+		seen  map[string]struct{}
+	)
+	if len(entries) > dedupTable/2 {
 		seen = make(map[string]struct{}, len(entries))
 	}
 	kept := entries[:0]
@@ -424,11 +432,16 @@ func dedupHosts(plan *Plan, entries []entry) []entry {
 			_, dup = seen[e.name]
 			seen[e.name] = struct{}{}
 		} else {
-			for k := range kept {
-				if kept[k].name == e.name {
+			slot := maphash.String(dedupSeed, e.name) % dedupTable
+			for table[slot] != 0 {
+				if kept[table[slot]-1].name == e.name {
 					dup = true
 					break
 				}
+				slot = (slot + 1) % dedupTable
+			}
+			if !dup {
+				table[slot] = uint16(len(kept) + 1)
 			}
 		}
 		if dup {
@@ -439,6 +452,11 @@ func dedupHosts(plan *Plan, entries []entry) []entry {
 	}
 	return kept
 }
+
+// dedupTable is the size of dedupHosts' hash table.
+const dedupTable = 64
+
+var dedupSeed = maphash.MakeSeed()
 
 // shuffleRuns randomises the order within each run of equal preference
 // (RFC 5321 section 5.1: equal preferences MUST be randomised to spread

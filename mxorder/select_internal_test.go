@@ -83,3 +83,32 @@ func TestMXInputCap(t *testing.T) {
 		t.Errorf("%d skips; want %d", n, mxInputCap-3+1)
 	}
 }
+
+// TestDedupHosts: the hashed duplicate removal keeps the first entry of
+// each name, in order, and reports every other, on both of its paths
+// (stack table and map).
+func TestDedupHosts(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 3000 {
+		n := r.IntN(3 * dedupTable / 2)
+		names := 1 + r.IntN(n+1)
+		entries := make([]entry, n)
+		for i := range entries {
+			entries[i] = entry{name: "mx" + strconv.Itoa(r.IntN(names)) + ".example", pref: uint16(i)}
+		}
+		var want []entry
+		for _, e := range entries {
+			if !slices.ContainsFunc(want, func(k entry) bool { return k.name == e.name }) {
+				want = append(want, e)
+			}
+		}
+		var plan Plan
+		got := dedupHosts(&plan, slices.Clone(entries))
+		if !slices.EqualFunc(got, want, func(a, b entry) bool { return a.name == b.name && a.pref == b.pref }) {
+			t.Fatalf("n=%d: kept %v; want %v", n, got, want)
+		}
+		if len(plan.Skipped) != n-len(want) {
+			t.Fatalf("n=%d: %d skips; want %d", n, len(plan.Skipped), n-len(want))
+		}
+	}
+}
