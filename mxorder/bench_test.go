@@ -86,7 +86,7 @@ func BenchmarkPlan(b *testing.B) {
 // TestBuildAllocs turns the allocation goal into a test: a constant
 // number of allocations for the pure core (the plan, its hosts,
 // candidates and attempts, and the skipped list and its detail text when
-// a limit cuts; the MX entries live on the stack and the sorting scratch
+// a limit cuts; up to 16 MX entries live on the stack and the sorting scratch
 // is pooled), whatever the input size.
 func TestBuildAllocs(t *testing.T) {
 	// The race detector adds an allocation or two of its own; CI runs
