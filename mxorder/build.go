@@ -162,20 +162,20 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 				plan.skip(e, a, SkipFamily, noFamilyDetail(fam))
 				continue
 			}
-			// Fill the next slot in place: a Destination is large.
-			dsts = append(dsts, addrselect.Destination{Addr: a})
+			// Build the destination on the stack and copy it to the
+			// scratch slice once.
+			d := addrselect.Destination{Addr: a}
 			if p.Sources != nil {
-				d := &dsts[len(dsts)-1]
 				if d.Source, err = p.Sources.Source(ctx, a); err != nil {
 					return plan, &domainError{plan.Domain, fmt.Errorf("source address for %s (MX %s): %w", a, e.name, err)}
 				}
 				if !d.Source.IsValid() {
-					dsts = dsts[:len(dsts)-1]
 					noRoute = true
 					plan.skip(e, a, SkipNoRoute, "no source address")
 					continue
 				}
 			}
+			dsts = append(dsts, d)
 		}
 		plan.DomainFamilies |= h.Families
 		if len(dsts) == 0 {
