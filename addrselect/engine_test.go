@@ -650,3 +650,46 @@ func TestOrderPathsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestGoScopeMatchesNetip checks the bit-level goScope against Go's own
+// classification, written with the netip predicates as net does.
+func TestGoScopeMatchesNetip(t *testing.T) {
+	ref := func(a netip.Addr) policytable.Scope {
+		a = a.Unmap()
+		if a.IsLoopback() || a.IsLinkLocalUnicast() {
+			return policytable.ScopeLinkLocal
+		}
+		if a.Is4() {
+			return policytable.ScopeGlobal
+		}
+		return policytable.ScopeIPv6(a)
+	}
+	addrs := []netip.Addr{
+		mustAddr("127.0.0.1"), mustAddr("127.255.0.9"), mustAddr("128.0.0.1"), mustAddr("126.255.255.255"),
+		mustAddr("169.254.0.1"), mustAddr("169.253.255.255"), mustAddr("169.255.0.0"), mustAddr("224.0.0.1"),
+		mustAddr("::ffff:127.0.0.1"), mustAddr("::ffff:169.254.3.4"), mustAddr("::1"), mustAddr("::"),
+		mustAddr("fe80::1%eth0"), mustAddr("febf::1"), mustAddr("fec0::1"), mustAddr("ff02::1"), mustAddr("ff05::2"),
+		mustAddr("2001:db8::1"), mustAddr("10.0.0.1"), mustAddr("192.168.1.1"),
+	}
+	r := newTestRand(41)
+	for range 3000 {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		switch r.IntN(4) {
+		case 0:
+			addrs = append(addrs, netip.AddrFrom4([4]byte{b[0], b[1], b[2], b[3]}))
+		case 1:
+			b[0], b[1] = 0xfe, 0x80|b[1]&0x3f
+			addrs = append(addrs, netip.AddrFrom16(b))
+		default:
+			addrs = append(addrs, netip.AddrFrom16(b))
+		}
+	}
+	for _, a := range addrs {
+		if got, want := goScope(a), ref(a); got != want {
+			t.Errorf("goScope(%v) = %v; want %v", a, got, want)
+		}
+	}
+}

@@ -39,11 +39,7 @@ import (
 // qsort) may order intransitive inputs differently, and later c-ares
 // releases changed the sorting code.
 func CAres(opts ...Option) *Selector {
-	s := &Selector{name: "cares", table: policytable.RFC6724(), stack: caresStack{}}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
+	return build(&Selector{name: "cares", table: policytable.RFC6724(), stack: caresStack{}}, opts)
 }
 
 // caresStack emulates c-ares's rfc6724_compare under glibc's qsort.
@@ -116,21 +112,19 @@ func caresAttr(a netip.Addr) (prec, label uint8) {
 		// does not apply.
 		return 40, 1
 	}
-	at := policytable.RFC6724().Lookup(a)
+	at := defaultFastTable().lookup(toBits(a))
 	return at.Precedence, at.Label
 }
 
-// caresAttrs computes what c-ares's comparator looks at for d, as the
-// attributes Explain reports. The source of an unusable destination is an
-// address of no family (scope interface-local, label 1); cpl is c-ares's
-// rule 9 count (usable IPv6 destinations only, all 128 bits).
-func caresAttrs(d *Destination) dattr {
+// caresVals computes what c-ares's comparator looks at for d. The source
+// of an unusable destination is an address of no family (scope
+// interface-local, label 1); cpl is c-ares's rule 9 count (usable IPv6
+// destinations only, all 128 bits).
+func caresVals(d *Destination, v *stackVals) {
 	src, ok := glibcSource(d) // same family conversion as glibc
 	prec, label := caresAttr(d.Addr)
 	_, srcLabel := caresAttr(src)
-	a := dattr{
-		addr:     d.Addr,
-		src:      d.Source.Addr,
+	*v = stackVals{
 		usable:   ok,
 		v4:       d.Addr.Is4(),
 		scope:    caresScope(d.Addr),
@@ -140,30 +134,32 @@ func caresAttrs(d *Destination) dattr {
 		prec:     prec,
 		plen:     128,
 	}
-	a.setFlags(&d.Source)
-	if ok && !a.v4 {
-		a.cpl = policytable.CommonPrefixLen(src, d.Addr)
-		a.r9 = uint8(a.cpl)
+	if ok && !v.v4 {
+		v.cpl = prefix128(toBits(src), toBits(d.Addr))
 	}
-	return a
 }
 
 // caresRecord computes c-ares's attributes of d. Unlike the RFC rules,
 // c-ares matches scope and label for unusable destinations too.
 func caresRecord(d *Destination) caresRec {
-	a := caresAttrs(d)
+	var v stackVals
+	caresVals(d, &v)
 	return caresRec{
-		usable:     a.usable,
-		v6:         !a.v4,
-		scopeMatch: a.scope == a.srcScope,
-		labelMatch: a.label == a.srcLabel,
-		scope:      a.scope,
-		prec:       a.prec,
-		cpl:        a.r9,
+		usable:     v.usable,
+		v6:         !v.v4,
+		scopeMatch: v.scope == v.srcScope,
+		labelMatch: v.label == v.srcLabel,
+		scope:      v.scope,
+		prec:       v.prec,
+		cpl:        v.cpl,
 	}
 }
 
-func (caresStack) attrs(_ *Selector, d *Destination) dattr { return caresAttrs(d) }
+func (caresStack) attrs(_ *Selector, d *Destination) dattr {
+	var v stackVals
+	caresVals(d, &v)
+	return v.attrs(d)
+}
 
 func (caresStack) rule9Note(_, _ *dattr) string {
 	return "IPv6 (IPv4-mapped included), all 128 bits: c-ares compares only IPv6 destinations"

@@ -54,11 +54,7 @@ import (
 // example when glibc falls back to quicksort for huge inputs), which may
 // order intransitive inputs differently.
 func Glibc(opts ...Option) *Selector {
-	s := &Selector{name: "glibc", table: policytable.Glibc(), stack: glibcStack{}}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
+	return build(&Selector{name: "glibc", table: policytable.Glibc(), stack: glibcStack{}}, opts)
 }
 
 // glibcStack emulates glibc's rfc3484_sort under qsort_r (msort).
@@ -83,14 +79,13 @@ func (glibcStack) sort(s *Selector, dsts []Destination) {
 	if len(dsts) < 2 {
 		return
 	}
-	t := s.Table()
 	var buf [stackN]glibcRec
 	recs := buf[:0]
 	if len(dsts) > stackN {
 		recs = make([]glibcRec, 0, len(dsts))
 	}
 	for i := range dsts {
-		recs = append(recs, glibcRecord(t, &dsts[i]))
+		recs = append(recs, glibcRecord(s, &dsts[i]))
 	}
 	mergeSortIndices(dsts, func(i, j int32) int {
 		c, _ := glibcCompareRecs(&recs[i], &recs[j])
@@ -99,8 +94,7 @@ func (glibcStack) sort(s *Selector, dsts []Destination) {
 }
 
 func (glibcStack) compare(s *Selector, a, b *Destination) (int, Rule) {
-	t := s.Table()
-	ra, rb := glibcRecord(t, a), glibcRecord(t, b)
+	ra, rb := glibcRecord(s, a), glibcRecord(s, b)
 	return glibcCompareRecs(&ra, &rb)
 }
 
@@ -109,11 +103,18 @@ func (glibcStack) compare(s *Selector, a, b *Destination) (int, Rule) {
 // IPv6 address, IPv4-mapped included, gets its RFC 6724 section 3.1 scope
 // (multicast scope field, link-local for fe80::/10 and ::1, site-local
 // for fec0::/10, else global).
-func glibcScope(t *policytable.Table, a netip.Addr) policytable.Scope {
-	if a.Is4() {
-		return t.Scope(a)
+//
+// The compiled IPv4 scopes answer as the table does unless
+// WithPrivateIPv4SiteLocal changed them, which glibc has no notion of.
+func glibcScope(s *Selector, a netip.Addr) policytable.Scope {
+	x := toBits(a)
+	if !a.Is4() {
+		return scope6(x) // an IPv4-mapped address is global here
 	}
-	return policytable.ScopeIPv6(a)
+	if s.scope4 != nil && s.privateV4 == privateV4Table {
+		return s.scope4.lookup(uint32(x.lo))
+	}
+	return s.Table().Scope(a)
 }
 
 // glibcSource returns the source as glibc sees it for destination d: an
@@ -133,61 +134,61 @@ func glibcSource(d *Destination) (netip.Addr, bool) {
 	return src, true
 }
 
-// glibcAttrs computes what glibc's comparator looks at for d with table
-// t, as the attributes Explain reports; cpl is glibc's rule 9 count (IPv4:
-// common bits inside the source's subnet, else 0; IPv6: all 128 bits).
-func glibcAttrs(t *policytable.Table, d *Destination) dattr {
-	attr := t.Lookup(d.Addr)
-	a := dattr{
-		addr:  d.Addr,
-		src:   d.Source.Addr,
+// glibcVals computes what glibc's comparator looks at for d; cpl is
+// glibc's rule 9 count (IPv4: common bits inside the source's subnet,
+// else 0; IPv6: all 128 bits).
+func glibcVals(s *Selector, d *Destination, v *stackVals) {
+	attr := s.tableAttr(d.Addr)
+	*v = stackVals{
 		v4:    d.Addr.Is4(),
-		scope: glibcScope(t, d.Addr),
+		scope: glibcScope(s, d.Addr),
 		label: attr.Label,
 		prec:  attr.Precedence,
 		plen:  128,
 	}
-	a.setFlags(&d.Source)
 	src, ok := glibcSource(d)
 	if !ok {
-		return a
+		return
 	}
-	a.usable = true
-	a.srcScope = glibcScope(t, src)
-	a.srcLabel = t.Label(src)
-	if a.v4 {
-		a.plen = 32
+	v.usable = true
+	v.srcScope = glibcScope(s, src)
+	v.srcLabel = s.tableAttr(src).Label
+	if v.v4 {
+		v.plen = 32
 		if p := d.Source.PrefixLen; p > 0 && p <= 32 {
-			a.plen = uint8(p)
+			v.plen = uint8(p)
 		}
-		a.cpl = glibcSubnetBits(src, d.Addr, d.Source.PrefixLen)
+		v.cpl = uint8(glibcSubnetBits(src, d.Addr, d.Source.PrefixLen))
 	} else {
-		a.cpl = policytable.CommonPrefixLen(src, d.Addr)
+		v.cpl = prefix128(toBits(src), toBits(d.Addr))
 	}
-	a.r9 = uint8(a.cpl)
-	return a
 }
 
-// glibcRecord computes glibc's attributes of d with table t.
-func glibcRecord(t *policytable.Table, d *Destination) glibcRec {
-	a := glibcAttrs(t, d)
+// glibcRecord computes glibc's attributes of d.
+func glibcRecord(s *Selector, d *Destination) glibcRec {
+	var v stackVals
+	glibcVals(s, d, &v)
 	r := glibcRec{
-		usable:     a.usable,
-		v4:         a.v4,
-		scopeMatch: a.matchScope(),
-		labelMatch: a.matchLabel(),
-		scope:      a.scope,
-		prec:       a.prec,
-		r9:         a.r9,
+		usable:     v.usable,
+		v4:         v.v4,
+		scopeMatch: v.matchScope(),
+		labelMatch: v.matchLabel(),
+		scope:      v.scope,
+		prec:       v.prec,
+		r9:         v.cpl,
 	}
-	if a.usable {
+	if v.usable {
 		r.deprecated, r.home = d.Source.Deprecated, d.Source.Home
 		r.encap, r.iface = d.Source.Encapsulated, d.Source.Interface
 	}
 	return r
 }
 
-func (glibcStack) attrs(s *Selector, d *Destination) dattr { return glibcAttrs(s.Table(), d) }
+func (glibcStack) attrs(s *Selector, d *Destination) dattr {
+	var v stackVals
+	glibcVals(s, d, &v)
+	return v.attrs(d)
+}
 
 func (glibcStack) rule9Note(w, _ *dattr) string {
 	if w.v4 {
@@ -296,7 +297,7 @@ func mergeSortIndices(dsts []Destination, cmp func(i, j int32) int) {
 		}
 		return 1
 	})
-	applyOrder(dsts, ord)
+	permute(dsts, ord)
 }
 
 // stackN is the largest input the stack profiles sort without
@@ -329,26 +330,4 @@ func msort(b, tmp []int32, cmp func(i, j int32) int) {
 	// merged part, then the merged part back.
 	k += copy(tmp[k:], b1[i:])
 	copy(b, tmp[:k])
-}
-
-// applyOrder reorders dsts so that the new dsts[i] is the old
-// dsts[ord[i]]. It destroys ord.
-func applyOrder(dsts []Destination, ord []int32) {
-	for i := range ord {
-		if ord[i] < 0 || int(ord[i]) == i {
-			continue
-		}
-		tmp := dsts[i]
-		j := i
-		for {
-			k := int(ord[j])
-			ord[j] = -1
-			if k == i {
-				dsts[j] = tmp
-				break
-			}
-			dsts[j] = dsts[k]
-			j = k
-		}
-	}
 }

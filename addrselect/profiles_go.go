@@ -37,11 +37,7 @@ import (
 // sources itself with connected UDP sockets; here they come from the
 // caller (a [Sources] implementation or the Destination values).
 func GoNet(opts ...Option) *Selector {
-	s := &Selector{name: "go", table: policytable.RFC6724(), stack: goStack{}}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
+	return build(&Selector{name: "go", table: policytable.RFC6724(), stack: goStack{}}, opts)
 }
 
 // goStack emulates Go's sortByRFC6724withSrcs.
@@ -63,14 +59,13 @@ func (goStack) sort(s *Selector, dsts []Destination) {
 	if len(dsts) < 2 {
 		return
 	}
-	t := s.Table()
 	var buf [stackN]goRec
 	recs := buf[:0]
 	if len(dsts) > stackN {
 		recs = make([]goRec, 0, len(dsts))
 	}
 	for i := range dsts {
-		r := goRecord(t, &dsts[i])
+		r := goRecord(s, &dsts[i])
 		r.idx = int32(i)
 		recs = append(recs, r)
 	}
@@ -88,12 +83,11 @@ func (goStack) sort(s *Selector, dsts []Destination) {
 	for _, r := range recs {
 		ord = append(ord, r.idx)
 	}
-	applyOrder(dsts, ord)
+	permute(dsts, ord)
 }
 
 func (goStack) compare(s *Selector, a, b *Destination) (int, Rule) {
-	t := s.Table()
-	ra, rb := goRecord(t, a), goRecord(t, b)
+	ra, rb := goRecord(s, a), goRecord(s, b)
 	return goCompareRecs(&ra, &rb)
 }
 
@@ -103,26 +97,23 @@ func (goStack) compare(s *Selector, a, b *Destination) (int, Rule) {
 // everything else, IPv4 multicast included, is global. IPv4-mapped
 // addresses are classified as IPv4.
 func goScope(a netip.Addr) policytable.Scope {
-	a = a.Unmap()
-	if a.IsLoopback() || a.IsLinkLocalUnicast() {
+	x := toBits(a)
+	if !x.v4 {
+		return scope6(x) // ::1 and fe80::/10 link-local, as Go has them
+	}
+	if v := uint32(x.lo); v>>24 == 127 || v>>16 == 169<<8|254 {
 		return policytable.ScopeLinkLocal
 	}
-	if a.Is4() {
-		return policytable.ScopeGlobal
-	}
-	return policytable.ScopeIPv6(a)
+	return policytable.ScopeGlobal
 }
 
-// goAttrs computes what Go's comparator looks at for d, as the
-// attributes Explain reports: Go cannot tell IPv4-mapped addresses from
-// IPv4, so both are IPv4 here; cpl is Go's rule 9 count (IPv6 only, at
-// most 64 bits).
-func goAttrs(t *policytable.Table, d *Destination) dattr {
+// goVals computes what Go's comparator looks at for d: Go cannot tell
+// IPv4-mapped addresses from IPv4, so both are IPv4 here; cpl is Go's
+// rule 9 count (IPv6 only, at most 64 bits).
+func goVals(s *Selector, d *Destination, v *stackVals) {
 	da := d.Addr.Unmap()
-	attr := t.Lookup(da)
-	a := dattr{
-		addr:   d.Addr,
-		src:    d.Source.Addr,
+	attr := s.tableAttr(da)
+	*v = stackVals{
 		usable: d.Source.Addr.IsValid() && !d.Unreachable,
 		v4:     !da.Is6(),
 		scope:  goScope(da),
@@ -130,37 +121,39 @@ func goAttrs(t *policytable.Table, d *Destination) dattr {
 		prec:   attr.Precedence,
 		plen:   64,
 	}
-	a.setFlags(&d.Source)
-	if a.usable {
+	if v.usable {
 		sa := d.Source.Addr.Unmap()
-		a.srcScope = goScope(sa)
-		a.srcLabel = t.Label(sa)
-		if !a.v4 && sa.Is6() {
+		v.srcScope = goScope(sa)
+		v.srcLabel = s.tableAttr(sa).Label
+		if !v.v4 && sa.Is6() {
 			// Go's reading of RFC 6724 section 2.2: the prefix of
 			// an IPv6 source is taken as /64, whatever it is. An
 			// IPv4 source shares no prefix with an IPv6 destination.
-			a.cpl = min(policytable.CommonPrefixLen(sa, da), 64)
-			a.r9 = uint8(a.cpl)
+			v.cpl = min(prefix128(toBits(sa), toBits(da)), 64)
 		}
 	}
-	return a
 }
 
 // goRecord computes Go's attributes of d.
-func goRecord(t *policytable.Table, d *Destination) goRec {
-	a := goAttrs(t, d)
+func goRecord(s *Selector, d *Destination) goRec {
+	var v stackVals
+	goVals(s, d, &v)
 	return goRec{
-		usable:     a.usable,
-		v6:         !a.v4,
-		scopeMatch: a.matchScope(),
-		labelMatch: a.matchLabel(),
-		scope:      a.scope,
-		prec:       a.prec,
-		cpl:        a.r9,
+		usable:     v.usable,
+		v6:         !v.v4,
+		scopeMatch: v.matchScope(),
+		labelMatch: v.matchLabel(),
+		scope:      v.scope,
+		prec:       v.prec,
+		cpl:        v.cpl,
 	}
 }
 
-func (goStack) attrs(s *Selector, d *Destination) dattr { return goAttrs(s.Table(), d) }
+func (goStack) attrs(s *Selector, d *Destination) dattr {
+	var v stackVals
+	goVals(s, d, &v)
+	return v.attrs(d)
+}
 
 func (goStack) rule9Note(_, _ *dattr) string {
 	return "IPv6, at most 64 bits: Go compares only IPv6 destinations, as if every source prefix were /64"

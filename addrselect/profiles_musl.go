@@ -1,7 +1,6 @@
 package addrselect
 
 import (
-	"net/netip"
 	"slices"
 
 	"github.com/dualstack/dualstack/policytable"
@@ -37,11 +36,7 @@ import (
 // longer lists are sorted by the same keys with the input position as the
 // last tie-breaker.
 func Musl(opts ...Option) *Selector {
-	s := &Selector{name: "musl", table: policytable.RFC6724(), stack: muslStack{}}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
+	return build(&Selector{name: "musl", table: policytable.RFC6724(), stack: muslStack{}}, opts)
 }
 
 // muslStack emulates the sort key of musl's __lookup_name.
@@ -60,89 +55,81 @@ const (
 )
 
 // muslAttr is musl's policy table lookup (its defpolicy): precedence and
-// label of a (already in IPv6 form).
-func muslAttr(a netip.Addr) (prec, label uint8) {
-	b := a.As16()
+// label of x (the IPv6 form: IPv4 as IPv4-mapped).
+func muslAttr(x bits128) (prec, label uint8) {
 	switch {
-	case a == netip.IPv6Loopback():
+	case x.hi == 0 && x.lo == 1: // ::1/128
 		return 50, 0
-	case a.Is4In6():
+	case x.v4: // ::ffff:0:0/96
 		return 35, 4
-	case b[0] == 0x20 && b[1] == 0x02:
+	case x.hi>>48 == 0x2002: // 2002::/16
 		return 30, 2
-	case b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0:
+	case x.hi>>32 == 0x2001_0000: // 2001::/32
 		return 5, 5
-	case b[0]&0xfe == 0xfc:
+	case x.hi>>57 == 0xfc>>1: // fc00::/7
 		return 3, 13
 	}
 	return 40, 1
 }
 
-// muslScope is musl's scopeof on the IPv6 (IPv4-mapped) form: multicast
-// scope field, 2 for fe80::/10 and ::1, 5 for fec0::/10, else 14.
-func muslScope(a netip.Addr) int {
-	if a.Is4In6() {
-		return int(policytable.ScopeGlobal)
+// muslScope is musl's scopeof on the IPv6 (IPv4-mapped) form x: multicast
+// scope field, 2 for fe80::/10 and ::1, 5 for fec0::/10, else 14 (every
+// IPv4 address).
+func muslScope(x bits128) policytable.Scope {
+	if x.v4 {
+		return policytable.ScopeGlobal
 	}
-	return int(policytable.ScopeIPv6(a))
+	return scope6(x)
 }
 
-// muslV6 returns a in the IPv6 form musl compares: IPv4 as IPv4-mapped.
-func muslV6(a netip.Addr) netip.Addr {
-	if a.Is4() {
-		return netip.AddrFrom16(a.As16())
-	}
-	return a
-}
-
-// muslAttrs computes what musl's key holds for d, as the attributes
-// Explain reports; cpl is musl's rule 9 count, over all 128 bits of the
-// IPv6 (IPv4-mapped) forms, for any family.
-func muslAttrs(d *Destination) dattr {
-	da := muslV6(d.Addr)
-	prec, label := muslAttr(da)
-	a := dattr{
-		addr:   d.Addr,
-		src:    d.Source.Addr,
+// muslVals computes what musl's key holds for d; cpl is musl's rule 9
+// count, over all 128 bits of the IPv6 (IPv4-mapped) forms, for any
+// family.
+func muslVals(d *Destination, v *stackVals) {
+	x := toBits(d.Addr) // IPv4 in the mapped form, as musl compares it
+	prec, label := muslAttr(x)
+	*v = stackVals{
 		usable: d.Source.Addr.IsValid() && !d.Unreachable,
-		v4:     isV4(d.Addr),
-		scope:  policytable.Scope(muslScope(da)),
+		v4:     x.v4,
+		scope:  muslScope(x),
 		label:  label,
 		prec:   prec,
 		plen:   128,
 	}
-	a.setFlags(&d.Source)
-	if a.usable {
-		sa := muslV6(d.Source.Addr)
-		a.srcScope = policytable.Scope(muslScope(sa))
-		_, a.srcLabel = muslAttr(sa)
-		a.cpl = policytable.CommonPrefixLen(sa, da)
-		a.r9 = uint8(a.cpl)
+	if v.usable {
+		sx := toBits(d.Source.Addr)
+		v.srcScope = muslScope(sx)
+		_, v.srcLabel = muslAttr(sx)
+		v.cpl = prefix128(sx, x)
 	}
-	return a
 }
 
 // muslKey is musl's sort key of d without the position bits (RFC 6724
 // section 6 rules 1, 2, 5, 6, 8 and 9, from the highest bit down).
 func muslKey(d *Destination) uint32 {
-	a := muslAttrs(d)
+	var v stackVals
+	muslVals(d, &v)
 	var key uint32
-	if a.usable {
+	if v.usable {
 		key |= muslUsable
-		if a.matchScope() {
+		if v.matchScope() {
 			key |= muslMatchingScope
 		}
-		if a.matchLabel() {
+		if v.matchLabel() {
 			key |= muslMatchingLabel
 		}
-		key |= uint32(a.r9) << muslPrefixShift
+		key |= uint32(v.cpl) << muslPrefixShift
 	}
-	key |= uint32(a.prec) << muslPrecShift
-	key |= uint32(15-a.scope) << muslScopeShift
+	key |= uint32(v.prec) << muslPrecShift
+	key |= uint32(15-v.scope) << muslScopeShift
 	return key
 }
 
-func (muslStack) attrs(_ *Selector, d *Destination) dattr { return muslAttrs(d) }
+func (muslStack) attrs(_ *Selector, d *Destination) dattr {
+	var v stackVals
+	muslVals(d, &v)
+	return v.attrs(d)
+}
 
 func (muslStack) rule9Note(w, l *dattr) string {
 	fam := famName(w.v4)
@@ -180,7 +167,7 @@ func (muslStack) sort(_ *Selector, dsts []Destination) {
 	for _, k := range keys {
 		ord = append(ord, int32(^uint32(k)))
 	}
-	applyOrder(dsts, ord)
+	permute(dsts, ord)
 }
 
 // compare orders a and b by their keys. It cannot see the rest of the

@@ -168,6 +168,13 @@ func (s *Selector) scope4Slow(t *policytable.Table, a netip.Addr) policytable.Sc
 	return t.Scope(a)
 }
 
+// tableAttr returns the precedence and label of a under the Selector's
+// table (RFC 6724 section 2.1), through the compiled lookup when there is
+// one.
+func (s *Selector) tableAttr(a netip.Addr) policytable.Attr {
+	return lookupAttr(s.Table(), s.fastLookup(), a, toBits(a))
+}
+
 // lookupAttr looks a up in the compiled table when there is one.
 func lookupAttr(t *policytable.Table, f *fastTable, a netip.Addr, x bits128) policytable.Attr {
 	if f != nil {

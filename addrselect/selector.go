@@ -181,11 +181,7 @@ func WithHistory(h History) Option {
 // stops at the source's prefix length (0 means 64 for IPv6 and 32 for
 // IPv4) and source rule 7 prefers temporary addresses. Options adjust it.
 func RFC6724(opts ...Option) *Selector {
-	s := &Selector{name: "rfc6724", table: policytable.RFC6724()}
-	for _, o := range opts {
-		o(s)
-	}
-	return s.compile()
+	return build(&Selector{name: "rfc6724", table: policytable.RFC6724()}, opts)
 }
 
 // RFC3484 returns the Selector of the obsoleted RFC 3484: its policy table
@@ -201,13 +197,20 @@ func RFC3484(opts ...Option) *Selector {
 		preferPublic: true,
 		privateV4:    privateV4Site,
 	}
+	return build(s, opts)
+}
+
+// build applies opts to the profile s and compiles it: every profile
+// constructor ends here.
+func build(s *Selector, opts []Option) *Selector {
 	for _, o := range opts {
 		o(s)
 	}
 	return s.compile()
 }
 
-// compile builds the fast lookup of the final table.
+// compile builds the fast lookups of the final table (policy attributes
+// and IPv4 scopes); they answer exactly as the table does.
 func (s *Selector) compile() *Selector {
 	switch {
 	case s.table == nil:
@@ -539,8 +542,8 @@ func sortFamily(run []rec, v4 bool) {
 	}
 }
 
-// permute reorders dsts so that the new dsts[i] is the old dsts[perm[i]].
-// It destroys perm.
+// permute reorders dsts so that the new dsts[i] is the old dsts[perm[i]]
+// (for the RFC engine and the stack profiles alike). It destroys perm.
 func permute(dsts []Destination, perm []int32) {
 	for i := range perm {
 		if perm[i] < 0 || int(perm[i]) == i {
