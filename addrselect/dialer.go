@@ -97,8 +97,8 @@ var ErrTooManyAddrs = errors.New("too many addresses to dial")
 
 // AttemptError is the failure of one connection attempt.
 type AttemptError struct {
-	Addr netip.AddrPort
-	Err  error
+	Addr netip.AddrPort // the address and port dialled
+	Err  error          // the cause, as the dialer returned it
 }
 
 // Error formats the attempt as "addr:port: cause".
@@ -110,8 +110,8 @@ func (e *AttemptError) Unwrap() error { return e.Err }
 // LookupError is the failure of one address lookup (Network "ip4" or
 // "ip6").
 type LookupError struct {
-	Network, Host string
-	Err           error
+	Network, Host string // "ip4" or "ip6", and the name looked up
+	Err           error  // the resolver's error
 }
 
 // Error names the lookup and its cause.

@@ -34,7 +34,8 @@
 //   - Source(D), the source for each destination: give it in
 //     Destination.Source, pick it with [Selector.SelectSource] from the
 //     host's addresses, or let a [Sources] find it ([System] asks the
-//     kernel; [Host] describes a host). A zero Source makes the
+//     kernel, and can keep answers up to one second, as RFC 6724
+//     section 8 allows; [Host] describes a host). A zero Source makes the
 //     destination unusable (destination rule 1).
 //   - Reachability (destination rule 1): Destination.Unreachable.
 //   - Deprecated addresses (source and destination rule 3):

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/dualstack/dualstack/addrselect"
 )
@@ -145,5 +146,23 @@ func ExampleSystem() {
 			fmt.Printf("%s from %s/%d on %s (deprecated %v, temporary %v)\n",
 				dst, src.Addr, src.PrefixLen, src.Interface, src.Deprecated, src.Temporary)
 		}
+	}
+}
+
+// A System that keeps each answer for up to half a second, for a program
+// that sorts the same few names again and again: repeated destinations
+// then cost no system call. (Not run as a test: the answer depends on the
+// machine.)
+func ExampleSystem_cached() {
+	sys := &addrselect.System{CacheSize: 256, CacheTTL: 500 * time.Millisecond}
+	defer sys.Close()
+	addrs := []netip.Addr{netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("192.0.2.1")}
+	for range 3 {
+		sorted, err := addrselect.RFC6724().Sort(context.Background(), addrs, sys)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(sorted[0].Addr)
 	}
 }

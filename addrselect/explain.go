@@ -17,16 +17,20 @@ type Decision struct {
 	// DstHistory) or a source rule (Src1 to Src8, Src5_5, SrcOrder).
 	// RuleNone for two source candidates means one of them is not in
 	// the candidate set at all (RFC 6724 section 4); in a [Selector.Trace]
-	// it marks two destinations of different families that no rule
-	// orders.
+	// it marks a pair that the sort placed against the pairwise rules
+	// (see there).
 	Rule Rule
 	// Order is negative when A goes before B (or A is the better source),
-	// positive when B does, and 0 when no rule orders them.
+	// positive when B does. When no rule decides, the first one keeps
+	// its place: Rule Dst10 (or SrcOrder) with Order -1, for the RFC
+	// engine and the stack profiles alike. Order is 0 only with RuleNone
+	// in a [Selector.Trace].
 	Order int
 	// A and B are the facts of the two sides.
 	A, B Facts
 	// Reason says in one line why, for example
-	// "prefer 2001:db8::1 over 10.1.2.3: precedence 40 > 35".
+	// "prefer 2001:db8::1 over 10.1.2.3: higher precedence (40 > 35)";
+	// for a stack profile it starts with the profile's name ("glibc: ").
 	Reason string
 }
 
@@ -36,6 +40,8 @@ type Decision struct {
 // decisions Addr is the destination D (the same on both sides) and Source
 // is the candidate. The flags are the source's.
 type Facts struct {
+	// Addr is the destination; Source is Source(Addr) for a destination
+	// decision, the candidate for a source decision.
 	Addr   netip.Addr
 	Source netip.Addr
 	// Usable: for a destination, it has a source and is not marked

@@ -32,6 +32,18 @@ func (v *stackVals) attrs(d *Destination) dattr {
 	return a
 }
 
+// setFlags copies the Mobile IPv6, temporary, deprecated and
+// encapsulation flags of src, for the stacks' attributes (Facts shows the
+// source's flags whether or not the stack looks at them).
+func (a *dattr) setFlags(src *Source) {
+	a.home = 1
+	if !src.IsValid() {
+		return
+	}
+	a.homeFlag, a.careOf, a.temporary = src.Home, src.CareOf, src.Temporary
+	a.deprecated, a.encap = src.Deprecated, src.Encapsulated
+}
+
 // matchScope and matchLabel are rules 2 and 5 as the RFC and most stacks
 // apply them: only a usable destination can match its source.
 func (v *stackVals) matchScope() bool { return v.usable && v.scope == v.srcScope }

@@ -46,8 +46,8 @@ func (s *Selector) SortInto(ctx context.Context, dst []Destination, addrs []neti
 // SourceError reports that a [Sources] could not answer for Addr. Err is
 // the cause (for example context.Canceled); errors.Is sees through it.
 type SourceError struct {
-	Addr netip.Addr
-	Err  error
+	Addr netip.Addr // the destination whose source was asked for
+	Err  error      // the cause
 }
 
 // Error names the address and the cause.

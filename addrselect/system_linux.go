@@ -122,7 +122,7 @@ func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot) (local netip.Addr, index 
 			if err == syscall.EAFNOSUPPORT {
 				return netip.Addr{}, 0, "", nil // no IPv6 (or IPv4) at all: unusable
 			}
-			return netip.Addr{}, 0, "", err
+			return netip.Addr{}, 0, "", &net.OpError{Op: "socket", Net: "udp", Err: err}
 		}
 		sl.fd, sl.ok = fd, true
 	}

@@ -42,7 +42,10 @@ func (s Source) IsValid() bool { return s.Addr.IsValid() }
 // used to reach it. A zero Source means no source exists and the
 // destination is unusable (RFC 6724 section 6, rule 1).
 type Destination struct {
-	Addr   netip.Addr
+	// Addr is the destination address D.
+	Addr netip.Addr
+	// Source is Source(D), the source used to reach Addr; zero when
+	// there is none.
 	Source Source
 	// Unreachable marks a destination known to be unreachable (for example
 	// by neighbour unreachability detection), rule 1, even with a source.
