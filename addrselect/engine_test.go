@@ -412,6 +412,16 @@ func TestNoAllocs(t *testing.T) {
 	if allocs := testing.AllocsPerRun(100, func() { s.Compare(a, b) }); allocs != 0 {
 		t.Errorf("Compare: allocs = %v; want 0", allocs)
 	}
+	for _, p := range []*Selector{GoNet(), Glibc(), Musl(), CAres()} {
+		in := benchDestinations(16)
+		buf := make([]Destination, len(in))
+		if allocs := testing.AllocsPerRun(100, func() {
+			copy(buf, in)
+			p.SortDestinations(buf)
+		}); allocs != 0 {
+			t.Errorf("%s SortDestinations(N=16): allocs = %v; want 0", p.Name(), allocs)
+		}
+	}
 }
 
 // fakeStack is a stack profile that sorts by address and names Dst6.
@@ -690,6 +700,86 @@ func TestGoScopeMatchesNetip(t *testing.T) {
 	for _, a := range addrs {
 		if got, want := goScope(a), ref(a); got != want {
 			t.Errorf("goScope(%v) = %v; want %v", a, got, want)
+		}
+	}
+}
+
+// TestToBitsInPlace checks that the in-place read of netip.Addr's bits
+// agrees with As16 on all kinds of addresses, and that it is in use (a Go
+// release that changes the layout turns it off: this test then says so).
+func TestToBitsInPlace(t *testing.T) {
+	if !addrLayoutOK {
+		t.Errorf("addrLayoutOK is false: netip.Addr's layout changed, toBits uses the slower As16 path")
+	}
+	addrs := []netip.Addr{{}, mustAddr("::"), mustAddr("0.0.0.0"), mustAddr("255.255.255.255"),
+		mustAddr("::ffff:192.0.2.1"), mustAddr("fe80::1%eth0"), mustAddr("::1"), mustAddr("ffff::ffff")}
+	r := newTestRand(51)
+	for range 2000 {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		addrs = append(addrs, netip.AddrFrom16(b), netip.AddrFrom4([4]byte{b[0], b[1], b[2], b[3]}),
+			netip.AddrFrom16(b).WithZone("z"))
+	}
+	for _, a := range addrs {
+		if got, want := toBits(a), toBitsSafe(a); got != want {
+			t.Fatalf("toBits(%v) = %+v; As16 gives %+v", a, got, want)
+		}
+	}
+}
+
+// TestCompiledV4Scopes checks the first-octet shortcut of the compiled
+// IPv4 scopes against the search and against the uncompiled scope, at
+// every boundary and on random addresses.
+func TestCompiledV4Scopes(t *testing.T) {
+	r := newTestRand(61)
+	for name, s := range testSelectors() {
+		z := s.orZero()
+		v := z.scope4
+		if v == nil {
+			v = newV4Scopes(z)
+		}
+		var ks []uint32
+		for _, b := range v.starts {
+			ks = append(ks, b, b-1, b+1)
+		}
+		for range 500 {
+			ks = append(ks, r.Uint32())
+		}
+		for _, k := range ks {
+			a := netip.AddrFrom4([4]byte{byte(k >> 24), byte(k >> 16), byte(k >> 8), byte(k)})
+			got, want := v.lookup(k), z.scope4Slow(z.Table(), a)
+			if got != want || v.scopes[v.search(k)] != want {
+				t.Fatalf("%s: scope of %v = %v (search %v); uncompiled %v", name, a, got, v.scopes[v.search(k)], want)
+			}
+		}
+	}
+}
+
+// TestFastTableIPv4Row checks the one-IPv4-row shortcut: taken for the
+// default table, not for a table with a more specific IPv4 row, and
+// answering as Table.Lookup either way.
+func TestFastTableIPv4Row(t *testing.T) {
+	split := policytable.MustNew([]policytable.Entry{
+		{Prefix: netip.MustParsePrefix("::/0"), Precedence: 40, Label: 1},
+		{Prefix: netip.MustParsePrefix("::ffff:0:0/96"), Precedence: 35, Label: 4},
+		{Prefix: netip.MustParsePrefix("::ffff:10.0.0.0/104"), Precedence: 20, Label: 9},
+	})
+	for _, tt := range []struct {
+		name string
+		tb   *policytable.Table
+		one  bool
+	}{{"rfc6724", policytable.RFC6724(), true}, {"split", split, false}} {
+		f := newFastTable(tt.tb)
+		if f.v4One != tt.one {
+			t.Errorf("%s: v4One = %v; want %v", tt.name, f.v4One, tt.one)
+		}
+		for _, s := range []string{"10.1.2.3", "192.0.2.1", "0.0.0.0", "255.255.255.255", "::ffff:10.9.9.9"} {
+			a := mustAddr(s)
+			if got, want := f.lookup(toBits(a)), tt.tb.Lookup(a); got != want {
+				t.Errorf("%s: lookup(%v) = %+v; Table.Lookup = %+v", tt.name, a, got, want)
+			}
 		}
 	}
 }
