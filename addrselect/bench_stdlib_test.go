@@ -6,10 +6,15 @@ package addrselect
 // benchmark. Run with:
 //
 //	go test -tags stdlibbench -ldflags=-checklinkname=0 -run '^$' -bench 'Sort' ./addrselect
+//
+// and, for the differential test of the GoNet profile against it,
+//
+//	go test -tags stdlibbench -ldflags=-checklinkname=0 -run GoNetMatchesStdlib ./addrselect
 
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	_ "unsafe" // go:linkname
 )
@@ -42,4 +47,39 @@ func itoa(n int) string {
 		return string(rune('0' + n))
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// TestGoNetMatchesStdlib compares the GoNet profile with Go's own sort on
+// random answers (the same destinations and sources; an unreachable
+// destination has no source for Go). Run with the stdlibbench tag, as
+// above.
+func TestGoNetMatchesStdlib(t *testing.T) {
+	r := newTestRand(81)
+	sel := GoNet()
+	for iter := range 3000 {
+		ds := randDestinations(r, 1+r.IntN(24))
+		// Go's resolver never returns an invalid address.
+		ds = slices.DeleteFunc(ds, func(d Destination) bool { return !d.Addr.IsValid() })
+		addrs := make([]net.IPAddr, len(ds))
+		srcs := make([]netip.Addr, len(ds))
+		for i, d := range ds {
+			// Go sorts net.IPAddr without zones; drop them on both sides.
+			ds[i].Addr = d.Addr.WithZone("")
+			addrs[i] = net.IPAddr{IP: ds[i].Addr.AsSlice()}
+			if !d.Unreachable {
+				srcs[i] = d.Source.Addr.WithZone("")
+			}
+			ds[i].Source.Addr = srcs[i]
+			ds[i].Unreachable = false
+		}
+		stdSortByRFC6724withSrcs(addrs, srcs)
+		got := append([]Destination(nil), ds...)
+		sel.SortDestinations(got)
+		for i := range got {
+			want, _ := netip.AddrFromSlice(addrs[i].IP)
+			if got[i].Addr.Unmap() != want.Unmap() {
+				t.Fatalf("iteration %d: position %d: GoNet has %v, Go has %v\ninput: %v", iter, i, got[i].Addr, want, ds)
+			}
+		}
+	}
 }

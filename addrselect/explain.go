@@ -333,14 +333,14 @@ func (s *Selector) ExplainSourceVia(dst netip.Addr, outIface string, nextHop net
 
 // Trace sorts a copy of dsts with [Selector.SortDestinations] and returns,
 // for each adjacent pair of the result, the Decision between them (A is
-// the earlier one in the result). A pair ordered by no rule either keeps
-// its input order (Rule Dst10, Order -1) or reports RuleNone with Order 0
-// when the sort placed it against what the pairwise rules say: for the
-// RFC engine, two destinations of different families whose positions
-// rule 9 rearranged around them; for a stack profile, a pair its
-// non-transitive comparator's sort algorithm moved (for [Musl], a
-// list of only IPv4 addresses, which musl leaves unsorted: every pair is
-// then rule 10). dsts is not modified.
+// the earlier one in the result). A pair that no rule orders keeps its
+// input order (Rule Dst10, Order -1). A pair that the sort placed against
+// the pairwise rules gets RuleNone with Order 0: for the RFC engine, two
+// destinations of different families whose positions rule 9 rearranged
+// around them; for a stack profile, a pair that the sort algorithm of its
+// non-transitive comparator moved. [Musl] leaves a list of only IPv4
+// addresses unsorted: every pair of such a list is rule 10. dsts is not
+// modified.
 func (s *Selector) Trace(dsts []Destination) []Decision {
 	if len(dsts) < 2 {
 		return nil

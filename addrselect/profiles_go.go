@@ -24,7 +24,8 @@ import (
 //   - rule 9 only between two IPv6 destinations, with CommonPrefixLen
 //     counting at most 64 bits whatever Source.PrefixLen says; IPv4 and
 //     IPv4-mapped destinations are never compared by prefix (Go cannot
-//     tell an IPv4-mapped address from IPv4);
+//     tell an IPv4-mapped address from IPv4); an IPv4-mapped source of an
+//     IPv6 destination is compared in its 16-byte form, as Go does;
 //   - the comparator is not transitive (rule 9 relates one family only),
 //     so the result depends on the sort algorithm: like Go, the profile
 //     sorts with [slices.SortStableFunc] (insertion sort on blocks of 20,
@@ -43,17 +44,26 @@ func GoNet(opts ...Option) *Selector {
 // goStack emulates Go's sortByRFC6724withSrcs.
 type goStack struct{}
 
-// goRec holds what Go's comparator looks at for one destination.
+// goRec holds what Go's comparator looks at for one destination: rules
+// 1, 2, 5, 6 and 8 packed into key (larger first; Go's rule 1 makes two
+// unusable destinations equal, so their key is 0 whatever their
+// precedence and scope), and rule 9's prefix count for IPv6.
 type goRec struct {
-	usable     bool
-	v6         bool // an IPv6 destination (not IPv4, not IPv4-mapped)
-	scopeMatch bool
-	labelMatch bool
-	scope      policytable.Scope
-	prec       uint8
-	cpl        uint8 // CommonPrefixLen(Source(D), D), at most 64
-	idx        int32
+	key uint32
+	cpl uint8 // CommonPrefixLen(Source(D), D), at most 64
+	v6  bool  // an IPv6 destination (not IPv4, not IPv4-mapped)
+	idx int32
 }
+
+// Bits of goRec.key, highest rule first: usable (rule 1), matching scope
+// (rule 2), matching label (rule 5), precedence (rule 6), 15 minus the
+// scope (rule 8).
+const (
+	goUsable     = 1 << 18
+	goScopeMatch = 1 << 17
+	goLabelMatch = 1 << 16
+	goPrecShift  = 8
+)
 
 func (goStack) sort(s *Selector, dsts []Destination) {
 	if len(dsts) < 2 {
@@ -71,10 +81,7 @@ func (goStack) sort(s *Selector, dsts []Destination) {
 	}
 	// The same algorithm as Go on records that carry every value the
 	// comparator reads: the same comparisons, so the same order.
-	slices.SortStableFunc(recs, func(a, b goRec) int {
-		c, _ := goCompareRecs(&a, &b)
-		return c
-	})
+	slices.SortStableFunc(recs, func(a, b goRec) int { return goOrder(&a, &b) })
 	var ordBuf [stackN]int32
 	ord := ordBuf[:0]
 	if len(dsts) > stackN {
@@ -88,7 +95,24 @@ func (goStack) sort(s *Selector, dsts []Destination) {
 
 func (goStack) compare(s *Selector, a, b *Destination) (int, Rule) {
 	ra, rb := goRecord(s, a), goRecord(s, b)
-	return goCompareRecs(&ra, &rb)
+	c := goOrder(&ra, &rb)
+	if c == 0 {
+		return 0, Dst10
+	}
+	// The highest differing bit of the keys names the rule.
+	switch diff := ra.key ^ rb.key; {
+	case diff == 0:
+		return c, Dst9
+	case diff >= goUsable:
+		return c, Dst1
+	case diff >= goScopeMatch:
+		return c, Dst2
+	case diff >= goLabelMatch:
+		return c, Dst5
+	case diff >= 1<<goPrecShift:
+		return c, Dst6
+	}
+	return c, Dst8
 }
 
 // goScope is Go's scope classification (RFC 6724 section 3.1 and 3.2):
@@ -125,11 +149,13 @@ func goVals(s *Selector, d *Destination, v *stackVals) {
 		sa := d.Source.Addr.Unmap()
 		v.srcScope = goScope(sa)
 		v.srcLabel = s.tableAttr(sa).Label
-		if !v.v4 && sa.Is6() {
+		if !v.v4 && !d.Source.Addr.Is4() {
 			// Go's reading of RFC 6724 section 2.2: the prefix of
 			// an IPv6 source is taken as /64, whatever it is. An
-			// IPv4 source shares no prefix with an IPv6 destination.
-			v.cpl = min(prefix128(toBits(sa), toBits(da)), 64)
+			// IPv4 source shares no prefix with an IPv6 destination;
+			// an IPv4-mapped one is compared in its 16-byte form, as
+			// Go's commonPrefixLen does.
+			v.cpl = min(prefix128(toBits(d.Source.Addr), toBits(da)), 64)
 		}
 	}
 }
@@ -138,15 +164,17 @@ func goVals(s *Selector, d *Destination, v *stackVals) {
 func goRecord(s *Selector, d *Destination) goRec {
 	var v stackVals
 	goVals(s, d, &v)
-	return goRec{
-		usable:     v.usable,
-		v6:         !v.v4,
-		scopeMatch: v.matchScope(),
-		labelMatch: v.matchLabel(),
-		scope:      v.scope,
-		prec:       v.prec,
-		cpl:        v.cpl,
+	r := goRec{v6: !v.v4, cpl: v.cpl}
+	if v.usable {
+		r.key = goUsable | uint32(v.prec)<<goPrecShift | uint32(15-v.scope)
+		if v.matchScope() {
+			r.key |= goScopeMatch
+		}
+		if v.matchLabel() {
+			r.key |= goLabelMatch
+		}
 	}
+	return r
 }
 
 func (goStack) attrs(s *Selector, d *Destination) dattr {
@@ -159,46 +187,19 @@ func (goStack) rule9Note(_, _ *dattr) string {
 	return "IPv6, at most 64 bits: Go compares only IPv6 destinations, as if every source prefix were /64"
 }
 
-// goCompareRecs is Go's comparator, rule by rule (RFC 6724 section 6).
-// It returns 0 and Dst10 when Go finds a and b equal; the stable sort
-// then keeps their input order unless the comparator's intransitivity
-// moves them.
-func goCompareRecs(a, b *goRec) (int, Rule) {
-	// Rule 1: avoid unusable destinations. Go stops here when neither
-	// has a source: they are "equal".
+// goOrder is Go's comparator (RFC 6724 section 6 rules 1, 2, 5, 6 and 8
+// through the key, then rule 9 between two IPv6 destinations): negative
+// when a goes first, 0 when Go finds them equal; the stable sort then
+// keeps their input order unless the comparator's intransitivity moves
+// them. Rules 3, 4 and 7 are not implemented by Go.
+func goOrder(a, b *goRec) int {
 	switch {
-	case !a.usable && !b.usable:
-		return 0, Dst10
-	case !b.usable:
-		return -1, Dst1
-	case !a.usable:
-		return 1, Dst1
+	case a.key != b.key:
+		return preferIf(a.key > b.key)
+	case a.v6 && b.v6 && a.cpl != b.cpl:
+		return preferIf(a.cpl > b.cpl)
 	}
-	// Rule 2: prefer matching scope.
-	if a.scopeMatch != b.scopeMatch {
-		return preferIf(a.scopeMatch), Dst2
-	}
-	// Rules 3 and 4 are not implemented by Go.
-
-	// Rule 5: prefer matching label.
-	if a.labelMatch != b.labelMatch {
-		return preferIf(a.labelMatch), Dst5
-	}
-	// Rule 6: prefer higher precedence.
-	if a.prec != b.prec {
-		return preferIf(a.prec > b.prec), Dst6
-	}
-	// Rule 7 is not implemented by Go.
-
-	// Rule 8: prefer smaller scope.
-	if a.scope != b.scope {
-		return preferIf(a.scope < b.scope), Dst8
-	}
-	// Rule 9: longest matching prefix, IPv6 destinations only.
-	if a.v6 && b.v6 && a.cpl != b.cpl {
-		return preferIf(a.cpl > b.cpl), Dst9
-	}
-	return 0, Dst10
+	return 0
 }
 
 // preferIf returns -1 (first argument wins) when first is true, else 1.
