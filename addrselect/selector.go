@@ -331,7 +331,7 @@ const (
 	smallIdxBits = 6                // 63 minus the input position
 	smallR9Shift = smallIdxBits     // the rule 9 value, 8 bits
 	smallFamBit  = smallR9Shift + 8 // 1 for IPv4
-	smallKeyShft = smallFamBit + 2  // the rules 1-8 (and history) key
+	smallKeyShft = smallFamBit + 1  // the rules 1-8 (and history) key
 )
 
 // The rules 1-8 key has 48 bits (shiftUsable is its top bit): it must fit

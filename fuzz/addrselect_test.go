@@ -3,6 +3,7 @@ package fuzz
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,6 +220,30 @@ func checkSorted(t *testing.T, s *addrselect.Selector, in, out []addrselect.Dest
 	}
 }
 
+// checkStackExplain checks a stack profile's Explain against its Compare
+// on adjacent inputs, and its Trace.
+func checkStackExplain(t *testing.T, s *addrselect.Selector, in []addrselect.Destination) {
+	t.Helper()
+	for i := 0; i+1 < len(in); i++ {
+		d, c := s.Explain(in[i], in[i+1]), s.Compare(in[i], in[i+1])
+		switch {
+		case c == 0 && (d.Rule != addrselect.Dst10 || d.Order != -1):
+			t.Fatalf("%s: Compare = 0 but Explain = %v, order %d; want dst-10, -1", s.Name(), d.Rule, d.Order)
+		case c != 0 && (d.Order < 0) != (c < 0):
+			t.Fatalf("%s: Compare = %d but Explain order %d (%v)", s.Name(), c, d.Order, d)
+		case c != 0 && (d.Rule == addrselect.Dst10 || d.Rule == addrselect.RuleNone):
+			t.Fatalf("%s: Compare = %d but Explain names no rule (%v)", s.Name(), c, d)
+		case !strings.HasPrefix(d.Reason, s.Name()+": "):
+			t.Fatalf("%s: reason %q does not name the profile", s.Name(), d.Reason)
+		}
+	}
+	for _, d := range s.Trace(in) {
+		if d.Order > 0 || d.Order == 0 && d.Rule != addrselect.RuleNone {
+			t.Fatalf("%s: Trace decision %v with order %d contradicts the sorted order", s.Name(), d, d.Order)
+		}
+	}
+}
+
 // encodeDst is the inverse of decodeDestinations for seeds.
 func encodeDst(dst, src string, flags byte) []byte {
 	d := netip.MustParseAddr(dst)
@@ -252,12 +277,14 @@ func FuzzSortDestinations(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, which byte) {
 		in := decodeDestinations(data)
 		if int(which) >= len(sels) {
-			// A stack profile: permutation and no panic only.
+			// A stack profile: a permutation, Explain agreeing with
+			// Compare (ties are rule 10 with Order -1), and a Trace
+			// that never contradicts the order it describes.
 			s := stacks[int(which)%len(stacks)]
 			out := slices.Clone(in)
 			s.SortDestinations(out)
 			checkSorted(t, s, in, out, false)
-			s.Trace(in)
+			checkStackExplain(t, s, in)
 			return
 		}
 		s := sels[which]
