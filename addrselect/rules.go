@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/dualstack/dualstack/policytable"
 )
@@ -33,53 +32,29 @@ type bits128 struct {
 }
 
 func toBits(a netip.Addr) bits128 {
-	if addrLayoutOK {
-		return rawBits(a)
+	// AsSlice is inlined here, so its slice stays on the stack; on
+	// go1.26/amd64 this is faster than copying As16's array result, whose
+	// 16-byte reload of two 8-byte stores defeats store forwarding.
+	b := a.AsSlice()
+	switch len(b) {
+	case 4:
+		return bits128{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b)), v4: true, valid: true}
+	case 16:
+		hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:16])
+		// IPv4-mapped: ::ffff:0:0/96 (the test Is4In6 makes, on the bits).
+		return bits128{hi: hi, lo: lo, v4: hi == 0 && lo>>32 == 0xffff, valid: true}
 	}
-	return toBitsSafe(a)
+	return bits128{} // the zero Addr
 }
 
-// rawBits reads the bits of a in place; only when addrLayoutOK. The zero
-// Addr holds zero bits: the zero bits128 (valid is false).
-func rawBits(a netip.Addr) bits128 {
-	w := (*[2]uint64)(unsafe.Pointer(&a))
-	return bits128{hi: w[0], lo: w[1], v4: w[0] == 0 && w[1]>>32 == 0xffff, valid: a.IsValid()}
-}
-
-// toBitsSafe is toBits through the exported API.
-func toBitsSafe(a netip.Addr) bits128 {
-	if a.Is4() {
-		b := a.As4()
-		return bits128{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:])), v4: true, valid: true}
-	}
-	// The zero Addr gives zero bytes, so the zero bits128.
-	b := a.As16()
-	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
-	// IPv4-mapped: ::ffff:0:0/96 (the test Is4In6 makes, on the bits).
-	return bits128{hi: hi, lo: lo, v4: hi == 0 && lo>>32 == 0xffff, valid: a.IsValid()}
-}
-
-// addrLayoutOK reports whether a netip.Addr starts with its 128 bits as
-// two native uint64 words, high then low, IPv4 in the IPv4-mapped form:
-// the layout of Go 1.22 to 1.26. toBits then reads them in place, which is
-// several times faster than As16 (whose 16-byte result defeats the CPU's
-// store forwarding). The layout is checked on sample addresses at start;
-// if a Go release changes it, toBits falls back to As16.
-var addrLayoutOK = checkAddrLayout()
-
-func checkAddrLayout() bool {
-	if unsafe.Sizeof(netip.Addr{}) < 16 {
-		return false
-	}
-	for _, s := range []string{"::", "::1", "1.2.3.4", "255.254.253.252", "::ffff:10.0.0.1",
-		"2001:db8:1:2:3:4:5:6", "fe80::1%eth0", "ff02::1:ff00:1", "8000::8000:0:0:1"} {
-		a := netip.MustParseAddr(s)
-		w := (*[2]uint64)(unsafe.Pointer(&a))
-		if toBitsSafe(a) != (bits128{hi: w[0], lo: w[1], v4: w[0] == 0 && w[1]>>32 == 0xffff, valid: true}) {
-			return false
-		}
-	}
-	return true
+// srcMemo remembers the attributes of the last source sortRec looked at:
+// the destinations of one sort usually share one source per family, so
+// most lookups of a source are repeats.
+type srcMemo struct {
+	addr  netip.Addr
+	bits  bits128
+	attr  policytable.Attr
+	scope policytable.Scope
 }
 
 // commonBits returns the number of leading bits x and y share within
@@ -376,12 +351,12 @@ func (a *dattr) key() uint64 {
 // sortRec computes the sort record of d: the same key as
 // dstAttrs(d).key() without building the attributes Explain needs. It is
 // the hot path of SortDestinations.
-func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination) rec {
+func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, m *srcMemo) rec {
 	// The compiled maps and the in-place address bits answer without
 	// calls in the usual case (the RFC profiles' tables). The same switch
 	// serves the source below: written out twice on purpose, as a shared
 	// helper (not inlined) costs about 8% of SortDestinations.
-	fast := addrLayoutOK && f != nil && f.v4One && s.scope4 != nil
+	fast := f != nil && f.v4One && s.scope4 != nil
 	var (
 		x    bits128
 		attr policytable.Attr
@@ -392,10 +367,10 @@ func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination) r
 		x = toBits(d.Addr)
 		attr, sc = s.attrScope(t, f, d.Addr, x)
 	case d.Addr.Is4():
-		x = rawBits(d.Addr)
+		x = toBits(d.Addr)
 		attr, sc = f.v4Attr, s.scope4.lookup(uint32(x.lo))
 	default:
-		x = rawBits(d.Addr)
+		x = toBits(d.Addr)
 		attr, sc = f.iv[f.index(x)].attr, scope6(x)
 	}
 	key := uint64(attr.Precedence)<<shiftPrec | uint64(255-sc)<<shiftScope8 |
@@ -408,15 +383,20 @@ func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination) r
 			ssc   policytable.Scope
 		)
 		switch {
+		case m != nil && m.addr == src.Addr:
+			sx, sattr, ssc = m.bits, m.attr, m.scope
 		case !fast:
 			sx = toBits(src.Addr)
 			sattr, ssc = s.attrScope(t, f, src.Addr, sx)
 		case src.Addr.Is4():
-			sx = rawBits(src.Addr)
+			sx = toBits(src.Addr)
 			sattr, ssc = f.v4Attr, s.scope4.lookup(uint32(sx.lo))
 		default:
-			sx = rawBits(src.Addr)
+			sx = toBits(src.Addr)
 			sattr, ssc = f.iv[f.index(sx)].attr, scope6(sx)
+		}
+		if m != nil {
+			*m = srcMemo{src.Addr, sx, sattr, ssc}
 		}
 		key |= 1 << shiftUsable
 		if sc == ssc {

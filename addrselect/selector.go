@@ -348,8 +348,9 @@ var _ [64 - smallKeyShft - (shiftUsable + 1)]struct{}
 // mixRun. keys and perm have len(dsts) elements.
 func (s *Selector) orderSmall(dsts []Destination, keys []uint64, perm []int32) {
 	t, f := s.table, s.fastLookup()
+	var m srcMemo
 	for i := range dsts {
-		r := s.sortRec(t, f, &dsts[i])
+		r := s.sortRec(t, f, &dsts[i], &m)
 		k := r.key<<smallKeyShft | uint64(r.r9)<<smallR9Shift | uint64(63-i)
 		if r.v4 {
 			k |= 1 << smallFamBit
@@ -426,8 +427,9 @@ func mixRun(keys []uint64, perm []int32) {
 // old dsts[perm[i]]. recs and perm have len(dsts) elements.
 func (s *Selector) order(dsts []Destination, recs []rec, perm []int32) {
 	t, f := s.table, s.fastLookup()
+	var m srcMemo
 	for i := range dsts {
-		recs[i] = s.sortRec(t, f, &dsts[i])
+		recs[i] = s.sortRec(t, f, &dsts[i], &m)
 		recs[i].idx = int32(i)
 	}
 	sortRecs(recs)
