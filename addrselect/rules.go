@@ -352,7 +352,7 @@ func (a *dattr) key() uint64 {
 // dstAttrs(d).key() without building the attributes Explain needs. It is
 // the hot path of SortDestinations.
 func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, m *srcMemo) rec {
-	// The compiled maps and the in-place address bits answer without
+	// The compiled maps and the memoised source answer without
 	// calls in the usual case (the RFC profiles' tables). The same switch
 	// serves the source below: written out twice on purpose, as a shared
 	// helper (not inlined) costs about 8% of SortDestinations.
