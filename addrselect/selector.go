@@ -3,6 +3,7 @@ package addrselect
 import (
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/dualstack/dualstack/policytable"
@@ -45,6 +46,9 @@ type Selector struct {
 	fast *fastTable
 	// scope4 is the compiled IPv4 scope map (nil: computed per address).
 	scope4 *v4Scopes
+	// compiled is set by every constructor; only the zero Selector lacks
+	// it, and it then stands for the shared, compiled RFC6724().
+	compiled bool
 }
 
 type privateV4Mode uint8
@@ -220,6 +224,7 @@ func (s *Selector) compile() *Selector {
 		s.fast = newFastTable(s.table)
 	}
 	s.scope4 = newV4Scopes(s)
+	s.compiled = true
 	return s
 }
 
@@ -256,12 +261,15 @@ type stackImpl interface {
 	rule9Note(w, l *dattr) string
 }
 
-// zero is the configuration a nil *Selector stands for.
-var zero Selector
+// defaultSelector is what a nil or zero *Selector stands for.
+var defaultSelector = sync.OnceValue(func() *Selector { return RFC6724() })
 
+// orZero returns s, or for a nil or zero Selector the shared RFC6724()
+// with its compiled lookups, so that the zero value is as fast as the
+// constructor's.
 func (s *Selector) orZero() *Selector {
-	if s == nil {
-		return &zero
+	if s == nil || (!s.compiled && s.stack == nil) {
+		return defaultSelector()
 	}
 	return s
 }
