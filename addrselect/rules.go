@@ -362,15 +362,15 @@ func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, m
 		attr policytable.Attr
 		sc   policytable.Scope
 	)
+	// IPv4 and IPv4-mapped addresses (x.v4) take the IPv4 scope rules
+	// (RFC 6724 section 3.2), as table.Scope does.
+	x = toBits(d.Addr)
 	switch {
 	case !fast:
-		x = toBits(d.Addr)
 		attr, sc = s.attrScope(t, f, d.Addr, x)
-	case d.Addr.Is4():
-		x = toBits(d.Addr)
+	case x.v4:
 		attr, sc = f.v4Attr, s.scope4.lookup(uint32(x.lo))
 	default:
-		x = toBits(d.Addr)
 		attr, sc = f.iv[f.index(x)].attr, scope6(x)
 	}
 	key := uint64(attr.Precedence)<<shiftPrec | uint64(255-sc)<<shiftScope8 |
@@ -382,18 +382,18 @@ func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, m
 			sattr policytable.Attr
 			ssc   policytable.Scope
 		)
-		switch {
-		case m != nil && m.addr == src.Addr:
+		if m != nil && m.addr == src.Addr {
 			sx, sattr, ssc = m.bits, m.attr, m.scope
-		case !fast:
+		} else {
 			sx = toBits(src.Addr)
-			sattr, ssc = s.attrScope(t, f, src.Addr, sx)
-		case src.Addr.Is4():
-			sx = toBits(src.Addr)
-			sattr, ssc = f.v4Attr, s.scope4.lookup(uint32(sx.lo))
-		default:
-			sx = toBits(src.Addr)
-			sattr, ssc = f.iv[f.index(sx)].attr, scope6(sx)
+			switch {
+			case !fast:
+				sattr, ssc = s.attrScope(t, f, src.Addr, sx)
+			case sx.v4:
+				sattr, ssc = f.v4Attr, s.scope4.lookup(uint32(sx.lo))
+			default:
+				sattr, ssc = f.iv[f.index(sx)].attr, scope6(sx)
+			}
 		}
 		if m != nil {
 			*m = srcMemo{src.Addr, sx, sattr, ssc}
