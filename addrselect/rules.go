@@ -394,9 +394,9 @@ func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, m
 			default:
 				sattr, ssc = f.iv[f.index(sx)].attr, scope6(sx)
 			}
-		}
-		if m != nil {
-			*m = srcMemo{src.Addr, sx, sattr, ssc}
+			if m != nil {
+				*m = srcMemo{src.Addr, sx, sattr, ssc}
+			}
 		}
 		key |= 1 << shiftUsable
 		if sc == ssc {
