@@ -121,16 +121,22 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 		total += n
 		widest = max(widest, n)
 	}
-	cands := make([]Candidate, 0, total)
+	// One allocation each for the candidates of all hosts and for the
+	// attempts, sized for every address considered; each host's
+	// addresses are sorted in a pooled scratch slice, copied to their
+	// place in cands once, and appended to the attempts in the same pass.
+	cands := make([]Candidate, total)
+	var at attemptList
+	nc := 0
 	sp := getDsts(widest)
 	defer putDsts(sp)
-	dsts := *sp
+	dsts := (*sp)[:widest]
 	plan.Hosts = make([]Host, 0, len(entries))
 	temporary := false
 	for ei := range entries {
 		e, ha := &entries[ei], &entries[ei].ha
-		failed4 := plan.noteLookup(e.name, "ip4", ha.Err4)
-		failed6 := plan.noteLookup(e.name, "ip6", ha.Err6)
+		failed4 := ha.Err4 != nil && plan.noteLookup(e.name, "ip4", ha.Err4)
+		failed6 := ha.Err6 != nil && plan.noteLookup(e.name, "ip6", ha.Err6)
 		if (failed4 && senders.Has(IPv4)) || (failed6 && senders.Has(IPv6)) {
 			temporary = true
 		}
@@ -140,8 +146,8 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 			plan.skip(e, netip.Addr{}, SkipHostAddrLimit, strconv.Itoa(extra)+" addresses beyond the limit of "+strconv.Itoa(maxAddrs))
 			in = in[:min(len(in), maxAddrs)]
 		}
-		h := Host{Name: e.name, Preference: e.pref}
-		dsts = dsts[:0]
+		var fams Family
+		n := 0
 		noRoute := false
 	addrLoop:
 		for _, a := range in {
@@ -149,41 +155,51 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 			if !a.IsValid() {
 				continue
 			}
-			for i := range dsts {
+			for i := range dsts[:n] {
 				if dsts[i].Addr == a {
 					continue addrLoop
 				}
 			}
-			fam := FamilyOf(a)
-			h.Families |= fam
+			fam := IPv6
+			if a.Is4() {
+				fam = IPv4
+			}
+			fams |= fam
 			if !senders.Has(fam) {
 				// No address of this family has a source: the sender
 				// lacks the family (RFC 3974 section 3).
 				plan.skip(e, a, SkipFamily, noFamilyDetail(fam))
 				continue
 			}
-			// Build the destination on the stack and copy it to the
-			// scratch slice once.
-			d := addrselect.Destination{Addr: a}
-			if p.Sources != nil {
-				if d.Source, err = p.Sources.Source(ctx, a); err != nil {
+			// The destination is written in place (the scratch slice has
+			// room for the widest host) and kept only if usable.
+			d := &dsts[n]
+			if p.Sources == nil {
+				d.Source = addrselect.Source{}
+			} else {
+				src, err := p.Sources.Source(ctx, a)
+				if err != nil {
 					return plan, &domainError{plan.Domain, fmt.Errorf("source address for %s (MX %s): %w", a, e.name, err)}
 				}
-				if !d.Source.IsValid() {
+				// src.Addr, not src.IsValid: the value receiver
+				// would copy the whole Source once more.
+				if !src.Addr.IsValid() {
 					noRoute = true
 					plan.skip(e, a, SkipNoRoute, "no source address")
 					continue
 				}
+				d.Source = src
 			}
-			dsts = append(dsts, d)
+			d.Addr, d.Unreachable = a, false
+			n++
 		}
-		plan.DomainFamilies |= h.Families
-		if len(dsts) == 0 {
+		plan.DomainFamilies |= fams
+		if n == 0 {
 			switch {
-			case h.Families != 0 && noRoute:
+			case fams != 0 && noRoute:
 				plan.skip(e, netip.Addr{}, SkipNoRoute, "no route to any address")
-			case h.Families != 0:
-				plan.skip(e, netip.Addr{}, SkipFamily, "host is "+h.Families.Words()+", sender is "+senders.Words())
+			case fams != 0:
+				plan.skip(e, netip.Addr{}, SkipFamily, "host is "+fams.Words()+", sender is "+senders.Words())
 			case failed4 || failed6:
 				plan.skip(e, netip.Addr{}, SkipLookupFailed, "address lookups failed")
 			default:
@@ -194,20 +210,29 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 		// RFC 5321 section 5.1: the addresses of a multihomed host are
 		// tried in the order the resolver's address selection gives
 		// (RFC 6724 section 6).
-		p.Selector.SortDestinations(dsts)
-		start := len(cands)
-		cands = cands[:start+len(dsts)]
-		for i := range dsts {
-			c := &cands[start+i]
-			c.Addr, c.Source = dsts[i].Addr, dsts[i].Source
+		if n > 1 {
+			p.Selector.SortDestinations(dsts[:n])
 		}
-		h.Addrs = cands[start:len(cands):len(cands)]
+		hc := cands[nc : nc+n : nc+n]
+		nc += n
+		for i := range hc {
+			// Two assignments, not one of a pair: that would copy
+			// through a temporary.
+			c, d := &hc[i], &dsts[i]
+			c.Addr = d.Addr
+			c.Source = d.Source
+		}
 		if p.Prefer == IPv4 || p.Prefer == IPv6 {
-			preferFamily(h.Addrs, p.Prefer)
+			preferFamily(hc, p.Prefer)
 		}
-		plan.Hosts = append(plan.Hosts, h)
+		if at.out == nil {
+			at.out = make([]Attempt, total)
+		}
+		at.add(e.name, e.pref, hc)
+		plan.Hosts = plan.Hosts[:len(plan.Hosts)+1]
+		h := &plan.Hosts[len(plan.Hosts)-1]
+		h.Name, h.Preference, h.Addrs, h.Families = e.name, e.pref, hc, fams
 	}
-	*sp = dsts
 	plan.SenderFamilies = senders
 
 	if len(plan.Hosts) == 0 {
@@ -225,7 +250,7 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 			Temporary:      temporary,
 		}
 	}
-	plan.attempts = p.attempts(plan, len(cands))
+	plan.attempts = p.finishAttempts(plan, &at)
 	return plan, nil
 }
 
@@ -548,49 +573,91 @@ func preferFamily(c []Candidate, f Family) {
 	}
 }
 
-// attempts flattens the hosts into the attempt list: duplicates removed,
-// then MaxAddresses applied, balanced across families when asked.
-func (p *Planner) attempts(plan *Plan, total int) []Attempt {
-	out := make([]Attempt, total)
-	n := 0
-	var n4, n6 int
+// attemptList builds the attempt list while the hosts are made: each
+// host's addresses are appended in order, leaving out addresses already
+// listed for a better host.
+type attemptList struct {
+	out    []Attempt // len: every address considered; n used
+	n      int
+	n4, n6 int
+	dups   bool // some address was left out as a duplicate
 	// seen is a 256-bit Bloom filter over the addresses in out: the
 	// linear duplicate search runs only when it reports a possible match,
 	// which keeps the common case linear.
-	var seen [4]uint64
-	for hi := range plan.Hosts {
-		h := &plan.Hosts[hi]
-	cand:
-		for ci := range h.Addrs {
-			c := &h.Addrs[ci]
-			b := c.Addr.As16()
-			x := binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])
-			x *= 0x9e3779b97f4a7c15
-			bit := x >> 56
-			if seen[bit>>6]&(1<<(bit&63)) != 0 {
-				for ai := range out[:n] {
+	seen [4]uint64
+}
+
+// add appends the candidates of the host name (preference pref).
+func (l *attemptList) add(name string, pref uint16, hc []Candidate) {
+	out := l.out
+cand:
+	for ci := range hc {
+		c := &hc[ci]
+		x := addrHash(c.Addr)
+		w, bit := x>>62, uint64(1)<<(x>>56&63)
+		if l.seen[w]&bit != 0 {
+			for ai := range out[:l.n] {
+				if out[ai].Addr == c.Addr {
+					l.dups = true
+					continue cand
+				}
+			}
+		}
+		l.seen[w] |= bit
+		if c.Addr.Is4() {
+			l.n4++
+		} else {
+			l.n6++
+		}
+		a := &out[l.n]
+		a.Host, a.Preference, a.Addr, a.Source = name, pref, c.Addr, c.Source.Addr
+		l.n++
+	}
+}
+
+// addrHash mixes the bits of a for the Bloom filter. AsSlice, inlined,
+// leaves its bytes on the stack where the loads below find them; As16
+// copies them once more, and the wide load of that copy waits for the
+// two narrower stores (about three times slower).
+func addrHash(a netip.Addr) uint64 {
+	s := a.AsSlice()
+	var x uint64
+	switch len(s) {
+	case 4:
+		x = uint64(binary.BigEndian.Uint32(s))
+	case 16:
+		x = binary.BigEndian.Uint64(s[:8]) ^ binary.BigEndian.Uint64(s[8:])
+	}
+	return x * 0x9e3779b97f4a7c15
+}
+
+// finishAttempts reports the duplicates left out, then applies
+// MaxAddresses, balanced across families when asked.
+func (p *Planner) finishAttempts(plan *Plan, l *attemptList) []Attempt {
+	out := l.out[:l.n:l.n]
+	if l.dups {
+		// Host names are unique, so an address of a host whose attempt
+		// names another host was listed for a better one.
+		for hi := range plan.Hosts {
+			h := &plan.Hosts[hi]
+			for ci := range h.Addrs {
+				c := &h.Addrs[ci]
+				for ai := range out {
 					if out[ai].Addr == c.Addr {
-						plan.Skipped = append(plan.Skipped, Skip{Host: h.Name, Preference: h.Preference, Addr: c.Addr, Reason: SkipDuplicate, Detail: "address already listed for " + out[ai].Host})
-						continue cand
+						if out[ai].Host != h.Name {
+							plan.Skipped = append(plan.Skipped, Skip{Host: h.Name, Preference: h.Preference, Addr: c.Addr, Reason: SkipDuplicate, Detail: "address already listed for " + out[ai].Host})
+						}
+						break
 					}
 				}
 			}
-			seen[bit>>6] |= 1 << (bit & 63)
-			if c.Addr.Is4() {
-				n4++
-			} else {
-				n6++
-			}
-			a := &out[n]
-			a.Host, a.Preference, a.Addr, a.Source = h.Name, h.Preference, c.Addr, c.Source.Addr
-			n++
 		}
 	}
-	out = out[:n:n]
 	limit := p.MaxAddresses
 	if limit <= 0 || len(out) <= limit {
 		return out
 	}
+	n4, n6 := l.n4, l.n6
 	detail := "beyond the address limit of " + strconv.Itoa(limit)
 	plan.Skipped = slices.Grow(plan.Skipped, len(out)-limit)
 	q4, q6 := limit, limit
