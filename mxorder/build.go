@@ -385,7 +385,13 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX, buf []entry) ([]entry, error
 	}
 	// RFC 5321 section 5.1: lower preference first. Stable, so that
 	// equal preferences stay in record order until shuffled.
-	slices.SortStableFunc(entries, func(a, b entry) int { return cmp.Compare(a.pref, b.pref) })
+	// Answers often come sorted already (net.Resolver sorts them).
+	for i := 1; i < len(entries); i++ {
+		if entries[i].pref < entries[i-1].pref {
+			slices.SortStableFunc(entries, func(a, b entry) int { return cmp.Compare(a.pref, b.pref) })
+			break
+		}
+	}
 	return dedupHosts(plan, entries), nil
 }
 
@@ -471,6 +477,10 @@ func dedupHosts(plan *Plan, entries []entry) []entry {
 		}
 		if dup {
 			plan.skip(e, netip.Addr{}, SkipDuplicate, "host listed more than once")
+			continue
+		}
+		if len(kept) == i {
+			kept = kept[:i+1] // in place: no copy
 			continue
 		}
 		kept = append(kept, *e)
