@@ -590,7 +590,9 @@ type attemptList struct {
 	out    []Attempt // len: every address considered; n used
 	n      int
 	n4, n6 int
-	dups   bool // some address was left out as a duplicate
+	// dups reports the addresses left out as duplicates, in order; they
+	// go to Plan.Skipped after the hosts' own skips.
+	dups []Skip
 	// seen is a 256-bit Bloom filter over the addresses in out: the
 	// linear duplicate search runs only when it reports a possible match,
 	// which keeps the common case linear.
@@ -608,7 +610,7 @@ cand:
 		if l.seen[w]&bit != 0 {
 			for ai := range out[:l.n] {
 				if out[ai].Addr == c.Addr {
-					l.dups = true
+					l.dups = append(l.dups, Skip{Host: name, Preference: pref, Addr: c.Addr, Reason: SkipDuplicate, Detail: "address already listed for " + out[ai].Host})
 					continue cand
 				}
 			}
@@ -645,24 +647,7 @@ func addrHash(a netip.Addr) uint64 {
 // MaxAddresses, balanced across families when asked.
 func (p *Planner) finishAttempts(plan *Plan, l *attemptList) []Attempt {
 	out := l.out[:l.n:l.n]
-	if l.dups {
-		// Host names are unique, so an address of a host whose attempt
-		// names another host was listed for a better one.
-		for hi := range plan.Hosts {
-			h := &plan.Hosts[hi]
-			for ci := range h.Addrs {
-				c := &h.Addrs[ci]
-				for ai := range out {
-					if out[ai].Addr == c.Addr {
-						if out[ai].Host != h.Name {
-							plan.Skipped = append(plan.Skipped, Skip{Host: h.Name, Preference: h.Preference, Addr: c.Addr, Reason: SkipDuplicate, Detail: "address already listed for " + out[ai].Host})
-						}
-						break
-					}
-				}
-			}
-		}
-	}
+	plan.Skipped = append(plan.Skipped, l.dups...)
 	limit := p.MaxAddresses
 	if limit <= 0 || len(out) <= limit {
 		return out
