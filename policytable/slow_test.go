@@ -6,13 +6,7 @@ import "net/netip"
 // and keep the longest prefix that contains a (RFC 6724 section 2.1),
 // with IPv4 mapped to ::ffff:0:0/96 and the zone dropped.
 func slowLookupEntries(entries []Entry, a netip.Addr) Attr {
-	if a.Is4() {
-		a = netip.AddrFrom16(a.As16())
-	}
-	if !a.IsValid() {
-		a = netip.IPv6Unspecified()
-	}
-	a = a.WithZone("")
+	a = slowKey(a)
 	best := -1
 	var out Attr
 	for _, e := range entries {
@@ -24,15 +18,21 @@ func slowLookupEntries(entries []Entry, a netip.Addr) Attr {
 	return out
 }
 
-// slowLookupRows is the same scan over one prefix set.
-func slowLookupRows(rows []Row, a netip.Addr) uint8 {
+// slowKey is the address the reference scans match: IPv4 as
+// ::ffff:a.b.c.d, the zero Addr as ::, no zone.
+func slowKey(a netip.Addr) netip.Addr {
 	if a.Is4() {
 		a = netip.AddrFrom16(a.As16())
 	}
 	if !a.IsValid() {
-		a = netip.IPv6Unspecified()
+		return netip.IPv6Unspecified()
 	}
-	a = a.WithZone("")
+	return a.WithZone("")
+}
+
+// slowLookupRows is the same scan over one prefix set.
+func slowLookupRows(rows []Row, a netip.Addr) uint8 {
+	a = slowKey(a)
 	best := -1
 	var v uint8
 	for _, r := range rows {
