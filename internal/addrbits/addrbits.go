@@ -1,0 +1,88 @@
+// Package addrbits holds the 128-bit form of an address that policytable,
+// addrselect and mxorder compute with: IPv6 as two big-endian halves, IPv4
+// in its IPv4-mapped form (::ffff:a.b.c.d, RFC 4291 section 2.5.5.2), as
+// RFC 6724 section 2.1 and section 3.2 treat IPv4.
+package addrbits
+
+import (
+	"cmp"
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+)
+
+// U128 is an address as two big-endian halves: Hi holds bits 0-63.
+type U128 struct{ Hi, Lo uint64 }
+
+// From returns the 128-bit form of a: IPv4 as IPv4-mapped IPv6, zones
+// ignored, the zero Addr as ::. It does not allocate.
+//
+// It reads the address through AsSlice, which the compiler inlines so
+// that the slice stays on the stack. On go1.26/amd64 this measured about
+// twice as fast as AppendBinary and three times as fast as copying As16's
+// array result, whose 16-byte reload of two 8-byte stores defeats store
+// forwarding; policytable's Lookup spends a large part of its time here.
+func From(a netip.Addr) U128 {
+	b := a.AsSlice()
+	switch len(b) {
+	case 4:
+		return U128{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b))}
+	case 16:
+		return U128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:16])}
+	}
+	return U128{}
+}
+
+// FromIPv4 returns the IPv4-mapped form of the IPv4 address v (a.b.c.d
+// as the integer a<<24|b<<16|c<<8|d).
+func FromIPv4(v uint32) U128 { return U128{0, 0xffff<<32 | uint64(v)} }
+
+// Addr returns x as an IPv6 address (an IPv4-mapped one stays mapped).
+func (x U128) Addr() netip.Addr {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], x.Hi)
+	binary.BigEndian.PutUint64(b[8:], x.Lo)
+	return netip.AddrFrom16(b)
+}
+
+// IsMapped reports whether x is in ::ffff:0:0/96, the IPv4 family.
+func (x U128) IsMapped() bool { return x.Hi == 0 && x.Lo>>32 == 0xffff }
+
+// IPv4 returns the low 32 bits: the IPv4 address of a mapped x.
+func (x U128) IPv4() uint32 { return uint32(x.Lo) }
+
+// Compare orders x and y as unsigned 128-bit numbers.
+func (x U128) Compare(y U128) int {
+	if c := cmp.Compare(x.Hi, y.Hi); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.Lo, y.Lo)
+}
+
+// AddOne returns x+1 and whether it wrapped around past the last address.
+func (x U128) AddOne() (U128, bool) {
+	lo, c := bits.Add64(x.Lo, 1, 0)
+	hi, c2 := bits.Add64(x.Hi, 0, c)
+	return U128{hi, lo}, c2 != 0
+}
+
+// Last returns the last address of the prefix x/n (x's bits past n set).
+func (x U128) Last(n int) U128 {
+	switch {
+	case n <= 0:
+		return U128{^uint64(0), ^uint64(0)}
+	case n < 64:
+		return U128{x.Hi | ^uint64(0)>>n, ^uint64(0)}
+	case n < 128:
+		return U128{x.Hi, x.Lo | ^uint64(0)>>(n-64)}
+	}
+	return x
+}
+
+// CommonBits returns the number of leading bits x and y share, 0 to 128.
+func CommonBits(x, y U128) int {
+	if d := x.Hi ^ y.Hi; d != 0 {
+		return bits.LeadingZeros64(d)
+	}
+	return 64 + bits.LeadingZeros64(x.Lo^y.Lo)
+}
