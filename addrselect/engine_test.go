@@ -1,8 +1,8 @@
 package addrselect
 
 import (
-	"encoding/binary"
 	"fmt"
+	"github.com/dualstack/dualstack/internal/addrbits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -142,12 +142,12 @@ func TestPrivateIPv4Scope(t *testing.T) {
 		want policytable.Scope
 	}{
 		{"rfc6724", RFC6724(), policytable.ScopeGlobal},
-		{"rfc6724-site", RFC6724(WithPrivateIPv4SiteLocal(true)), policytable.ScopeSiteLocal},
+		{"rfc6724-site", RFC6724(WithPrivateIPv4Scope(policytable.ScopeSiteLocal)), policytable.ScopeSiteLocal},
 		{"rfc3484", RFC3484(), policytable.ScopeSiteLocal},
 		{"rfc3484-table-kept", RFC3484(WithTable(policytable.RFC6724())), policytable.ScopeSiteLocal},
-		{"rfc3484-global", RFC3484(WithPrivateIPv4SiteLocal(false)), policytable.ScopeGlobal},
+		{"rfc3484-global", RFC3484(WithPrivateIPv4Scope(policytable.ScopeGlobal)), policytable.ScopeGlobal},
 		{"table-scopev4", RFC6724(WithTable(policytable.RFC3484())), policytable.ScopeSiteLocal},
-		{"table-overridden", RFC6724(WithTable(policytable.RFC3484()), WithPrivateIPv4SiteLocal(false)), policytable.ScopeGlobal},
+		{"table-overridden", RFC6724(WithTable(policytable.RFC3484()), WithPrivateIPv4Scope(policytable.ScopeGlobal)), policytable.ScopeGlobal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -425,151 +425,6 @@ func TestNoAllocs(t *testing.T) {
 	}
 }
 
-// fakeStack is a stack profile that sorts by address and names Dst6.
-type fakeStack struct{}
-
-func (fakeStack) sort(s *Selector, dsts []Destination) {
-	slices.SortStableFunc(dsts, func(a, b Destination) int { return a.Addr.Compare(b.Addr) })
-}
-
-func (fakeStack) compare(s *Selector, a, b *Destination) (int, Rule) {
-	return a.Addr.Compare(b.Addr), Dst6
-}
-
-func (fakeStack) attrs(s *Selector, d *Destination) dattr {
-	return s.dstAttrs(d)
-}
-
-func (fakeStack) rule9Note(_, _ *dattr) string { return "fake count" }
-
-func TestStackHook(t *testing.T) {
-	s := &Selector{name: "fake", stack: fakeStack{}}
-	in := []Destination{dst("2001:db8::2", "2001:db8::9"), dst("10.0.0.1", "10.0.0.2"), dst("2001:db8::1", "2001:db8::9")}
-	got := slices.Clone(in)
-	s.SortDestinations(got)
-	want := []netip.Addr{mustAddr("10.0.0.1"), mustAddr("2001:db8::1"), mustAddr("2001:db8::2")}
-	if !slices.Equal(addrsOf(got), want) {
-		t.Fatalf("SortDestinations = %v; want %v", addrsOf(got), want)
-	}
-	d := s.Explain(in[0], in[1])
-	if d.Rule != Dst6 || d.Order != 1 || !strings.HasPrefix(d.Reason, "fake: ") || d.B.Precedence != 35 {
-		t.Errorf("Explain = %v (order %d, B precedence %d); want the stack's dst-6, 1, RFC facts", d, d.Order, d.B.Precedence)
-	}
-	if c := s.Compare(in[1], in[0]); c >= 0 {
-		t.Errorf("Compare = %d; want < 0 from the stack", c)
-	}
-	tr := s.Trace(in)
-	if len(tr) != 2 || tr[0].A.Addr != want[0] || tr[1].B.Addr != want[2] || tr[0].Order >= 0 {
-		t.Errorf("Trace = %v", tr)
-	}
-}
-
-func TestScope6MatchesPolicytable(t *testing.T) {
-	r := newTestRand(21)
-	addrs := []netip.Addr{
-		mustAddr("::1"), mustAddr("::"), mustAddr("::2"), mustAddr("fe80::1"), mustAddr("febf::1"),
-		mustAddr("fec0::1"), mustAddr("feff::1"), mustAddr("ff02::1"), mustAddr("ff0e::1"), mustAddr("ff15::1"),
-		mustAddr("2001:db8::1"), mustAddr("fd00::1"), mustAddr("fe80::1%eth0"), mustAddr("::1:0:0:0:1"),
-	}
-	for range 2000 {
-		var b [16]byte
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		b[0] = []byte{0xfe, 0xff, b[0]}[r.IntN(3)]
-		addrs = append(addrs, netip.AddrFrom16(b))
-	}
-	for _, a := range addrs {
-		if a.Is4In6() {
-			continue
-		}
-		if got, want := scope6(toBits(a)), policytable.ScopeIPv6(a); got != want {
-			t.Errorf("scope6(%v) = %v; want %v", a, got, want)
-		}
-	}
-}
-
-// TestSortRecMatchesAttrs checks the hot path's key against the one
-// Explain's attributes give.
-func TestSortRecMatchesAttrs(t *testing.T) {
-	for name, s := range testSelectors() {
-		r := newTestRand(31)
-		z := s.orZero()
-		for range 300 {
-			ds := randDestinations(r, 6)
-			// IPv4-mapped addresses, zoned or not, take the IPv4 scope
-			// rules (a fuzz input once found the hot path gave them
-			// IPv6 scopes): map some destinations and sources.
-			for i := range ds {
-				if r.IntN(4) == 0 && ds[i].Addr.Is4() {
-					ds[i].Addr = netip.AddrFrom16(ds[i].Addr.As16())
-				}
-				if src := &ds[i].Source; r.IntN(4) == 0 && src.Addr.Is4() {
-					src.Addr = netip.AddrFrom16(src.Addr.As16()).WithZone("eth0")
-				}
-			}
-			for i := range ds {
-				a := z.dstAttrs(&ds[i])
-				got := z.sortRec(z.table, z.fastLookup(), &ds[i], nil)
-				if got.key != a.key() || got.r9 != a.r9 || got.v4 != a.v4 {
-					t.Fatalf("%s: sortRec(%v) = %+v; attrs give key %x r9 %d v4 %v", name, ds[i], got, a.key(), a.r9, a.v4)
-				}
-			}
-		}
-	}
-}
-
-func TestFastTableMatchesLookup(t *testing.T) {
-	tables := map[string]*policytable.Table{
-		"rfc6724": policytable.RFC6724(),
-		"rfc3484": policytable.RFC3484(),
-		"glibc":   policytable.Glibc(), // split precedence and label sets
-		"draft":   policytable.Draft6724Update(),
-		"equal":   equalPrecTable,
-		"odd": policytable.MustNew([]policytable.Entry{
-			{Prefix: netip.MustParsePrefix("::/0"), Precedence: 1, Label: 1},
-			{Prefix: netip.MustParsePrefix("::/1"), Precedence: 2, Label: 2},
-			{Prefix: netip.MustParsePrefix("8000::/1"), Precedence: 3, Label: 3},
-			{Prefix: netip.MustParsePrefix("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/124"), Precedence: 4, Label: 4},
-			{Prefix: netip.MustParsePrefix("ff00::/8"), Precedence: 5, Label: 5},
-			{Prefix: netip.MustParsePrefix("1.2.3.4/32"), Precedence: 6, Label: 6},
-			{Prefix: netip.MustParsePrefix("2001:db8::/127"), Precedence: 7, Label: 7},
-		}),
-	}
-	for name, tb := range tables {
-		f := newFastTable(tb)
-		r := newTestRand(41)
-		check := func(a netip.Addr) {
-			if got, want := f.lookup(toBits(a)), tb.Lookup(a); got != want {
-				t.Fatalf("%s: fast lookup(%v) = %+v; Table.Lookup = %+v", name, a, got, want)
-			}
-		}
-		check(netip.Addr{})
-		for _, e := range tb.Precedences() {
-			p := e.Prefix
-			check(p.Addr())
-			check(p.Addr().Prev())
-			last := p.Addr()
-			for i := p.Bits(); i < 128; i++ {
-				b := last.As16()
-				b[i/8] |= 1 << (7 - i%8)
-				last = netip.AddrFrom16(b)
-			}
-			check(last)
-			check(last.Next())
-		}
-		for range 3000 {
-			a := randAddr(r)
-			check(a)
-			var b [16]byte
-			for i := range b {
-				b[i] = byte(r.Uint32())
-			}
-			check(netip.AddrFrom16(b))
-		}
-	}
-}
-
 // TestConcurrentUse shares Selectors (and the lazily built default table)
 // between goroutines; run with -race.
 func TestConcurrentUse(t *testing.T) {
@@ -605,75 +460,7 @@ func TestConcurrentUse(t *testing.T) {
 	}
 }
 
-func TestCompiledScopesMatch(t *testing.T) {
-	r := newTestRand(51)
-	for name, s := range testSelectors() {
-		if s == nil || s.scope4 == nil {
-			continue
-		}
-		plain := *s
-		plain.scope4, plain.fast = nil, nil
-		for range 3000 {
-			a := netip.AddrFrom4([4]byte{byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256))})
-			if r.IntN(4) == 0 {
-				a = netip.AddrFrom4([4]byte{[]byte{10, 172, 192, 127, 169}[r.IntN(5)], byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256))})
-			}
-			if got, want := s.scope(s.table, a), plain.scope(plain.table, a); got != want {
-				t.Fatalf("%s: compiled scope(%v) = %v; want %v", name, a, got, want)
-			}
-		}
-	}
-}
-
-// TestFastTableLarge builds a table with many rows inside one top byte,
-// the worst case for the compiled lookup's buckets.
-func TestFastTableLarge(t *testing.T) {
-	entries := []policytable.Entry{{Prefix: netip.MustParsePrefix("::/0"), Precedence: 40, Label: 1}}
-	for i := range 5000 {
-		b := netip.MustParseAddr("2001:db8::").As16()
-		b[4], b[5] = byte(i>>8), byte(i)
-		entries = append(entries, policytable.Entry{Prefix: netip.PrefixFrom(netip.AddrFrom16(b), 48), Precedence: uint8(i), Label: uint8(i >> 3)})
-	}
-	tb, err := policytable.New(entries)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFastTable(tb)
-	r := newTestRand(61)
-	for range 20000 {
-		b := netip.MustParseAddr("2001:db8::").As16()
-		b[4], b[5], b[6], b[15] = byte(r.IntN(24)), byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256))
-		if r.IntN(3) == 0 {
-			b[2] = byte(r.IntN(256))
-		}
-		a := netip.AddrFrom16(b)
-		if got, want := f.lookup(toBits(a)), tb.Lookup(a); got != want {
-			t.Fatalf("fast lookup(%v) = %+v; Table.Lookup = %+v", a, got, want)
-		}
-	}
-}
-
-// TestOrderPathsAgree checks the two sort paths (one-integer records up to
-// 64 destinations, record structs beyond and in Trace) against each other.
-func TestOrderPathsAgree(t *testing.T) {
-	for name, s := range testSelectors() {
-		z := s.orZero()
-		r := newTestRand(71)
-		for range 200 {
-			n := 1 + r.IntN(64)
-			ds := randDestinations(r, n)
-			p1 := make([]int32, n)
-			z.order(ds, make([]rec, n), p1)
-			p2 := make([]int32, n)
-			z.orderSmall(ds, make([]uint64, n), p2)
-			if !slices.Equal(p1, p2) {
-				t.Fatalf("%s: order = %v; orderSmall = %v", name, p1, p2)
-			}
-		}
-	}
-}
-
-// TestGoScopeMatchesNetip checks the bit-level goScope against Go's own
+// TestGoScopeMatchesNetip checks the Go profile's scopes against Go's own
 // classification, written with the netip predicates as net does.
 func TestGoScopeMatchesNetip(t *testing.T) {
 	ref := func(a netip.Addr) policytable.Scope {
@@ -710,95 +497,102 @@ func TestGoScopeMatchesNetip(t *testing.T) {
 		}
 	}
 	for _, a := range addrs {
-		if got, want := goScope(a), ref(a); got != want {
+		if got, want := goProfile.scope(GoNet(), a, addrbits.From(a), goProfile.isV4(a)), ref(a); got != want {
 			t.Errorf("goScope(%v) = %v; want %v", a, got, want)
 		}
 	}
 }
 
-// toBitsRef is toBits through As4/As16, the obvious way.
-func toBitsRef(a netip.Addr) bits128 {
-	if a.Is4() {
-		b := a.As4()
-		return bits128{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:])), v4: true, valid: true}
-	}
-	b := a.As16()
-	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
-	return bits128{hi: hi, lo: lo, v4: hi == 0 && lo>>32 == 0xffff, valid: a.IsValid()}
+// stackSelectors are the stack profiles, for tests over every profile.
+func stackSelectors() map[string]*Selector {
+	return map[string]*Selector{"go": GoNet(), "glibc": Glibc(), "musl": Musl(), "cares": CAres()}
 }
 
-// TestToBits checks the fast read of an address's bits against As16 on
-// all kinds of addresses.
-func TestToBits(t *testing.T) {
-	addrs := []netip.Addr{{}, mustAddr("::"), mustAddr("0.0.0.0"), mustAddr("255.255.255.255"),
-		mustAddr("::ffff:192.0.2.1"), mustAddr("fe80::1%eth0"), mustAddr("::1"), mustAddr("ffff::ffff")}
-	r := newTestRand(51)
-	for range 2000 {
-		var b [16]byte
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		addrs = append(addrs, netip.AddrFrom16(b), netip.AddrFrom4([4]byte{b[0], b[1], b[2], b[3]}),
-			netip.AddrFrom16(b).WithZone("z"))
+// TestKeyMatchesRules checks what the engine derives from the rule
+// definitions: each rule's value fits the bits its definition gives it,
+// and comparing two packed keys decides as applying the keyed rules one
+// by one does, for the RFC engine's variants and every stack profile.
+func TestKeyMatchesRules(t *testing.T) {
+	sels := testSelectors()
+	for name, s := range stackSelectors() {
+		sels[name] = s
 	}
-	for _, a := range addrs {
-		if got, want := toBits(a), toBitsRef(a); got != want {
-			t.Fatalf("toBits(%v) = %+v; As16 gives %+v", a, got, want)
-		}
-	}
-}
-
-// TestCompiledV4Scopes checks the first-octet shortcut of the compiled
-// IPv4 scopes against the search and against the uncompiled scope, at
-// every boundary and on random addresses.
-func TestCompiledV4Scopes(t *testing.T) {
-	r := newTestRand(61)
-	for name, s := range testSelectors() {
+	for name, s := range sels {
 		z := s.orZero()
-		v := z.scope4
-		if v == nil {
-			v = newV4Scopes(z)
+		p := z.prof
+		keyed := make([]Rule, len(p.keyed))
+		for i, kp := range p.keyed {
+			keyed[i] = kp.rule
 		}
-		var ks []uint32
-		for _, b := range v.starts {
-			ks = append(ks, b, b-1, b+1)
-		}
-		for range 500 {
-			ks = append(ks, r.Uint32())
-		}
-		for _, k := range ks {
-			a := netip.AddrFrom4([4]byte{byte(k >> 24), byte(k >> 16), byte(k >> 8), byte(k)})
-			got, want := v.lookup(k), z.scope4Slow(z.Table(), a)
-			if got != want || v.scopes[v.search(k)] != want {
-				t.Fatalf("%s: scope of %v = %v (search %v); uncompiled %v", name, a, got, v.scopes[v.search(k)], want)
+		r := newTestRand(31)
+		for range 300 {
+			ds := randDestinations(r, 2)
+			// IPv4-mapped addresses, zoned or not, take the IPv4 scope
+			// rules (a fuzz input once found the hot path gave them
+			// IPv6 scopes): map some destinations and sources.
+			for i := range ds {
+				if r.IntN(4) == 0 && ds[i].Addr.Is4() {
+					ds[i].Addr = netip.AddrFrom16(ds[i].Addr.As16())
+				}
+				if src := &ds[i].Source; r.IntN(4) == 0 && src.Addr.Is4() {
+					src.Addr = netip.AddrFrom16(src.Addr.As16()).WithZone("eth0")
+				}
+			}
+			a, b := z.dstAttrs(&ds[0], nil), z.dstAttrs(&ds[1], nil)
+			for _, rule := range p.rules {
+				if v := uint64(a.vals[dstRules[rule].attr]); v>>dstRules[rule].bits != 0 {
+					t.Fatalf("%s: %v value %d does not fit %d bits", name, rule, v, dstRules[rule].bits)
+				}
+			}
+			want, _ := p.compareRules(keyed, &a, &b)
+			if got := -cmpU64(p.key(&a), p.key(&b)); got != want {
+				t.Fatalf("%s: keys of %v and %v compare %d; the keyed rules %d", name, ds[0], ds[1], got, want)
 			}
 		}
 	}
 }
 
-// TestFastTableIPv4Row checks the one-IPv4-row shortcut: taken for the
-// default table, not for a table with a more specific IPv4 row, and
-// answering as Table.Lookup either way.
-func TestFastTableIPv4Row(t *testing.T) {
-	split := policytable.MustNew([]policytable.Entry{
-		{Prefix: netip.MustParsePrefix("::/0"), Precedence: 40, Label: 1},
-		{Prefix: netip.MustParsePrefix("::ffff:0:0/96"), Precedence: 35, Label: 4},
-		{Prefix: netip.MustParsePrefix("::ffff:10.0.0.0/104"), Precedence: 20, Label: 9},
-	})
-	for _, tt := range []struct {
-		name string
-		tb   *policytable.Table
-		one  bool
-	}{{"rfc6724", policytable.RFC6724(), true}, {"split", split, false}} {
-		f := newFastTable(tt.tb)
-		if f.v4One != tt.one {
-			t.Errorf("%s: v4One = %v; want %v", tt.name, f.v4One, tt.one)
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// TestProfileDerivation checks how compile splits each profile's rules
+// into the packed key and the pairwise tail, and that it refuses a
+// profile the consistent sort cannot run.
+func TestProfileDerivation(t *testing.T) {
+	tests := []struct {
+		name  string
+		p     *profile
+		keyed []Rule
+		tail  []Rule
+	}{
+		{"rfc6724", RFC6724().prof, []Rule{Dst1, Dst2, Dst3, Dst4, Dst5, Dst6, Dst7, Dst8}, []Rule{Dst9}},
+		{"history", RFC6724(WithHistory(mapHistory{})).prof, []Rule{Dst1, Dst2, Dst3, Dst4, Dst5, Dst6, Dst7, Dst8, DstHistory}, []Rule{Dst9}},
+		{"rule9-off", RFC6724(WithRule9(Rule9Off)).prof, []Rule{Dst1, Dst2, Dst3, Dst4, Dst5, Dst6, Dst7, Dst8}, nil},
+		{"go", goProfile, []Rule{Dst1, Dst2, Dst5, Dst6, Dst8}, []Rule{Dst9}},
+		{"glibc", glibcProfile, []Rule{Dst1, Dst2, Dst3, Dst4, Dst5, Dst6}, []Rule{Dst7, Dst8, Dst9}},
+		{"musl", muslProfile, []Rule{Dst1, Dst2, Dst5, Dst6, Dst8, Dst9}, nil},
+		{"cares", caresProfile, []Rule{Dst1, Dst2, Dst5, Dst6, Dst8}, []Rule{Dst9}},
+	}
+	for _, tt := range tests {
+		var keyed []Rule
+		for _, kp := range tt.p.keyed {
+			keyed = append(keyed, kp.rule)
 		}
-		for _, s := range []string{"10.1.2.3", "192.0.2.1", "0.0.0.0", "255.255.255.255", "::ffff:10.9.9.9"} {
-			a := mustAddr(s)
-			if got, want := f.lookup(toBits(a)), tt.tb.Lookup(a); got != want {
-				t.Errorf("%s: lookup(%v) = %+v; Table.Lookup = %+v", tt.name, a, got, want)
-			}
+		if !slices.Equal(keyed, tt.keyed) || !slices.Equal(tt.p.tail, tt.tail) {
+			t.Errorf("%s: keyed %v, tail %v; want %v, %v", tt.name, keyed, tt.p.tail, tt.keyed, tt.tail)
 		}
 	}
+	defer func() {
+		if recover() == nil {
+			t.Error("compile accepted a consistent sort with rule 7 after its key")
+		}
+	}()
+	(&profile{name: "bad", rules: []Rule{Dst1, Dst7, Dst9}, rule7AcrossInterfaces: true, sort: sortConsistent}).compile()
 }

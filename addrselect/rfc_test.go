@@ -132,7 +132,7 @@ func selectorFor(t *testing.T, v vector, tables map[string]*policytable.Table) *
 	}
 	if strings.Contains(v["section"], "RFC3484 IPv4 scoping") {
 		// derived-D03: RFC 6724 table, RFC 3484 scope for RFC 1918.
-		return RFC6724(WithTable(tb), WithPrivateIPv4SiteLocal(true))
+		return RFC6724(WithTable(tb), WithPrivateIPv4Scope(policytable.ScopeSiteLocal))
 	}
 	return RFC6724(WithTable(tb))
 }

@@ -1,316 +1,291 @@
 package addrselect
 
 import (
-	"cmp"
-	"encoding/binary"
-	"math/bits"
-	"net/netip"
-	"slices"
-	"sync"
-	"time"
-
-	"github.com/dualstack/dualstack/policytable"
+	"fmt"
+	"strconv"
 )
 
-// This file holds the rules of RFC 6724 section 5 (source) and section 6
-// (destination) as per-candidate attributes. Every rule except destination
-// rule 9 compares a value computed for one candidate alone, so the rules
-// 1-8 (and the history step) pack into one integer key; rule 9 is a number
-// that is only comparable within one address family.
+// This file is the one definition of every rule: RFC 6724 section 6
+// (destination rules 1-10, with the RFC 8305 section 4 history step) and
+// section 5 (source rules 1-8 with 5.5). Each definition holds the RFC's
+// rule sentence and section, the value the rule compares for one
+// candidate (a larger value is preferred) with its width in a packed key,
+// and the reason given when the rule decides. The comparators, the packed
+// sort keys, Explain and Trace, Rule.String and Rule.Title all read these
+// tables; nothing else knows what a rule does. Where a real stack applies
+// a rule differently, the definition reads the stack's named quirk from
+// its profile (see profile.go).
+//
+// To add a rule: give it a Rule constant, a definition here, and a place
+// in the rule lists of the profiles that apply it.
 
-// isV4 reports whether a is IPv4 or IPv4-mapped IPv6: RFC 6724 section 3.2
-// handles IPv4 in its mapped form, so both count as the IPv4 family.
-func isV4(a netip.Addr) bool { return a.Is4() || a.Is4In6() }
+// Rule identifies the rule that decided between two candidates.
+type Rule uint8
 
-// bits128 is an address as the rules see it: 128 bits (IPv4 in its mapped
-// form), its family and whether it is valid. Converting once per address
-// keeps the hot path free of repeated conversions.
-type bits128 struct {
-	hi, lo uint64
-	v4     bool
-	valid  bool
-}
-
-func toBits(a netip.Addr) bits128 {
-	// AsSlice is inlined here, so its slice stays on the stack; on
-	// go1.26/amd64 this is faster than copying As16's array result, whose
-	// 16-byte reload of two 8-byte stores defeats store forwarding.
-	b := a.AsSlice()
-	switch len(b) {
-	case 4:
-		return bits128{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b)), v4: true, valid: true}
-	case 16:
-		hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:16])
-		// IPv4-mapped: ::ffff:0:0/96 (the test Is4In6 makes, on the bits).
-		return bits128{hi: hi, lo: lo, v4: hi == 0 && lo>>32 == 0xffff, valid: true}
-	}
-	return bits128{} // the zero Addr
-}
-
-// srcMemo remembers the attributes of the last source sortRec looked at:
-// the destinations of one sort usually share one source per family, so
-// most lookups of a source are repeats.
-type srcMemo struct {
-	addr  netip.Addr
-	bits  bits128
-	attr  policytable.Attr
-	scope policytable.Scope
-}
-
-// commonBits returns the number of leading bits x and y share within
-// their family: up to 32 for IPv4 (mapped or not), up to 128 for IPv6, 0
-// across families or when either is invalid.
-func commonBits(x, y bits128) int {
-	if !x.valid || !y.valid || x.v4 != y.v4 {
-		return 0
-	}
-	var n int
-	if d := x.hi ^ y.hi; d != 0 {
-		n = bits.LeadingZeros64(d)
-	} else {
-		n = 64 + bits.LeadingZeros64(x.lo^y.lo)
-	}
-	if x.v4 {
-		n -= 96 // both are ::ffff:a.b.c.d
-	}
-	return n
-}
-
-// prefixLen returns the source's prefix length, with the RFC profiles'
-// assumption for an unknown (0) or out-of-range one: 64 for IPv6, 32 for
-// IPv4.
-func prefixLen(p int, v4 bool) int {
-	limit, assumed := 128, 64
-	if v4 {
-		limit, assumed = 32, 32
-	}
-	if p > 0 && p <= limit {
-		return p
-	}
-	return assumed
-}
-
-// commonPrefixLen is CommonPrefixLen(S, D) of RFC 6724 section 2.2: the
-// leading bits S and D share, but no more than the length of S's prefix;
-// with fullPrefix, all bits as in RFC 3484 section 2.2.
-func (s *Selector) commonPrefixLen(src bits128, srcPrefix int, d bits128) int {
-	n := commonBits(src, d)
-	if !s.fullPrefix {
-		n = min(n, prefixLen(srcPrefix, src.v4))
-	}
-	return n
-}
-
-// scope6 is policytable.ScopeIPv6 (RFC 6724 section 3.1) on the split
-// form of an IPv6 address.
-func scope6(x bits128) policytable.Scope {
-	switch {
-	case x.hi>>56 == 0xff: // multicast: the scope field
-		return policytable.Scope(x.hi >> 48 & 0xf)
-	case x.hi == 0 && x.lo == 1, // ::1, section 3.4
-		x.hi>>54 == 0xfe80>>6: // fe80::/10
-		return policytable.ScopeLinkLocal
-	case x.hi>>54 == 0xfec0>>6: // fec0::/10
-		return policytable.ScopeSiteLocal
-	}
-	return policytable.ScopeGlobal
-}
-
-// scope returns the scope of a (RFC 6724 section 3.1, 3.2) under the
-// table, with the Selector's override for private IPv4.
-func (s *Selector) scope(t *policytable.Table, a netip.Addr) policytable.Scope {
-	return s.scopeBits(t, a, toBits(a))
-}
-
-func (s *Selector) scopeBits(t *policytable.Table, a netip.Addr, x bits128) policytable.Scope {
-	if !x.v4 {
-		return scope6(x) // the zero Addr is :: here: global
-	}
-	if s.scope4 != nil {
-		return s.scope4.lookup(uint32(x.lo))
-	}
-	return s.scope4Slow(t, a)
-}
-
-// scope4Slow is the IPv4 scope without the compiled map.
-func (s *Selector) scope4Slow(t *policytable.Table, a netip.Addr) policytable.Scope {
-	if s.privateV4 != privateV4Table && a.Unmap().IsPrivate() {
-		if s.privateV4 == privateV4Site {
-			return policytable.ScopeSiteLocal
-		}
-		return policytable.ScopeGlobal
-	}
-	return t.Scope(a)
-}
-
-// tableAttr returns the precedence and label of a under the Selector's
-// table (RFC 6724 section 2.1), through the compiled lookup when there is
-// one.
-func (s *Selector) tableAttr(a netip.Addr) policytable.Attr {
-	return lookupAttr(s.Table(), s.fastLookup(), a, toBits(a))
-}
-
-// lookupAttr looks a up in the compiled table when there is one.
-func lookupAttr(t *policytable.Table, f *fastTable, a netip.Addr, x bits128) policytable.Attr {
-	if f != nil {
-		return f.lookup(x)
-	}
-	return t.Lookup(a)
-}
-
-// attrScope returns the policy attributes (precedence and label, RFC 6724
-// section 2.1) and the scope (section 3.1, 3.2, with the Selector's
-// private-IPv4 override) of a, whose bits are x. Computing them costs
-// about as much as finding them again in a cache, so the hot path does
-// not keep one.
-func (s *Selector) attrScope(t *policytable.Table, f *fastTable, a netip.Addr, x bits128) (policytable.Attr, policytable.Scope) {
-	if x.v4 {
-		if f != nil && f.v4One && s.scope4 != nil {
-			return f.v4Attr, s.scope4.lookup(uint32(x.lo))
-		}
-		return lookupAttr(t, f, a, x), s.scopeBits(t, a, x)
-	}
-	if f != nil {
-		return f.iv[f.index(x)].attr, scope6(x)
-	}
-	return t.Lookup(a), scope6(x)
-}
-
-// homeRank orders the Mobile IPv6 roles for rule 4 (source and
-// destination): home and care-of (3) > home only (2) > neither (1) >
-// care-of only (0). RFC 6724 orders only the pairs 3 > {2,1,0} and 2 > 0;
-// ranking "neither" between them makes the rule a weak order (needed for a
-// consistent sort) at the price of also preferring home-only over neither
-// and neither over care-of-only. See the package documentation.
-func homeRank(src *Source) uint8 {
-	switch {
-	case src.Home && src.CareOf:
-		return 3
-	case src.Home:
-		return 2
-	case src.CareOf:
-		return 0
-	}
-	return 1
-}
-
-// dattr is what the destination rules look at for one destination D.
-type dattr struct {
-	addr       netip.Addr
-	src        netip.Addr
-	usable     bool              // rule 1
-	scope      policytable.Scope // Scope(D), rules 2 and 8
-	srcScope   policytable.Scope // Scope(Source(D)), rule 2
-	label      uint8             // Label(D), rule 5
-	srcLabel   uint8             // Label(Source(D)), rule 5
-	prec       uint8             // Precedence(D), rule 6
-	deprecated bool              // rule 3
-	home       uint8             // rule 4, see homeRank
-	homeFlag   bool
-	careOf     bool
-	temporary  bool
-	encap      bool // rule 7
-	hasRTT     bool // history step
-	rtt        time.Duration
-	v4         bool // family, rule 9
-	cpl        int  // CommonPrefixLen(Source(D), D) as the rule 9 variant counts it
-	r9         uint8
-	plen       uint8 // the source's prefix length as the rules assume it
-}
-
-func (a *dattr) matchScope() bool { return a.usable && a.scope == a.srcScope }
-func (a *dattr) matchLabel() bool { return a.usable && a.label == a.srcLabel }
-
-// dstAttrs computes the attributes of d. Scope and label of Source(D)
-// are looked up even for an unusable D (for Explain), but the rules that
-// need Source(D) treat an unusable D as having none.
-func (s *Selector) dstAttrs(d *Destination) dattr {
-	t, f := s.table, s.fastLookup() // a nil table behaves as policytable.RFC6724()
-	x := toBits(d.Addr)
-	attr, sc := s.attrScope(t, f, d.Addr, x)
-	a := dattr{
-		addr:   d.Addr,
-		src:    d.Source.Addr,
-		usable: x.valid && d.Source.IsValid() && !d.Unreachable,
-		scope:  sc,
-		label:  attr.Label,
-		prec:   attr.Precedence,
-		v4:     x.v4,
-		home:   1,
-	}
-	if d.Source.IsValid() {
-		sx := toBits(d.Source.Addr)
-		sattr, sscope := s.attrScope(t, f, d.Source.Addr, sx)
-		a.srcLabel, a.srcScope = sattr.Label, sscope
-		a.homeFlag, a.careOf, a.temporary = d.Source.Home, d.Source.CareOf, d.Source.Temporary
-		if a.usable {
-			a.deprecated = d.Source.Deprecated
-			a.encap = d.Source.Encapsulated
-			a.home = homeRank(&d.Source)
-			a.cpl, a.r9 = s.rule9Value(sx, d.Source.PrefixLen, x)
-			a.plen = uint8(prefixLen(d.Source.PrefixLen, sx.v4))
-		}
-	}
-	if s.history != nil && x.valid {
-		a.rtt, a.hasRTT = s.history.Lookup(d.Addr)
-		if a.rtt < 0 {
-			a.rtt = 0
-		}
-	}
-	return a
-}
-
-// rule9Value returns the CommonPrefixLen the variant uses for (src, d) and
-// the rule 9 key derived from it (larger first).
-func (s *Selector) rule9Value(src bits128, srcPrefix int, d bits128) (cpl int, key uint8) {
-	if src.v4 != d.v4 {
-		return 0, 0
-	}
-	switch s.rule9 {
-	case Rule9RFC:
-		cpl = s.commonPrefixLen(src, srcPrefix, d)
-		return cpl, uint8(cpl)
-	case Rule9IPv6Only:
-		if d.v4 {
-			return 0, 0
-		}
-		cpl = s.commonPrefixLen(src, srcPrefix, d)
-		return cpl, uint8(cpl)
-	case Rule9IPv6Cap64:
-		if d.v4 {
-			return 0, 0
-		}
-		cpl = min(commonBits(src, d), 64)
-		return cpl, uint8(cpl)
-	case Rule9SameSubnet:
-		cpl = commonBits(src, d)
-		if d.v4 && cpl < prefixLen(srcPrefix, true) {
-			return 0, 0
-		}
-		return cpl, uint8(cpl)
-	case Rule9OnLink:
-		cpl = commonBits(src, d)
-		if cpl >= prefixLen(srcPrefix, src.v4) {
-			return cpl, 1
-		}
-		return cpl, 0
-	}
-	return 0, 0
-}
-
-// Bit layout of the destination key, most significant rule first.
+// The rules of RFC 6724 section 6 (destination) and section 5 (source),
+// and the steps the library adds. Their titles are [Rule.Title].
 const (
-	histBits     = 25 // 1 bit "has history" + 24 bits of inverted RTT in µs
-	shiftScope8  = histBits
-	shiftNative  = shiftScope8 + 8
-	shiftPrec    = shiftNative + 1
-	shiftLabel   = shiftPrec + 8
-	shiftHome    = shiftLabel + 1
-	shiftDepr    = shiftHome + 2
-	shiftScope2  = shiftDepr + 1
-	shiftUsable  = shiftScope2 + 1
-	maxRTTMicros = 1<<24 - 1
+	RuleNone   Rule = iota // nothing decided; for sources, the candidate set of section 4
+	Dst1                   // avoid unusable destinations
+	Dst2                   // prefer matching scope
+	Dst3                   // avoid deprecated addresses
+	Dst4                   // prefer home addresses
+	Dst5                   // prefer matching label
+	Dst6                   // prefer higher precedence
+	Dst7                   // prefer native transport
+	Dst8                   // prefer smaller scope
+	DstHistory             // RFC 8305 section 4: measured history, between rules 8 and 9
+	Dst9                   // use longest matching prefix
+	Dst10                  // leave the order unchanged
+	Src1                   // prefer same address
+	Src2                   // prefer appropriate scope
+	Src3                   // avoid deprecated addresses
+	Src4                   // prefer home addresses
+	Src5                   // prefer outgoing interface
+	Src5_5                 // prefer addresses in a prefix advertised by the next hop
+	Src6                   // prefer matching label
+	Src7                   // prefer temporary (or public) addresses
+	Src8                   // use longest matching prefix
+	SrcOrder               // candidates equal: the first one listed wins
 )
+
+// ruleText is what the standards say of one rule: its number as the test
+// vectors write it, the rule's sentence and where it is defined.
+type ruleText struct {
+	name    string // "dst-1"
+	title   string // the rule's sentence, lower case: "avoid unusable destinations"
+	section string // "RFC 6724 section 6"
+}
+
+// texts holds the words of every rule, destination and source alike.
+var texts = [...]ruleText{
+	RuleNone:   {"none", "no rule", ""},
+	Dst1:       {"dst-1", "avoid unusable destinations", "RFC 6724 section 6"},
+	Dst2:       {"dst-2", "prefer matching scope", "RFC 6724 section 6"},
+	Dst3:       {"dst-3", "avoid deprecated addresses", "RFC 6724 section 6"},
+	Dst4:       {"dst-4", "prefer home addresses", "RFC 6724 section 6"},
+	Dst5:       {"dst-5", "prefer matching label", "RFC 6724 section 6"},
+	Dst6:       {"dst-6", "prefer higher precedence", "RFC 6724 section 6"},
+	Dst7:       {"dst-7", "prefer native transport", "RFC 6724 section 6"},
+	Dst8:       {"dst-8", "prefer smaller scope", "RFC 6724 section 6"},
+	DstHistory: {"dst-history", "prefer lower round-trip times, then used addresses", "RFC 8305 section 4"},
+	Dst9:       {"dst-9", "use longest matching prefix", "RFC 6724 section 6"},
+	Dst10:      {"dst-10", "otherwise, leave the order unchanged", "RFC 6724 section 6"},
+	Src1:       {"src-1", "prefer same address", "RFC 6724 section 5"},
+	Src2:       {"src-2", "prefer appropriate scope", "RFC 6724 section 5"},
+	Src3:       {"src-3", "avoid deprecated addresses", "RFC 6724 section 5"},
+	Src4:       {"src-4", "prefer home addresses", "RFC 6724 section 5"},
+	Src5:       {"src-5", "prefer outgoing interface", "RFC 6724 section 5"},
+	Src5_5:     {"src-5.5", "prefer addresses in a prefix advertised by the next-hop", "RFC 6724 section 5"},
+	Src6:       {"src-6", "prefer matching label", "RFC 6724 section 5"},
+	Src7:       {"src-7", "prefer temporary addresses", "RFC 6724 section 5"},
+	Src8:       {"src-8", "use longest matching prefix", "RFC 6724 section 5"},
+	SrcOrder:   {"src-order", "candidates equal: the first listed wins", "RFC 6724 section 5 (implementation-specific tiebreaker)"},
+}
+
+// String returns the rule's short name as the test vectors write it:
+// "dst-1" to "dst-10" for RFC 6724 section 6, "src-1" to "src-8" (and
+// "src-5.5") for section 5, "dst-history" for the RFC 8305 section 4
+// history step.
+func (r Rule) String() string {
+	if int(r) < len(texts) {
+		return texts[r].name
+	}
+	return "rule(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Title returns the rule's sentence as the RFC words it, in lower case
+// ("prefer higher precedence" for [Dst6]).
+func (r Rule) Title() string {
+	if int(r) < len(texts) {
+		return texts[r].title
+	}
+	return r.String()
+}
+
+// Section returns where the rule is defined ("RFC 6724 section 6").
+func (r Rule) Section() string {
+	if int(r) < len(texts) {
+		return texts[r].section
+	}
+	return ""
+}
+
+// prefer says which side of a rule's attribute wins.
+type prefer uint8
+
+const (
+	preferLarger  prefer = iota // the larger value (true over false)
+	preferSmaller               // the smaller value (false over true)
+)
+
+// pairs says which pairs of destinations a rule relates.
+type pairs uint8
+
+const (
+	pairsAll pairs = iota
+	// pairsSameFamily: two IPv6 or two IPv4 destinations (rule 9),
+	// unless the profile's rule 9 counts across families.
+	pairsSameFamily
+	// pairsAcrossInterfaces: destinations whose sources are on
+	// different (or unnamed) interfaces, under a profile with quirk
+	// rule7AcrossInterfaces (glibc's rule 7).
+	pairsAcrossInterfaces
+)
+
+// dstRule is one destination rule: the attribute it reads (attrs.go
+// computes it for each destination), which side it prefers, how many bits
+// the attribute takes in a packed key, which pairs it relates, and why it
+// decided, in words, after "prefer W over L: ".
+type dstRule struct {
+	attr   dattrField
+	prefer prefer
+	bits   uint8
+	pairs  pairs
+	why    func(p *profile, w, l *dattr) string
+}
+
+// dstRules defines the destination rules, indexed by Rule.
+var dstRules = [...]dstRule{
+	// Rule 1: Avoid unusable destinations. If DB is known to be
+	// unreachable or Source(DB) is undefined, prefer DA.
+	Dst1: {attr: attrUsable, bits: 1, why: func(_ *profile, _, l *dattr) string {
+		switch {
+		case !l.addr.IsValid():
+			return "the latter is not a valid address"
+		case !l.src.IsValid():
+			return "the latter has no source address (unusable)"
+		}
+		return "the latter is marked unreachable"
+	}},
+	// Rule 2: Prefer matching scope: Scope(D) = Scope(Source(D)).
+	Dst2: {attr: attrScopeMatch, bits: 1, why: func(_ *profile, w, l *dattr) string {
+		return fmt.Sprintf("its scope matches its source's (both %s), the other's does not (%s)", w.scope, scopeOrNone(l))
+	}},
+	// Rule 3: Avoid deprecated addresses: Source(D) deprecated in the RFC
+	// 4862 sense loses.
+	Dst3: {attr: attrDeprecated, prefer: preferSmaller, bits: 1, why: func(_ *profile, _, l *dattr) string {
+		return fmt.Sprintf("the other's source %s is deprecated", l.src)
+	}},
+	// Rule 4: Prefer home addresses: Source(D) home and care-of beats any
+	// other, home only beats care-of only (homeRank makes this a weak
+	// order).
+	Dst4: {attr: attrHomeRank, bits: 2, why: func(_ *profile, w, l *dattr) string {
+		return fmt.Sprintf("its source is %s, the other's is %s", roleName(w.home, w.careOf), roleName(l.home, l.careOf))
+	}},
+	// Rule 5: Prefer matching label: Label(Source(D)) = Label(D).
+	Dst5: {attr: attrLabelMatch, bits: 1, why: func(_ *profile, w, l *dattr) string {
+		if !w.src.IsValid() {
+			// c-ares: a missing source has a label of its own.
+			return fmt.Sprintf("its label %d matches the one given to a missing source (%d), the other's does not (%s)",
+				w.label, w.srcLabel, labelOrNone(l))
+		}
+		return fmt.Sprintf("its label matches its source's (both %d), the other's does not (%s)", w.label, labelOrNone(l))
+	}},
+	// Rule 6: Prefer higher precedence: Precedence(D) from the policy
+	// table (section 2.1).
+	Dst6: {attr: attrPrecedence, bits: 8, why: func(_ *profile, w, l *dattr) string {
+		return fmt.Sprintf("higher precedence (%d > %d)", w.prec, l.prec)
+	}},
+	// Rule 7: Prefer native transport: D reached through an
+	// encapsulating transition mechanism loses.
+	Dst7: {attr: attrEncapsulated, prefer: preferSmaller, bits: 1, pairs: pairsAcrossInterfaces, why: func(_ *profile, _, _ *dattr) string {
+		return "the other is reached through an encapsulating transition mechanism"
+	}},
+	// Rule 8: Prefer smaller scope: Scope(DA) < Scope(DB).
+	Dst8: {attr: attrScope, prefer: preferSmaller, bits: 8, why: func(_ *profile, w, l *dattr) string {
+		return fmt.Sprintf("smaller scope (%s < %s)", w.scope, l.scope)
+	}},
+	// RFC 8305 section 4: between rules 8 and 9, prefer lower measured
+	// round-trip times, then addresses used before (see histKey).
+	DstHistory: {attr: attrHistory, bits: histBits, why: func(_ *profile, w, l *dattr) string {
+		if w.hasRTT && l.hasRTT {
+			return fmt.Sprintf("lower measured RTT (%v < %v)", w.rtt, l.rtt)
+		}
+		return "it has connection history, the other has none"
+	}},
+	// Rule 9: Use longest matching prefix: when DA and DB belong to the
+	// same address family, the larger CommonPrefixLen(Source(D), D)
+	// wins. How the prefix is counted is the profile's rule9 variant.
+	Dst9: {attr: attrRule9, bits: 8, pairs: pairsSameFamily, why: func(p *profile, w, l *dattr) string {
+		if p.rule9.onLink {
+			return fmt.Sprintf("it is on-link with its source, the other is not (%s, rule 9 variant %s)", famName(w.v4), p.rule9.variant)
+		}
+		return fmt.Sprintf("longer prefix shared with its source (%d > %d bits, %s)", w.cpl, l.cpl, p.rule9.note(p, w, l))
+	}},
+}
+
+// srcRule is one source rule: the attribute it reads, which side it
+// prefers, its width in the packed source key, and why it decided.
+type srcRule struct {
+	id     Rule
+	attr   sattrField
+	prefer prefer
+	bits   uint8
+	why    func(c *srcChoice, w, l *sattr) string
+}
+
+// srcRules defines the source rules of RFC 6724 section 5, in the order
+// they apply. The first entry is section 4's candidate set (Rule
+// RuleNone): an address that is not a candidate never wins.
+var srcRules = [...]srcRule{
+	// Section 4: multicast and unspecified addresses, and addresses of
+	// the other family, are not candidates.
+	{RuleNone, attrEligible, preferLarger, 1, func(_ *srcChoice, _, _ *sattr) string {
+		return "the latter is not a candidate (invalid, multicast, unspecified or the other family)"
+	}},
+	// Rule 1: Prefer same address: SA = D.
+	{Src1, attrSame, preferLarger, 1, func(_ *srcChoice, _, _ *sattr) string {
+		return "it is the destination itself"
+	}},
+	// Rule 2: Prefer appropriate scope: the smallest scope at or above
+	// Scope(D), else the largest below it (see scopeRank).
+	{Src2, attrScopeRank, preferLarger, 10, func(c *srcChoice, w, l *sattr) string {
+		return fmt.Sprintf("appropriate scope (%s vs %s for a %s destination)", w.scope, l.scope, c.dScope)
+	}},
+	// Rule 3: Avoid deprecated addresses (RFC 4862 sense).
+	{Src3, attrSrcDeprecated, preferSmaller, 1, func(_ *srcChoice, _, _ *sattr) string {
+		return "the other is deprecated"
+	}},
+	// Rule 4: Prefer home addresses (ranked as destination rule 4).
+	{Src4, attrSrcHomeRank, preferLarger, 2, func(_ *srcChoice, w, l *sattr) string {
+		return fmt.Sprintf("it is %s, the other is %s", roleName(w.src.Home, w.src.CareOf), roleName(l.src.Home, l.src.CareOf))
+	}},
+	// Rule 5: Prefer outgoing interface.
+	{Src5, attrOutIface, preferLarger, 1, func(c *srcChoice, _, _ *sattr) string {
+		return fmt.Sprintf("it is on the outgoing interface %q", c.outIface)
+	}},
+	// Rule 5.5: Prefer addresses in a prefix advertised by the next-hop
+	// (RFC 8028).
+	{Src5_5, attrNextHop, preferLarger, 1, func(c *srcChoice, _, _ *sattr) string {
+		return fmt.Sprintf("its prefix was advertised by the next hop %s", c.nextHop)
+	}},
+	// Rule 6: Prefer matching label: Label(SA) = Label(D).
+	{Src6, attrSrcLabelMatch, preferLarger, 1, func(_ *srcChoice, w, l *sattr) string {
+		return fmt.Sprintf("its label matches the destination's (%d), the other's does not (%d)", w.label, l.label)
+	}},
+	// Rule 7: Prefer temporary addresses (RFC 8981), or public ones where
+	// the application reversed the sense of the rule.
+	{Src7, attrPreferred7, preferLarger, 1, func(c *srcChoice, _, _ *sattr) string {
+		if c.preferPublic {
+			return "it is public, the other temporary (public preferred)"
+		}
+		return "it is temporary, the other public (temporary preferred)"
+	}},
+	// Rule 8: Use longest matching prefix: CommonPrefixLen(SA, D).
+	{Src8, attrCommonPrefix, preferLarger, 8, func(_ *srcChoice, w, l *sattr) string {
+		return fmt.Sprintf("longer common prefix with the destination (%d > %d bits)", w.cpl, l.cpl)
+	}},
+}
+
+// ruleValue turns an attribute into a rule's value: larger preferred,
+// within bits.
+func ruleValue(v uint64, pr prefer, bits uint8) uint64 {
+	if pr == preferSmaller {
+		return 1<<bits - 1 - v
+	}
+	return v
+}
 
 func b2u(b bool) uint64 {
 	if b {
@@ -319,573 +294,54 @@ func b2u(b bool) uint64 {
 	return 0
 }
 
-// histKey is the history step's part of the key: with history above
-// without, then lower RTT above higher (RTTs are compared in whole
-// microseconds, up to about 16.7 s).
-func (a *dattr) histKey() uint64 { return histKey(a.rtt, a.hasRTT) }
-
-func histKey(rtt time.Duration, ok bool) uint64 {
-	if !ok {
-		return 0
-	}
-	us := uint64(max(rtt, 0) / time.Microsecond)
-	if us > maxRTTMicros {
-		us = maxRTTMicros
-	}
-	return 1<<24 | (maxRTTMicros - us)
-}
-
-// key packs rules 1-8 and history; a larger key sorts first.
-func (a *dattr) key() uint64 {
-	return b2u(a.usable)<<shiftUsable |
-		b2u(a.matchScope())<<shiftScope2 |
-		b2u(!a.deprecated)<<shiftDepr |
-		uint64(a.home)<<shiftHome |
-		b2u(a.matchLabel())<<shiftLabel |
-		uint64(a.prec)<<shiftPrec |
-		b2u(!a.encap)<<shiftNative |
-		uint64(255-a.scope)<<shiftScope8 |
-		a.histKey()
-}
-
-// sortRec computes the sort record of d: the same key as
-// dstAttrs(d).key() without building the attributes Explain needs. It is
-// the hot path of SortDestinations.
-func (s *Selector) sortRec(t *policytable.Table, f *fastTable, d *Destination, m *srcMemo) rec {
-	// The compiled maps and the memoised source answer without
-	// calls in the usual case (the RFC profiles' tables). The same switch
-	// serves the source below: written out twice on purpose, as a shared
-	// helper (not inlined) costs about 8% of SortDestinations.
-	fast := f != nil && f.v4One && s.scope4 != nil
-	var (
-		x    bits128
-		attr policytable.Attr
-		sc   policytable.Scope
-	)
-	// IPv4 and IPv4-mapped addresses (x.v4) take the IPv4 scope rules
-	// (RFC 6724 section 3.2), as table.Scope does.
-	x = toBits(d.Addr)
+// homeRank orders the Mobile IPv6 roles for rule 4 (source and
+// destination): home and care-of (3) > home only (2) > neither (1) >
+// care-of only (0). RFC 6724 orders only the pairs 3 > {2,1,0} and 2 > 0;
+// ranking "neither" between them makes the rule a weak order (needed for a
+// consistent sort) at the price of also preferring home-only over neither
+// and neither over care-of-only. See the package documentation.
+func homeRank(home, careOf bool) uint8 {
 	switch {
-	case !fast:
-		attr, sc = s.attrScope(t, f, d.Addr, x)
-	case x.v4:
-		attr, sc = f.v4Attr, s.scope4.lookup(uint32(x.lo))
-	default:
-		attr, sc = f.iv[f.index(x)].attr, scope6(x)
-	}
-	key := uint64(attr.Precedence)<<shiftPrec | uint64(255-sc)<<shiftScope8 |
-		1<<shiftDepr | 1<<shiftHome | 1<<shiftNative
-	var r9 uint8
-	if src := &d.Source; x.valid && src.Addr.IsValid() && !d.Unreachable {
-		var (
-			sx    bits128
-			sattr policytable.Attr
-			ssc   policytable.Scope
-		)
-		if m != nil && m.addr == src.Addr {
-			sx, sattr, ssc = m.bits, m.attr, m.scope
-		} else {
-			sx = toBits(src.Addr)
-			switch {
-			case !fast:
-				sattr, ssc = s.attrScope(t, f, src.Addr, sx)
-			case sx.v4:
-				sattr, ssc = f.v4Attr, s.scope4.lookup(uint32(sx.lo))
-			default:
-				sattr, ssc = f.iv[f.index(sx)].attr, scope6(sx)
-			}
-			if m != nil {
-				*m = srcMemo{src.Addr, sx, sattr, ssc}
-			}
-		}
-		key |= 1 << shiftUsable
-		if sc == ssc {
-			key |= 1 << shiftScope2
-		}
-		if src.Deprecated {
-			key &^= 1 << shiftDepr
-		}
-		key = key&^(3<<shiftHome) | uint64(homeRank(src))<<shiftHome
-		if attr.Label == sattr.Label {
-			key |= 1 << shiftLabel
-		}
-		if src.Encapsulated {
-			key &^= 1 << shiftNative
-		}
-		if s.rule9 == Rule9RFC && !s.fullPrefix {
-			// The default, inline: CommonPrefixLen bounded by the
-			// source's prefix length (commonBits is 0 across families).
-			r9 = uint8(min(commonBits(sx, x), prefixLen(src.PrefixLen, sx.v4)))
-		} else {
-			_, r9 = s.rule9Value(sx, src.PrefixLen, x)
-		}
-	}
-	if s.history != nil && x.valid {
-		key |= histKey(s.history.Lookup(d.Addr))
-	}
-	return rec{key: key, r9: r9, v4: x.v4}
-}
-
-// compareAttrs applies RFC 6724 section 6 rules 1-9 (and the history step)
-// in order and returns which goes first (negative: a) and the deciding
-// rule, or (0, Dst10) when no rule orders them.
-func compareAttrs(a, b *dattr) (int, Rule) {
-	pick := func(x, y bool) int { // x preferred over y
-		if x {
-			return -1
-		}
-		return 1
-	}
-	// Rule 1: Avoid unusable destinations (section 6).
-	if a.usable != b.usable {
-		return pick(a.usable, b.usable), Dst1
-	}
-	// Rule 2: Prefer matching scope.
-	if ma, mb := a.matchScope(), b.matchScope(); ma != mb {
-		return pick(ma, mb), Dst2
-	}
-	// Rule 3: Avoid deprecated addresses (of Source(D)).
-	if a.deprecated != b.deprecated {
-		return pick(!a.deprecated, !b.deprecated), Dst3
-	}
-	// Rule 4: Prefer home addresses (homeRank; see its deviation note).
-	if a.home != b.home {
-		return pick(a.home > b.home, false), Dst4
-	}
-	// Rule 5: Prefer matching label.
-	if ma, mb := a.matchLabel(), b.matchLabel(); ma != mb {
-		return pick(ma, mb), Dst5
-	}
-	// Rule 6: Prefer higher precedence.
-	if a.prec != b.prec {
-		return pick(a.prec > b.prec, false), Dst6
-	}
-	// Rule 7: Prefer native transport.
-	if a.encap != b.encap {
-		return pick(!a.encap, false), Dst7
-	}
-	// Rule 8: Prefer smaller scope.
-	if a.scope != b.scope {
-		return pick(a.scope < b.scope, false), Dst8
-	}
-	// RFC 8305 section 4: history (RTT, then used before) between 8 and 9.
-	if ha, hb := a.histKey(), b.histKey(); ha != hb {
-		return pick(ha > hb, false), DstHistory
-	}
-	// Rule 9: Use longest matching prefix, only within one family.
-	if a.v4 == b.v4 && a.r9 != b.r9 {
-		return pick(a.r9 > b.r9, false), Dst9
-	}
-	// Rule 10: Otherwise, leave the order unchanged.
-	return 0, Dst10
-}
-
-// sattr is what the source rules look at for one candidate SA and the
-// destination D.
-type sattr struct {
-	addr      netip.Addr
-	eligible  bool // section 4: in the candidate set
-	same      bool // rule 1
-	scope     policytable.Scope
-	scopeRank uint16 // rule 2, relative to Scope(D)
-	depr      bool   // rule 3
-	home      uint8  // rule 4
-	outIface  bool   // rule 5
-	nextHop   bool   // rule 5.5
-	label     uint8
-	matchLbl  bool // rule 6
-	pref7     bool // rule 7: temporary (or public) as configured
-	cpl       int  // rule 8
-	src       *Source
-}
-
-// srcAttrs computes the attributes of candidate sa for destination d.
-// outIface and nextHop describe the route chosen for d (empty/zero:
-// unknown, rules 5 and 5.5 do not apply).
-func (s *Selector) srcAttrs(sa *Source, d netip.Addr, dScope policytable.Scope, dLabel uint8, outIface string, nextHop netip.Addr) sattr {
-	t := s.table
-	a := sattr{addr: sa.Addr, src: sa}
-	// Section 4: multicast and unspecified addresses are never candidates;
-	// neither is an address of the other family (IPv4 is handled in its
-	// mapped form, so ::ffff:a.b.c.d and a.b.c.d are the same family).
-	a.eligible = sa.Addr.IsValid() && d.IsValid() && !sa.Addr.IsMulticast() &&
-		!sa.Addr.IsUnspecified() && isV4(sa.Addr) == isV4(d)
-	x := toBits(sa.Addr)
-	attr := lookupAttr(t, s.fastLookup(), sa.Addr, x)
-	a.scope = s.scopeBits(t, sa.Addr, x)
-	a.label = attr.Label
-	a.same = sa.Addr.Unmap().WithZone("") == d.Unmap().WithZone("")
-	// Rule 2 ranks scopes: those >= Scope(D) from the smallest up, above
-	// those < Scope(D) from the largest down.
-	if a.scope >= dScope {
-		a.scopeRank = 512 - uint16(a.scope)
-	} else {
-		a.scopeRank = uint16(a.scope)
-	}
-	a.depr = sa.Deprecated
-	a.home = homeRank(sa)
-	a.outIface = outIface != "" && sa.Interface == outIface
-	a.nextHop = nextHop.IsValid() && sa.NextHop == nextHop
-	a.matchLbl = a.label == dLabel
-	a.pref7 = sa.Temporary != s.preferPublic
-	a.cpl = s.commonPrefixLen(x, sa.PrefixLen, toBits(d))
-	return a
-}
-
-// compareSrc applies RFC 6724 section 5 rules 1-8 (with 5.5) in order:
-// negative when a is preferred, with the deciding rule; (0, SrcOrder) when
-// none decides.
-func compareSrc(a, b *sattr) (int, Rule) {
-	pick := func(x bool) int {
-		if x {
-			return -1
-		}
-		return 1
-	}
-	// Section 4: a non-candidate never wins (reported as rule 1's lead-in,
-	// the candidate set; Rule is RuleNone).
-	if a.eligible != b.eligible {
-		return pick(a.eligible), RuleNone
-	}
-	// Rule 1: Prefer same address.
-	if a.same != b.same {
-		return pick(a.same), Src1
-	}
-	// Rule 2: Prefer appropriate scope.
-	if a.scopeRank != b.scopeRank {
-		return pick(a.scopeRank > b.scopeRank), Src2
-	}
-	// Rule 3: Avoid deprecated addresses.
-	if a.depr != b.depr {
-		return pick(!a.depr), Src3
-	}
-	// Rule 4: Prefer home addresses (homeRank; see its deviation note).
-	if a.home != b.home {
-		return pick(a.home > b.home), Src4
-	}
-	// Rule 5: Prefer outgoing interface.
-	if a.outIface != b.outIface {
-		return pick(a.outIface), Src5
-	}
-	// Rule 5.5: Prefer addresses in a prefix advertised by the next-hop.
-	if a.nextHop != b.nextHop {
-		return pick(a.nextHop), Src5_5
-	}
-	// Rule 6: Prefer matching label.
-	if a.matchLbl != b.matchLbl {
-		return pick(a.matchLbl), Src6
-	}
-	// Rule 7: Prefer temporary addresses (or public ones, if configured).
-	if a.pref7 != b.pref7 {
-		return pick(a.pref7), Src7
-	}
-	// Rule 8: Use longest matching prefix.
-	if a.cpl != b.cpl {
-		return pick(a.cpl > b.cpl), Src8
-	}
-	return 0, SrcOrder
-}
-
-// SelectSource picks the source address for dst among candidates by RFC
-// 6724 section 5 rules 1 to 8. Rules 5 and 5.5 need the route chosen for
-// dst and do not apply here; use [Selector.SelectSourceVia] to give it.
-// It returns false when no candidate is usable. It does not allocate.
-//
-// Candidates that section 4 excludes are skipped: invalid, multicast and
-// unspecified addresses, and addresses of the other family (IPv4 and
-// IPv4-mapped IPv6 are one family). RFC 6724 does not define IPv4 source
-// selection; the same rules are applied to IPv4 candidates. Among
-// candidates equal under every rule, the first listed wins. For the
-// profiles of real stacks SelectSource still applies these rules, with the
-// profile's table: on a real host the kernel, not the resolver, picks the
-// source (see [Host] and [System]).
-func (s *Selector) SelectSource(dst netip.Addr, candidates []Source) (Source, bool) {
-	return s.SelectSourceVia(dst, "", netip.Addr{}, candidates)
-}
-
-// SelectSourceVia is [Selector.SelectSource] with the route chosen for dst:
-// outIface, the name of the outgoing interface, enables rule 5 (prefer
-// candidates whose Interface is outIface); nextHop, the router chosen for
-// dst, enables rule 5.5 (prefer candidates whose NextHop is nextHop, RFC
-// 8028). An empty outIface or a zero nextHop disables the rule.
-func (s *Selector) SelectSourceVia(dst netip.Addr, outIface string, nextHop netip.Addr, candidates []Source) (Source, bool) {
-	s = s.orZero()
-	t, f := s.table, s.fastLookup()
-	d := toBits(dst)
-	if !d.valid {
-		return Source{}, false
-	}
-	dAttr, dScope := lookupAttr(t, f, dst, d), s.scopeBits(t, dst, d)
-	best, bestKey := -1, uint64(0)
-	for i := range candidates {
-		// Max-scan; a later candidate must be strictly better, so the
-		// first listed wins among equals.
-		if k := s.srcKey(t, f, &candidates[i], d, dScope, dAttr.Label, outIface, nextHop); k > bestKey {
-			best, bestKey = i, k
-		}
-	}
-	if best < 0 {
-		return Source{}, false
-	}
-	return candidates[best], true
-}
-
-// srcKey packs source rules 1-8 (with 5.5) for candidate sa and the
-// destination d into one integer, larger preferred, 0 for a non-candidate.
-// It orders candidates exactly as compareSrc does.
-func (s *Selector) srcKey(t *policytable.Table, f *fastTable, sa *Source, d bits128, dScope policytable.Scope, dLabel uint8, outIface string, nextHop netip.Addr) uint64 {
-	a := sa.Addr
-	// Section 4: the candidate set.
-	if !a.IsValid() || a.IsMulticast() || a.IsUnspecified() {
+	case home && careOf:
+		return 3
+	case home:
+		return 2
+	case careOf:
 		return 0
 	}
-	x := toBits(a)
-	if x.v4 != d.v4 {
-		return 0
-	}
-	key := uint64(1) << 26
-	// Rule 1: Prefer same address.
-	if x.hi == d.hi && x.lo == d.lo {
-		key |= 1 << 25
-	}
-	// Rule 2: Prefer appropriate scope.
-	sc := s.scopeBits(t, a, x)
-	if sc >= dScope {
-		key |= uint64(512-uint16(sc)) << 15
-	} else {
-		key |= uint64(sc) << 15
-	}
-	// Rule 3: Avoid deprecated addresses.
-	if !sa.Deprecated {
-		key |= 1 << 14
-	}
-	// Rule 4: Prefer home addresses.
-	key |= uint64(homeRank(sa)) << 12
-	// Rule 5: Prefer outgoing interface.
-	if outIface != "" && sa.Interface == outIface {
-		key |= 1 << 11
-	}
-	// Rule 5.5: Prefer addresses in a prefix advertised by the next-hop.
-	if nextHop.IsValid() && sa.NextHop == nextHop {
-		key |= 1 << 10
-	}
-	// Rule 6: Prefer matching label.
-	if lookupAttr(t, f, a, x).Label == dLabel {
-		key |= 1 << 9
-	}
-	// Rule 7: Prefer temporary (or public) addresses.
-	if sa.Temporary != s.preferPublic {
-		key |= 1 << 8
-	}
-	// Rule 8: Use longest matching prefix.
-	return key | uint64(s.commonPrefixLen(x, sa.PrefixLen, d))
+	return 1
 }
 
-// fastTable is a Selector's private copy of its policy table's lookup,
-// keyed by the split form the rules already computed: the 128-bit space
-// cut at every prefix boundary of the table (so each interval has one
-// precedence and label), with the intervals indexed by the address's top
-// byte so that a lookup usually compares one or two interval starts.
-type fastTable struct {
-	table  *policytable.Table
-	iv     []interval  // ascending by start
-	bucket [257]uint32 // intervals starting in top byte b: bucket[b]..bucket[b+1]
-	// v4One is set when one interval covers all of ::ffff:0:0/96 (no
-	// row of the table is more specific than the IPv4 row): every IPv4
-	// address then has the attributes v4Attr.
-	v4One  bool
-	v4Attr policytable.Attr
+func roleName(home, careOf bool) string {
+	switch {
+	case home && careOf:
+		return "home and care-of"
+	case home:
+		return "home"
+	case careOf:
+		return "care-of"
+	}
+	return "neither home nor care-of"
 }
 
-type interval struct {
-	hi, lo uint64 // start
-	attr   policytable.Attr
+func scopeOrNone(a *dattr) string {
+	if !a.src.IsValid() {
+		return "no source"
+	}
+	return a.scope.String() + ", source " + a.srcScope.String()
 }
 
-// newFastTable compiles t. The values of each interval are taken from
-// t.Lookup itself, so the two cannot disagree.
-func newFastTable(t *policytable.Table) *fastTable {
-	type u struct{ hi, lo uint64 }
-	starts := []u{{0, 0}}
-	add := func(rows []policytable.Row) {
-		for _, r := range rows {
-			p := r.Prefix.Masked()
-			x := toBits(p.Addr())
-			starts = append(starts, u{x.hi, x.lo})
-			// The first address after the prefix, unless it ends at the
-			// top of the space.
-			n := p.Bits()
-			lastHi, lastLo := x.hi, x.lo
-			switch {
-			case n == 0:
-				continue
-			case n < 64:
-				lastHi |= ^uint64(0) >> n
-				lastLo = ^uint64(0)
-			case n < 128:
-				lastLo |= ^uint64(0) >> (n - 64)
-			}
-			nlo, carry := bits.Add64(lastLo, 1, 0)
-			nhi, over := bits.Add64(lastHi, 0, carry)
-			if over == 0 {
-				starts = append(starts, u{nhi, nlo})
-			}
-		}
+func labelOrNone(a *dattr) string {
+	if !a.src.IsValid() {
+		return "no source"
 	}
-	add(t.Precedences())
-	add(t.Labels())
-	slices.SortFunc(starts, func(a, b u) int {
-		if c := cmp.Compare(a.hi, b.hi); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.lo, b.lo)
-	})
-	starts = slices.Compact(starts)
-	f := &fastTable{table: t}
-	for _, st := range starts {
-		var b [16]byte
-		binary.BigEndian.PutUint64(b[:8], st.hi)
-		binary.BigEndian.PutUint64(b[8:], st.lo)
-		f.iv = append(f.iv, interval{st.hi, st.lo, t.Lookup(netip.AddrFrom16(b))})
-	}
-	k := 0
-	for b := 0; b <= 256; b++ {
-		for k < len(f.iv) && int(f.iv[k].hi>>56) < b {
-			k++
-		}
-		f.bucket[b] = uint32(k)
-	}
-	first, last := toBits(netip.IPv4Unspecified()), toBits(netip.AddrFrom4([4]byte{255, 255, 255, 255}))
-	if i, j := f.index(first), f.index(last); i == j {
-		f.v4One, f.v4Attr = true, f.iv[i].attr
-	}
-	return f
+	return fmt.Sprintf("%d, source %d", a.label, a.srcLabel)
 }
 
-// lookup returns the precedence and label of the address x.
-func (f *fastTable) lookup(x bits128) policytable.Attr {
-	if x.v4 && f.v4One {
-		return f.v4Attr
+// famName names the family of a destination for reasons.
+func famName(v4 bool) string {
+	if v4 {
+		return "IPv4"
 	}
-	return f.iv[f.index(x)].attr
-}
-
-// index returns the position of the interval holding x.
-func (f *fastTable) index(x bits128) int {
-	top := x.hi >> 56
-	// The interval holding x starts in x's top byte (at or before x), or
-	// is the last one starting before it. Find the first interval of the
-	// bucket that starts after x (binary search: a bucket may hold many
-	// intervals in a large table).
-	i, n := int(f.bucket[top]), int(f.bucket[top+1]-f.bucket[top])
-	for n > 0 {
-		half := n >> 1
-		if v := &f.iv[i+half]; v.hi < x.hi || v.hi == x.hi && v.lo <= x.lo {
-			i += half + 1
-			n -= half + 1
-		} else {
-			n = half
-		}
-	}
-	return i - 1
-}
-
-var (
-	defaultFastOnce sync.Once
-	defaultFast     *fastTable
-)
-
-// fastLookup returns the compiled lookup for the Selector's table, or nil
-// when the Selector was built without one (then t.Lookup is used).
-func (s *Selector) fastLookup() *fastTable {
-	if s.fast != nil {
-		return s.fast
-	}
-	if s.table == nil {
-		return defaultFastTable()
-	}
-	return nil
-}
-
-func defaultFastTable() *fastTable {
-	defaultFastOnce.Do(func() { defaultFast = newFastTable(policytable.RFC6724()) })
-	return defaultFast
-}
-
-// v4Scopes is a Selector's compiled IPv4 scope map (RFC 6724 section 3.2:
-// the table's rules with the Selector's private-IPv4 override): the 32-bit
-// space cut at every rule boundary, each interval with its scope.
-type v4Scopes struct {
-	starts []uint32
-	scopes []policytable.Scope
-	// byTop answers for a first octet whose whole /8 has one scope;
-	// splitTop marks the others (searched in starts).
-	byTop [256]policytable.Scope
-}
-
-const splitTop = policytable.Scope(0xff)
-
-// newV4Scopes compiles the IPv4 scopes of s. Each interval's scope comes
-// from the uncompiled path (s.scope without scope4), so the two agree.
-func newV4Scopes(s *Selector) *v4Scopes {
-	bounds := []uint32{0}
-	add := func(p netip.Prefix) {
-		p = p.Masked()
-		if !p.Addr().Is4() {
-			return
-		}
-		b := p.Addr().As4()
-		start := uint64(binary.BigEndian.Uint32(b[:]))
-		bounds = append(bounds, uint32(start))
-		if end := start | (1<<(32-p.Bits()) - 1); end < 1<<32-1 {
-			bounds = append(bounds, uint32(end+1))
-		}
-	}
-	rules, _ := s.Table().ScopeV4()
-	for _, r := range rules {
-		add(r.Prefix)
-	}
-	if s.privateV4 != privateV4Table {
-		for _, p := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"} {
-			add(netip.MustParsePrefix(p))
-		}
-	}
-	slices.Sort(bounds)
-	bounds = slices.Compact(bounds)
-	v := &v4Scopes{}
-	for _, b := range bounds {
-		a := netip.AddrFrom4([4]byte{byte(b >> 24), byte(b >> 16), byte(b >> 8), byte(b)})
-		v.starts = append(v.starts, b)
-		v.scopes = append(v.scopes, s.scopeBits(s.Table(), a, toBits(a)))
-	}
-	for o := range v.byTop {
-		first, last := uint32(o)<<24, uint32(o)<<24|(1<<24-1)
-		if i, j := v.search(first), v.search(last); i == j {
-			v.byTop[o] = v.scopes[i]
-		} else {
-			v.byTop[o] = splitTop
-		}
-	}
-	return v
-}
-
-// lookup returns the scope of the IPv4 address k.
-func (v *v4Scopes) lookup(k uint32) policytable.Scope {
-	if sc := v.byTop[k>>24]; sc != splitTop {
-		return sc
-	}
-	return v.scopes[v.search(k)]
-}
-
-// search returns the index of the interval holding k.
-func (v *v4Scopes) search(k uint32) int {
-	i, n := 0, len(v.starts)
-	for n > 1 {
-		half := n >> 1
-		if v.starts[i+half] <= k {
-			i += half
-		}
-		n -= half
-	}
-	return i
+	return "IPv6"
 }

@@ -23,11 +23,8 @@ func slowScope(s *Selector, a netip.Addr) policytable.Scope {
 	if slowIs4(a) {
 		u := a.Unmap()
 		private := slowRFC1918[0].Contains(u) || slowRFC1918[1].Contains(u) || slowRFC1918[2].Contains(u)
-		if private && s.privateV4 == privateV4Site {
-			return policytable.ScopeSiteLocal
-		}
-		if private && s.privateV4 == privateV4Global {
-			return policytable.ScopeGlobal
+		if private && s.privateV4 != 0 {
+			return s.privateV4
 		}
 	}
 	return s.table.Scope(a)

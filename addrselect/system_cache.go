@@ -1,6 +1,7 @@
 package addrselect
 
 import (
+	"github.com/dualstack/dualstack/internal/addrbits"
 	"net/netip"
 	"sync"
 	"time"
@@ -45,8 +46,8 @@ func (c *destCache) init(size int) {
 
 // set returns dst's set of entries.
 func (c *destCache) set(dst netip.Addr) []destSlot {
-	x := toBits(dst)
-	h := (x.hi*0x9e3779b97f4a7c15 ^ x.lo) * 0xbf58476d1ce4e5b9
+	x := addrbits.From(dst)
+	h := (x.Hi*0x9e3779b97f4a7c15 ^ x.Lo) * 0xbf58476d1ce4e5b9
 	h ^= h >> 31
 	i := int((h>>32)*uint64(len(c.slots)/c.ways)>>32) * c.ways
 	return c.slots[i : i+c.ways]

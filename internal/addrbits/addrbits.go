@@ -86,3 +86,27 @@ func CommonBits(x, y U128) int {
 	}
 	return 64 + bits.LeadingZeros64(x.Lo^y.Lo)
 }
+
+// Scope values of RFC 4291 section 2.7, as IPv6Scope returns them.
+const (
+	ScopeLinkLocal = 0x2
+	ScopeSiteLocal = 0x5
+	ScopeGlobal    = 0xe
+)
+
+// IPv6Scope returns the scope of the IPv6 address x by RFC 6724 section
+// 3.1: a multicast address's scope field; link-local for fe80::/10 and
+// ::1 (section 3.4 treats loopback as link-local); site-local for the
+// deprecated fec0::/10; global otherwise (IPv4-mapped addresses included:
+// their section 3.2 scope needs a table).
+func (x U128) IPv6Scope() uint8 {
+	switch {
+	case x.Hi>>56 == 0xff: // multicast: the scope field
+		return uint8(x.Hi >> 48 & 0xf)
+	case x.Hi == 0 && x.Lo == 1, x.Hi>>54 == 0xfe80>>6:
+		return ScopeLinkLocal
+	case x.Hi>>54 == 0xfec0>>6:
+		return ScopeSiteLocal
+	}
+	return ScopeGlobal
+}

@@ -88,3 +88,30 @@ func TestFromAllocs(t *testing.T) {
 		t.Errorf("From allocates %v times", n)
 	}
 }
+
+func TestIPv6Scope(t *testing.T) {
+	tests := []struct {
+		in   string
+		want uint8
+	}{
+		{"::1", ScopeLinkLocal},
+		{"fe80::1", ScopeLinkLocal},
+		{"febf:ffff::1", ScopeLinkLocal},
+		{"fec0::1", ScopeSiteLocal},
+		{"feff::1", ScopeSiteLocal},
+		{"fe7f::1", ScopeGlobal},
+		{"ff02::1", 0x2},
+		{"ff05::2", 0x5},
+		{"ff1e::3", 0xe},
+		{"ff00::", 0},
+		{"2001:db8::1", ScopeGlobal},
+		{"fd00::1", ScopeGlobal},
+		{"::", ScopeGlobal},
+		{"::ffff:127.0.0.1", ScopeGlobal},
+	}
+	for _, tt := range tests {
+		if got := From(netip.MustParseAddr(tt.in)).IPv6Scope(); got != tt.want {
+			t.Errorf("IPv6Scope(%s) = %#x, want %#x", tt.in, got, tt.want)
+		}
+	}
+}

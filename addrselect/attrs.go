@@ -1,0 +1,313 @@
+package addrselect
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/dualstack/dualstack/internal/addrbits"
+	"github.com/dualstack/dualstack/policytable"
+)
+
+// dattr is what the destination rules look at for one destination D, as
+// a profile computes it: the inputs of RFC 6724 section 6 and the facts
+// Explain reports.
+type dattr struct {
+	addr, src netip.Addr
+	usable    bool              // rule 1: a source, a valid D, not marked unreachable
+	v4        bool              // D's family as the profile sees it (rule 9)
+	scope     policytable.Scope // Scope(D), rules 2 and 8
+	srcScope  policytable.Scope // Scope(Source(D)), rule 2
+	label     uint8             // Label(D), rule 5
+	srcLabel  uint8             // Label(Source(D)), rule 5
+	prec      uint8             // Precedence(D), rule 6
+	// Source(D)'s flags: rules 3, 4 and 7, and Facts.
+	deprecated, home, careOf, temporary, encap bool
+	iface                                      string // Source(D)'s interface (glibc's rule 7)
+	homeRank                                   uint8  // rule 4: see homeRank
+	rtt                                        time.Duration
+	hasRTT                                     bool   // the history step
+	hist                                       uint32 // the history step's value, see histKey
+	cpl                                        int    // CommonPrefixLen(Source(D), D) as the profile's rule 9 counts it
+	r9                                         uint8  // the rule 9 value
+	plen                                       uint8  // the prefix length bounding cpl, for reasons
+	// vals are the attributes the rules read, by dattrField (setVals).
+	vals [numDattrFields]uint32
+}
+
+// dattrField names an attribute of a destination that a rule reads.
+type dattrField uint8
+
+const (
+	attrUsable dattrField = iota
+	attrScopeMatch
+	attrDeprecated
+	attrHomeRank
+	attrLabelMatch
+	attrPrecedence
+	attrEncapsulated
+	attrScope
+	attrHistory
+	attrRule9
+)
+
+// numDattrFields is the number of destination attributes.
+const numDattrFields = int(attrRule9) + 1
+
+// setVals records the attributes the rules read as numbers (true is 1),
+// once per destination.
+func (a *dattr) setVals() {
+	v := &a.vals
+	v[attrUsable] = uint32(b2u(a.usable))
+	v[attrScopeMatch] = uint32(b2u(a.scope == a.srcScope))
+	v[attrDeprecated] = uint32(b2u(a.deprecated))
+	v[attrHomeRank] = uint32(a.homeRank)
+	v[attrLabelMatch] = uint32(b2u(a.label == a.srcLabel))
+	v[attrPrecedence] = uint32(a.prec)
+	v[attrEncapsulated] = uint32(b2u(a.encap))
+	v[attrScope] = uint32(a.scope)
+	v[attrHistory] = uint32(a.hist)
+	v[attrRule9] = uint32(a.r9)
+}
+
+// srcMemo remembers the scope and label of the sources of one sort: its
+// destinations share a few sources (one or two per family, usually), and
+// looking a source up again costs more than finding it here.
+type srcMemo struct {
+	n       int
+	entries [8]srcMemoEntry
+}
+
+type srcMemoEntry struct {
+	addr  netip.Addr
+	v4    bool
+	scope policytable.Scope
+	label uint8
+}
+
+// dstAttrs computes the attributes of d under s's profile. m may be nil.
+func (s *Selector) dstAttrs(d *Destination, m *srcMemo) dattr {
+	var a dattr
+	s.fillAttrs(&a, d, m)
+	return a
+}
+
+// fillAttrs sets *a to the attributes of d under s's profile (the sort's
+// form of dstAttrs, without copying the result). m may be nil.
+func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo) {
+	p := s.prof
+	src := &d.Source
+	dx, sx := addrbits.From(d.Addr), addrbits.From(src.Addr)
+	at := s.lookup.Lookup(d.Addr)
+	a.addr, a.src = d.Addr, src.Addr
+	a.usable = d.Addr.IsValid() && src.IsValid() && !d.Unreachable
+	a.v4 = p.isV4(d.Addr)
+	a.label, a.prec = at.Label, at.Precedence
+	a.scope = p.scope(s, d.Addr, dx, a.v4)
+	a.srcScope, a.srcLabel = 0, 0
+	switch {
+	case p.missingSourceMatches && !a.usable:
+		// c-ares: the source of an unusable destination has no family.
+		a.srcScope, a.srcLabel = policytable.ScopeInterfaceLocal, 1
+	case src.IsValid():
+		srcV4 := p.isV4(src.Addr)
+		if p.srcInDstFamily {
+			srcV4 = a.v4
+		}
+		a.srcScope, a.srcLabel = s.sourceScopeLabel(src.Addr, sx, srcV4, m)
+	}
+	s.fillSourceFlags(a, src)
+	a.cpl, a.r9, a.plen = 0, 0, 0
+	if a.usable && p.rule9.count != nil {
+		a.cpl, a.r9, a.plen = p.rule9.count(sx, dx, a.v4, src.PrefixLen, src.Addr.Is4())
+	}
+	a.rtt, a.hasRTT, a.hist = 0, false, 0
+	if s.history != nil && d.Addr.IsValid() {
+		a.rtt, a.hasRTT = s.history.Lookup(d.Addr)
+		a.rtt = max(a.rtt, 0)
+		a.hist = uint32(histKey(a.rtt, a.hasRTT))
+	}
+	a.setVals()
+}
+
+// fillSourceFlags copies Source(D)'s flags into a (all false without a
+// source) and ranks its Mobile IPv6 roles for rule 4.
+func (s *Selector) fillSourceFlags(a *dattr, src *Source) {
+	valid := src.IsValid()
+	a.deprecated, a.home, a.careOf = valid && src.Deprecated, valid && src.Home, valid && src.CareOf
+	a.temporary, a.encap = valid && src.Temporary, valid && src.Encapsulated
+	a.iface = ""
+	if valid {
+		a.iface = src.Interface
+	}
+	a.homeRank = homeRank(a.home, a.careOf)
+	if s.prof.homeFlagOnly {
+		a.homeRank = uint8(b2u(a.home))
+	}
+}
+
+// sourceScopeLabel returns the scope and label of the source a (seen as
+// IPv4 when v4), through the memo m when it has them.
+func (s *Selector) sourceScopeLabel(a netip.Addr, x addrbits.U128, v4 bool, m *srcMemo) (policytable.Scope, uint8) {
+	if m != nil {
+		for i := range min(m.n, len(m.entries)) {
+			if e := &m.entries[i]; e.addr == a && e.v4 == v4 {
+				return e.scope, e.label
+			}
+		}
+	}
+	sc, l := s.prof.scope(s, a, x, v4), s.lookup.Lookup(a).Label
+	if m != nil {
+		m.entries[m.n%len(m.entries)] = srcMemoEntry{a, v4, sc, l}
+		m.n++
+	}
+	return sc, l
+}
+
+// histBits is the width of the history step's value: 1 bit "has
+// history" and 24 bits of inverted RTT in microseconds.
+const (
+	histBits     = 25
+	maxRTTMicros = 1<<24 - 1
+)
+
+// histKey is the history step's value: with history above without, then
+// lower RTT above higher (RTTs are compared in whole microseconds, up to
+// about 16.7 s).
+func histKey(rtt time.Duration, ok bool) uint64 {
+	if !ok {
+		return 0
+	}
+	us := uint64(max(rtt, 0) / time.Microsecond)
+	if us > maxRTTMicros {
+		us = maxRTTMicros
+	}
+	return 1<<24 | (maxRTTMicros - us)
+}
+
+// sattr is what the source rules look at for one candidate SA and the
+// destination D.
+type sattr struct {
+	src        *Source
+	eligible   bool // section 4: in the candidate set
+	same       bool // rule 1
+	scope      policytable.Scope
+	scopeRank  uint16 // rule 2, relative to Scope(D)
+	outIface   bool   // rule 5
+	nextHop    bool   // rule 5.5
+	label      uint8
+	matchLabel bool // rule 6
+	pref7      bool // rule 7: temporary (or public) as configured
+	cpl        int  // rule 8
+}
+
+// sattrField names an attribute of a source candidate that a rule reads.
+type sattrField uint8
+
+const (
+	attrEligible sattrField = iota
+	attrSame
+	attrScopeRank
+	attrSrcDeprecated
+	attrSrcHomeRank
+	attrOutIface
+	attrNextHop
+	attrSrcLabelMatch
+	attrPreferred7
+	attrCommonPrefix
+)
+
+// get returns the attribute f of a as a number (true is 1).
+func (a *sattr) get(f sattrField) uint64 {
+	switch f {
+	case attrEligible:
+		return b2u(a.eligible)
+	case attrSame:
+		return b2u(a.same)
+	case attrScopeRank:
+		return uint64(a.scopeRank)
+	case attrSrcDeprecated:
+		return b2u(a.src.Deprecated)
+	case attrSrcHomeRank:
+		return uint64(homeRank(a.src.Home, a.src.CareOf))
+	case attrOutIface:
+		return b2u(a.outIface)
+	case attrNextHop:
+		return b2u(a.nextHop)
+	case attrSrcLabelMatch:
+		return b2u(a.matchLabel)
+	case attrPreferred7:
+		return b2u(a.pref7)
+	case attrCommonPrefix:
+		return uint64(a.cpl)
+	}
+	panic("addrselect: unknown source attribute")
+}
+
+// srcChoice is the destination and route a source is chosen for.
+type srcChoice struct {
+	dst          netip.Addr
+	dx           addrbits.U128
+	dScope       policytable.Scope
+	dLabel, dPre uint8
+	outIface     string
+	nextHop      netip.Addr
+	preferPublic bool
+}
+
+// newSrcChoice looks up what the source rules need of dst under s.
+func (s *Selector) newSrcChoice(dst netip.Addr, outIface string, nextHop netip.Addr) srcChoice {
+	at := s.effective.Lookup(dst)
+	return srcChoice{
+		dst: dst, dx: addrbits.From(dst),
+		dScope: s.rfcScope(dst), dLabel: at.Label, dPre: at.Precedence,
+		outIface: outIface, nextHop: nextHop, preferPublic: s.preferPublic,
+	}
+}
+
+// rfcScope is the scope of a as the source rules see it (RFC 6724
+// section 3, IPv4-mapped addresses as IPv4), under s's table.
+func (s *Selector) rfcScope(a netip.Addr) policytable.Scope {
+	if a.Is4() || a.Is4In6() {
+		return s.effective.Scope(a)
+	}
+	return policytable.Scope(addrbits.From(a).IPv6Scope())
+}
+
+// srcAttrs computes the attributes of candidate sa for the choice c.
+// Source rules read the Selector's own table, for stack profiles too (on
+// a real host the kernel, not the resolver, picks the source).
+func (s *Selector) srcAttrs(sa *Source, c *srcChoice) sattr {
+	a := sattr{src: sa}
+	v4 := isV4(sa.Addr)
+	// Section 4: multicast and unspecified addresses are never
+	// candidates; neither is an address of the other family (IPv4 is
+	// handled in its mapped form, so ::ffff:a.b.c.d and a.b.c.d are the
+	// same family).
+	a.eligible = sa.Addr.IsValid() && c.dst.IsValid() && !sa.Addr.IsMulticast() &&
+		!sa.Addr.IsUnspecified() && v4 == isV4(c.dst)
+	sx := addrbits.From(sa.Addr)
+	a.same = sa.Addr.IsValid() == c.dst.IsValid() && sx == c.dx
+	a.scope, a.label = s.rfcScope(sa.Addr), s.effective.Lookup(sa.Addr).Label
+	// Rule 2 ranks scopes: those >= Scope(D) from the smallest up, above
+	// those < Scope(D) from the largest down.
+	if a.scope >= c.dScope {
+		a.scopeRank = 512 - uint16(a.scope)
+	} else {
+		a.scopeRank = uint16(a.scope)
+	}
+	a.outIface = c.outIface != "" && sa.Interface == c.outIface
+	a.nextHop = c.nextHop.IsValid() && sa.NextHop == c.nextHop
+	a.matchLabel = a.label == c.dLabel
+	a.pref7 = sa.Temporary != c.preferPublic
+	if sa.Addr.IsValid() && c.dst.IsValid() {
+		a.cpl = familyBits(sx, c.dx, v4)
+	}
+	if !s.fullPrefix {
+		a.cpl = min(a.cpl, prefixLen(sa.PrefixLen, v4))
+	}
+	return a
+}
+
+// isV4 reports whether a is IPv4 or IPv4-mapped IPv6: RFC 6724 section 3.2
+// handles IPv4 in its mapped form, so both count as the IPv4 family.
+func isV4(a netip.Addr) bool { return a.Is4() || a.Is4In6() }

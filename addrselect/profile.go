@@ -1,0 +1,219 @@
+package addrselect
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/dualstack/dualstack/policytable"
+)
+
+// profile is a destination sort as data: which rules of rules.go apply,
+// in which order, with which of a stack's named quirks, and which sort
+// algorithm runs them. The RFC engine and every stack profile are values
+// of this type, run by the one engine in engine.go.
+type profile struct {
+	name string
+	// stack is set for the emulation of a real stack: its reasons start
+	// with its name.
+	stack bool
+	// rules are the destination rules applied, in order (Dst10, the
+	// input order, is implied).
+	rules []Rule
+
+	// usableOnly are the rules that relate two destinations only when
+	// both are usable: an unusable destination's value counts as 0, so
+	// that two unusable destinations tie on them.
+	usableOnly ruleSet
+
+	// The policy table and the scopes the stack reads.
+	table    tableSource
+	scopeV4  scopeSource
+	mappedV4 bool // IPv4-mapped addresses are IPv4 (else IPv6, as glibc and c-ares see them)
+	// srcInDstFamily: the source is seen in the destination's family
+	// (an IPv4 source of an IPv6 destination as IPv4-mapped), as glibc
+	// and c-ares convert it.
+	srcInDstFamily bool
+	// missingSourceMatches: the source of an unusable destination is an
+	// address of no family, with scope interface-local and label 1, and
+	// rules 2 and 5 compare it like any other (c-ares).
+	missingSourceMatches bool
+	// homeFlagOnly: rule 4 compares the home flag alone (glibc).
+	homeFlagOnly bool
+	// rule7AcrossInterfaces: rule 7 compares only sources on different
+	// (or unnamed) interfaces (glibc).
+	rule7AcrossInterfaces bool
+	// ipv4OnlyUnsorted: a list of only IPv4 destinations is left in
+	// input order (musl).
+	ipv4OnlyUnsorted bool
+	// rule9 is how rule 9 counts the common prefix.
+	rule9 rule9Count
+
+	sort sortAlgorithm
+
+	// Derived by compile from rules.
+	pairwise ruleSet   // rules that relate only some pairs under this profile
+	keyed    []keyPart // the leading rules that are not pairwise, packed into one key
+	tail     []Rule    // the rules after them, compared pairwise
+}
+
+// ruleSet is a set of Rules.
+type ruleSet uint32
+
+func rulesOf(rs ...Rule) ruleSet {
+	var s ruleSet
+	for _, r := range rs {
+		s |= 1 << r
+	}
+	return s
+}
+
+func (s ruleSet) has(r Rule) bool { return s&(1<<r) != 0 }
+
+// keyPart places one rule's value in the packed key: what profile.value
+// computes for the rule, prepared once per profile.
+type keyPart struct {
+	rule       Rule
+	attr       dattrField
+	shift      uint8
+	invert     uint64 // all the rule's bits for preferSmaller, else 0
+	usableOnly bool
+}
+
+// tableSource says which policy table a profile reads.
+type tableSource uint8
+
+const (
+	tableSelector tableSource = iota // the Selector's (with its private-IPv4 scope override)
+	tableMusl                        // musl's fixed table
+	tableCAres                       // c-ares's fixed table
+)
+
+// sortAlgorithm is one of the sorts in sorts.go.
+type sortAlgorithm uint8
+
+const (
+	// sortConsistent sorts by the packed key, then orders each family
+	// by rule 9 among the positions it holds in each run of equal key
+	// (the RFC engine; musl, whose rule 9 is part of the key).
+	sortConsistent sortAlgorithm = iota
+	// sortStable runs slices.SortStableFunc with the comparator (Go).
+	sortStable
+	// sortMerge runs glibc's merge sort with the comparator, ties by
+	// input position (glibc, c-ares).
+	sortMerge
+)
+
+// compile derives the packed key and the pairwise tail from p.rules. It
+// panics on a profile the engine cannot run (a programmer's error: the
+// profiles are package data, checked by the tests).
+func (p *profile) compile() *profile {
+	p.pairwise, p.keyed, p.tail = 0, nil, nil
+	for _, r := range p.rules {
+		switch dstRules[r].pairs {
+		case pairsSameFamily:
+			if !p.rule9.anyFamily {
+				p.pairwise |= rulesOf(r)
+			}
+		case pairsAcrossInterfaces:
+			if p.rule7AcrossInterfaces {
+				p.pairwise |= rulesOf(r)
+			}
+		}
+	}
+	width := 0
+	for i, r := range p.rules {
+		if p.pairwise.has(r) {
+			p.tail = p.rules[i:]
+			break
+		}
+		width += int(dstRules[r].bits)
+	}
+	if width > 64 {
+		panic(fmt.Sprintf("addrselect: profile %s: key of %d bits", p.name, width))
+	}
+	for _, r := range p.rules[:len(p.rules)-len(p.tail)] {
+		d := &dstRules[r]
+		width -= int(d.bits)
+		kp := keyPart{rule: r, attr: d.attr, shift: uint8(width), usableOnly: p.usableOnly.has(r)}
+		if d.prefer == preferSmaller {
+			kp.invert = 1<<d.bits - 1
+		}
+		p.keyed = append(p.keyed, kp)
+	}
+	if p.sort == sortConsistent && len(p.tail) > 0 && !slices.Equal(p.tail, []Rule{Dst9}) {
+		panic(fmt.Sprintf("addrselect: profile %s: the consistent sort takes rule 9 alone after its key, not %v", p.name, p.tail))
+	}
+	return p
+}
+
+// value is rule r's value for a under p.
+func (p *profile) value(r Rule, a *dattr) uint64 {
+	if !a.usable && p.usableOnly.has(r) {
+		return 0
+	}
+	d := &dstRules[r]
+	return ruleValue(uint64(a.vals[d.attr]), d.prefer, d.bits)
+}
+
+// applies reports whether rule r, pairwise under p, relates a and b.
+func (p *profile) applies(r Rule, a, b *dattr) bool {
+	switch dstRules[r].pairs {
+	case pairsSameFamily:
+		return a.v4 == b.v4
+	case pairsAcrossInterfaces:
+		return a.iface != b.iface || a.iface == ""
+	}
+	return true
+}
+
+// key packs the values of p's keyed rules for a: a larger key is
+// preferred, and two keys compare as the rules do one by one.
+func (p *profile) key(a *dattr) uint64 {
+	var k uint64
+	for i := range p.keyed {
+		kp := &p.keyed[i]
+		v := uint64(a.vals[kp.attr]) ^ kp.invert // preferSmaller: the bits' complement
+		if kp.usableOnly && !a.usable {
+			v = 0
+		}
+		k |= v << kp.shift
+	}
+	return k
+}
+
+// compareRules applies rules in order to a and b: negative when a is
+// preferred, with the deciding rule; (0, Dst10) when none decides.
+func (p *profile) compareRules(rules []Rule, a, b *dattr) (int, Rule) {
+	for _, r := range rules {
+		if p.pairwise.has(r) && !p.applies(r, a, b) {
+			continue
+		}
+		if va, vb := p.value(r, a), p.value(r, b); va != vb {
+			if va > vb {
+				return -1, r
+			}
+			return 1, r
+		}
+	}
+	return 0, Dst10
+}
+
+// compare is the profile's pairwise comparator over every rule.
+func (p *profile) compare(a, b *dattr) (int, Rule) { return p.compareRules(p.rules, a, b) }
+
+// isV4 reports whether a is IPv4 as the profile sees families.
+func (p *profile) isV4(a netip.Addr) bool {
+	return a.Is4() || p.mappedV4 && a.Is4In6()
+}
+
+// lookupTable returns the table p reads under s.
+func (p *profile) lookupTable(s *Selector) *policytable.Table {
+	switch p.table {
+	case tableMusl:
+		return muslTable()
+	case tableCAres:
+		return caresTable()
+	}
+	return s.effective
+}

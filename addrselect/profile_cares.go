@@ -1,0 +1,72 @@
+package addrselect
+
+import (
+	"github.com/dualstack/dualstack/internal/addrbits"
+	"github.com/dualstack/dualstack/policytable"
+)
+
+// CAres returns a Selector that orders destinations exactly as c-ares's
+// ares_getaddrinfo (src/lib/ares__sortaddrinfo.c, derived from Android's
+// getaddrinfo; checked against c-ares 1.18.1 on glibc 2.36) does with the
+// same sources:
+//
+//   - the RFC 6724 section 2.1 default table, hard-coded (c-ares reads no
+//     gai.conf: [WithTable] changes nothing but [Selector.Table]); IPv4
+//     127.0.0.0/8 and 169.254.0.0/16 link-local, every other IPv4 address
+//     global (RFC 6724 section 3.2); IPv4-mapped addresses are IPv6 to
+//     c-ares for scope (global) but get the IPv4 label and precedence;
+//   - rules 1, 2, 5, 6, 8 and 9; rules 3 (deprecated), 4 (home) and 7
+//     (native transport) are skipped;
+//   - unusable destinations are compared with each other by every rule as
+//     if their source were an address of no family, which c-ares gives
+//     scope 1 (interface-local) and label 1: so among unusable
+//     destinations those whose label is 1 (global IPv6 unicast, link-local
+//     IPv6 included) "match" and come first (rule 5), then precedence and
+//     scope order them. (c-ares leaves that source memory uninitialised;
+//     freshly allocated memory is zero, which is what this models.)
+//   - rule 9 between two usable IPv6 destinations (IPv4-mapped included),
+//     over all 128 bits;
+//   - ties go to the input position (rule 10), but the comparator is not
+//     transitive (rule 9 relates one family only), so the result depends
+//     on the sort algorithm: the profile sorts like glibc's qsort up to
+//     2.36 (a top-down merge sort), which is what c-ares uses on glibc
+//     systems.
+//
+// A Destination with Unreachable set counts as unusable (rule 1).
+//
+// Not reproduced: c-ares on other C libraries (musl's smoothsort, BSD
+// qsort) may order intransitive inputs differently, and later c-ares
+// releases changed the sorting code.
+func CAres(opts ...Option) *Selector {
+	return build(&Selector{name: "cares", table: policytable.RFC6724(), prof: caresProfile}, opts)
+}
+
+// caresProfile is c-ares's rfc6724_compare: rules 1, 2, 5, 6, 8 and 9,
+// the source of an unusable destination an address of no family that
+// rules 2 and 5 still compare, IPv4-mapped destinations as IPv6, rule 9
+// only between usable IPv6 destinations over all 128 bits, sorted by
+// glibc's merge sort.
+var caresProfile = (&profile{
+	name:                 "cares",
+	stack:                true,
+	rules:                []Rule{Dst1, Dst2, Dst5, Dst6, Dst8, Dst9},
+	usableOnly:           rulesOf(Dst9),
+	table:                tableCAres,
+	scopeV4:              scopeRFCDefault,
+	srcInDstFamily:       true,
+	missingSourceMatches: true,
+	rule9: rule9Count{count: caresCount, note: func(*profile, *dattr, *dattr) string {
+		return "IPv6 (IPv4-mapped included), all 128 bits: c-ares compares only IPv6 destinations"
+	}},
+	sort: sortMerge,
+}).compile()
+
+// caresCount counts all 128 bits for an IPv6 (or IPv4-mapped) destination
+// and nothing for an IPv4 one.
+func caresCount(sx, dx addrbits.U128, v4 bool, _ int, _ bool) (int, uint8, uint8) {
+	if v4 {
+		return 0, 0, 128
+	}
+	n := addrbits.CommonBits(sx, dx)
+	return n, uint8(n), 128
+}

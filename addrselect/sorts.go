@@ -1,0 +1,177 @@
+package addrselect
+
+import (
+	"cmp"
+	"slices"
+)
+
+// This file holds the sort algorithms a profile may name. None of them
+// knows a rule: they order records by the packed key that profile.key
+// builds and, past the key, by the profile's pairwise comparator.
+
+// rec is one destination's sort record: the packed key of the profile's
+// keyed rules (larger first), the rule 9 value and family (for the
+// consistent sort's rule 9 pass) and the input position.
+type rec struct {
+	key uint64
+	r9  uint8
+	v4  bool
+	idx int32
+}
+
+// stackN is the largest input the sorts order without allocating.
+const stackN = 64
+
+// sortByKey orders recs by key (descending), then input position: a
+// total order, so any algorithm gives the same result.
+func sortByKey(recs []rec) {
+	if len(recs) <= 16 {
+		for i := 1; i < len(recs); i++ {
+			x := recs[i]
+			j := i
+			for j > 0 && recs[j-1].key < x.key {
+				recs[j] = recs[j-1]
+				j--
+			}
+			recs[j] = x
+		}
+		return
+	}
+	slices.SortFunc(recs, func(a, b rec) int {
+		if c := cmp.Compare(b.key, a.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.idx, b.idx)
+	})
+}
+
+// rule9Pass is the consistent sort's second step: inside each run of
+// equal key, each family's members are stably sorted by the rule 9 value
+// among the positions the family holds in the run, the other family's
+// members staying in place. Rule 9 relates one family only, so this keeps
+// every pair the rules order in order, whatever the input.
+func rule9Pass(recs []rec) {
+	for start := 0; start < len(recs); {
+		end := start + 1
+		for end < len(recs) && recs[end].key == recs[start].key {
+			end++
+		}
+		if end-start > 1 {
+			run := recs[start:end]
+			sortFamily(run, false)
+			sortFamily(run, true)
+		}
+		start = end
+	}
+}
+
+// sortFamily stably sorts the members of run whose family is v4 by r9
+// (descending), leaving the other members where they are.
+func sortFamily(run []rec, v4 bool) {
+	m, same := 0, true
+	var first uint8
+	for i := range run {
+		if run[i].v4 == v4 {
+			if m == 0 {
+				first = run[i].r9
+			} else if run[i].r9 != first {
+				same = false
+			}
+			m++
+		}
+	}
+	if same || m < 2 {
+		return
+	}
+	if m > stackN {
+		// Long runs: collect, sort stably, put back.
+		members := make([]rec, 0, m)
+		for i := range run {
+			if run[i].v4 == v4 {
+				members = append(members, run[i])
+			}
+		}
+		slices.SortStableFunc(members, func(a, b rec) int { return int(b.r9) - int(a.r9) })
+		k := 0
+		for i := range run {
+			if run[i].v4 == v4 {
+				run[i] = members[k]
+				k++
+			}
+		}
+		return
+	}
+	// Insertion sort over the family's positions: walk back from each
+	// member over the previous members of the family, shifting the ones
+	// with a smaller r9 into the next family position.
+	for k := range run {
+		if run[k].v4 != v4 {
+			continue
+		}
+		x := run[k]
+		cur := k
+		for p := k - 1; p >= 0; p-- {
+			if run[p].v4 != v4 {
+				continue
+			}
+			if run[p].r9 >= x.r9 {
+				break
+			}
+			run[cur] = run[p]
+			cur = p
+		}
+		run[cur] = x
+	}
+}
+
+// mergeSort sorts recs the way glibc's msort (qsort and qsort_r up to
+// glibc 2.36, which c-ares also uses there) does: top-down, the first
+// half holding n/2 elements, merging by taking the left element unless
+// less says the right one goes first. tmp has len(recs) elements.
+func mergeSort(recs, tmp []rec, compare func(a, b rec) int) {
+	n := len(recs)
+	if n <= 1 {
+		return
+	}
+	b1, b2 := recs[:n/2], recs[n/2:]
+	mergeSort(b1, tmp, compare)
+	mergeSort(b2, tmp, compare)
+	k, i, j := 0, 0, 0
+	for i < len(b1) && j < len(b2) {
+		if compare(b1[i], b2[j]) <= 0 {
+			tmp[k] = b1[i]
+			i++
+		} else {
+			tmp[k] = b2[j]
+			j++
+		}
+		k++
+	}
+	// The rest of b2 is already in place; copy the rest of b1 after the
+	// merged part, then the merged part back.
+	k += copy(tmp[k:], b1[i:])
+	copy(recs, tmp[:k])
+}
+
+// permute reorders dsts so that the new dsts[i] is the old dsts[perm[i]].
+// It destroys perm.
+func permute(dsts []Destination, perm []int32) {
+	for i := range perm {
+		if perm[i] < 0 || int(perm[i]) == i {
+			continue
+		}
+		// Follow the cycle starting at i.
+		tmp := dsts[i]
+		j := i
+		for {
+			k := int(perm[j])
+			perm[j] = -1
+			if k == i {
+				dsts[j] = tmp
+				break
+			}
+			dsts[j] = dsts[k]
+			j = k
+		}
+	}
+}
