@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/policytable"
 )
 
 // Fuzz targets for addrselect: SortDestinations must return a
@@ -122,7 +123,7 @@ func fuzzSelectors() []*addrselect.Selector {
 		addrselect.RFC6724(),
 		addrselect.RFC3484(),
 		addrselect.RFC6724(addrselect.WithPreferPublic(true)),
-		addrselect.RFC6724(addrselect.WithPrivateIPv4SiteLocal(true)),
+		addrselect.RFC6724(addrselect.WithPrivateIPv4Scope(policytable.ScopeSiteLocal)),
 		addrselect.RFC6724(addrselect.WithHistory(fuzzHistory{})),
 		addrselect.RFC6724(addrselect.WithFullPrefixMatch(true)),
 	}

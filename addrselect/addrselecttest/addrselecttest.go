@@ -76,7 +76,7 @@ func (e *OrderError) Summary() string {
 		return fmt.Sprintf("%s: got %s; want %s (not the same addresses)", e.Selector, addrList(e.Got), joinAddrs(e.Want))
 	}
 	return fmt.Sprintf("%s: got %s before %s, want %s first; %s (%s) decides: %s",
-		e.Selector, e.First, e.Second, e.Second, e.Decision.Rule, RuleName(e.Decision.Rule), e.Decision.Reason)
+		e.Selector, e.First, e.Second, e.Second, e.Decision.Rule, e.Decision.Rule.Title(), e.Decision.Reason)
 }
 
 // Error is the summary followed by the diff.
@@ -171,39 +171,6 @@ func AssertSource(t testing.TB, src addrselect.Sources, dst, want netip.Addr) bo
 	return true
 }
 
-// RuleName returns the name RFC 6724 gives rule r ("prefer higher
-// precedence" for Dst6), or r's short name for the library's own steps.
-func RuleName(r addrselect.Rule) string {
-	if n, ok := ruleNames[r]; ok {
-		return n
-	}
-	return r.String()
-}
-
-var ruleNames = map[addrselect.Rule]string{
-	addrselect.RuleNone:   "no rule",
-	addrselect.Dst1:       "avoid unusable destinations",
-	addrselect.Dst2:       "prefer matching scope",
-	addrselect.Dst3:       "avoid deprecated addresses",
-	addrselect.Dst4:       "prefer home addresses",
-	addrselect.Dst5:       "prefer matching label",
-	addrselect.Dst6:       "prefer higher precedence",
-	addrselect.Dst7:       "prefer native transport",
-	addrselect.Dst8:       "prefer smaller scope",
-	addrselect.DstHistory: "prefer lower RTT / used before (RFC 8305 section 4)",
-	addrselect.Dst9:       "use longest matching prefix",
-	addrselect.Dst10:      "otherwise, leave the order unchanged",
-	addrselect.Src1:       "prefer same address",
-	addrselect.Src2:       "prefer appropriate scope",
-	addrselect.Src3:       "avoid deprecated addresses",
-	addrselect.Src4:       "prefer home addresses",
-	addrselect.Src5:       "prefer outgoing interface",
-	addrselect.Src5_5:     "prefer addresses in a prefix advertised by the next-hop",
-	addrselect.Src6:       "prefer matching label",
-	addrselect.Src7:       "prefer temporary addresses",
-	addrselect.Src8:       "use longest matching prefix",
-	addrselect.SrcOrder:   "candidates equal: the first listed wins",
-}
 
 func isPermutation(a, b []netip.Addr) bool {
 	if len(a) != len(b) {

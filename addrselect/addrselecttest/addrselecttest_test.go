@@ -172,10 +172,3 @@ func TestAssertSource(t *testing.T) {
 	}
 }
 
-func TestRuleName(t *testing.T) {
-	for r := addrselect.RuleNone; r <= addrselect.SrcOrder; r++ {
-		if n := addrselecttest.RuleName(r); n == "" || n == r.String() {
-			t.Errorf("RuleName(%v) = %q; want the RFC's name", r, n)
-		}
-	}
-}

@@ -28,10 +28,3 @@ func ExampleCheckOrder() {
 	// rfc6724: got 2001:db8:1::1 before 10.1.2.3, want 10.1.2.3 first; dst-6 (prefer higher precedence) decides: prefer 2001:db8:1::1 over 10.1.2.3: higher precedence (40 > 35)
 }
 
-func ExampleRuleName() {
-	fmt.Println(addrselecttest.RuleName(addrselect.Dst5))
-	fmt.Println(addrselecttest.RuleName(addrselect.Src7))
-	// Output:
-	// prefer matching label
-	// prefer temporary addresses
-}
