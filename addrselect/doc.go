@@ -26,6 +26,37 @@
 //   - comparable: profiles reproduce real stacks ([GoNet], [Glibc],
 //     [Musl], [CAres]) next to [RFC6724] (the default) and [RFC3484].
 //
+// # Where to start
+//
+//   - To order the addresses a name resolved to: [Selector.Sort] with the
+//     running system's sources (nil), or with a described [Host] in tests
+//     and simulations. RFC6724() is the standard; add [WithRule9]
+//     ([Rule9OnLink]) for load-balanced names and [WithPreferPublic] for
+//     servers and MTAs.
+//   - To connect: a [Dialer] (RFC 8305: both lookups, interleaved
+//     families, staggered attempts).
+//   - To know why: [Selector.Explain] for a pair, [Selector.Trace] for a
+//     whole order, [Selector.ExplainSource] for a source choice.
+//   - To predict another stack: [GoNet], [Glibc] (with [WithTable] and a
+//     table from policytable.ParseGaiConf), [Musl], [CAres].
+//   - When you already have sources: [Selector.SortDestinations] and
+//     [Selector.SelectSource], pure and allocation-free.
+//
+// # How the rules are written
+//
+// Every rule of sections 5 and 6 is defined once (rules.go): its
+// sentence and section ([Rule.Title], [Rule.Section]), the attribute it
+// reads, which side it prefers, its width in a packed sort key, and the
+// reason given when it decides. The comparator behind [Selector.Compare]
+// and [Selector.Explain], the packed key behind [Selector.SortDestinations]
+// and the reasons are all read from those definitions. A profile (the RFC
+// engine under its options, or a real stack) is data: the rules it
+// applies in order, its named quirks (which rules compare only usable
+// destinations, how it sees IPv4-mapped addresses, how it counts rule 9,
+// glibc's rule 7 condition, musl's unsorted IPv4 lists) and its sort
+// algorithm (the consistent sort, Go's stable sort, glibc's merge sort),
+// run by one engine.
+//
 // # Inputs
 //
 // The rules need facts only the host knows. They enter through [Source]
