@@ -70,7 +70,7 @@ func TestLint(t *testing.T) {
 			"redundant-row 2002:c000::/24"}},
 		{"scopev4 without link-local rows", MustNew(rfc6724Entries, WithScopeV4(ScopeRule{mp("10.0.0.0/8"), ScopeSiteLocal})), []string{
 			"scopev4-no-link-local 127.0.0.0/8", "scopev4-no-link-local 169.254.0.0/16"}},
-		{"RFC 3484 scopes keep link-local", MustNew(rfc6724Entries, WithPrivateIPv4SiteLocal()), nil},
+		{"RFC 3484 scopes keep link-local", MustNew(rfc6724Entries, WithPrivateIPv4Scope(ScopeSiteLocal)), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

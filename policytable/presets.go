@@ -71,7 +71,7 @@ var (
 var (
 	rfc6724 = sync.OnceValue(func() *Table { return MustNew(rfc6724Entries) })
 	rfc3484 = sync.OnceValue(func() *Table {
-		return MustNew(rfc3484Entries, WithPrivateIPv4SiteLocal())
+		return MustNew(rfc3484Entries, WithPrivateIPv4Scope(ScopeSiteLocal))
 	})
 	draft = sync.OnceValue(func() *Table { return MustNew(draftEntries) })
 	glibc = sync.OnceValue(func() *Table {
@@ -133,10 +133,10 @@ func (t *Table) AddKnownLocal(prefixes ...netip.Prefix) (*Table, error) {
 	}
 	for _, p := range prefixes {
 		if !p.IsValid() || !p.Addr().Is6() || p.Bits() < 40 || !ulaFD.Contains(p.Addr()) {
-			return nil, &TableError{Set: "known-local", Prefix: p, Err: ErrKnownLocal}
+			return nil, &TableError{Set: "known-local", Prefix: p, Err: errKnownLocal}
 		}
 		if p.Masked() != p {
-			return nil, &TableError{Set: "known-local", Prefix: p, Err: ErrNotCanonical}
+			return nil, &TableError{Set: "known-local", Prefix: p, Err: errNotCanonical}
 		}
 		if !has(prec, p) {
 			prec = append(prec, Row{p, KnownLocalPrecedence})
