@@ -155,15 +155,17 @@ func (l *linter) redundantRows(t *Table) {
 func (l *linter) sharedLabels(t *Table) {
 	roots := map[uint8][]netip.Prefix{}
 	var labelsInOrder []uint8
+	knownLocalRoot := false // a root of label 14 lies in fd00::/8
 	for _, r := range t.label { // sorted by prefix: containers come first
 		rs := roots[r.Value]
 		if len(rs) > 0 && containsPrefix(rs[len(rs)-1], r.Prefix) {
 			continue
 		}
-		if r.Value == KnownLocalLabel && ulaFD.Contains(r.Prefix.Addr()) &&
-			slices.ContainsFunc(rs, func(q netip.Prefix) bool { return ulaFD.Contains(q.Addr()) }) {
+		inFD := r.Value == KnownLocalLabel && ulaFD.Contains(r.Prefix.Addr())
+		if inFD && knownLocalRoot {
 			continue // known-local rows share label 14 by design (update draft s3.3)
 		}
+		knownLocalRoot = knownLocalRoot || inFD
 		if len(rs) == 0 {
 			labelsInOrder = append(labelsInOrder, r.Value)
 		}
