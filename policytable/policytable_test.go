@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func ma(s string) netip.Addr { return netip.MustParseAddr(s) }
@@ -749,6 +750,45 @@ func TestLookupLargeBlock(t *testing.T) {
 	for _, a := range probeAddrs(entries) {
 		if got, want := tb.Lookup(a), slowLookupEntries(entries, a); got != want {
 			t.Errorf("Lookup(%s) = %+v; want %+v", a, got, want)
+		}
+	}
+}
+
+// TestScopeRulesLinear: compiling MaxRows IPv4 scope rules (a gai.conf of
+// 65,536 scopev4 lines) costs about what compiling MaxRows label rows
+// does. It once compared every rule with every interval: 24 s. Each time
+// is the best of three runs, so the ratio does not depend on the machine.
+func TestScopeRulesLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds tables of MaxRows rows; skipped with -short")
+	}
+	rules := make([]ScopeRule, 0, MaxRows)
+	entries := []Entry{{mp("::/0"), 40, 1}}
+	for i := range MaxRows {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}), 24)
+		rules = append(rules, ScopeRule{p, Scope(i % 16)})
+		if i > 0 {
+			entries = append(entries, Entry{p, uint8(i), uint8(i >> 8)})
+		}
+	}
+	best := func(opts ...Option) (time.Duration, *Table) {
+		d, tb := time.Duration(1<<62), (*Table)(nil)
+		for range 3 {
+			start := time.Now()
+			tb = MustNew(entries, opts...)
+			d = min(d, time.Since(start))
+		}
+		return d, tb
+	}
+	rows, _ := best()
+	scoped, tb := best(WithScopeV4(rules...))
+	if scoped > 4*rows {
+		t.Errorf("New with %d scope rules took %v, against %v without; want within 4x", MaxRows, scoped, rows)
+	}
+	for _, r := range rules[:64] {
+		a := r.Prefix.Addr().Next()
+		if got, want := tb.Scope(a), slowScope4(rules, a); got != want {
+			t.Errorf("Scope(%s) = %v; want %v", a, got, want)
 		}
 	}
 }

@@ -128,8 +128,13 @@ var ulaFD = mp("fd00::/8")
 func (t *Table) AddKnownLocal(prefixes ...netip.Prefix) (*Table, error) {
 	t = t.compiled()
 	prec, label := slices.Clone(t.prec), slices.Clone(t.label)
-	has := func(set []Row, p netip.Prefix) bool {
-		return slices.ContainsFunc(set, func(r Row) bool { return r.Prefix == p })
+	// Prefixes already in each set (configured or added): a set each, so
+	// the work stays linear in the rows and prefixes.
+	inPrec, inLabel := prefixSet(prec), prefixSet(label)
+	has := func(in map[netip.Prefix]bool, p netip.Prefix) bool {
+		seen := in[p]
+		in[p] = true
+		return seen
 	}
 	for _, p := range prefixes {
 		if !p.IsValid() || !p.Addr().Is6() || p.Bits() < 40 || !ulaFD.Contains(p.Addr()) {
@@ -138,10 +143,10 @@ func (t *Table) AddKnownLocal(prefixes ...netip.Prefix) (*Table, error) {
 		if p.Masked() != p {
 			return nil, &TableError{Set: "known-local", Prefix: p, Err: errNotCanonical}
 		}
-		if !has(prec, p) {
+		if !has(inPrec, p) {
 			prec = append(prec, Row{p, KnownLocalPrecedence})
 		}
-		if !has(label, p) {
+		if !has(inLabel, p) {
 			label = append(label, Row{p, KnownLocalLabel})
 		}
 	}
@@ -150,6 +155,14 @@ func (t *Table) AddKnownLocal(prefixes ...netip.Prefix) (*Table, error) {
 		opts = append(opts, WithScopeV4(t.scope4...))
 	}
 	return NewSplit(prec, label, opts...)
+}
+
+func prefixSet(rows []Row) map[netip.Prefix]bool {
+	m := make(map[netip.Prefix]bool, len(rows))
+	for _, r := range rows {
+		m[r.Prefix] = true
+	}
+	return m
 }
 
 // KnownLocalPrefix returns the /48 that draft-ietf-6man-rfc6724-update-21

@@ -101,31 +101,36 @@ func normalizeScope4(rules []ScopeRule) ([]ScopeRule, error) {
 }
 
 // compileScope4 splits the IPv4 space into intervals of equal scope, with
-// global scope where no rule matches.
+// global scope where no rule matches. The scope of each interval is found
+// by one sorted sweep (coveringValues), so the work is linear in the
+// rules after sorting.
 func (t *Table) compileScope4() {
 	bounds := []uint32{0}
+	// The rules as rows of IPv4-mapped prefixes under a global default.
+	rows := make([]Row, 0, len(t.scope4)+1)
+	rows = append(rows, Row{defaultPrefix, uint8(ScopeGlobal)})
 	for _, r := range t.scope4 {
 		start := addrbits.From(r.Prefix.Addr()).IPv4()
 		bounds = append(bounds, start)
 		if end := uint64(start) | (1<<(32-r.Prefix.Bits()) - 1); end < 1<<32-1 {
 			bounds = append(bounds, uint32(end+1))
 		}
+		rows = append(rows, Row{netip.PrefixFrom(netip.AddrFrom16(r.Prefix.Addr().As16()), r.Prefix.Bits()+96), uint8(r.Scope)})
 	}
 	slices.Sort(bounds)
 	bounds = slices.Compact(bounds)
+	slices.SortFunc(rows, func(a, b Row) int { return comparePrefix(a.Prefix, b.Prefix) })
+	qs := make([]netip.Prefix, len(bounds))
+	for i, b := range bounds {
+		qs[i] = netip.PrefixFrom(addrbits.FromIPv4(b).Addr(), 128)
+	}
 	t.s4starts, t.s4scopes = nil, nil
-	for _, b := range bounds {
-		s := ScopeGlobal
-		best := -1
-		for _, r := range t.scope4 {
-			if r.Prefix.Bits() > best && r.Prefix.Contains(netip.AddrFrom4([4]byte{byte(b >> 24), byte(b >> 16), byte(b >> 8), byte(b)})) {
-				s, best = r.Scope, r.Prefix.Bits()
-			}
-		}
+	for i, v := range coveringValues(rows, qs) {
+		s := Scope(v)
 		if n := len(t.s4scopes); n > 0 && t.s4scopes[n-1] == s {
 			continue
 		}
-		t.s4starts = append(t.s4starts, b)
+		t.s4starts = append(t.s4starts, bounds[i])
 		t.s4scopes = append(t.s4scopes, s)
 	}
 }
