@@ -155,7 +155,7 @@ func (l *linter) redundantRows(t *Table) {
 func (l *linter) sharedLabels(t *Table) {
 	roots := map[uint8][]netip.Prefix{}
 	var labelsInOrder []uint8
-	knownLocalRoot := false // a root of label 14 lies in fd00::/8
+	knownLocalRoot := false     // a root of label 14 lies in fd00::/8
 	for _, r := range t.label { // sorted by prefix: containers come first
 		rs := roots[r.Value]
 		if len(rs) > 0 && containsPrefix(rs[len(rs)-1], r.Prefix) {
