@@ -1,63 +1,20 @@
 package policytable
 
 import (
-	"encoding/binary"
-	"errors"
-	"fmt"
 	"net/netip"
 	"slices"
+
+	"github.com/dualstack/dualstack/internal/addrbits"
 )
-
-// Sentinel causes of a [*TableError]; test for them with [errors.Is].
-var (
-	// ErrInvalidPrefix: the prefix is the zero Prefix or otherwise invalid.
-	ErrInvalidPrefix = errors.New("invalid prefix")
-	// ErrNotCanonical: the prefix has bits set after its length
-	// (2001:db8::1/32 instead of 2001:db8::/32).
-	ErrNotCanonical = errors.New("prefix has host bits set")
-	// ErrDuplicate: the same prefix appears twice in one set.
-	ErrDuplicate = errors.New("duplicate prefix")
-	// ErrNoDefault: a set has no ::/0 row. New does not invent one: a
-	// table without a default would leave some addresses without a
-	// precedence or label, and guessing one hides configuration mistakes.
-	// (ParseGaiConf adds glibc's implicit defaults, as glibc does.)
-	ErrNoDefault = errors.New("no ::/0 default row")
-	// ErrTooManyRows: a set holds more than MaxRows rows.
-	ErrTooManyRows = errors.New("too many rows")
-	// ErrNotIPv4: an IPv4 scope rule whose prefix is not IPv4 (nor
-	// IPv4-mapped IPv6 of length 96 or more).
-	ErrNotIPv4 = errors.New("not an IPv4 prefix")
-	// ErrKnownLocal: a known-local ULA prefix outside fd00::/8 or shorter
-	// than /40 (draft-ietf-6man-rfc6724-update-21 section 3.3).
-	ErrKnownLocal = errors.New("not a known-local ULA prefix")
-)
-
-// TableError reports a row that cannot be part of a table. Set says which
-// set the row belongs to ("precedence", "label", "scopev4" or "entry").
-type TableError struct {
-	Set    string
-	Prefix netip.Prefix
-	Err    error
-}
-
-// Error formats the error as "policytable: SET row PREFIX: CAUSE".
-func (e *TableError) Error() string {
-	if !e.Prefix.IsValid() && e.Err == ErrTooManyRows {
-		return fmt.Sprintf("policytable: %s set: %v (limit %d)", e.Set, e.Err, MaxRows)
-	}
-	return fmt.Sprintf("policytable: %s row %s: %v", e.Set, e.Prefix, e.Err)
-}
-
-// Unwrap returns the cause, one of the Err* sentinels.
-func (e *TableError) Unwrap() error { return e.Err }
 
 // Option configures a table built by [New] or [NewSplit].
 type Option func(*options)
 
 type options struct {
-	scope4    []ScopeRule
-	scope4Set bool
-	err       error
+	scope4     []ScopeRule
+	scope4Set  bool
+	private    Scope
+	privateSet bool
 }
 
 // WithScopeV4 replaces the IPv4 scope rules of RFC 6724 section 3.2 with
@@ -73,14 +30,41 @@ func WithScopeV4(rules ...ScopeRule) Option {
 	}
 }
 
-// WithPrivateIPv4SiteLocal gives the RFC 1918 ranges 10.0.0.0/8,
-// 172.16.0.0/12 and 192.168.0.0/16 site-local scope, on top of the
-// link-local 127.0.0.0/8 and 169.254.0.0/16: the behaviour of RFC 3484
+// WithPrivateIPv4Scope gives the RFC 1918 ranges 10.0.0.0/8,
+// 172.16.0.0/12 and 192.168.0.0/16 the scope s. It overrides the IPv4
+// scope rules (the RFC 6724 section 3.2 defaults or those of
+// [WithScopeV4], whatever the order of the options) at and inside those
+// ranges; rules covering larger ranges still apply outside them.
+//
+// WithPrivateIPv4Scope(ScopeSiteLocal) is the behaviour of RFC 3484
 // section 3.2 (and of glibc before 2.34), which RFC 6724 Appendix B
 // (rule change 4) reverted because it made destination rule 2 prefer
 // IPv6, even over a 6to4 tunnel, to a NATed IPv4 path.
-func WithPrivateIPv4SiteLocal() Option {
-	return WithScopeV4(rfc3484Scopes...)
+//
+// To give a table t this override, derive a table from it:
+//
+//	rules, _ := t.ScopeV4()
+//	u, err := NewSplit(t.Precedences(), t.Labels(), WithScopeV4(rules...), WithPrivateIPv4Scope(s))
+func WithPrivateIPv4Scope(s Scope) Option {
+	return func(o *options) {
+		o.private, o.privateSet = s, true
+	}
+}
+
+// rfc1918 are the private IPv4 ranges of RFC 1918 section 3.
+var rfc1918 = []netip.Prefix{mp("10.0.0.0/8"), mp("172.16.0.0/12"), mp("192.168.0.0/16")}
+
+// withPrivateScope returns the rules (normalized, sorted) without those
+// at or inside an RFC 1918 range, plus one rule of scope s per range.
+func withPrivateScope(rules []ScopeRule, s Scope) []ScopeRule {
+	out := slices.DeleteFunc(slices.Clone(rules), func(r ScopeRule) bool {
+		return slices.ContainsFunc(rfc1918, func(p netip.Prefix) bool { return containsPrefix(p, r.Prefix) })
+	})
+	for _, p := range rfc1918 {
+		out = append(out, ScopeRule{p, s})
+	}
+	slices.SortFunc(out, func(a, b ScopeRule) int { return comparePrefix(a.Prefix, b.Prefix) })
+	return out
 }
 
 // New builds a table whose precedence and label sets share the prefixes of
@@ -122,9 +106,6 @@ func build(prec, label []Row, setName string, opts []Option) (*Table, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.err != nil {
-		return nil, o.err
-	}
 	name := func(s string) string {
 		if setName != "" {
 			return setName
@@ -147,6 +128,9 @@ func build(prec, label []Row, setName string, opts []Option) (*Table, error) {
 	} else {
 		t.scope4 = defaultScope4
 	}
+	if o.privateSet {
+		t.scope4, t.scope4Set = withPrivateScope(t.scope4, o.private), true
+	}
 	t.compile()
 	return t, nil
 }
@@ -154,16 +138,16 @@ func build(prec, label []Row, setName string, opts []Option) (*Table, error) {
 // canonical maps IPv4 prefixes to IPv4-mapped IPv6 and validates.
 func canonical(p netip.Prefix) (netip.Prefix, error) {
 	if !p.IsValid() {
-		return p, ErrInvalidPrefix
+		return p, errInvalidPrefix
 	}
 	if p.Addr().Is4() {
 		p = netip.PrefixFrom(netip.AddrFrom16(p.Addr().As16()), p.Bits()+96)
 	}
 	if p.Addr().Zone() != "" {
-		return p, ErrInvalidPrefix
+		return p, errInvalidPrefix
 	}
 	if p.Masked() != p {
-		return p, ErrNotCanonical
+		return p, errNotCanonical
 	}
 	return p, nil
 }
@@ -208,27 +192,24 @@ func comparePrefix(a, b netip.Prefix) int {
 // the interval starts. The number of intervals is at most twice the number
 // of rows plus one.
 func (t *Table) compile() {
-	bounds := make([]u128, 0, 2*(len(t.prec)+len(t.label))+1)
-	bounds = append(bounds, u128{})
+	bounds := make([]addrbits.U128, 0, 2*(len(t.prec)+len(t.label))+1)
+	bounds = append(bounds, addrbits.U128{})
 	for _, set := range [][]Row{t.prec, t.label} {
 		for _, r := range set {
-			k := key(r.Prefix.Addr())
+			k := addrbits.From(r.Prefix.Addr())
 			bounds = append(bounds, k)
-			if next, overflow := k.last(r.Prefix.Bits()).addOne(); !overflow {
+			if next, overflow := k.Last(r.Prefix.Bits()).AddOne(); !overflow {
 				bounds = append(bounds, next)
 			}
 		}
 	}
-	slices.SortFunc(bounds, u128.cmp)
+	slices.SortFunc(bounds, addrbits.U128.Compare)
 	bounds = slices.Compact(bounds)
 	// The attributes of each interval are those of its first address:
 	// one sorted sweep per set (coveringValues).
 	qs := make([]netip.Prefix, len(bounds))
 	for i, b := range bounds {
-		var a [16]byte
-		binary.BigEndian.PutUint64(a[:8], b.hi)
-		binary.BigEndian.PutUint64(a[8:], b.lo)
-		qs[i] = netip.PrefixFrom(netip.AddrFrom16(a), 128)
+		qs[i] = netip.PrefixFrom(b.Addr(), 128)
 	}
 	precs, labels := coveringValues(t.prec, qs), coveringValues(t.label, qs)
 	t.starts = t.starts[:0]
@@ -260,8 +241,8 @@ func (t *Table) compileIndex() {
 	lastCur, cur := cursor{starts: t.starts}, cursor{starts: t.starts}
 	t.l2 = nil
 	for b := range 256 {
-		first := cur.containing(u128{uint64(b) << 56, 0})
-		last := lastCur.containing(u128{uint64(b)<<56 | (1<<56 - 1), ^uint64(0)})
+		first := cur.containing(addrbits.U128{Hi: uint64(b) << 56})
+		last := lastCur.containing(addrbits.U128{Hi: uint64(b)<<56 | (1<<56 - 1), Lo: ^uint64(0)})
 		if first == last {
 			t.l1[b] = uniform | first
 			continue
@@ -269,15 +250,15 @@ func (t *Table) compileIndex() {
 		t.l1[b] = uint32(len(t.l2))
 		t.l2 = slices.Grow(t.l2, 257)
 		for c := range 256 {
-			t.l2 = append(t.l2, cur.containing(u128{uint64(b)<<56 | uint64(c)<<48, 0}))
+			t.l2 = append(t.l2, cur.containing(addrbits.U128{Hi: uint64(b)<<56 | uint64(c)<<48}))
 		}
 		t.l2 = append(t.l2, last)
 	}
 	t.l2 = slices.Clip(t.l2)
 
 	c := cursor{starts: t.starts}
-	first := c.containing(u128{0, 0xffff << 32})
-	if last := c.containing(u128{0, 0xffff_ffff_ffff}); first == last {
+	first := c.containing(addrbits.FromIPv4(0))
+	if last := c.containing(addrbits.FromIPv4(^uint32(0))); first == last {
 		t.v4 = uniform | first
 	} else {
 		t.v4 = 0
@@ -286,15 +267,12 @@ func (t *Table) compileIndex() {
 
 // cursor answers "which interval contains x" for increasing x.
 type cursor struct {
-	starts []u128
+	starts []addrbits.U128
 	i      int
 }
 
-func (c *cursor) containing(x u128) uint32 {
-	for c.i+1 < len(c.starts) {
-		if s := c.starts[c.i+1]; s.hi > x.hi || (s.hi == x.hi && s.lo > x.lo) {
-			break
-		}
+func (c *cursor) containing(x addrbits.U128) uint32 {
+	for c.i+1 < len(c.starts) && c.starts[c.i+1].Compare(x) <= 0 {
 		c.i++
 	}
 	return uint32(c.i)

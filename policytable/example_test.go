@@ -54,11 +54,14 @@ precedence ::ffff:0:0/96 100
 	// glibc ignores IPv4 syntax in precedence lines; ParseGaiConf says so.
 	_, err = policytable.ParseGaiConf(strings.NewReader("precedence 10.0.0.0/8 100\n"))
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, policytable.ErrIPv4Prefix))
+	var pe *policytable.ParseError
+	if errors.As(err, &pe) {
+		fmt.Println("line", pe.Line)
+	}
 	// Output:
 	// IPv4 100 IPv6 40 ULA label 6
 	// policytable: gai.conf line 1 "precedence 10.0.0.0/8 100": IPv4 prefix where IPv6 syntax is required: 10.0.0.0/8
-	// true
+	// line 1
 }
 
 // Linting a gai.conf the way glibc reads it: lenient parsing reports the

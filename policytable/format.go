@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -14,92 +13,6 @@ import (
 // package reads, without its line terminator. Longer lines are reported
 // as [ErrLineTooLong] (and skipped by [ParseGaiConfLenient]).
 const MaxLineLength = 4096
-
-// Sentinel causes of a [*ParseError], in addition to the [*TableError]
-// sentinels ([ErrInvalidPrefix], [ErrNotCanonical], [ErrDuplicate],
-// [ErrTooManyRows], [ErrNotIPv4]); test for them with [errors.Is].
-var (
-	// ErrSyntax: a line does not have the shape its format requires
-	// (wrong number of fields, a value that is not a decimal number, a
-	// missing or unexpected header line).
-	ErrSyntax = errors.New("syntax error")
-	// ErrValueRange: a precedence or label above 255, or an IPv4 scope
-	// above 15. The formats allow larger numbers (glibc takes any int),
-	// but this package stores precedence and label in 8 bits, the field
-	// width RFC 7078 uses to carry them, and a scope is a 4-bit field
-	// (RFC 4291 section 2.7).
-	ErrValueRange = errors.New("value out of range")
-	// ErrUnknownDirective: a gai.conf line whose first word is not
-	// label, precedence, scopev4 or reload. glibc ignores such lines.
-	ErrUnknownDirective = errors.New("unknown directive")
-	// ErrIPv4Prefix: an IPv4 prefix in a gai.conf label or precedence
-	// line. glibc only accepts IPv6 syntax there and silently ignores the
-	// line; write IPv4 as IPv4-mapped IPv6 (::ffff:10.0.0.0/104).
-	ErrIPv4Prefix = errors.New("IPv4 prefix where IPv6 syntax is required")
-	// ErrLineTooLong: a line longer than MaxLineLength bytes.
-	ErrLineTooLong = errors.New("line too long")
-)
-
-// ParseError reports a line of a policy table file that cannot be read.
-// Line counts from 1; Line 0 means the input as a whole (a missing
-// header line). Text is the line as read, without its terminator (for
-// [ErrLineTooLong], only its first 80 bytes). Err is one of the
-// sentinel errors, possibly wrapped with detail; use [errors.Is].
-type ParseError struct {
-	Format string // "gai.conf", "ip6addrctl", "ip6addrctl.conf" or "netsh"
-	Line   int
-	Text   string
-	Err    error
-}
-
-// Error formats the error with the format, the line number, the quoted
-// line and the cause.
-func (e *ParseError) Error() string {
-	return fmt.Sprintf("policytable: %s line %d %q: %v", e.Format, e.Line, e.Text, e.Err)
-}
-
-// Unwrap returns the cause.
-func (e *ParseError) Unwrap() error { return e.Err }
-
-// lineReader yields the lines of r with their number, bounded by
-// MaxLineLength. A final line without a newline is still a line.
-type lineReader struct {
-	r    *bufio.Reader
-	line int
-}
-
-func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{r: bufio.NewReaderSize(r, MaxLineLength+2)}
-}
-
-// next returns the next line without "\n" or "\r\n". tooLong reports a
-// line over MaxLineLength, which has been consumed and is returned
-// shortened. err is io.EOF at the end, or a read error.
-func (lr *lineReader) next() (line string, tooLong bool, err error) {
-	b, err := lr.r.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		// Keep 80 bytes for the error message, discard the rest of the
-		// line: the work stays linear in the input.
-		head := string(b[:80])
-		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = lr.r.ReadSlice('\n')
-		}
-		if err != nil && err != io.EOF {
-			return "", false, err
-		}
-		lr.line++
-		return head, true, nil
-	}
-	if err != nil && (err != io.EOF || len(b) == 0) {
-		return "", false, err
-	}
-	lr.line++
-	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	if len(s) > MaxLineLength {
-		return s[:80], true, nil
-	}
-	return s, false, nil
-}
 
 // isSpace is C's isspace in the "C" locale, which glibc and FreeBSD use to
 // split fields: space, \t, \n, \v, \f, \r.
@@ -115,12 +28,12 @@ func parseValue(s string, limit uint64) (uint8, error) {
 	if err != nil {
 		var ne *strconv.NumError
 		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
-			return 0, fmt.Errorf("%w: %s is above %d", ErrValueRange, s, limit)
+			return 0, fmt.Errorf("%w: %s is above %d", errValueRange, s, limit)
 		}
-		return 0, fmt.Errorf("%w: value %q is not a decimal number", ErrSyntax, s)
+		return 0, fmt.Errorf("%w: value %q is not a decimal number", errSyntax, s)
 	}
 	if v > limit {
-		return 0, fmt.Errorf("%w: %d is above %d", ErrValueRange, v, limit)
+		return 0, fmt.Errorf("%w: %d is above %d", errValueRange, v, limit)
 	}
 	return uint8(v), nil
 }
@@ -132,26 +45,26 @@ func parseIPv6Prefix(s string, bare bool) (netip.Prefix, error) {
 	var p netip.Prefix
 	if !strings.Contains(s, "/") {
 		if !bare {
-			return p, fmt.Errorf("%w: %q has no prefix length", ErrInvalidPrefix, s)
+			return p, fmt.Errorf("%w: %q has no prefix length", errInvalidPrefix, s)
 		}
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return p, fmt.Errorf("%w: %q is not an address", ErrInvalidPrefix, s)
+			return p, fmt.Errorf("%w: %q is not an address", errInvalidPrefix, s)
 		}
 		if a.Is4() {
-			return p, fmt.Errorf("%w: %s", ErrIPv4Prefix, s)
+			return p, fmt.Errorf("%w: %s", errIPv4Prefix, s)
 		}
 		if a.Zone() != "" {
-			return p, fmt.Errorf("%w: %q has a zone", ErrInvalidPrefix, s)
+			return p, fmt.Errorf("%w: %q has a zone", errInvalidPrefix, s)
 		}
 		return netip.PrefixFrom(a, 128), nil
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return p, fmt.Errorf("%w: %q is not a prefix", ErrInvalidPrefix, s)
+		return p, fmt.Errorf("%w: %q is not a prefix", errInvalidPrefix, s)
 	}
 	if p.Addr().Is4() {
-		return p, fmt.Errorf("%w: %s", ErrIPv4Prefix, s)
+		return p, fmt.Errorf("%w: %s", errIPv4Prefix, s)
 	}
 	return p, nil
 }
@@ -164,4 +77,54 @@ func formatMappedHex(p netip.Prefix) string {
 	}
 	b := p.Addr().As16()
 	return fmt.Sprintf("::ffff:%x:%x/%d", uint16(b[12])<<8|uint16(b[13]), uint16(b[14])<<8|uint16(b[15]), p.Bits())
+}
+
+// parseEntry reads the three fields of a combined row.
+func parseEntry(prefix, prec, label string) (Entry, error) {
+	p, err := parseIPv6Prefix(prefix, false)
+	if err != nil {
+		return Entry{}, err
+	}
+	if p.Masked() != p {
+		return Entry{}, fmt.Errorf("%w: %s", errNotCanonical, p)
+	}
+	pv, err := parseValue(prec, 255)
+	if err != nil {
+		return Entry{}, fmt.Errorf("precedence: %w", err)
+	}
+	lv, err := parseValue(label, 255)
+	if err != nil {
+		return Entry{}, fmt.Errorf("label: %w", err)
+	}
+	return Entry{p, pv, lv}, nil
+}
+
+// entrySet collects the rows of a combined-table file, rejecting
+// duplicates and more than MaxRows rows as they come, so that the error
+// names the line.
+type entrySet struct {
+	entries []Entry
+	seen    map[netip.Prefix]bool
+}
+
+func (s *entrySet) add(e Entry) error {
+	if s.seen[e.Prefix] {
+		return fmt.Errorf("%w: %s given again", ErrDuplicate, e.Prefix)
+	}
+	if len(s.entries) == MaxRows {
+		return fmt.Errorf("%w: more than %d rows", ErrTooManyRows, MaxRows)
+	}
+	if s.seen == nil {
+		s.seen = make(map[netip.Prefix]bool)
+	}
+	s.seen[e.Prefix] = true
+	s.entries = append(s.entries, e)
+	return nil
+}
+
+func flush(bw *bufio.Writer, format string) error {
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("policytable: writing %s: %w", format, err)
+	}
+	return nil
 }

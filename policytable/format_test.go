@@ -218,34 +218,34 @@ func TestParseGaiConfMalformed(t *testing.T) {
 		// lenientPrec/lenientLabel: rows after lenient parsing.
 		lenientPrec, lenientLabel string
 	}{
-		{"missing value", "label ::1/128", ErrSyntax, "", "::/0=1 ::1/128=0"},
-		{"missing prefix", "label", ErrSyntax, "", ""},
-		{"extra field", "label ::1/128 0 extra", ErrSyntax, "", "::/0=1 ::1/128=0"},
-		{"IPv4 prefix in label", "label 10.0.0.0/8 4", ErrIPv4Prefix, "", ""},
-		{"IPv4 address in precedence", "precedence 10.0.0.1 4", ErrIPv4Prefix, "", ""},
-		{"host bits", "precedence 2001:db8::1/32 5", ErrNotCanonical, "::/0=40 2001:db8::/32=5", ""},
-		{"prefix length too long", "label ::1/129 0", ErrInvalidPrefix, "", ""},
-		{"not an address", "label example.com/8 0", ErrInvalidPrefix, "", ""},
-		{"zone", "label fe80::1%eth0 0", ErrInvalidPrefix, "", ""},
-		{"value above 255", "label ::1/128 256", ErrValueRange, "", ""},
-		{"value above uint64", "label ::1/128 99999999999999999999999", ErrValueRange, "", ""},
-		{"negative value", "label ::1/128 -1", ErrSyntax, "", ""},
-		{"value not a number", "label ::1/128 x", ErrSyntax, "", ""},
-		{"hex value", "label ::1/128 0x1", ErrSyntax, "", ""},
-		{"unknown directive", "labels ::1/128 0", ErrUnknownDirective, "", ""},
-		{"directives are case-sensitive", "LABEL ::1/128 0", ErrUnknownDirective, "", ""},
+		{"missing value", "label ::1/128", errSyntax, "", "::/0=1 ::1/128=0"},
+		{"missing prefix", "label", errSyntax, "", ""},
+		{"extra field", "label ::1/128 0 extra", errSyntax, "", "::/0=1 ::1/128=0"},
+		{"IPv4 prefix in label", "label 10.0.0.0/8 4", errIPv4Prefix, "", ""},
+		{"IPv4 address in precedence", "precedence 10.0.0.1 4", errIPv4Prefix, "", ""},
+		{"host bits", "precedence 2001:db8::1/32 5", errNotCanonical, "::/0=40 2001:db8::/32=5", ""},
+		{"prefix length too long", "label ::1/129 0", errInvalidPrefix, "", ""},
+		{"not an address", "label example.com/8 0", errInvalidPrefix, "", ""},
+		{"zone", "label fe80::1%eth0 0", errInvalidPrefix, "", ""},
+		{"value above 255", "label ::1/128 256", errValueRange, "", ""},
+		{"value above uint64", "label ::1/128 99999999999999999999999", errValueRange, "", ""},
+		{"negative value", "label ::1/128 -1", errSyntax, "", ""},
+		{"value not a number", "label ::1/128 x", errSyntax, "", ""},
+		{"hex value", "label ::1/128 0x1", errSyntax, "", ""},
+		{"unknown directive", "labels ::1/128 0", errUnknownDirective, "", ""},
+		{"directives are case-sensitive", "LABEL ::1/128 0", errUnknownDirective, "", ""},
 		{"duplicate label", "label ::1/128 0\nlabel ::1/128 5", ErrDuplicate, "", "::/0=1 ::1/128=0"},
-		{"duplicate after masking", "label 2001:db8::/32 1\nlabel 2001:db8::1/32 2", ErrNotCanonical, "", "::/0=1 2001:db8::/32=1"}, // and ErrDuplicate
-		{"scopev4 IPv6 prefix", "scopev4 2001:db8::/32 5", ErrNotIPv4, "", ""},
-		{"scopev4 mapped shorter than /96", "scopev4 ::ffff:0:0/80 5", ErrNotIPv4, "", ""},
-		{"scopev4 IPv4 /33", "scopev4 10.0.0.0/33 5", ErrInvalidPrefix, "", ""},
-		{"scopev4 value above 15", "scopev4 10.0.0.0/8 16", ErrValueRange, "", ""},
-		{"scopev4 host bits", "scopev4 10.0.0.1/8 5", ErrNotCanonical, "", ""},
-		{"scopev4 missing scope", "scopev4 10.0.0.0/8", ErrSyntax, "", ""},
+		{"duplicate after masking", "label 2001:db8::/32 1\nlabel 2001:db8::1/32 2", errNotCanonical, "", "::/0=1 2001:db8::/32=1"}, // and ErrDuplicate
+		{"scopev4 IPv6 prefix", "scopev4 2001:db8::/32 5", errNotIPv4, "", ""},
+		{"scopev4 mapped shorter than /96", "scopev4 ::ffff:0:0/80 5", errNotIPv4, "", ""},
+		{"scopev4 IPv4 /33", "scopev4 10.0.0.0/33 5", errInvalidPrefix, "", ""},
+		{"scopev4 value above 15", "scopev4 10.0.0.0/8 16", errValueRange, "", ""},
+		{"scopev4 host bits", "scopev4 10.0.0.1/8 5", errNotCanonical, "", ""},
+		{"scopev4 missing scope", "scopev4 10.0.0.0/8", errSyntax, "", ""},
 		{"scopev4 duplicate", "scopev4 10.0.0.0/8 5\nscopev4 ::ffff:10.0.0.0/104 2", ErrDuplicate, "", ""},
-		{"reload without value", "reload", ErrSyntax, "", ""},
-		{"reload maybe", "reload maybe", ErrSyntax, "", ""},
-		{"reload extra", "reload yes please", ErrSyntax, "", ""},
+		{"reload without value", "reload", errSyntax, "", ""},
+		{"reload maybe", "reload maybe", errSyntax, "", ""},
+		{"reload extra", "reload yes please", errSyntax, "", ""},
 		{"line too long", longLine, ErrLineTooLong, "", ""},
 	}
 	for _, tt := range tests {
@@ -258,9 +258,9 @@ func TestParseGaiConfMalformed(t *testing.T) {
 			if !errors.Is(err, tt.want) || !errors.As(err, &pe) {
 				t.Fatalf("ParseGaiConf = %v; want a *ParseError wrapping %v", err, tt.want)
 			}
-			wantText := lastLine
-			if tt.want == ErrLineTooLong {
-				wantText = lastLine[:80]
+			wantText := errText(lastLine) // long lines are cut
+			if tt.want == ErrLineTooLong && wantText != lastLine[:maxErrText]+"..." {
+				t.Errorf("errText did not cut the long line: %q", wantText)
 			}
 			if pe.Line != wantLine || pe.Text != wantText || pe.Format != "gai.conf" {
 				t.Errorf("ParseError{Line %d, Text %q}; want line %d, text %q", pe.Line, pe.Text, wantLine, wantText)
@@ -517,29 +517,29 @@ func TestParseCombinedFormatsMalformed(t *testing.T) {
 		want  error
 		line  int // the *ParseError's line; -1: not a *ParseError
 	}{
-		{"show: no header", ParseIP6addrctl, "::/0 40 1 0\n", ErrSyntax, 1},
-		{"show: empty", ParseIP6addrctl, "", ErrSyntax, 0},
+		{"show: no header", ParseIP6addrctl, "::/0 40 1 0\n", errSyntax, 1},
+		{"show: empty", ParseIP6addrctl, "", errSyntax, 0},
 		{"show: no policy", ParseIP6addrctl, "no source-address-selection policy is installed\n", ErrNoDefault, 1},
-		{"show: 3 fields", ParseIP6addrctl, showHeader + "::/0 40 1\n", ErrSyntax, 2},
-		{"show: bad use", ParseIP6addrctl, showHeader + "::/0 40 1 x\n", ErrSyntax, 2},
-		{"show: no length", ParseIP6addrctl, showHeader + "::1 50 0 0\n", ErrInvalidPrefix, 2},
-		{"show: IPv4", ParseIP6addrctl, showHeader + "10.0.0.0/8 50 0 0\n", ErrIPv4Prefix, 2},
-		{"show: host bits", ParseIP6addrctl, showHeader + "::1/64 50 0 0\n", ErrNotCanonical, 2},
-		{"show: precedence 256", ParseIP6addrctl, showHeader + "::/0 256 1 0\n", ErrValueRange, 2},
-		{"show: label -1", ParseIP6addrctl, showHeader + "::/0 40 -1 0\n", ErrSyntax, 2},
+		{"show: 3 fields", ParseIP6addrctl, showHeader + "::/0 40 1\n", errSyntax, 2},
+		{"show: bad use", ParseIP6addrctl, showHeader + "::/0 40 1 x\n", errSyntax, 2},
+		{"show: no length", ParseIP6addrctl, showHeader + "::1 50 0 0\n", errInvalidPrefix, 2},
+		{"show: IPv4", ParseIP6addrctl, showHeader + "10.0.0.0/8 50 0 0\n", errIPv4Prefix, 2},
+		{"show: host bits", ParseIP6addrctl, showHeader + "::1/64 50 0 0\n", errNotCanonical, 2},
+		{"show: precedence 256", ParseIP6addrctl, showHeader + "::/0 256 1 0\n", errValueRange, 2},
+		{"show: label -1", ParseIP6addrctl, showHeader + "::/0 40 -1 0\n", errSyntax, 2},
 		{"show: duplicate", ParseIP6addrctl, showHeader + "::/0 40 1 0\n::/0 40 1 0\n", ErrDuplicate, 3},
 		{"show: no ::/0", ParseIP6addrctl, showHeader + "::1/128 50 0 0\n", ErrNoDefault, -1},
-		{"conf: 2 fields", ParseIP6addrctlConf, "::/0 40\n", ErrSyntax, 1},
-		{"conf: 4 fields", ParseIP6addrctlConf, "::/0 40 1 9\n", ErrSyntax, 1},
-		{"conf: bad prefix", ParseIP6addrctlConf, "::/0 40 1\nfoo/8 1 1\n", ErrInvalidPrefix, 2},
+		{"conf: 2 fields", ParseIP6addrctlConf, "::/0 40\n", errSyntax, 1},
+		{"conf: 4 fields", ParseIP6addrctlConf, "::/0 40 1 9\n", errSyntax, 1},
+		{"conf: bad prefix", ParseIP6addrctlConf, "::/0 40 1\nfoo/8 1 1\n", errInvalidPrefix, 2},
 		{"conf: no ::/0", ParseIP6addrctlConf, "# empty\n", ErrNoDefault, -1},
 		{"conf: long line", ParseIP6addrctlConf, strings.Repeat(" ", MaxLineLength+1) + "\n", ErrLineTooLong, 1},
-		{"netsh: no header", ParseNetsh, "        40      1  ::/0\n", ErrSyntax, 1},
-		{"netsh: no dashes", ParseNetsh, "Precedence  Label  Prefix\n        40      1  ::/0\n", ErrSyntax, 2},
-		{"netsh: empty", ParseNetsh, "Querying active state...\n", ErrSyntax, 0},
-		{"netsh: swapped columns", ParseNetsh, netshHeader + "::/0 40 1\n", ErrInvalidPrefix, 3},
-		{"netsh: label 300", ParseNetsh, netshHeader + "40 300 ::/0\n", ErrValueRange, 3},
-		{"netsh: extra field", ParseNetsh, netshHeader + "40 1 ::/0 x\n", ErrSyntax, 3},
+		{"netsh: no header", ParseNetsh, "        40      1  ::/0\n", errSyntax, 1},
+		{"netsh: no dashes", ParseNetsh, "Precedence  Label  Prefix\n        40      1  ::/0\n", errSyntax, 2},
+		{"netsh: empty", ParseNetsh, "Querying active state...\n", errSyntax, 0},
+		{"netsh: swapped columns", ParseNetsh, netshHeader + "::/0 40 1\n", errInvalidPrefix, 3},
+		{"netsh: label 300", ParseNetsh, netshHeader + "40 300 ::/0\n", errValueRange, 3},
+		{"netsh: extra field", ParseNetsh, netshHeader + "40 1 ::/0 x\n", errSyntax, 3},
 		{"netsh: duplicate", ParseNetsh, netshHeader + "40 1 ::/0\n40 1 ::/0\n", ErrDuplicate, 4},
 	}
 	for _, tt := range tests {

@@ -41,12 +41,11 @@ const (
 //   - "#" starts a comment anywhere on a line; blank lines are skipped.
 //
 // Stricter than glibc, which silently ignores what it cannot read:
-// unknown directives ([ErrUnknownDirective]), IPv4 prefixes in label and
-// precedence lines ([ErrIPv4Prefix]), a missing value or extra fields
-// ([ErrSyntax]), prefixes with host bits set ([ErrNotCanonical]), the same
+// unknown directives, IPv4 prefixes in label and precedence lines, a
+// missing value or extra fields, prefixes with host bits set, the same
 // prefix twice in one kind ([ErrDuplicate]; glibc's choice between the two
 // is unspecified), and values above 255 (scopes above 15) are errors
-// ([ErrValueRange]; glibc takes any int, this package stores 8 bits).
+// (glibc takes any int, this package stores 8 bits).
 // Input is bounded: lines over [MaxLineLength] bytes ([ErrLineTooLong])
 // and more than [MaxRows] lines of one kind ([ErrTooManyRows]) are errors.
 func ParseGaiConf(r io.Reader) (*Table, error) {
@@ -75,144 +74,159 @@ func ParseGaiConfLenient(r io.Reader) (t *Table, warnings []*ParseError, err err
 	return parseGaiConf(r, true)
 }
 
-func parseGaiConf(r io.Reader, lenient bool) (*Table, []*ParseError, error) {
-	var (
-		prec, label []Row
-		scopes      []ScopeRule
-		warnings    []*ParseError
-	)
-	seenPrec := map[netip.Prefix]bool{}
-	seenLabel := map[netip.Prefix]bool{}
-	seenScope := map[netip.Prefix]bool{}
-	lr := newLineReader(r)
-	for {
-		raw, tooLong, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, warnings, fmt.Errorf("policytable: reading gai.conf: %w", err)
-		}
-		// problem records a defect of this line; in strict mode it is
-		// fatal, in lenient mode a warning.
-		problem := func(err error) error {
-			pe := &ParseError{Format: "gai.conf", Line: lr.line, Text: raw, Err: err}
-			if !lenient {
-				return pe
-			}
-			warnings = append(warnings, pe)
-			return nil
-		}
-		if tooLong {
-			if err := problem(ErrLineTooLong); err != nil {
-				return nil, nil, err
-			}
-			continue
-		}
-		line, _, _ := strings.Cut(raw, "#")
-		f := fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		switch f[0] {
-		case "label", "precedence":
-			set, seen, name := &label, seenLabel, "label"
-			if f[0] == "precedence" {
-				set, seen, name = &prec, seenPrec, "precedence"
-			}
-			row, use, err := gaiRow(f, problem, lenient)
-			if err != nil {
-				return nil, nil, err
-			}
-			if !use {
-				continue
-			}
-			if seen[row.Prefix] {
-				if err := problem(fmt.Errorf("%w: %s %s given again", ErrDuplicate, name, row.Prefix)); err != nil {
-					return nil, nil, err
-				}
-				continue
-			}
-			if len(*set) == MaxRows {
-				return nil, warnings, &ParseError{Format: "gai.conf", Line: lr.line, Text: raw,
-					Err: fmt.Errorf("%w: more than %d %s lines", ErrTooManyRows, MaxRows, name)}
-			}
-			seen[row.Prefix] = true
-			*set = append(*set, row)
-		case "scopev4":
-			rule, use, err := gaiScopeRule(f, problem, lenient)
-			if err != nil {
-				return nil, nil, err
-			}
-			if !use {
-				continue
-			}
-			if seenScope[rule.Prefix] {
-				if err := problem(fmt.Errorf("%w: scopev4 %s given again", ErrDuplicate, rule.Prefix)); err != nil {
-					return nil, nil, err
-				}
-				continue
-			}
-			if len(scopes) == MaxRows {
-				return nil, warnings, &ParseError{Format: "gai.conf", Line: lr.line, Text: raw,
-					Err: fmt.Errorf("%w: more than %d scopev4 lines", ErrTooManyRows, MaxRows)}
-			}
-			seenScope[rule.Prefix] = true
-			scopes = append(scopes, rule)
-		case "reload":
-			switch {
-			case len(f) < 2:
-				err = problem(fmt.Errorf("%w: reload needs yes or no", ErrSyntax))
-			case f[1] != "yes" && f[1] != "no":
-				err = problem(fmt.Errorf("%w: reload value %q is not yes or no", ErrSyntax, f[1]))
-			case len(f) > 2:
-				err = problem(fmt.Errorf("%w: unexpected text %q after the value", ErrSyntax, strings.Join(f[2:], " ")))
-			}
-			if err != nil {
-				return nil, nil, err
-			}
-		default:
-			if err := problem(fmt.Errorf("%w %q", ErrUnknownDirective, f[0])); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
+// gaiReader holds the state of one gai.conf read: the rows read so far
+// and, when lenient, the warnings.
+type gaiReader struct {
+	lenient  bool
+	prec     rowSet
+	label    rowSet
+	scopes   []ScopeRule
+	seen4    map[netip.Prefix]bool
+	warnings []*ParseError
+	cur      line // the line being read
+}
 
-	if len(prec) == 0 {
-		prec = slices.Clone(glibcPrecedence)
-	} else if !seenPrec[defaultPrefix] {
-		prec = append(prec, Row{defaultPrefix, gaiImplicitPrecedence})
+// rowSet collects the rows of one kind of gai.conf line.
+type rowSet struct {
+	name string
+	rows []Row
+	seen map[netip.Prefix]bool
+}
+
+func parseGaiConf(r io.Reader, lenient bool) (*Table, []*ParseError, error) {
+	g := &gaiReader{
+		lenient: lenient,
+		prec:    rowSet{name: "precedence", seen: map[netip.Prefix]bool{}},
+		label:   rowSet{name: "label", seen: map[netip.Prefix]bool{}},
+		seen4:   map[netip.Prefix]bool{},
 	}
-	if len(label) == 0 {
-		label = slices.Clone(glibcLabel)
-	} else if !seenLabel[defaultPrefix] {
-		label = append(label, Row{defaultPrefix, gaiImplicitLabel})
+	if err := eachLine(r, "gai.conf", MaxLineLength, g.line); err != nil {
+		return nil, g.warnings, err
 	}
+	t, err := g.table()
+	return t, g.warnings, err
+}
+
+// problem records a defect of the current line: in strict mode it is
+// returned (and becomes the line's *ParseError), in lenient mode it is
+// kept as a warning and nil is returned.
+func (g *gaiReader) problem(err error) error {
+	if !g.lenient {
+		return err
+	}
+	g.warnings = append(g.warnings, &ParseError{Format: "gai.conf", Line: g.cur.n, Text: errText(g.cur.text), Err: err})
+	return nil
+}
+
+// line reads one line of the file.
+func (g *gaiReader) line(l line) error {
+	g.cur = l
+	if l.dropped > 0 {
+		return g.problem(errLineTooLong(l))
+	}
+	text, _, _ := strings.Cut(l.text, "#")
+	f := fields(text)
+	if len(f) == 0 {
+		return nil
+	}
+	switch f[0] {
+	case "label":
+		return g.row(&g.label, f)
+	case "precedence":
+		return g.row(&g.prec, f)
+	case "scopev4":
+		return g.scope(f)
+	case "reload":
+		return g.reload(f)
+	}
+	return g.problem(fmt.Errorf("%w %q", errUnknownDirective, errText(f[0])))
+}
+
+// row reads a label or precedence line into set.
+func (g *gaiReader) row(set *rowSet, f []string) error {
+	row, use, err := g.gaiRow(f)
+	if err != nil || !use {
+		return err
+	}
+	if set.seen[row.Prefix] {
+		return g.problem(fmt.Errorf("%w: %s %s given again", ErrDuplicate, set.name, row.Prefix))
+	}
+	if len(set.rows) == MaxRows {
+		return fmt.Errorf("%w: more than %d %s lines", ErrTooManyRows, MaxRows, set.name)
+	}
+	set.seen[row.Prefix] = true
+	set.rows = append(set.rows, row)
+	return nil
+}
+
+// scope reads a scopev4 line.
+func (g *gaiReader) scope(f []string) error {
+	rule, use, err := g.gaiScopeRule(f)
+	if err != nil || !use {
+		return err
+	}
+	if g.seen4[rule.Prefix] {
+		return g.problem(fmt.Errorf("%w: scopev4 %s given again", ErrDuplicate, rule.Prefix))
+	}
+	if len(g.scopes) == MaxRows {
+		return fmt.Errorf("%w: more than %d scopev4 lines", ErrTooManyRows, MaxRows)
+	}
+	g.seen4[rule.Prefix] = true
+	g.scopes = append(g.scopes, rule)
+	return nil
+}
+
+// reload checks a reload line, which has no effect on the table.
+func (g *gaiReader) reload(f []string) error {
+	switch {
+	case len(f) < 2:
+		return g.problem(fmt.Errorf("%w: reload needs yes or no", errSyntax))
+	case f[1] != "yes" && f[1] != "no":
+		return g.problem(fmt.Errorf("%w: reload value %q is not yes or no", errSyntax, errText(f[1])))
+	case len(f) > 2:
+		return g.problem(fmt.Errorf("%w: unexpected text %q after the value", errSyntax, errText(strings.Join(f[2:], " "))))
+	}
+	return nil
+}
+
+// table builds the table glibc would use: a kind without lines keeps
+// glibc's built-in rows, a kind with lines but none for ::/0 gets glibc's
+// implicit default row.
+func (g *gaiReader) table() (*Table, error) {
+	prec := withGaiDefault(g.prec, glibcPrecedence, gaiImplicitPrecedence)
+	label := withGaiDefault(g.label, glibcLabel, gaiImplicitLabel)
 	var opts []Option
-	if len(scopes) > 0 {
-		opts = append(opts, WithScopeV4(scopes...))
+	if len(g.scopes) > 0 {
+		opts = append(opts, WithScopeV4(g.scopes...))
 	}
-	t, err := NewSplit(prec, label, opts...)
-	if err != nil {
-		return nil, warnings, err
+	return NewSplit(prec, label, opts...)
+}
+
+func withGaiDefault(set rowSet, builtin []Row, implicit uint8) []Row {
+	switch {
+	case len(set.rows) == 0:
+		return slices.Clone(builtin)
+	case !set.seen[defaultPrefix]:
+		return append(set.rows, Row{defaultPrefix, implicit})
 	}
-	return t, warnings, nil
+	return set.rows
 }
 
 var defaultPrefix = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
 
 // gaiRow reads the fields of a label or precedence line. use reports
 // whether the row goes into the table; err is a fatal (strict) error.
-func gaiRow(f []string, problem func(error) error, lenient bool) (row Row, use bool, err error) {
+func (g *gaiReader) gaiRow(f []string) (row Row, use bool, err error) {
+	problem, lenient := g.problem, g.lenient
 	if len(f) < 2 {
-		return row, false, problem(fmt.Errorf("%w: %s needs a prefix and a value", ErrSyntax, f[0]))
+		return row, false, problem(fmt.Errorf("%w: %s needs a prefix and a value", errSyntax, f[0]))
 	}
 	p, perr := parseIPv6Prefix(f[1], true)
 	if perr != nil {
 		return row, false, problem(perr)
 	}
 	if p.Masked() != p {
-		if err := problem(fmt.Errorf("%w: %s (glibc reads %s)", ErrNotCanonical, p, p.Masked())); err != nil {
+		if err := problem(fmt.Errorf("%w: %s (glibc reads %s)", errNotCanonical, p, p.Masked())); err != nil {
 			return row, false, err
 		}
 		p = p.Masked()
@@ -220,7 +234,7 @@ func gaiRow(f []string, problem func(error) error, lenient bool) (row Row, use b
 	row.Prefix = p
 	if len(f) < 3 {
 		// glibc parses the empty string as 0.
-		return row, lenient, problem(fmt.Errorf("%w: %s %s has no value (glibc reads 0)", ErrSyntax, f[0], p))
+		return row, lenient, problem(fmt.Errorf("%w: %s %s has no value (glibc reads 0)", errSyntax, f[0], p))
 	}
 	v, verr := parseValue(f[2], 255)
 	if verr != nil {
@@ -228,7 +242,7 @@ func gaiRow(f []string, problem func(error) error, lenient bool) (row Row, use b
 	}
 	row.Value = v
 	if len(f) > 3 {
-		if err := problem(fmt.Errorf("%w: unexpected text %q after the value", ErrSyntax, strings.Join(f[3:], " "))); err != nil {
+		if err := problem(fmt.Errorf("%w: unexpected text %q after the value", errSyntax, strings.Join(f[3:], " "))); err != nil {
 			return row, false, err
 		}
 	}
@@ -236,23 +250,24 @@ func gaiRow(f []string, problem func(error) error, lenient bool) (row Row, use b
 }
 
 // gaiScopeRule reads the fields of a scopev4 line.
-func gaiScopeRule(f []string, problem func(error) error, lenient bool) (rule ScopeRule, use bool, err error) {
+func (g *gaiReader) gaiScopeRule(f []string) (rule ScopeRule, use bool, err error) {
+	problem, lenient := g.problem, g.lenient
 	if len(f) < 2 {
-		return rule, false, problem(fmt.Errorf("%w: scopev4 needs a prefix and a scope", ErrSyntax))
+		return rule, false, problem(fmt.Errorf("%w: scopev4 needs a prefix and a scope", errSyntax))
 	}
 	p, perr := parseScopePrefix(f[1])
 	if perr != nil {
 		return rule, false, problem(perr)
 	}
 	if p.Masked() != p {
-		if err := problem(fmt.Errorf("%w: %s (glibc reads %s)", ErrNotCanonical, p, p.Masked())); err != nil {
+		if err := problem(fmt.Errorf("%w: %s (glibc reads %s)", errNotCanonical, p, p.Masked())); err != nil {
 			return rule, false, err
 		}
 		p = p.Masked()
 	}
 	rule.Prefix = p
 	if len(f) < 3 {
-		return rule, lenient, problem(fmt.Errorf("%w: scopev4 %s has no scope (glibc reads 0)", ErrSyntax, p))
+		return rule, lenient, problem(fmt.Errorf("%w: scopev4 %s has no scope (glibc reads 0)", errSyntax, p))
 	}
 	v, verr := parseValue(f[2], 15)
 	if verr != nil {
@@ -260,7 +275,7 @@ func gaiScopeRule(f []string, problem func(error) error, lenient bool) (rule Sco
 	}
 	rule.Scope = Scope(v)
 	if len(f) > 3 {
-		if err := problem(fmt.Errorf("%w: unexpected text %q after the scope", ErrSyntax, strings.Join(f[3:], " "))); err != nil {
+		if err := problem(fmt.Errorf("%w: unexpected text %q after the scope", errSyntax, strings.Join(f[3:], " "))); err != nil {
 			return rule, false, err
 		}
 	}
@@ -273,12 +288,12 @@ func parseScopePrefix(s string) (netip.Prefix, error) {
 	addr, bitsText, hasBits := strings.Cut(s, "/")
 	a, err := netip.ParseAddr(addr)
 	if err != nil || a.Zone() != "" {
-		return netip.Prefix{}, fmt.Errorf("%w: %q is not an address", ErrInvalidPrefix, s)
+		return netip.Prefix{}, fmt.Errorf("%w: %q is not an address", errInvalidPrefix, s)
 	}
 	var p netip.Prefix
 	if hasBits {
 		if p, err = netip.ParsePrefix(s); err != nil {
-			return p, fmt.Errorf("%w: %q is not a prefix (length %q)", ErrInvalidPrefix, s, bitsText)
+			return p, fmt.Errorf("%w: %q is not a prefix (length %q)", errInvalidPrefix, s, bitsText)
 		}
 	} else {
 		p = netip.PrefixFrom(a, a.BitLen())
@@ -287,7 +302,7 @@ func parseScopePrefix(s string) (netip.Prefix, error) {
 		return p, nil
 	}
 	if !p.Addr().Is4In6() || p.Bits() < 96 {
-		return p, fmt.Errorf("%w: %s is not IPv4 or IPv4-mapped /96 or longer", ErrNotIPv4, s)
+		return p, fmt.Errorf("%w: %s is not IPv4 or IPv4-mapped /96 or longer", errNotIPv4, s)
 	}
 	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96), nil
 }
@@ -297,7 +312,7 @@ func parseScopePrefix(s string) (netip.Prefix, error) {
 // written, longest prefix first, because any line of a kind replaces all
 // of glibc's built-in rows of that kind. IPv4 scope rules are written as
 // scopev4 lines only when they were configured explicitly ([WithScopeV4],
-// [WithPrivateIPv4SiteLocal] or scopev4 lines); the RFC 6724 section 3.2
+// [WithPrivateIPv4Scope] or scopev4 lines); the RFC 6724 section 3.2
 // defaults are also glibc's. An explicit empty rule set, which glibc
 // cannot express, is written as "scopev4 ::ffff:0.0.0.0/96 14" (all IPv4
 // global), which reads back as one rule with the same effect.

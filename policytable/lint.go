@@ -71,46 +71,70 @@ var gua = mp("2000::/3")
 // advice: several describe choices an administrator may make on purpose.
 func Lint(t *Table) []Finding {
 	t = t.compiled()
-	var out []Finding
-	add := func(code string, p netip.Prefix, format string, args ...any) {
-		out = append(out, Finding{code, p, fmt.Sprintf(format, args...)})
-	}
+	var l linter
+	l.missingRows(t)
+	l.preferences(t)
+	l.redundantRows(t)
+	l.sharedLabels(t)
+	l.scopes(t)
+	slices.SortStableFunc(l.out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(codeOrder[a.Code], codeOrder[b.Code]), comparePrefix(a.Prefix, b.Prefix))
+	})
+	return l.out
+}
 
-	// missing-row: every RFC 6724 prefix except ::/0, in table order.
+// codeOrder is the order of the codes in Lint's result.
+var codeOrder = map[string]int{CodeMissingRow: 0, CodeIPv4Preferred: 1, CodeULAPreferred: 2,
+	CodeRedundantRow: 3, CodeSharedLabel: 4, CodeScopeNoLinkLocal: 5}
+
+// linter collects the findings of one Lint call; each method is one
+// check.
+type linter struct{ out []Finding }
+
+func (l *linter) add(code string, p netip.Prefix, format string, args ...any) {
+	l.out = append(l.out, Finding{code, p, fmt.Sprintf(format, args...)})
+}
+
+// namedSet is one prefix set of a table with its name for messages.
+type namedSet struct {
+	name string
+	rows []Row
+}
+
+func sets(t *Table) []namedSet { return []namedSet{{"precedence", t.prec}, {"label", t.label}} }
+
+// missingRows: every RFC 6724 prefix except ::/0, in table order.
+func (l *linter) missingRows(t *Table) {
 	for _, e := range rfc6724Entries {
 		if e.Prefix.Bits() == 0 {
 			continue
 		}
-		for _, set := range []struct {
-			name string
-			rows []Row
-		}{{"precedence", t.prec}, {"label", t.label}} {
+		for _, set := range sets(t) {
 			if slices.ContainsFunc(set.rows, func(r Row) bool { return r.Prefix == e.Prefix }) {
 				continue
 			}
-			add(CodeMissingRow, e.Prefix, "the %s set has no row for %s (%s, RFC 6724 section 2.1); its addresses get %s %d",
+			l.add(CodeMissingRow, e.Prefix, "the %s set has no row for %s (%s, RFC 6724 section 2.1); its addresses get %s %d",
 				set.name, e.Prefix, rfc6724Names[e.Prefix], set.name, coveringValue(set.rows, e.Prefix))
 		}
 	}
+}
 
-	// ipv4-preferred.
+// preferences: IPv4 above native IPv6, ULA above global unicast.
+func (l *linter) preferences(t *Table) {
 	mapped := mp("::ffff:0:0/96")
 	if v4, v6 := coveringValue(t.prec, mapped), coveringValue(t.prec, defaultPrefix); v4 > v6 {
-		add(CodeIPv4Preferred, mapped, "IPv4 has precedence %d, above native IPv6 (::/0) at %d: IPv4 destinations are tried first (RFC 6724 section 10.3)", v4, v6)
+		l.add(CodeIPv4Preferred, mapped, "IPv4 has precedence %d, above native IPv6 (::/0) at %d: IPv4 destinations are tried first (RFC 6724 section 10.3)", v4, v6)
 	}
-
-	// ula-preferred.
 	ula := mp("fc00::/7")
 	if u, g := coveringValue(t.prec, ula), coveringValue(t.prec, gua); u > g {
-		add(CodeULAPreferred, ula, "ULA has precedence %d, above global unicast (2000::/3) at %d: ULA destinations are tried before global ones even when unreachable", u, g)
+		l.add(CodeULAPreferred, ula, "ULA has precedence %d, above global unicast (2000::/3) at %d: ULA destinations are tried before global ones even when unreachable", u, g)
 	}
+}
 
-	// redundant-row: compare each row with its parent, the longest row
-	// of the same set that strictly contains it (one walk per set).
-	for _, set := range []struct {
-		name string
-		rows []Row
-	}{{"precedence", t.prec}, {"label", t.label}} {
+// redundantRows compares each row with its parent, the longest row of
+// the same set that strictly contains it (one walk per set).
+func (l *linter) redundantRows(t *Table) {
+	for _, set := range sets(t) {
 		var stack []Row
 		for _, r := range set.rows {
 			for len(stack) > 0 && !containsPrefix(stack[len(stack)-1].Prefix, r.Prefix) {
@@ -118,26 +142,30 @@ func Lint(t *Table) []Finding {
 			}
 			if len(stack) > 0 && stack[len(stack)-1].Value == r.Value {
 				parent := stack[len(stack)-1]
-				add(CodeRedundantRow, r.Prefix, "%s row %s has the value %d of the covering row %s and changes nothing", set.name, r.Prefix, r.Value, parent.Prefix)
+				l.add(CodeRedundantRow, r.Prefix, "%s row %s has the value %d of the covering row %s and changes nothing", set.name, r.Prefix, r.Value, parent.Prefix)
 			}
 			stack = append(stack, r)
 		}
 	}
+}
 
-	// shared-label: within the rows of one label, the outermost ones (not
-	// inside another row of that label) are pairwise unrelated; report
-	// every outermost row after the first against the first.
+// sharedLabels: within the rows of one label, the outermost ones (not
+// inside another row of that label) are pairwise unrelated; report
+// every outermost row after the first against the first.
+func (l *linter) sharedLabels(t *Table) {
 	roots := map[uint8][]netip.Prefix{}
 	var labelsInOrder []uint8
+	knownLocalRoot := false     // a root of label 14 lies in fd00::/8
 	for _, r := range t.label { // sorted by prefix: containers come first
 		rs := roots[r.Value]
 		if len(rs) > 0 && containsPrefix(rs[len(rs)-1], r.Prefix) {
 			continue
 		}
-		if r.Value == KnownLocalLabel && ulaFD.Contains(r.Prefix.Addr()) &&
-			slices.ContainsFunc(rs, func(q netip.Prefix) bool { return ulaFD.Contains(q.Addr()) }) {
+		inFD := r.Value == KnownLocalLabel && ulaFD.Contains(r.Prefix.Addr())
+		if inFD && knownLocalRoot {
 			continue // known-local rows share label 14 by design (update draft s3.3)
 		}
+		knownLocalRoot = knownLocalRoot || inFD
 		if len(rs) == 0 {
 			labelsInOrder = append(labelsInOrder, r.Value)
 		}
@@ -146,22 +174,19 @@ func Lint(t *Table) []Finding {
 	for _, v := range labelsInOrder {
 		rs := roots[v]
 		for _, q := range rs[1:] {
-			add(CodeSharedLabel, q, "label %d is shared by %s and the unrelated %s: sources in one match destinations in the other (RFC 6724 section 6 rule 5)", v, q, rs[0])
+			l.add(CodeSharedLabel, q, "label %d is shared by %s and the unrelated %s: sources in one match destinations in the other (RFC 6724 section 6 rule 5)", v, q, rs[0])
 		}
 	}
+}
 
-	// scopev4-no-link-local.
-	if t.scope4Set {
-		for _, want := range defaultScope4 {
-			if got := t.Scope(want.Prefix.Addr()); got != want.Scope {
-				add(CodeScopeNoLinkLocal, want.Prefix, "IPv4 scope rules give %s scope %s instead of %s (RFC 6724 section 3.2)", want.Prefix, got, want.Scope)
-			}
+// scopes: configured IPv4 scope rules that lose the link-local scopes.
+func (l *linter) scopes(t *Table) {
+	if !t.scope4Set {
+		return
+	}
+	for _, want := range defaultScope4 {
+		if got := t.Scope(want.Prefix.Addr()); got != want.Scope {
+			l.add(CodeScopeNoLinkLocal, want.Prefix, "IPv4 scope rules give %s scope %s instead of %s (RFC 6724 section 3.2)", want.Prefix, got, want.Scope)
 		}
 	}
-
-	code := map[string]int{CodeMissingRow: 0, CodeIPv4Preferred: 1, CodeULAPreferred: 2, CodeRedundantRow: 3, CodeSharedLabel: 4, CodeScopeNoLinkLocal: 5}
-	slices.SortStableFunc(out, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(code[a.Code], code[b.Code]), comparePrefix(a.Prefix, b.Prefix))
-	})
-	return out
 }

@@ -11,47 +11,63 @@
 // destination; only equality matters). IPv4 addresses are looked up in
 // their IPv4-mapped form ::ffff:a.b.c.d, as RFC 6724 section 3.2 requires.
 //
+// # Where to start
+//
+//   - Look an address up: take a preset ([RFC6724], the default; [RFC3484],
+//     [Glibc], [Draft6724Update]) and call [Table.Lookup] for precedence
+//     and label, [Table.Scope] for its scope. A nil *Table behaves as
+//     [RFC6724]. These are the hot paths: they do not allocate.
+//   - Build a table from rows: [New] from [Entry] rows (precedence and
+//     label on the same prefixes, as the RFCs print them), [NewSplit]
+//     from separate precedence and label [Row] sets (as gai.conf has
+//     them), with options [WithScopeV4] and [WithPrivateIPv4Scope].
+//     [Table.AddKnownLocal] adds the draft's known-local ULA rows
+//     ([KnownLocalPrefix] finds the /48 of an address).
+//   - Read a host's configuration: [ParseGaiConf] for /etc/gai.conf
+//     (strict: every questionable line is an error), or
+//     [ParseGaiConfLenient] to read it exactly as glibc does and get the
+//     problems as warnings; [ParseIP6addrctl], [ParseIP6addrctlConf] and
+//     [ParseNetsh] for FreeBSD and Windows.
+//   - Write a table: [Table.WriteGaiConf], [Table.WriteIP6addrctl],
+//     [Table.WriteIP6addrctlConf], [Table.WriteNetsh]; [Table.String]
+//     for people.
+//   - Review a table: [Lint].
+//
 // Unlike the tables inside most resolvers, a [Table] keeps precedence and
 // label as two independent prefix sets, because glibc's gai.conf configures
 // them separately. The RFC tables are the case where both sets use the same
-// prefixes; [New] builds such a table from [Entry] rows, [NewSplit] builds
-// the general case.
+// prefixes. Every Table is immutable once built and safe for concurrent
+// use; the presets return shared tables.
 //
-// Every Table is immutable once built and safe for concurrent use. The
-// presets ([RFC6724], [RFC3484], [Glibc], [Draft6724Update]) return shared
-// tables; a nil *Table behaves as [RFC6724].
+// Each format is read and written so that a round trip gives an equal
+// table. ip6addrctl and netsh hold one combined table and no IPv4 scope
+// rules: writing a table to them drops its scope rules and writes a split
+// table as its [Table.Entries], so round trips through them keep the rows
+// of Entries only.
 //
-// Formats, each read and written so that a round trip gives an equal
-// table:
+// # Bounds and errors
 //
-//   - gai.conf: [ParseGaiConf] (strict: every malformed line is a
-//     [*ParseError]), [ParseGaiConfLenient] (reads the file as glibc does
-//     and reports the problems as warnings), [Table.WriteGaiConf].
-//   - FreeBSD: [ParseIP6addrctl] and [Table.WriteIP6addrctl] for the
-//     output of "ip6addrctl show"; [ParseIP6addrctlConf] and
-//     [Table.WriteIP6addrctlConf] for the file "ip6addrctl install" reads.
-//   - Windows: [ParseNetsh] and [Table.WriteNetsh] for the output of
-//     "netsh interface ipv6 show prefixpolicies".
+// Every reader bounds its input: at most [MaxRows] rows of each kind, and
+// lines of at most [MaxLineLength] bytes (longer lines are errors;
+// [ParseGaiConfLenient] skips them with a warning). Error texts quote at
+// most 80 bytes of a line. Precedence and label are stored in 8 bits.
 //
-// ip6addrctl and netsh hold one combined table and no IPv4 scope rules:
-// writing a table to them drops its scope rules and writes a split table
-// as its [Table.Entries], so round trips through them keep the rows of
-// Entries only. All readers bound their input ([MaxLineLength],
-// [MaxRows]) and store precedence and label in 8 bits: larger values are
-// [ErrValueRange] errors.
-//
-// [Lint] reports tables that drop RFC 6724 rows, prefer IPv4 or ULA,
-// carry redundant rows, share labels between unrelated prefixes, or lose
-// the link-local IPv4 scopes.
+// Errors are a [*ParseError] (a line of a file: format, line number,
+// text) or a [*TableError] (a row given to [New] or [NewSplit]). Only the
+// causes a caller may act on are exported, for [errors.Is]: the resource
+// bounds [ErrTooManyRows] and [ErrLineTooLong], [ErrNoDefault] (add a
+// ::/0 row) and [ErrDuplicate] (merge the rows). Other causes (syntax,
+// value range, invalid or non-canonical prefixes) are mistakes to fix,
+// and the error text says which.
 package policytable
 
 import (
 	"cmp"
-	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"net/netip"
 	"slices"
+
+	"github.com/dualstack/dualstack/internal/addrbits"
 )
 
 // MaxRows bounds the number of rows of each prefix set (precedence, label,
@@ -90,67 +106,12 @@ type Attr struct {
 	Label      uint8
 }
 
-// u128 is an IPv6 address as a pair of big-endian halves.
-type u128 struct{ hi, lo uint64 }
-
-func (a u128) cmp(b u128) int {
-	if c := cmp.Compare(a.hi, b.hi); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.lo, b.lo)
-}
-
-// addOne returns a+1 and whether it overflowed.
-func (a u128) addOne() (u128, bool) {
-	lo, c := bits.Add64(a.lo, 1, 0)
-	hi, c2 := bits.Add64(a.hi, 0, c)
-	return u128{hi, lo}, c2 != 0
-}
-
-// last returns the last address of the prefix a/n.
-func (a u128) last(n int) u128 {
-	switch {
-	case n <= 0:
-		return u128{^uint64(0), ^uint64(0)}
-	case n < 64:
-		return u128{a.hi | ^uint64(0)>>n, ^uint64(0)}
-	case n < 128:
-		return u128{a.hi, a.lo | ^uint64(0)>>(n-64)}
-	}
-	return a
-}
-
-// key converts an address to the 128-bit form the table is searched in:
-// IPv4 becomes IPv4-mapped IPv6, zones are ignored, and the zero Addr is
-// treated as the unspecified address ::.
-//
-// It reads the address through AsSlice, which the compiler inlines so
-// that the slice stays on the stack (TestLookupAllocs checks that it does
-// not allocate). On go1.26/amd64 this measured about twice as fast as
-// AppendBinary and three times as fast as copying As16's array result,
-// which forces a 16-byte reload of two 8-byte stores; the key is a large
-// part of the cost of a lookup.
-func key(a netip.Addr) u128 {
-	b := a.AsSlice()
-	switch len(b) {
-	case 4:
-		return u128{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b))}
-	case 16:
-		return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:16])}
-	}
-	return u128{}
-}
-
 // CommonPrefixLen returns the number of leading bits a and b share, in the
 // 128-bit form used for table lookups (IPv4 as IPv4-mapped IPv6).
 // RFC 6724 section 2.2 bounds this by the source's prefix length; callers
 // apply that bound.
 func CommonPrefixLen(a, b netip.Addr) int {
-	x, y := key(a), key(b)
-	if d := x.hi ^ y.hi; d != 0 {
-		return bits.LeadingZeros64(d)
-	}
-	return 64 + bits.LeadingZeros64(x.lo^y.lo)
+	return addrbits.CommonBits(addrbits.From(a), addrbits.From(b))
 }
 
 // Table is an immutable policy table. Build one with [New] or [NewSplit],
@@ -167,7 +128,7 @@ type Table struct {
 
 	// The compiled form: the 128-bit space split into intervals, each
 	// with one precedence and label. starts[0] is always ::.
-	starts []u128
+	starts []addrbits.U128
 	attrs  []Attr
 	// A two-level index on the top 16 address bits narrows the search.
 	// l1[b] for the top byte b is either uniform|i, when interval i covers
@@ -199,24 +160,42 @@ func (t *Table) Lookup(a netip.Addr) Attr {
 	if a.Is4() && t.v4 != 0 {
 		return t.attrs[t.v4&^uniform]
 	}
-	k := key(a)
-	e := t.l1[k.hi>>56]
+	k := addrbits.From(a)
+	e := t.l1[k.Hi>>56]
 	if e&uniform != 0 {
 		return t.attrs[e&^uniform]
 	}
-	j := e + uint32(k.hi>>48&0xff)
+	j := e + uint32(k.Hi>>48&0xff)
 	lo, hi := t.l2[j], t.l2[j+1]
-	s := t.starts[lo : hi+1]
-	// Find the last interval start <= k; s[0] <= k holds by construction.
-	i, n := 0, len(s)
-	for n > 1 {
-		half := n >> 1
-		if m := s[i+half]; m.hi < k.hi || (m.hi == k.hi && m.lo <= k.lo) {
-			i += half
+	if lo == hi {
+		return t.attrs[lo] // one interval covers the whole /16
+	}
+	// starts[lo] <= k < starts[hi+1] by construction: count the starts
+	// after lo that are <= k. Most blocks hold one to three of them, which
+	// a scan reads faster than a generic search calling its comparator.
+	s := t.starts[lo+1 : hi+1]
+	i := 0
+	if len(s) > smallBlock {
+		i, _ = slices.BinarySearchFunc(s, k, startAfter)
+	} else {
+		for i < len(s) && !k.Less(s[i]) {
+			i++
 		}
-		n -= half
 	}
 	return t.attrs[int(lo)+i]
+}
+
+// smallBlock is the number of interval starts up to which Lookup scans
+// a block instead of binary-searching it.
+const smallBlock = 4
+
+// startAfter orders an interval start s against an address k for
+// [slices.BinarySearchFunc] in [Table.Lookup]: starts <= k sort before k.
+func startAfter(s, k addrbits.U128) int {
+	if k.Less(s) {
+		return 1
+	}
+	return -1
 }
 
 // Precedence returns Lookup(a).Precedence.

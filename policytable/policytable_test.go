@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func ma(s string) netip.Addr { return netip.MustParseAddr(s) }
@@ -477,18 +478,18 @@ func TestNewErrors(t *testing.T) {
 		want    error
 		prefix  string
 	}{
-		{"zero prefix", []Entry{def, {}}, nil, ErrInvalidPrefix, "invalid Prefix"},
-		{"host bits", []Entry{def, {mp("2001:db8::1/32"), 1, 1}}, nil, ErrNotCanonical, "2001:db8::1/32"},
-		{"IPv4 host bits", []Entry{def, {mp("10.0.0.1/8"), 1, 1}}, nil, ErrNotCanonical, "10.0.0.1/8"},
+		{"zero prefix", []Entry{def, {}}, nil, errInvalidPrefix, "invalid Prefix"},
+		{"host bits", []Entry{def, {mp("2001:db8::1/32"), 1, 1}}, nil, errNotCanonical, "2001:db8::1/32"},
+		{"IPv4 host bits", []Entry{def, {mp("10.0.0.1/8"), 1, 1}}, nil, errNotCanonical, "10.0.0.1/8"},
 		{"duplicate", []Entry{def, {mp("2002::/16"), 1, 1}, {mp("2002::/16"), 2, 2}}, nil, ErrDuplicate, "2002::/16"},
 		{"duplicate via IPv4", []Entry{def, {mp("10.0.0.0/8"), 1, 1}, {mp("::ffff:10.0.0.0/104"), 2, 2}}, nil, ErrDuplicate, "::ffff:10.0.0.0/104"},
 		{"no default", []Entry{{mp("::1/128"), 50, 0}}, nil, ErrNoDefault, "::/0"},
 		{"empty", nil, nil, ErrNoDefault, "::/0"},
-		{"scopev4 IPv6", []Entry{def}, []Option{WithScopeV4(ScopeRule{mp("2001:db8::/32"), 5})}, ErrNotIPv4, "2001:db8::/32"},
-		{"scopev4 short mapped", []Entry{def}, []Option{WithScopeV4(ScopeRule{mp("::ffff:0:0/80"), 5})}, ErrNotIPv4, "::ffff:0.0.0.0/80"},
-		{"scopev4 host bits", []Entry{def}, []Option{WithScopeV4(ScopeRule{mp("10.0.0.1/8"), 5})}, ErrNotCanonical, "10.0.0.1/8"},
+		{"scopev4 IPv6", []Entry{def}, []Option{WithScopeV4(ScopeRule{mp("2001:db8::/32"), 5})}, errNotIPv4, "2001:db8::/32"},
+		{"scopev4 short mapped", []Entry{def}, []Option{WithScopeV4(ScopeRule{mp("::ffff:0:0/80"), 5})}, errNotIPv4, "::ffff:0.0.0.0/80"},
+		{"scopev4 host bits", []Entry{def}, []Option{WithScopeV4(ScopeRule{mp("10.0.0.1/8"), 5})}, errNotCanonical, "10.0.0.1/8"},
 		{"scopev4 duplicate", []Entry{def}, []Option{WithScopeV4(ScopeRule{mp("10.0.0.0/8"), 5}, ScopeRule{mp("::ffff:10.0.0.0/104"), 2})}, ErrDuplicate, "10.0.0.0/8"},
-		{"scopev4 invalid", []Entry{def}, []Option{WithScopeV4(ScopeRule{})}, ErrInvalidPrefix, "invalid Prefix"},
+		{"scopev4 invalid", []Entry{def}, []Option{WithScopeV4(ScopeRule{})}, errInvalidPrefix, "invalid Prefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -573,12 +574,12 @@ func TestAddKnownLocal(t *testing.T) {
 		p    netip.Prefix
 		want error
 	}{
-		{mp("fc01::/48"), ErrKnownLocal},                       // fc00::/8 is not locally assigned
-		{mp("fd01::/39"), ErrKnownLocal},                       // shorter than /40
-		{mp("2002:c633:6401::/48"), ErrKnownLocal},             // RFC 6724 s10.7's row is not a ULA
-		{mp("10.0.0.0/8"), ErrKnownLocal},                      // IPv4
-		{netip.Prefix{}, ErrKnownLocal},                        // invalid
-		{netip.PrefixFrom(ma("fd01::1"), 48), ErrNotCanonical}, // host bits
+		{mp("fc01::/48"), errKnownLocal},                       // fc00::/8 is not locally assigned
+		{mp("fd01::/39"), errKnownLocal},                       // shorter than /40
+		{mp("2002:c633:6401::/48"), errKnownLocal},             // RFC 6724 s10.7's row is not a ULA
+		{mp("10.0.0.0/8"), errKnownLocal},                      // IPv4
+		{netip.Prefix{}, errKnownLocal},                        // invalid
+		{netip.PrefixFrom(ma("fd01::1"), 48), errNotCanonical}, // host bits
 	} {
 		if _, err := base.AddKnownLocal(bad.p); !errors.Is(err, bad.want) {
 			t.Errorf("AddKnownLocal(%s) = %v; want %v", bad.p, err, bad.want)
@@ -635,7 +636,7 @@ func TestEqual(t *testing.T) {
 		t.Error("RFC6724 Equal to the draft table")
 	}
 	// Same rows, different scope rules.
-	if RFC6724().Equal(MustNew(rfc6724Entries, WithPrivateIPv4SiteLocal())) {
+	if RFC6724().Equal(MustNew(rfc6724Entries, WithPrivateIPv4Scope(ScopeSiteLocal))) {
 		t.Error("Equal ignores the IPv4 scope rules")
 	}
 	// Row order does not matter.
@@ -664,6 +665,130 @@ func TestCommonPrefixLen(t *testing.T) {
 	for _, tt := range tests {
 		if got := CommonPrefixLen(ma(tt.a), ma(tt.b)); got != tt.want {
 			t.Errorf("CommonPrefixLen(%s, %s) = %d; want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// TestWithPrivateIPv4Scope derives tables the way addrselect does (the
+// rows and scope rules of a table t, plus the private-IPv4 override) and
+// checks that they give scope s in RFC 1918 space and t's scopes and
+// attributes everywhere else.
+func TestWithPrivateIPv4Scope(t *testing.T) {
+	custom := MustNew(rfc6724Entries, WithScopeV4(
+		ScopeRule{mp("0.0.0.0/0"), ScopeOrganizationLocal}, // covers everything: stays outside RFC 1918
+		ScopeRule{mp("8.0.0.0/6"), ScopeAdminLocal},        // covers 10/8: stays outside it
+		ScopeRule{mp("10.1.0.0/16"), ScopeLinkLocal},       // inside 10/8: overridden
+		ScopeRule{mp("172.16.0.0/12"), ScopeGlobal},        // exactly a range: overridden
+		ScopeRule{mp("172.31.255.0/24"), 0x3},              // inside: overridden
+		ScopeRule{mp("192.168.0.0/15"), ScopeSiteLocal},    // covers 192.168/16 and 192.169/16
+		ScopeRule{mp("127.0.0.0/8"), ScopeLinkLocal},
+	))
+	private := []string{"10.0.0.0", "10.1.2.3", "10.255.255.255", "172.16.0.0", "172.31.255.7", "172.31.255.255",
+		"192.168.0.0", "192.168.255.255", "::ffff:10.1.2.3"}
+	outside := []string{"9.255.255.255", "11.0.0.0", "8.0.0.1", "172.15.255.255", "172.32.0.0",
+		"192.167.255.255", "192.169.0.0", "127.0.0.1", "169.254.1.1", "1.2.3.4", "0.0.0.0", "255.255.255.255",
+		"::ffff:11.0.0.0", "2001:db8::1", "fe80::1", "ff05::2", "::1"}
+	for _, base := range []struct {
+		name string
+		t    *Table
+	}{{"rfc6724", RFC6724()}, {"glibc", Glibc()}, {"rfc3484", RFC3484()}, {"custom", custom}} {
+		for _, s := range []Scope{ScopeGlobal, ScopeSiteLocal, ScopeLinkLocal, 0x3} {
+			rules, _ := base.t.ScopeV4()
+			derived, err := NewSplit(base.t.Precedences(), base.t.Labels(), WithScopeV4(rules...), WithPrivateIPv4Scope(s))
+			if err != nil {
+				t.Fatalf("%s: %v", base.name, err)
+			}
+			reversed, err := NewSplit(base.t.Precedences(), base.t.Labels(), WithPrivateIPv4Scope(s), WithScopeV4(rules...))
+			if err != nil {
+				t.Fatalf("%s: %v", base.name, err)
+			}
+			for _, a := range append(slices.Clone(private), outside...) {
+				want := base.t.Scope(ma(a))
+				if slices.Contains(private, a) {
+					want = s
+				}
+				if got := derived.Scope(ma(a)); got != want {
+					t.Errorf("%s with WithPrivateIPv4Scope(%v): Scope(%s) = %v; want %v", base.name, s, a, got, want)
+				}
+				if got := reversed.Scope(ma(a)); got != want {
+					t.Errorf("%s, options reversed: Scope(%s) = %v; want %v", base.name, a, got, want)
+				}
+				if derived.Lookup(ma(a)) != base.t.Lookup(ma(a)) {
+					t.Errorf("%s: derived Lookup(%s) differs", base.name, a)
+				}
+			}
+		}
+	}
+	// RFC 3484's table is the RFC 6724 scopes plus site-local RFC 1918
+	// space (RFC 3484 section 3.2).
+	want := []ScopeRule{{mp("10.0.0.0/8"), ScopeSiteLocal}, {mp("127.0.0.0/8"), ScopeLinkLocal},
+		{mp("169.254.0.0/16"), ScopeLinkLocal}, {mp("172.16.0.0/12"), ScopeSiteLocal}, {mp("192.168.0.0/16"), ScopeSiteLocal}}
+	if got, explicit := RFC3484().ScopeV4(); !slices.Equal(got, want) || !explicit {
+		t.Errorf("RFC3484().ScopeV4() = %v, %v; want %v, true", got, explicit, want)
+	}
+}
+
+// TestLookupLargeBlock covers both search paths of Lookup: blocks of a
+// few interval starts (scanned) and blocks of many (binary-searched).
+func TestLookupLargeBlock(t *testing.T) {
+	entries := slices.Clone(rfc6724Entries)
+	for i := range 200 {
+		entries = append(entries, Entry{netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i)}), 40), uint8(i), uint8(i / 2)})
+	}
+	tb := MustNew(entries)
+	large := false
+	for b := range 256 {
+		if e := tb.l1[b]; e&uniform == 0 {
+			for c := range 256 {
+				large = large || tb.l2[int(e)+c+1]-tb.l2[int(e)+c] > smallBlock
+			}
+		}
+	}
+	if !large {
+		t.Fatal("no block above smallBlock: the binary search is not exercised")
+	}
+	for _, a := range probeAddrs(entries) {
+		if got, want := tb.Lookup(a), slowLookupEntries(entries, a); got != want {
+			t.Errorf("Lookup(%s) = %+v; want %+v", a, got, want)
+		}
+	}
+}
+
+// TestScopeRulesLinear: compiling MaxRows IPv4 scope rules (a gai.conf of
+// 65,536 scopev4 lines) costs about what compiling MaxRows label rows
+// does. It once compared every rule with every interval: 24 s. Each time
+// is the best of three runs, so the ratio does not depend on the machine.
+func TestScopeRulesLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds tables of MaxRows rows; skipped with -short")
+	}
+	rules := make([]ScopeRule, 0, MaxRows)
+	entries := []Entry{{mp("::/0"), 40, 1}}
+	for i := range MaxRows {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}), 24)
+		rules = append(rules, ScopeRule{p, Scope(i % 16)})
+		if i > 0 {
+			entries = append(entries, Entry{p, uint8(i), uint8(i >> 8)})
+		}
+	}
+	best := func(opts ...Option) (time.Duration, *Table) {
+		d, tb := time.Duration(1<<62), (*Table)(nil)
+		for range 3 {
+			start := time.Now()
+			tb = MustNew(entries, opts...)
+			d = min(d, time.Since(start))
+		}
+		return d, tb
+	}
+	rows, _ := best()
+	scoped, tb := best(WithScopeV4(rules...))
+	if scoped > 4*rows {
+		t.Errorf("New with %d scope rules took %v, against %v without; want within 4x", MaxRows, scoped, rows)
+	}
+	for _, r := range rules[:64] {
+		a := r.Prefix.Addr().Next()
+		if got, want := tb.Scope(a), slowScope4(rules, a); got != want {
+			t.Errorf("Scope(%s) = %v; want %v", a, got, want)
 		}
 	}
 }

@@ -71,7 +71,7 @@ var (
 var (
 	rfc6724 = sync.OnceValue(func() *Table { return MustNew(rfc6724Entries) })
 	rfc3484 = sync.OnceValue(func() *Table {
-		return MustNew(rfc3484Entries, WithPrivateIPv4SiteLocal())
+		return MustNew(rfc3484Entries, WithPrivateIPv4Scope(ScopeSiteLocal))
 	})
 	draft = sync.OnceValue(func() *Table { return MustNew(draftEntries) })
 	glibc = sync.OnceValue(func() *Table {
@@ -128,20 +128,25 @@ var ulaFD = mp("fd00::/8")
 func (t *Table) AddKnownLocal(prefixes ...netip.Prefix) (*Table, error) {
 	t = t.compiled()
 	prec, label := slices.Clone(t.prec), slices.Clone(t.label)
-	has := func(set []Row, p netip.Prefix) bool {
-		return slices.ContainsFunc(set, func(r Row) bool { return r.Prefix == p })
+	// Prefixes already in each set (configured or added): a set each, so
+	// the work stays linear in the rows and prefixes.
+	inPrec, inLabel := prefixSet(prec), prefixSet(label)
+	has := func(in map[netip.Prefix]bool, p netip.Prefix) bool {
+		seen := in[p]
+		in[p] = true
+		return seen
 	}
 	for _, p := range prefixes {
 		if !p.IsValid() || !p.Addr().Is6() || p.Bits() < 40 || !ulaFD.Contains(p.Addr()) {
-			return nil, &TableError{Set: "known-local", Prefix: p, Err: ErrKnownLocal}
+			return nil, &TableError{Set: "known-local", Prefix: p, Err: errKnownLocal}
 		}
 		if p.Masked() != p {
-			return nil, &TableError{Set: "known-local", Prefix: p, Err: ErrNotCanonical}
+			return nil, &TableError{Set: "known-local", Prefix: p, Err: errNotCanonical}
 		}
-		if !has(prec, p) {
+		if !has(inPrec, p) {
 			prec = append(prec, Row{p, KnownLocalPrecedence})
 		}
-		if !has(label, p) {
+		if !has(inLabel, p) {
 			label = append(label, Row{p, KnownLocalLabel})
 		}
 	}
@@ -150,6 +155,14 @@ func (t *Table) AddKnownLocal(prefixes ...netip.Prefix) (*Table, error) {
 		opts = append(opts, WithScopeV4(t.scope4...))
 	}
 	return NewSplit(prec, label, opts...)
+}
+
+func prefixSet(rows []Row) map[netip.Prefix]bool {
+	m := make(map[netip.Prefix]bool, len(rows))
+	for _, r := range rows {
+		m[r.Prefix] = true
+	}
+	return m
 }
 
 // KnownLocalPrefix returns the /48 that draft-ietf-6man-rfc6724-update-21

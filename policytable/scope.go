@@ -1,10 +1,11 @@
 package policytable
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"github.com/dualstack/dualstack/internal/addrbits"
 )
 
 // Scope is an address scope with the numeric values of the IPv6 multicast
@@ -58,15 +59,6 @@ var defaultScope4 = []ScopeRule{
 	{netip.MustParsePrefix("169.254.0.0/16"), ScopeLinkLocal},
 }
 
-// RFC 3484 section 3.2 additionally made the RFC 1918 ranges site-local.
-var rfc3484Scopes = []ScopeRule{
-	{netip.MustParsePrefix("10.0.0.0/8"), ScopeSiteLocal},
-	{netip.MustParsePrefix("127.0.0.0/8"), ScopeLinkLocal},
-	{netip.MustParsePrefix("169.254.0.0/16"), ScopeLinkLocal},
-	{netip.MustParsePrefix("172.16.0.0/12"), ScopeSiteLocal},
-	{netip.MustParsePrefix("192.168.0.0/16"), ScopeSiteLocal},
-}
-
 // ScopeV4 returns a copy of the IPv4 scope rules, sorted by prefix, and
 // whether they were configured explicitly (otherwise they are the RFC 6724
 // section 3.2 defaults).
@@ -83,19 +75,19 @@ func normalizeScope4(rules []ScopeRule) ([]ScopeRule, error) {
 	for i, r := range rules {
 		p := r.Prefix
 		if !p.IsValid() {
-			return nil, &TableError{Set: "scopev4", Prefix: p, Err: ErrInvalidPrefix}
+			return nil, &TableError{Set: "scopev4", Prefix: p, Err: errInvalidPrefix}
 		}
 		if p.Addr().Is4In6() {
 			if p.Bits() < 96 {
-				return nil, &TableError{Set: "scopev4", Prefix: p, Err: ErrNotIPv4}
+				return nil, &TableError{Set: "scopev4", Prefix: p, Err: errNotIPv4}
 			}
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
 		if !p.Addr().Is4() {
-			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: ErrNotIPv4}
+			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: errNotIPv4}
 		}
 		if p.Masked() != p {
-			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: ErrNotCanonical}
+			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: errNotCanonical}
 		}
 		out[i] = ScopeRule{p, r.Scope}
 	}
@@ -108,37 +100,37 @@ func normalizeScope4(rules []ScopeRule) ([]ScopeRule, error) {
 	return out, nil
 }
 
-func v4key(a netip.Addr) uint32 {
-	b := a.As4()
-	return binary.BigEndian.Uint32(b[:])
-}
-
 // compileScope4 splits the IPv4 space into intervals of equal scope, with
-// global scope where no rule matches.
+// global scope where no rule matches. The scope of each interval is found
+// by one sorted sweep (coveringValues), so the work is linear in the
+// rules after sorting.
 func (t *Table) compileScope4() {
 	bounds := []uint32{0}
+	// The rules as rows of IPv4-mapped prefixes under a global default.
+	rows := make([]Row, 0, len(t.scope4)+1)
+	rows = append(rows, Row{defaultPrefix, uint8(ScopeGlobal)})
 	for _, r := range t.scope4 {
-		start := v4key(r.Prefix.Addr())
+		start := addrbits.From(r.Prefix.Addr()).IPv4()
 		bounds = append(bounds, start)
 		if end := uint64(start) | (1<<(32-r.Prefix.Bits()) - 1); end < 1<<32-1 {
 			bounds = append(bounds, uint32(end+1))
 		}
+		rows = append(rows, Row{netip.PrefixFrom(netip.AddrFrom16(r.Prefix.Addr().As16()), r.Prefix.Bits()+96), uint8(r.Scope)})
 	}
 	slices.Sort(bounds)
 	bounds = slices.Compact(bounds)
+	slices.SortFunc(rows, func(a, b Row) int { return comparePrefix(a.Prefix, b.Prefix) })
+	qs := make([]netip.Prefix, len(bounds))
+	for i, b := range bounds {
+		qs[i] = netip.PrefixFrom(addrbits.FromIPv4(b).Addr(), 128)
+	}
 	t.s4starts, t.s4scopes = nil, nil
-	for _, b := range bounds {
-		s := ScopeGlobal
-		best := -1
-		for _, r := range t.scope4 {
-			if r.Prefix.Bits() > best && r.Prefix.Contains(netip.AddrFrom4([4]byte{byte(b >> 24), byte(b >> 16), byte(b >> 8), byte(b)})) {
-				s, best = r.Scope, r.Prefix.Bits()
-			}
-		}
+	for i, v := range coveringValues(rows, qs) {
+		s := Scope(v)
 		if n := len(t.s4scopes); n > 0 && t.s4scopes[n-1] == s {
 			continue
 		}
-		t.s4starts = append(t.s4starts, b)
+		t.s4starts = append(t.s4starts, bounds[i])
 		t.s4scopes = append(t.s4scopes, s)
 	}
 }
@@ -153,21 +145,16 @@ func (t *Table) compileScope4() {
 //   - IPv4 and IPv4-mapped IPv6: the table's IPv4 scope rules; by default
 //     127.0.0.0/8 and 169.254.0.0/16 are link-local and everything else is
 //     global. RFC 3484 tables make RFC 1918 space site-local
-//     ([WithPrivateIPv4SiteLocal]).
+//     ([WithPrivateIPv4Scope]).
 //
 // The zero Addr has global scope. Scope does not allocate.
 func (t *Table) Scope(a netip.Addr) Scope {
 	if a.Is4() || a.Is4In6() {
 		t = t.compiled()
-		k := v4key(a.Unmap())
-		s := t.s4starts
-		i, n := 0, len(s)
-		for n > 1 {
-			half := n >> 1
-			if s[i+half] <= k {
-				i += half
-			}
-			n -= half
+		// The last interval start <= the address; s4starts[0] is 0.
+		i, found := slices.BinarySearch(t.s4starts, addrbits.From(a).IPv4())
+		if !found {
+			i--
 		}
 		return t.s4scopes[i]
 	}

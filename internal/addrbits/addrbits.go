@@ -110,3 +110,7 @@ func (x U128) IPv6Scope() uint8 {
 	}
 	return ScopeGlobal
 }
+
+// Less reports whether x < y as unsigned 128-bit numbers. Unlike
+// Compare, it is small enough to be inlined on lookup paths.
+func (x U128) Less(y U128) bool { return x.Hi < y.Hi || x.Hi == y.Hi && x.Lo < y.Lo }

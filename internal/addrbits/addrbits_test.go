@@ -115,3 +115,15 @@ func TestIPv6Scope(t *testing.T) {
 		}
 	}
 }
+
+// TestLess checks that Less agrees with Compare.
+func TestLess(t *testing.T) {
+	vals := []U128{{0, 0}, {0, 1}, {0, ^uint64(0)}, {1, 0}, {1, 5}, {^uint64(0), 0}, {^uint64(0), ^uint64(0)}}
+	for _, x := range vals {
+		for _, y := range vals {
+			if got, want := x.Less(y), x.Compare(y) < 0; got != want {
+				t.Errorf("%v.Less(%v) = %v; want %v", x, y, got, want)
+			}
+		}
+	}
+}
