@@ -46,36 +46,15 @@ func (p *profile) scope(s *Selector, a netip.Addr, x addrbits.U128, v4 bool) pol
 	return s.effective.Scope(a)
 }
 
-// privateIPv4 are the RFC 1918 ranges whose scope [WithPrivateIPv4Scope]
-// sets.
-var privateIPv4 = [...]netip.Prefix{
-	netip.MustParsePrefix("10.0.0.0/8"),
-	netip.MustParsePrefix("172.16.0.0/12"),
-	netip.MustParsePrefix("192.168.0.0/16"),
-}
-
-// withPrivateScope returns t with the RFC 1918 ranges at scope sc,
-// overriding t's IPv4 scope rules at or inside them: the table the RFC
-// engine reads under [WithPrivateIPv4Scope], built once per Selector.
+// withPrivateScope returns t with the RFC 1918 ranges at scope sc (see
+// [policytable.WithPrivateIPv4Scope]): the table the RFC engine reads
+// under [WithPrivateIPv4Scope], built once per Selector.
 func withPrivateScope(t *policytable.Table, sc policytable.Scope) *policytable.Table {
 	rules, _ := t.ScopeV4()
-	kept := rules[:0]
-	for _, r := range rules {
-		inside := false
-		for _, p := range privateIPv4 {
-			inside = inside || p.Bits() <= r.Prefix.Bits() && p.Contains(r.Prefix.Addr())
-		}
-		if !inside {
-			kept = append(kept, r)
-		}
-	}
-	for _, p := range privateIPv4 {
-		kept = append(kept, policytable.ScopeRule{Prefix: p, Scope: sc})
-	}
-	d, err := policytable.NewSplit(t.Precedences(), t.Labels(), policytable.WithScopeV4(kept...))
+	d, err := policytable.NewSplit(t.Precedences(), t.Labels(),
+		policytable.WithScopeV4(rules...), policytable.WithPrivateIPv4Scope(sc))
 	if err != nil {
-		// The rows come from a valid table and the rules are canonical
-		// and distinct: this cannot fail.
+		// The rows and rules come from a valid table: this cannot fail.
 		panic("addrselect: deriving the private-IPv4 scope table: " + err.Error())
 	}
 	return d

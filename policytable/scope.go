@@ -169,14 +169,5 @@ func ScopeIPv6(a netip.Addr) Scope {
 	if !a.Is6() || a.Is4In6() {
 		return ScopeGlobal
 	}
-	b := a.As16()
-	switch {
-	case b[0] == 0xff:
-		return Scope(b[1] & 0xf)
-	case a.IsLoopback(), b[0] == 0xfe && b[1]&0xc0 == 0x80:
-		return ScopeLinkLocal
-	case b[0] == 0xfe && b[1]&0xc0 == 0xc0:
-		return ScopeSiteLocal
-	}
-	return ScopeGlobal
+	return Scope(addrbits.From(a).IPv6Scope())
 }
