@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/cli"
 	"github.com/dualstack/dualstack/policytable"
 )
 
@@ -196,5 +198,120 @@ func TestReadAddrs(t *testing.T) {
 	var ie *InputError
 	if !errors.As(err, &ie) || ie.Where != "argument 2" || ie.Text != "bogus" {
 		t.Errorf("parseArgs error = %v; want an *InputError for argument 2", err)
+	}
+}
+
+// terminal is standard input on a terminal (cli.IsTerminal asks it).
+type terminal struct{ io.Reader }
+
+func (terminal) IsTerminal() bool { return true }
+
+// runMain runs gaisort's command line and returns the exit status and
+// what was written to standard output and standard error.
+func runMain(t *testing.T, stdin io.Reader, args ...string) (status int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	status = mainStatus(args, cli.Streams{In: stdin, Out: &out, Err: &errOut})
+	return status, out.String(), errOut.String()
+}
+
+func TestMainStatus(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		stdin      string
+		wantStatus int
+		wantOut    string // part of standard output
+		wantErr    string // part of standard error
+	}{
+		{"sorted", []string{"-host", hostDesc, "192.0.2.1", "2001:db8:2::1"}, "", 0, " 2. 192.0.2.1", ""},
+		{"stdin", []string{"-host", hostDesc}, "192.0.2.1\n2001:db8:2::1 # web\n", 0, " 2. 192.0.2.1", ""},
+		// -h lists the positional arguments and standard input; exit 0.
+		{"help", []string{"-h"}, "", 0, "ADDR...  the addresses to sort", ""},
+		{"flag-after-address", []string{"-host", hostDesc, "192.0.2.1", "-explain"}, "", 2, "",
+			`flag -explain after the argument "192.0.2.1"`},
+		{"dash-dash", []string{"-host", hostDesc, "--", "-explain"}, "", 1, "", `argument 1: "-explain"`},
+		{"unknown-flag", []string{"-bogus"}, "", 2, "", "flag provided but not defined: -bogus"},
+		{"bad-host", []string{"-host", "no such form", "192.0.2.1"}, "", 2, "", "-host:"},
+		{"bad-address", []string{"-host", hostDesc, "192.0.2.300"}, "", 1, "", `argument 1: "192.0.2.300"`},
+		{"bad-stdin", []string{"-host", hostDesc}, "192.0.2.1\nnope\n", 1, "", `line 2: "nope"`},
+		{"no-gaiconf", []string{"-host", hostDesc, "-gaiconf", filepath.Join("testdata", "missing.conf"), "192.0.2.1"}, "", 1, "", "missing.conf"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out, errOut := runMain(t, strings.NewReader(tt.stdin), tt.args...)
+			if status != tt.wantStatus {
+				t.Errorf("gaisort %q: status %d; want %d\nstdout:\n%s\nstderr:\n%s", tt.args, status, tt.wantStatus, out, errOut)
+			}
+			if !strings.Contains(out, tt.wantOut) || !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("gaisort %q:\nstdout:\n%s\nstderr:\n%s\nwant %q in stdout and %q in stderr", tt.args, out, errOut, tt.wantOut, tt.wantErr)
+			}
+			// Errors are printed once; a usage error adds one usage line.
+			if tt.wantStatus != 0 {
+				if n := strings.Count(errOut, tt.wantErr); n != 1 {
+					t.Errorf("gaisort %q: the error appears %d times on stderr; want once:\n%s", tt.args, n, errOut)
+				}
+				if got, want := strings.Contains(errOut, "gaisort -h for help"), tt.wantStatus == 2; got != want {
+					t.Errorf("gaisort %q: usage hint on stderr %v; want %v:\n%s", tt.args, got, want, errOut)
+				}
+			} else if errOut != "" {
+				t.Errorf("gaisort %q: stderr %q; want nothing", tt.args, errOut)
+			}
+		})
+	}
+}
+
+func TestStdinNotice(t *testing.T) {
+	const notice = "reading addresses from standard input"
+	tests := []struct {
+		name  string
+		stdin io.Reader
+		want  bool
+	}{
+		{"terminal", terminal{strings.NewReader("192.0.2.1\n")}, true},
+		{"pipe", strings.NewReader("192.0.2.1\n"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, _, errOut := runMain(t, tt.stdin, "-host", hostDesc)
+			if status != 0 || strings.Contains(errOut, notice) != tt.want {
+				t.Errorf("gaisort with stdin %s: status %d, stderr %q; want status 0 and the notice %v", tt.name, status, errOut, tt.want)
+			}
+		})
+	}
+	// With arguments, standard input is not read and nothing is said.
+	if _, _, errOut := runMain(t, terminal{strings.NewReader("")}, "-host", hostDesc, "192.0.2.1"); errOut != "" {
+		t.Errorf("gaisort with arguments on a terminal: stderr %q; want nothing", errOut)
+	}
+}
+
+// TestLintNamesBuiltinRows: broken.conf gives precedence lines and only an
+// unusable label line, so glibc keeps its built-in label rows (which lack
+// 3ffe::/16); the lint line about them says so instead of blaming the file.
+func TestLintNamesBuiltinRows(t *testing.T) {
+	_, warn := conf(t, "broken.conf")
+	var builtin, file []string
+	for _, line := range strings.Split(strings.TrimSpace(warn), "\n") {
+		switch {
+		case strings.HasPrefix(line, "gaisort: glibc's built-in label rows (broken.conf has no usable label line): lint: "):
+			builtin = append(builtin, line)
+		case strings.HasPrefix(line, "gaisort: broken.conf: lint: "):
+			file = append(file, line)
+		}
+	}
+	if len(builtin) != 1 || !strings.Contains(builtin[0], "missing-row 3ffe::/16: the label set") {
+		t.Errorf("lint lines about the built-in label rows %q; want the one missing-row 3ffe::/16 line:\n%s", builtin, warn)
+	}
+	for _, line := range file {
+		if strings.Contains(line, "label set") {
+			t.Errorf("lint line %q blames broken.conf for a built-in label row", line)
+		}
+	}
+	if len(file) == 0 || !strings.Contains(warn, "broken.conf: lint: "+string(policytable.CodeIPv4Preferred)) {
+		t.Errorf("lint lines about the file's precedence rows missing:\n%s", warn)
+	}
+	// A file with lines of both kinds has no built-in rows to speak of.
+	if _, warn := conf(t, "rfc6724.conf"); strings.Contains(warn, "built-in") {
+		t.Errorf("rfc6724.conf drew remarks about built-in rows:\n%s", warn)
 	}
 }
