@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/cli"
 	"github.com/dualstack/dualstack/mxorder"
 	"github.com/dualstack/dualstack/policytable"
 )
@@ -392,5 +393,61 @@ func TestScenarioNames(t *testing.T) {
 				t.Errorf("%s: step %q has no decision", r.Name, s.Title)
 			}
 		}
+	}
+}
+
+func TestMainStatus(t *testing.T) {
+	tests := []struct {
+		name             string
+		args             []string
+		want             int
+		wantOut, wantErr string // parts of standard output and standard error
+	}{
+		{"scenario-number", []string{"-scenario", "5"}, 0, "== 5. mx-routing:", ""},
+		{"scenario-name", []string{"-scenario", "mx-routing"}, 0, "== 5. mx-routing:", ""},
+		{"list", []string{"-list"}, 0, "5. mx-routing ", ""},
+		{"help", []string{"-h"}, 0, "NAME or NUMBER", ""},
+		{"scenario-zero", []string{"-scenario", "0"}, 2, "", `-scenario "0": no such scenario`},
+		{"scenario-past-end", []string{"-scenario", strconv.Itoa(len(scenarios) + 1)}, 2, "", "no such scenario; want a name or a number from 1 to"},
+		{"unknown-name", []string{"-scenario", "no-such"}, 2, "", `-scenario "no-such"`},
+		{"argument", []string{"mx-routing"}, 2, "", `unexpected arguments ["mx-routing"]`},
+		{"flag-after-argument", []string{"x", "-v"}, 2, "", `flag -v after the argument "x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			got := mainStatus(tt.args, cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut})
+			if got != tt.want {
+				t.Errorf("seedlab %q: status %d; want %d\n%s", tt.args, got, tt.want, errOut.String())
+			}
+			if !strings.Contains(out.String(), tt.wantOut) || !strings.Contains(errOut.String(), tt.wantErr) {
+				t.Errorf("seedlab %q: stdout %.300q, stderr %q; want %q and %q in them", tt.args, out.String(), errOut.String(), tt.wantOut, tt.wantErr)
+			}
+			if tt.want != 0 && strings.Count(errOut.String(), tt.wantErr) != 1 {
+				t.Errorf("seedlab %q: stderr %q; want the error once", tt.args, errOut.String())
+			}
+		})
+	}
+}
+
+func TestMainJSON(t *testing.T) {
+	var out bytes.Buffer
+	if got := mainStatus([]string{"-list", "-json"}, cli.Streams{Out: &out, Err: &out}); got != 0 {
+		t.Fatalf("seedlab -list -json: status %d: %s", got, out.String())
+	}
+	var list []listEntry
+	if err := json.Unmarshal(out.Bytes(), &list); err != nil {
+		t.Fatalf("seedlab -list -json does not print JSON: %v\n%s", err, out.String())
+	}
+	if len(list) != len(scenarios) || list[4] != (listEntry{5, "mx-routing", scenarios[4].title}) {
+		t.Errorf("seedlab -list -json = %+v; want %d scenarios, the fifth mx-routing", list, len(scenarios))
+	}
+	out.Reset()
+	if got := mainStatus([]string{"-json", "-scenario", "5"}, cli.Streams{Out: &out, Err: &out}); got != 0 {
+		t.Fatalf("seedlab -json -scenario 5: status %d: %s", got, out.String())
+	}
+	var rs []Result
+	if err := json.Unmarshal(out.Bytes(), &rs); err != nil || len(rs) != 1 || rs[0].Number != 5 || rs[0].Name != "mx-routing" {
+		t.Errorf("seedlab -json -scenario 5 = %d results (%v); want the one numbered 5, mx-routing", len(rs), err)
 	}
 }
