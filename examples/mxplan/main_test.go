@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/cli"
 	"github.com/dualstack/dualstack/mxorder"
 	"github.com/dualstack/dualstack/mxorder/mxordertest"
 )
@@ -203,3 +207,145 @@ func TestParseRelay(t *testing.T) {
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// ttyBuffer is standard error on a terminal (cli.IsTerminal asks it).
+type ttyBuffer struct{ bytes.Buffer }
+
+func (*ttyBuffer) IsTerminal() bool { return true }
+
+// stuckResolver never answers and ignores its context, as a broken
+// resolver may; release lets the lookups end.
+type stuckResolver struct{ release chan struct{} }
+
+func (r stuckResolver) LookupMX(context.Context, string) ([]*net.MX, error) {
+	<-r.release
+	return nil, errors.New("released")
+}
+
+func (r stuckResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	<-r.release
+	return nil, errors.New("released")
+}
+
+// runMain runs mxplan's command line with the system resolver sys and
+// returns the exit status, standard output and standard error.
+func runMain(t *testing.T, sys mxorder.Resolver, stderr io.Writer, args ...string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	e := env{Streams: cli.Streams{In: strings.NewReader(""), Out: &out, Err: stderr}, System: sys, Notice: 50 * time.Millisecond}
+	return mainStatus(args, e), out.String()
+}
+
+const v4Host = "192.0.2.25/24; route v4 default"
+
+func TestMainStatus(t *testing.T) {
+	tests := []struct {
+		name             string
+		args             []string
+		want             int
+		wantOut, wantErr string // parts of standard output and standard error
+	}{
+		{"plan", []string{"-host", v4Host, "-seed", "1", "example.org"}, 0, "1. 198.51.100.10 port 25", ""},
+		{"json", []string{"-host", v4Host, "-json", "example.org"}, 0, `"plan": {`, ""},
+		{"unreachable", []string{"-host", v4Host, "v6.example.com"}, 1, "mx.v6.example.com (10): " + mxorder.SkipFamily.String(), "no reachable mail exchanger"},
+		{"help", []string{"-h"}, 0, "domain  the mail domain", ""},
+		{"no-domain", []string{"-json"}, 2, "", "missing argument: want domain"},
+		{"two-domains", []string{"example.org", "example.com"}, 2, "", "too many arguments"},
+		{"flag-after-domain", []string{"example.org", "-json"}, 2, "", `flag -json after the argument "example.org"`},
+		{"unknown-flag", []string{"-bogus", "example.org"}, 2, "", "flag provided but not defined: -bogus"},
+		{"bad-relay", []string{"-relay", "v5", "example.org"}, 2, "", `-relay "v5"`},
+		{"bad-host", []string{"-host", "no such form", "example.org"}, 2, "", "-host:"},
+		{"bad-server", []string{"-server", "dns.example", "example.org"}, 2, "", `-server "dns.example"`},
+		{"bad-timeout", []string{"-timeout", "0s", "example.org"}, 2, "", "-timeout 0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var errOut bytes.Buffer
+			got, out := runMain(t, dns(), &errOut, tt.args...)
+			if got != tt.want {
+				t.Errorf("mxplan %q: status %d; want %d\n%s", tt.args, got, tt.want, errOut.String())
+			}
+			if !strings.Contains(out, tt.wantOut) || !strings.Contains(errOut.String(), tt.wantErr) {
+				t.Errorf("mxplan %q:\nstdout:\n%s\nstderr:\n%s\nwant %q in stdout and %q in stderr", tt.args, out, errOut.String(), tt.wantOut, tt.wantErr)
+			}
+			if tt.want != 0 && strings.Count(errOut.String(), "mxplan: ") != 1 {
+				t.Errorf("mxplan %q: stderr %q; want the error once", tt.args, errOut.String())
+			}
+		})
+	}
+}
+
+// TestServerNamed: with -server, errors name the server asked, not the
+// system's (Go's resolver reports the servers of /etc/resolv.conf).
+func TestServerNamed(t *testing.T) {
+	// A port nothing listens on: the query is refused at once.
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("no IPv4 loopback here: %v", err)
+	}
+	server := c.LocalAddr().String()
+	c.Close()
+	var errOut bytes.Buffer
+	got, _ := runMain(t, dns(), &errOut, "-host", v4Host, "-server", server, "example.org")
+	if got != 1 || !strings.Contains(errOut.String(), "on "+server+":") {
+		t.Errorf("mxplan -server %s: status %d, stderr %q; want 1 and an error naming %s", server, got, errOut.String(), server)
+	}
+}
+
+// TestTimeout: -timeout bounds the whole run, against a server that never
+// answers and against a resolver that ignores its context; on a terminal,
+// mxplan says what it is waiting for.
+func TestTimeout(t *testing.T) {
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("no IPv4 loopback here: %v", err)
+	}
+	defer c.Close()
+	server := c.LocalAddr().String()
+	stuck := stuckResolver{release: make(chan struct{})}
+	defer close(stuck.release)
+	tests := []struct {
+		name    string
+		sys     mxorder.Resolver
+		server  string
+		tty     bool
+		wantErr []string
+	}{
+		{"silent-server", dns(), server, true, []string{
+			"mxplan: waiting for DNS answers about example.org from " + server + " (-timeout 300ms)",
+			"-timeout 300ms reached", "on " + server + ":"}},
+		{"stuck-resolver", stuck, "", true, []string{
+			"waiting for DNS answers about example.org from the system's resolver",
+			"-timeout 300ms reached: no plan for example.org: no answer from the system's resolver"}},
+		{"not-a-terminal", stuck, "", false, []string{"-timeout 300ms reached"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr io.Writer
+			tty, plain := &ttyBuffer{}, &bytes.Buffer{}
+			stderr = plain
+			if tt.tty {
+				stderr = tty
+			}
+			args := []string{"-host", v4Host, "-timeout", "300ms", "example.org"}
+			if tt.server != "" {
+				args = append([]string{"-server", tt.server}, args...)
+			}
+			start := time.Now()
+			got, _ := runMain(t, tt.sys, stderr, args...)
+			took := time.Since(start)
+			errText := tty.String() + plain.String()
+			if got != 1 || took > 300*time.Millisecond+timeoutGrace+2*time.Second {
+				t.Errorf("mxplan -timeout 300ms: status %d after %v; want 1 soon after 300ms\n%s", got, took, errText)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(errText, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errText)
+				}
+			}
+			if !tt.tty && strings.Contains(errText, "waiting for") {
+				t.Errorf("stderr is not a terminal, but mxplan says what it waits for:\n%s", errText)
+			}
+		})
+	}
+}
