@@ -13,6 +13,7 @@ import (
 
 	"github.com/dualstack/dualstack/addrselect"
 	"github.com/dualstack/dualstack/internal/cli"
+	"github.com/dualstack/dualstack/internal/cli/clitest"
 	"github.com/dualstack/dualstack/policytable"
 )
 
@@ -207,58 +208,30 @@ type terminal struct{ io.Reader }
 func (terminal) IsTerminal() bool { return true }
 
 // runMain runs gaisort's command line and returns the exit status and
-// what was written to standard output and standard error.
-func runMain(t *testing.T, stdin io.Reader, args ...string) (status int, stdout, stderr string) {
+// what was written to standard error.
+func runMain(t *testing.T, stdin io.Reader, args ...string) (status int, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	status = mainStatus(args, cli.Streams{In: stdin, Out: &out, Err: &errOut})
-	return status, out.String(), errOut.String()
+	return status, errOut.String()
 }
 
 func TestMainStatus(t *testing.T) {
-	tests := []struct {
-		name       string
-		args       []string
-		stdin      string
-		wantStatus int
-		wantOut    string // part of standard output
-		wantErr    string // part of standard error
-	}{
-		{"sorted", []string{"-host", hostDesc, "192.0.2.1", "2001:db8:2::1"}, "", 0, " 2. 192.0.2.1", ""},
-		{"stdin", []string{"-host", hostDesc}, "192.0.2.1\n2001:db8:2::1 # web\n", 0, " 2. 192.0.2.1", ""},
+	clitest.Run(t, "gaisort", mainStatus, []clitest.Case{
+		{Name: "sorted", Args: []string{"-host", hostDesc, "192.0.2.1", "2001:db8:2::1"}, Status: 0, Stdout: " 2. 192.0.2.1"},
+		{Name: "stdin", Args: []string{"-host", hostDesc}, Stdin: "192.0.2.1\n2001:db8:2::1 # web\n", Status: 0, Stdout: " 2. 192.0.2.1"},
 		// -h lists the positional arguments and standard input; exit 0.
-		{"help", []string{"-h"}, "", 0, "ADDR...  the addresses to sort", ""},
-		{"flag-after-address", []string{"-host", hostDesc, "192.0.2.1", "-explain"}, "", 2, "",
-			`flag -explain after the argument "192.0.2.1"`},
-		{"dash-dash", []string{"-host", hostDesc, "--", "-explain"}, "", 1, "", `argument 1: "-explain"`},
-		{"unknown-flag", []string{"-bogus"}, "", 2, "", "flag provided but not defined: -bogus"},
-		{"bad-host", []string{"-host", "no such form", "192.0.2.1"}, "", 2, "", "-host:"},
-		{"bad-address", []string{"-host", hostDesc, "192.0.2.300"}, "", 1, "", `argument 1: "192.0.2.300"`},
-		{"bad-stdin", []string{"-host", hostDesc}, "192.0.2.1\nnope\n", 1, "", `line 2: "nope"`},
-		{"no-gaiconf", []string{"-host", hostDesc, "-gaiconf", filepath.Join("testdata", "missing.conf"), "192.0.2.1"}, "", 1, "", "missing.conf"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			status, out, errOut := runMain(t, strings.NewReader(tt.stdin), tt.args...)
-			if status != tt.wantStatus {
-				t.Errorf("gaisort %q: status %d; want %d\nstdout:\n%s\nstderr:\n%s", tt.args, status, tt.wantStatus, out, errOut)
-			}
-			if !strings.Contains(out, tt.wantOut) || !strings.Contains(errOut, tt.wantErr) {
-				t.Errorf("gaisort %q:\nstdout:\n%s\nstderr:\n%s\nwant %q in stdout and %q in stderr", tt.args, out, errOut, tt.wantOut, tt.wantErr)
-			}
-			// Errors are printed once; a usage error adds one usage line.
-			if tt.wantStatus != 0 {
-				if n := strings.Count(errOut, tt.wantErr); n != 1 {
-					t.Errorf("gaisort %q: the error appears %d times on stderr; want once:\n%s", tt.args, n, errOut)
-				}
-				if got, want := strings.Contains(errOut, "gaisort -h for help"), tt.wantStatus == 2; got != want {
-					t.Errorf("gaisort %q: usage hint on stderr %v; want %v:\n%s", tt.args, got, want, errOut)
-				}
-			} else if errOut != "" {
-				t.Errorf("gaisort %q: stderr %q; want nothing", tt.args, errOut)
-			}
-		})
-	}
+		{Name: "help", Args: []string{"-h"}, Status: 0, Stdout: "ADDR...  the addresses to sort"},
+		{Name: "flag-after-address", Args: []string{"-host", hostDesc, "192.0.2.1", "-explain"}, Status: 2,
+			Stderr: `flag -explain after the argument "192.0.2.1"`},
+		{Name: "dash-dash", Args: []string{"-host", hostDesc, "--", "-explain"}, Status: 1, Stderr: `argument 1: "-explain"`},
+		{Name: "unknown-flag", Args: []string{"-bogus"}, Status: 2, Stderr: "flag provided but not defined: -bogus"},
+		{Name: "bad-host", Args: []string{"-host", "no such form", "192.0.2.1"}, Status: 2, Stderr: "-host:"},
+		{Name: "bad-address", Args: []string{"-host", hostDesc, "192.0.2.300"}, Status: 1, Stderr: `argument 1: "192.0.2.300"`},
+		{Name: "bad-stdin", Args: []string{"-host", hostDesc}, Stdin: "192.0.2.1\nnope\n", Status: 1, Stderr: `line 2: "nope"`},
+		{Name: "no-gaiconf", Args: []string{"-host", hostDesc, "-gaiconf", filepath.Join("testdata", "missing.conf"), "192.0.2.1"},
+			Status: 1, Stderr: "missing.conf"},
+	})
 }
 
 func TestStdinNotice(t *testing.T) {
@@ -273,14 +246,14 @@ func TestStdinNotice(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, _, errOut := runMain(t, tt.stdin, "-host", hostDesc)
+			status, errOut := runMain(t, tt.stdin, "-host", hostDesc)
 			if status != 0 || strings.Contains(errOut, notice) != tt.want {
 				t.Errorf("gaisort with stdin %s: status %d, stderr %q; want status 0 and the notice %v", tt.name, status, errOut, tt.want)
 			}
 		})
 	}
 	// With arguments, standard input is not read and nothing is said.
-	if _, _, errOut := runMain(t, terminal{strings.NewReader("")}, "-host", hostDesc, "192.0.2.1"); errOut != "" {
+	if _, errOut := runMain(t, terminal{strings.NewReader("")}, "-host", hostDesc, "192.0.2.1"); errOut != "" {
 		t.Errorf("gaisort with arguments on a terminal: stderr %q; want nothing", errOut)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dualstack/dualstack/addrselect"
 	"github.com/dualstack/dualstack/internal/cli"
+	"github.com/dualstack/dualstack/internal/cli/clitest"
 	"github.com/dualstack/dualstack/mxorder"
 	"github.com/dualstack/dualstack/mxorder/mxordertest"
 )
@@ -239,40 +240,24 @@ func runMain(t *testing.T, sys mxorder.Resolver, stderr io.Writer, args ...strin
 const v4Host = "192.0.2.25/24; route v4 default"
 
 func TestMainStatus(t *testing.T) {
-	tests := []struct {
-		name             string
-		args             []string
-		want             int
-		wantOut, wantErr string // parts of standard output and standard error
-	}{
-		{"plan", []string{"-host", v4Host, "-seed", "1", "example.org"}, 0, "1. 198.51.100.10 port 25", ""},
-		{"json", []string{"-host", v4Host, "-json", "example.org"}, 0, `"plan": {`, ""},
-		{"unreachable", []string{"-host", v4Host, "v6.example.com"}, 1, "mx.v6.example.com (10): " + mxorder.SkipFamily.String(), "no reachable mail exchanger"},
-		{"help", []string{"-h"}, 0, "domain  the mail domain", ""},
-		{"no-domain", []string{"-json"}, 2, "", "missing argument: want domain"},
-		{"two-domains", []string{"example.org", "example.com"}, 2, "", "too many arguments"},
-		{"flag-after-domain", []string{"example.org", "-json"}, 2, "", `flag -json after the argument "example.org"`},
-		{"unknown-flag", []string{"-bogus", "example.org"}, 2, "", "flag provided but not defined: -bogus"},
-		{"bad-relay", []string{"-relay", "v5", "example.org"}, 2, "", `-relay "v5"`},
-		{"bad-host", []string{"-host", "no such form", "example.org"}, 2, "", "-host:"},
-		{"bad-server", []string{"-server", "dns.example", "example.org"}, 2, "", `-server "dns.example"`},
-		{"bad-timeout", []string{"-timeout", "0s", "example.org"}, 2, "", "-timeout 0s"},
+	run := func(args []string, s cli.Streams) int {
+		return mainStatus(args, env{Streams: s, System: dns(), Notice: time.Second})
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var errOut bytes.Buffer
-			got, out := runMain(t, dns(), &errOut, tt.args...)
-			if got != tt.want {
-				t.Errorf("mxplan %q: status %d; want %d\n%s", tt.args, got, tt.want, errOut.String())
-			}
-			if !strings.Contains(out, tt.wantOut) || !strings.Contains(errOut.String(), tt.wantErr) {
-				t.Errorf("mxplan %q:\nstdout:\n%s\nstderr:\n%s\nwant %q in stdout and %q in stderr", tt.args, out, errOut.String(), tt.wantOut, tt.wantErr)
-			}
-			if tt.want != 0 && strings.Count(errOut.String(), "mxplan: ") != 1 {
-				t.Errorf("mxplan %q: stderr %q; want the error once", tt.args, errOut.String())
-			}
-		})
-	}
+	clitest.Run(t, "mxplan", run, []clitest.Case{
+		{Name: "plan", Args: []string{"-host", v4Host, "-seed", "1", "example.org"}, Status: 0, Stdout: "1. 198.51.100.10 port 25"},
+		{Name: "json", Args: []string{"-host", v4Host, "-json", "example.org"}, Status: 0, Stdout: `"plan": {`},
+		{Name: "unreachable", Args: []string{"-host", v4Host, "v6.example.com"}, Status: 1,
+			Stdout: "mx.v6.example.com (10): " + mxorder.SkipFamily.String(), Stderr: "no reachable mail exchanger"},
+		{Name: "help", Args: []string{"-h"}, Status: 0, Stdout: "domain  the mail domain"},
+		{Name: "no-domain", Args: []string{"-json"}, Status: 2, Stderr: "missing argument: want domain"},
+		{Name: "two-domains", Args: []string{"example.org", "example.com"}, Status: 2, Stderr: "too many arguments"},
+		{Name: "flag-after-domain", Args: []string{"example.org", "-json"}, Status: 2, Stderr: `flag -json after the argument "example.org"`},
+		{Name: "unknown-flag", Args: []string{"-bogus", "example.org"}, Status: 2, Stderr: "flag provided but not defined: -bogus"},
+		{Name: "bad-relay", Args: []string{"-relay", "v5", "example.org"}, Status: 2, Stderr: `-relay "v5"`},
+		{Name: "bad-host", Args: []string{"-host", "no such form", "example.org"}, Status: 2, Stderr: "-host:"},
+		{Name: "bad-server", Args: []string{"-server", "dns.example", "example.org"}, Status: 2, Stderr: `-server "dns.example"`},
+		{Name: "bad-timeout", Args: []string{"-timeout", "0s", "example.org"}, Status: 2, Stderr: "-timeout 0s"},
+	})
 }
 
 // TestServerNamed: with -server, errors name the server asked, not the

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dualstack/dualstack/internal/cli"
+	"github.com/dualstack/dualstack/internal/cli/clitest"
 	"github.com/dualstack/dualstack/policytable"
 )
 
@@ -58,34 +58,13 @@ func TestRunErrors(t *testing.T) {
 }
 
 func TestMainStatus(t *testing.T) {
-	tests := []struct {
-		name             string
-		args             []string
-		want             int
-		wantOut, wantErr string // parts of standard output and standard error
-	}{
-		{"default", nil, 0, "rfc6724 policy table", ""},
-		{"lookup", []string{"-table", "glibc", "10.1.2.3"}, 0, "glibc policy table", ""},
-		{"help", []string{"-h"}, 0, "ADDR...  addresses to look up", ""},
-		{"unknown-table", []string{"-table", "nope"}, 2, "", `-table "nope": want rfc6724`},
-		{"unknown-flag", []string{"-bogus"}, 2, "", "flag provided but not defined: -bogus"},
-		{"flag-after-address", []string{"10.1.2.3", "-table", "glibc"}, 2, "", `flag -table after the argument "10.1.2.3"`},
-		{"bad-address", []string{"10.1.2.3", "not-an-address"}, 1, "", "argument 2: ParseAddr"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			got := mainStatus(tt.args, cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut})
-			if got != tt.want {
-				t.Errorf("policydump %q: status %d; want %d\n%s", tt.args, got, tt.want, errOut.String())
-			}
-			if !strings.Contains(out.String(), tt.wantOut) || !strings.Contains(errOut.String(), tt.wantErr) {
-				t.Errorf("policydump %q: stdout %q, stderr %q; want %q and %q in them", tt.args, out.String(), errOut.String(), tt.wantOut, tt.wantErr)
-			}
-			// The error once, no table printed before it.
-			if tt.want != 0 && (strings.Count(errOut.String(), tt.wantErr) != 1 || out.Len() != 0) {
-				t.Errorf("policydump %q: stdout %q, stderr %q; want the error once and no output", tt.args, out.String(), errOut.String())
-			}
-		})
-	}
+	clitest.Run(t, "policydump", mainStatus, []clitest.Case{
+		{Name: "default", Status: 0, Stdout: "rfc6724 policy table"},
+		{Name: "lookup", Args: []string{"-table", "glibc", "10.1.2.3"}, Status: 0, Stdout: "glibc policy table"},
+		{Name: "help", Args: []string{"-h"}, Status: 0, Stdout: "ADDR...  addresses to look up"},
+		{Name: "unknown-table", Args: []string{"-table", "nope"}, Status: 2, Stderr: `-table "nope": want rfc6724`},
+		{Name: "unknown-flag", Args: []string{"-bogus"}, Status: 2, Stderr: "flag provided but not defined: -bogus"},
+		{Name: "flag-after-address", Args: []string{"10.1.2.3", "-table", "glibc"}, Status: 2, Stderr: `flag -table after the argument "10.1.2.3"`},
+		{Name: "bad-address", Args: []string{"10.1.2.3", "not-an-address"}, Status: 1, Stderr: "argument 2: ParseAddr"},
+	})
 }

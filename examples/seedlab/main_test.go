@@ -15,6 +15,7 @@ import (
 
 	"github.com/dualstack/dualstack/addrselect"
 	"github.com/dualstack/dualstack/internal/cli"
+	"github.com/dualstack/dualstack/internal/cli/clitest"
 	"github.com/dualstack/dualstack/mxorder"
 	"github.com/dualstack/dualstack/policytable"
 )
@@ -397,37 +398,18 @@ func TestScenarioNames(t *testing.T) {
 }
 
 func TestMainStatus(t *testing.T) {
-	tests := []struct {
-		name             string
-		args             []string
-		want             int
-		wantOut, wantErr string // parts of standard output and standard error
-	}{
-		{"scenario-number", []string{"-scenario", "5"}, 0, "== 5. mx-routing:", ""},
-		{"scenario-name", []string{"-scenario", "mx-routing"}, 0, "== 5. mx-routing:", ""},
-		{"list", []string{"-list"}, 0, "5. mx-routing ", ""},
-		{"help", []string{"-h"}, 0, "NAME or NUMBER", ""},
-		{"scenario-zero", []string{"-scenario", "0"}, 2, "", `-scenario "0": no such scenario`},
-		{"scenario-past-end", []string{"-scenario", strconv.Itoa(len(scenarios) + 1)}, 2, "", "no such scenario; want a name or a number from 1 to"},
-		{"unknown-name", []string{"-scenario", "no-such"}, 2, "", `-scenario "no-such"`},
-		{"argument", []string{"mx-routing"}, 2, "", `unexpected arguments ["mx-routing"]`},
-		{"flag-after-argument", []string{"x", "-v"}, 2, "", `flag -v after the argument "x"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			got := mainStatus(tt.args, cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut})
-			if got != tt.want {
-				t.Errorf("seedlab %q: status %d; want %d\n%s", tt.args, got, tt.want, errOut.String())
-			}
-			if !strings.Contains(out.String(), tt.wantOut) || !strings.Contains(errOut.String(), tt.wantErr) {
-				t.Errorf("seedlab %q: stdout %.300q, stderr %q; want %q and %q in them", tt.args, out.String(), errOut.String(), tt.wantOut, tt.wantErr)
-			}
-			if tt.want != 0 && strings.Count(errOut.String(), tt.wantErr) != 1 {
-				t.Errorf("seedlab %q: stderr %q; want the error once", tt.args, errOut.String())
-			}
-		})
-	}
+	clitest.Run(t, "seedlab", mainStatus, []clitest.Case{
+		{Name: "scenario-number", Args: []string{"-scenario", "5"}, Status: 0, Stdout: "== 5. mx-routing:"},
+		{Name: "scenario-name", Args: []string{"-scenario", "mx-routing"}, Status: 0, Stdout: "== 5. mx-routing:"},
+		{Name: "list", Args: []string{"-list"}, Status: 0, Stdout: "5. mx-routing "},
+		{Name: "help", Args: []string{"-h"}, Status: 0, Stdout: "NAME or NUMBER"},
+		{Name: "scenario-zero", Args: []string{"-scenario", "0"}, Status: 2, Stderr: `-scenario "0": no such scenario`},
+		{Name: "scenario-past-end", Args: []string{"-scenario", strconv.Itoa(len(scenarios) + 1)}, Status: 2,
+			Stderr: "no such scenario; want a name or a number from 1 to " + strconv.Itoa(len(scenarios))},
+		{Name: "unknown-name", Args: []string{"-scenario", "no-such"}, Status: 2, Stderr: `-scenario "no-such"`},
+		{Name: "argument", Args: []string{"mx-routing"}, Status: 2, Stderr: `unexpected arguments ["mx-routing"]`},
+		{Name: "flag-after-argument", Args: []string{"x", "-v"}, Status: 2, Stderr: `flag -v after the argument "x"`},
+	})
 }
 
 func TestMainJSON(t *testing.T) {
