@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/testenv"
 	"github.com/dualstack/dualstack/policytable"
 )
 
@@ -292,25 +293,12 @@ type realEnv struct {
 
 func newRealEnv(t *testing.T) *realEnv {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("real-stack tests need root for network namespaces (CI runs as root)")
-	}
-	for _, tool := range []string{"ip", "getent", "gcc"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("real-stack tests need %s (Debian packages iproute2, libc-bin, gcc): %v", tool, err)
-		}
-	}
-	// Network namespaces need CAP_SYS_ADMIN and "ip netns exec" a
-	// private mount namespace; some containers allow neither.
-	probe := fmt.Sprintf("dsrs%d-probe", os.Getpid())
-	if b, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
-		t.Skipf("cannot create a network namespace (ip netns add: %v: %s)", err, bytes.TrimSpace(b))
-	}
-	b, err := exec.Command("ip", "netns", "exec", probe, "true").CombinedOutput()
-	exec.Command("ip", "netns", "del", probe).Run()
-	if err != nil {
-		t.Skipf("cannot run in a network namespace (ip netns exec: %v: %s)", err, bytes.TrimSpace(b))
-	}
+	// Network namespaces need root, CAP_SYS_ADMIN and, for "ip netns
+	// exec", a private mount namespace; some containers allow neither.
+	testenv.NeedNetns(t)
+	testenv.NeedCommand(t, "getent", "libc-bin")
+	testenv.NeedCommand(t, "gcc", "gcc")
+	var err error
 	e := &realEnv{dir: t.TempDir(), why: map[string]string{}}
 	src := filepath.Join("testdata", "realstack")
 	build := func(cc, out, file string, extra ...string) (string, error) {
@@ -367,7 +355,7 @@ func newNetns(t *testing.T, name string, c *realCase) *netns {
 	t.Helper()
 	ns := &netns{name: name, etc: filepath.Join("/etc/netns", name)}
 	if b, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("cannot create a network namespace (ip netns add: %v: %s)", err, bytes.TrimSpace(b))
+		testenv.Missingf(t, "cannot create a network namespace (ip netns add: %v: %s)", err, bytes.TrimSpace(b))
 	}
 	t.Cleanup(func() {
 		exec.Command("ip", "netns", "del", name).Run()
@@ -601,7 +589,7 @@ func TestRealStacks(t *testing.T) {
 	}
 	for _, stack := range []string{"go", "musl", "cares"} {
 		if why, ok := env.why[stack]; ok {
-			t.Run(stack, func(t *testing.T) { t.Skip(why) })
+			t.Run(stack, func(t *testing.T) { testenv.Missing(t, why) })
 		}
 	}
 	t.Logf("orders compared: %v", compared)

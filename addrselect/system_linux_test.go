@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/testenv"
 )
 
 // inNetns runs fn on an OS thread moved into a new, empty network
@@ -22,12 +23,8 @@ import (
 // test runs as root with iproute2 installed.
 func inNetns(t *testing.T, setup []string, fn func(t *testing.T)) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a network namespace")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2's ip command (Debian package iproute2)")
-	}
+	testenv.NeedRoot(t)
+	testenv.NeedCommand(t, "ip", "iproute2")
 	done := make(chan struct{})
 	var skip string
 	go func() {
@@ -51,7 +48,7 @@ func inNetns(t *testing.T, setup []string, fn func(t *testing.T)) {
 	}()
 	<-done
 	if skip != "" {
-		t.Skip(skip)
+		testenv.Missing(t, skip)
 	}
 }
 
@@ -175,7 +172,7 @@ func linkLocalOf(t *testing.T, dev string) netip.Addr {
 // count as encapsulated (destination rule 7).
 func TestSystemTunnel(t *testing.T) {
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skip("needs /dev/net/tun to create a tun device")
+		testenv.Missing(t, "needs /dev/net/tun to create a tun device")
 	}
 	setup := []string{
 		"ip link set lo up",

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dualstack/dualstack/internal/testenv"
 	"github.com/dualstack/dualstack/mxorder"
 	"github.com/dualstack/dualstack/mxorder/mxordertest"
 )
@@ -97,7 +98,7 @@ func startNSD(t *testing.T) *net.Resolver {
 	t.Helper()
 	bin := findNSD()
 	if bin == "" {
-		t.Skipf("nsd not installed (Debian package nsd, listed in .ci/apt-packages): skipping the real-DNS test")
+		testenv.Missing(t, "nsd not installed (Debian package nsd, listed in .ci/apt-packages): the real-DNS test needs it")
 	}
 	dir := t.TempDir()
 	port := freePort(t)

@@ -18,7 +18,13 @@
 // separated by blanks or newlines; '#' starts a comment. The gai.conf is
 // read the lenient way glibc reads it: lines glibc would ignore are reported
 // on standard error, followed by the linter's remarks on the table
-// (policytable.Lint); neither stops the sort.
+// (policytable.Lint); neither stops the sort. A remark about rows the file
+// does not give (glibc keeps its built-in label or precedence rows when
+// the file has no line of that kind) names those rows, not the file.
+//
+// The exit status is 0 when the addresses were sorted, 1 when an address,
+// the gai.conf or the host's sources could not be read, and 2 for a usage
+// error (flags go before the addresses).
 //
 // For example:
 //
@@ -31,14 +37,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/cli"
 	"github.com/dualstack/dualstack/policytable"
 )
 
@@ -64,32 +71,45 @@ func (e *InputError) Unwrap() error { return e.Err }
 // errTooMany is the cause of an InputError past maxAddrs.
 var errTooMany = fmt.Errorf("more than %d addresses", maxAddrs)
 
-func main() {
+func main() { os.Exit(mainStatus(os.Args[1:], cli.Std())) }
+
+// help is the -h text after the synopsis.
+const help = `Sorts addresses the way glibc's getaddrinfo would under a gai.conf and
+says which RFC 6724 rule put each address before the next.
+
+Arguments:
+  ADDR...  the addresses to sort (IPv4 or IPv6). Without arguments they are
+           read from standard input, separated by blanks or newlines; '#'
+           starts a comment.
+
+Exit status: 0 sorted, 1 an address, the gai.conf or the host's sources
+could not be read, 2 a usage error.`
+
+// mainStatus runs gaisort with the command-line arguments args and returns
+// the exit status.
+func mainStatus(args []string, s cli.Streams) int {
+	cmd := cli.New("gaisort", "[ADDR...]", 0, -1, help)
 	var (
-		conf    = flag.String("gaiconf", "", "read the policy table from gai.conf `FILE` (default: glibc's built-in table)")
-		hostArg = flag.String("host", "", "describe the host (addrselect.ParseHost `form`) instead of asking the kernel")
-		explain = flag.Bool("explain", false, "print the compared values of each decision")
+		conf    = cmd.Flags.String("gaiconf", "", "read the policy table from gai.conf `FILE` (default: glibc's built-in table)")
+		hostArg = cmd.Flags.String("host", "", "describe the host (addrselect.ParseHost `form`) instead of asking the kernel")
+		explain = cmd.Flags.Bool("explain", false, "print the compared values of each decision")
 	)
-	flag.Parse()
-
-	table := policytable.Glibc()
-	if *conf != "" {
-		f, err := os.Open(*conf)
-		if err != nil {
-			fatal(err)
-		}
-		table, err = readGaiConf(f, *conf, os.Stderr)
-		f.Close()
-		if err != nil {
-			fatal(err)
-		}
+	addrs, err := cmd.Parse(args)
+	if err == nil {
+		err = gaisort(s, *conf, *hostArg, *explain, addrs)
 	}
+	return cmd.Exit(s, err)
+}
 
+// gaisort reads the table (glibc's built-in one when conf is empty), the
+// host and the addresses (from standard input when args is empty), then
+// sorts and prints.
+func gaisort(s cli.Streams, conf, hostArg string, explain bool, args []string) error {
 	var src addrselect.Sources
-	if *hostArg != "" {
-		h, err := addrselect.ParseHost(*hostArg)
+	if hostArg != "" {
+		h, err := addrselect.ParseHost(hostArg)
 		if err != nil {
-			fatal(fmt.Errorf("-host: %w", err))
+			return cli.Usagef("-host: %w", err)
 		}
 		src = h
 	} else {
@@ -97,25 +117,32 @@ func main() {
 		defer sys.Close()
 		src = sys
 	}
-
+	table := policytable.Glibc()
+	if conf != "" {
+		f, err := os.Open(conf)
+		if err != nil {
+			return err
+		}
+		table, err = readGaiConf(f, conf, s.Err)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
 	var as []netip.Addr
 	var err error
-	if flag.NArg() > 0 {
-		as, err = parseArgs(flag.Args())
+	if len(args) > 0 {
+		as, err = parseArgs(args)
 	} else {
-		as, err = readAddrs(os.Stdin)
+		if cli.IsTerminal(s.In) {
+			fmt.Fprintln(s.Err, "gaisort: reading addresses from standard input (blanks or newlines between them; end with Ctrl-D)")
+		}
+		as, err = readAddrs(s.In)
 	}
 	if err != nil {
-		fatal(err)
+		return err
 	}
-	if err := sortAndPrint(context.Background(), os.Stdout, table, src, as, *explain); err != nil {
-		fatal(err)
-	}
-}
-
-func fatal(err error) {
-	fmt.Fprintln(os.Stderr, "gaisort:", err)
-	os.Exit(1)
+	return sortAndPrint(context.Background(), s.Out, table, src, as, explain)
 }
 
 // readGaiConf reads a gai.conf as glibc does and writes to warn the lines
@@ -128,10 +155,55 @@ func readGaiConf(r io.Reader, name string, warn io.Writer) (*policytable.Table, 
 	for _, w := range warnings {
 		fmt.Fprintf(warn, "gaisort: %s: warning: %v\n", name, w)
 	}
+	builtin := builtinFindings(t)
 	for _, f := range policytable.Lint(t) {
+		if set, ok := builtin[f]; ok {
+			fmt.Fprintf(warn, "gaisort: glibc's built-in %s rows (%s has no usable %s line): lint: %s\n", set, name, set, f)
+			continue
+		}
 		fmt.Fprintf(warn, "gaisort: %s: lint: %s\n", name, f)
 	}
 	return t, nil
+}
+
+// builtinFindings returns the findings of policytable.Lint(t) that are
+// about glibc's built-in rows rather than the file's, with the name of
+// their set ("precedence" or "label"). A gai.conf without usable lines of
+// one kind keeps glibc's built-in rows of that kind (gai.conf(5)); a
+// finding is about those rows when it goes away with RFC 6724's rows of
+// that kind in their place (RFC 6724's table has no findings, and each
+// lint check looks at one set). The IPv4 scope rules are left out: glibc
+// has none built in, so their findings are always the file's.
+func builtinFindings(t *policytable.Table) map[policytable.Finding]string {
+	g, rfc := policytable.Glibc(), policytable.RFC6724()
+	sets := []struct {
+		name        string
+		builtin     bool
+		prec, label []policytable.Row
+	}{
+		{"precedence", slices.Equal(t.Precedences(), g.Precedences()), rfc.Precedences(), t.Labels()},
+		{"label", slices.Equal(t.Labels(), g.Labels()), t.Precedences(), rfc.Labels()},
+	}
+	out := map[policytable.Finding]string{}
+	for _, set := range sets {
+		if !set.builtin {
+			continue
+		}
+		swapped, err := policytable.NewSplit(set.prec, set.label)
+		if err != nil {
+			continue // cannot happen: both sets come from valid tables
+		}
+		stays := map[policytable.Finding]bool{}
+		for _, f := range policytable.Lint(swapped) {
+			stays[f] = true
+		}
+		for _, f := range policytable.Lint(t) {
+			if f.Code != policytable.CodeScopeNoLinkLocal && !stays[f] {
+				out[f] = set.name
+			}
+		}
+	}
+	return out
 }
 
 // parseArgs parses command-line addresses.

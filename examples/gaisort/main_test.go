@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/cli"
+	"github.com/dualstack/dualstack/internal/cli/clitest"
 	"github.com/dualstack/dualstack/policytable"
 )
 
@@ -196,5 +199,92 @@ func TestReadAddrs(t *testing.T) {
 	var ie *InputError
 	if !errors.As(err, &ie) || ie.Where != "argument 2" || ie.Text != "bogus" {
 		t.Errorf("parseArgs error = %v; want an *InputError for argument 2", err)
+	}
+}
+
+// terminal is standard input on a terminal (cli.IsTerminal asks it).
+type terminal struct{ io.Reader }
+
+func (terminal) IsTerminal() bool { return true }
+
+// runMain runs gaisort's command line and returns the exit status and
+// what was written to standard error.
+func runMain(t *testing.T, stdin io.Reader, args ...string) (status int, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	status = mainStatus(args, cli.Streams{In: stdin, Out: &out, Err: &errOut})
+	return status, errOut.String()
+}
+
+func TestMainStatus(t *testing.T) {
+	clitest.Run(t, "gaisort", mainStatus, []clitest.Case{
+		{Name: "sorted", Args: []string{"-host", hostDesc, "192.0.2.1", "2001:db8:2::1"}, Status: 0, Stdout: " 2. 192.0.2.1"},
+		{Name: "stdin", Args: []string{"-host", hostDesc}, Stdin: "192.0.2.1\n2001:db8:2::1 # web\n", Status: 0, Stdout: " 2. 192.0.2.1"},
+		// -h lists the positional arguments and standard input; exit 0.
+		{Name: "help", Args: []string{"-h"}, Status: 0, Stdout: "ADDR...  the addresses to sort"},
+		{Name: "flag-after-address", Args: []string{"-host", hostDesc, "192.0.2.1", "-explain"}, Status: 2,
+			Stderr: `flag -explain after the argument "192.0.2.1"`},
+		{Name: "dash-dash", Args: []string{"-host", hostDesc, "--", "-explain"}, Status: 1, Stderr: `argument 1: "-explain"`},
+		{Name: "unknown-flag", Args: []string{"-bogus"}, Status: 2, Stderr: "flag provided but not defined: -bogus"},
+		{Name: "bad-host", Args: []string{"-host", "no such form", "192.0.2.1"}, Status: 2, Stderr: "-host:"},
+		{Name: "bad-address", Args: []string{"-host", hostDesc, "192.0.2.300"}, Status: 1, Stderr: `argument 1: "192.0.2.300"`},
+		{Name: "bad-stdin", Args: []string{"-host", hostDesc}, Stdin: "192.0.2.1\nnope\n", Status: 1, Stderr: `line 2: "nope"`},
+		{Name: "no-gaiconf", Args: []string{"-host", hostDesc, "-gaiconf", filepath.Join("testdata", "missing.conf"), "192.0.2.1"},
+			Status: 1, Stderr: "missing.conf"},
+	})
+}
+
+func TestStdinNotice(t *testing.T) {
+	const notice = "reading addresses from standard input"
+	tests := []struct {
+		name  string
+		stdin io.Reader
+		want  bool
+	}{
+		{"terminal", terminal{strings.NewReader("192.0.2.1\n")}, true},
+		{"pipe", strings.NewReader("192.0.2.1\n"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, errOut := runMain(t, tt.stdin, "-host", hostDesc)
+			if status != 0 || strings.Contains(errOut, notice) != tt.want {
+				t.Errorf("gaisort with stdin %s: status %d, stderr %q; want status 0 and the notice %v", tt.name, status, errOut, tt.want)
+			}
+		})
+	}
+	// With arguments, standard input is not read and nothing is said.
+	if _, errOut := runMain(t, terminal{strings.NewReader("")}, "-host", hostDesc, "192.0.2.1"); errOut != "" {
+		t.Errorf("gaisort with arguments on a terminal: stderr %q; want nothing", errOut)
+	}
+}
+
+// TestLintNamesBuiltinRows: broken.conf gives precedence lines and only an
+// unusable label line, so glibc keeps its built-in label rows (which lack
+// 3ffe::/16); the lint line about them says so instead of blaming the file.
+func TestLintNamesBuiltinRows(t *testing.T) {
+	_, warn := conf(t, "broken.conf")
+	var builtin, file []string
+	for _, line := range strings.Split(strings.TrimSpace(warn), "\n") {
+		switch {
+		case strings.HasPrefix(line, "gaisort: glibc's built-in label rows (broken.conf has no usable label line): lint: "):
+			builtin = append(builtin, line)
+		case strings.HasPrefix(line, "gaisort: broken.conf: lint: "):
+			file = append(file, line)
+		}
+	}
+	if len(builtin) != 1 || !strings.Contains(builtin[0], "missing-row 3ffe::/16: the label set") {
+		t.Errorf("lint lines about the built-in label rows %q; want the one missing-row 3ffe::/16 line:\n%s", builtin, warn)
+	}
+	for _, line := range file {
+		if strings.Contains(line, "label set") {
+			t.Errorf("lint line %q blames broken.conf for a built-in label row", line)
+		}
+	}
+	if len(file) == 0 || !strings.Contains(warn, "broken.conf: lint: "+string(policytable.CodeIPv4Preferred)) {
+		t.Errorf("lint lines about the file's precedence rows missing:\n%s", warn)
+	}
+	// A file with lines of both kinds has no built-in rows to speak of.
+	if _, warn := conf(t, "rfc6724.conf"); strings.Contains(warn, "built-in") {
+		t.Errorf("rfc6724.conf drew remarks about built-in rows:\n%s", warn)
 	}
 }

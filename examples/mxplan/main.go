@@ -15,8 +15,13 @@
 //	                    '192.0.2.25/24; route v4 default'
 //	-seed N             shuffle equal preferences with seed N (default: random)
 //	-server ADDR:PORT   ask this DNS server instead of the system's resolver
+//	                    (port 53 if only an address is given); errors name it
+//	-timeout D          give up after D (default 30s): lookups, plan and audit
 //	-audit              also print the audit findings for mixed-stack mail
 //	-json               print the plan (and audit) as JSON
+//
+// Flags go before the domain. When standard error is a terminal and no
+// answer has come after a second, mxplan says there what it is waiting for.
 //
 // For example:
 //
@@ -25,21 +30,26 @@
 //
 // mxplan only looks records up (with net.DefaultResolver, or a Go resolver
 // sending to -server); it never connects to a mail server. The exit status
-// is 1 when no MX host can be tried.
+// is 0 when the plan has a host to try, 1 when no MX host can be tried or
+// the lookups failed or timed out (after printing the plan found), and 2
+// for a usage error.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/cli"
 	"github.com/dualstack/dualstack/mxorder"
 )
 
@@ -54,34 +64,72 @@ type options struct {
 }
 
 func main() {
-	var (
-		relay  = flag.String("relay", "", "IP versions the sender may use: `v4`, v6 or dual (default: from the host's routes)")
-		host   = flag.String("host", "", "describe the sending host (addrselect.ParseHost `form`) instead of asking the kernel")
-		seed   = flag.Int64("seed", -1, "shuffle equal preferences with seed `N` (negative: random)")
-		server = flag.String("server", "", "DNS server `addr:port` to ask instead of the system's resolver")
-		audit  = flag.Bool("audit", false, "also print the audit findings")
-		asJSON = flag.Bool("json", false, "print JSON")
-	)
-	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: mxplan [flags] domain")
-		flag.PrintDefaults()
+	os.Exit(mainStatus(os.Args[1:], env{Streams: cli.Std(), System: net.DefaultResolver, Notice: time.Second}))
+}
+
+// help is the -h text after the synopsis.
+const help = `Prints the delivery plan for a mail domain: the MX hosts in the order to
+try them, their addresses in RFC 6724 order with the source address, what
+was skipped and why, and the attempts.
+
+Arguments:
+  domain  the mail domain (IDNA names are fine). Standard input is not read.
+
+Exit status: 0 a plan with a host to try, 1 no host can be tried or the
+lookups failed (the plan found so far is printed), 2 a usage error.`
+
+// env is what a run takes from its surroundings; tests replace it.
+type env struct {
+	cli.Streams
+	// System is the resolver used without -server.
+	System mxorder.Resolver
+	// Notice is how long mxplan waits before it says, when standard
+	// error is a terminal, what it is waiting for.
+	Notice time.Duration
+}
+
+// flags are the values of mxplan's flags.
+type flags struct {
+	relay, host, server *string
+	seed                *int64
+	audit, asJSON       *bool
+	timeout             *time.Duration
+}
+
+// mainStatus runs mxplan with the command-line arguments args and returns
+// the exit status.
+func mainStatus(args []string, e env) int {
+	cmd := cli.New("mxplan", "domain", 1, 1, help)
+	f := flags{
+		relay:   cmd.Flags.String("relay", "", "IP versions the sender may use: `v4`, v6 or dual (default: from the host's routes)"),
+		host:    cmd.Flags.String("host", "", "describe the sending host (addrselect.ParseHost `form`) instead of asking the kernel"),
+		seed:    cmd.Flags.Int64("seed", -1, "shuffle equal preferences with seed `N` (negative: random)"),
+		server:  cmd.Flags.String("server", "", "DNS server `addr:port` to ask instead of the system's resolver (port 53 if left out)"),
+		audit:   cmd.Flags.Bool("audit", false, "also print the audit findings"),
+		asJSON:  cmd.Flags.Bool("json", false, "print JSON"),
+		timeout: cmd.Flags.Duration("timeout", 30*time.Second, "give up after `duration` (the whole run: lookups, plan and audit)"),
 	}
-	flag.Parse()
-	if flag.NArg() != 1 {
-		flag.Usage()
-		os.Exit(2)
+	pos, err := cmd.Parse(args)
+	if err == nil {
+		err = mxplan(e, f, pos[0])
 	}
-	o := options{Seed: *seed, Audit: *audit, JSON: *asJSON}
+	return cmd.Exit(e.Streams, err)
+}
+
+// mxplan checks the flags and runs the plan for domain within -timeout.
+func mxplan(e env, f flags, domain string) error {
+	o := options{Seed: *f.seed, Audit: *f.audit, JSON: *f.asJSON}
 	var err error
-	if o.Relay, err = parseRelay(*relay); err != nil {
-		fmt.Fprintln(os.Stderr, "mxplan:", err)
-		os.Exit(2)
+	if o.Relay, err = parseRelay(*f.relay); err != nil {
+		return &cli.UsageError{Err: err}
 	}
-	if *host != "" {
-		h, err := addrselect.ParseHost(*host)
+	if *f.timeout <= 0 {
+		return cli.Usagef("-timeout %v: want a positive duration", *f.timeout)
+	}
+	if *f.host != "" {
+		h, err := addrselect.ParseHost(*f.host)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "mxplan: -host:", err)
-			os.Exit(2)
+			return cli.Usagef("-host: %w", err)
 		}
 		o.Sources = h
 	} else {
@@ -89,15 +137,66 @@ func main() {
 		defer sys.Close()
 		o.Sources = sys
 	}
-	res := mxorder.Resolver(net.DefaultResolver)
-	if *server != "" {
-		res = serverResolver(*server)
+	res, from := e.System, "the system's resolver"
+	if *f.server != "" {
+		addr, err := serverAddr(*f.server)
+		if err != nil {
+			return &cli.UsageError{Err: err}
+		}
+		res, from = newServerResolver(addr), addr
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), *f.timeout)
 	defer cancel()
-	if err := run(ctx, os.Stdout, res, o, flag.Arg(0)); err != nil {
-		fmt.Fprintln(os.Stderr, "mxplan:", err)
-		os.Exit(1)
+	return runBounded(ctx, e, res, o, domain, waiting{from, *f.timeout})
+}
+
+// waiting says what a run waits for: the DNS server asked and -timeout.
+type waiting struct {
+	from    string
+	timeout time.Duration
+}
+
+// timeoutGrace is how long runBounded waits past the deadline for the
+// planner to return what it found before it gives up without.
+const timeoutGrace = 200 * time.Millisecond
+
+// runBounded calls run and returns by the context's deadline (plus
+// timeoutGrace) even if the lookups do not: -timeout bounds the whole
+// run. When standard error is a terminal it says, after e.Notice, what it
+// is waiting for.
+func runBounded(ctx context.Context, e env, res mxorder.Resolver, o options, domain string, w waiting) error {
+	var out bytes.Buffer // written by run until done, then read here
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, &out, res, o, domain) }()
+	var notice <-chan time.Time
+	if cli.IsTerminal(e.Err) {
+		t := time.NewTimer(e.Notice)
+		defer t.Stop()
+		notice = t.C
+	}
+	finish := func(err error) error {
+		e.Out.Write(out.Bytes())
+		// The lookups' own deadlines may expire before ctx's timer fires.
+		if dl, _ := ctx.Deadline(); err != nil && !time.Now().Before(dl) {
+			return fmt.Errorf("-timeout %v reached: %w", w.timeout, err)
+		}
+		return err
+	}
+	for {
+		select {
+		case err := <-done:
+			return finish(err)
+		case <-notice:
+			fmt.Fprintf(e.Err, "mxplan: waiting for DNS answers about %s from %s (-timeout %v)\n", domain, w.from, w.timeout)
+			notice = nil
+		case <-ctx.Done():
+			select {
+			case err := <-done:
+				return finish(err)
+			case <-time.After(timeoutGrace):
+				return fmt.Errorf("-timeout %v reached: no plan for %s: no answer from %s", w.timeout, domain, w.from)
+			}
+		}
 	}
 }
 
@@ -116,15 +215,66 @@ func parseRelay(s string) (mxorder.Family, error) {
 	return 0, fmt.Errorf("-relay %q: want v4, v6 or dual", s)
 }
 
-// serverResolver is a Go resolver that sends every query to server.
-func serverResolver(server string) *net.Resolver {
-	return &net.Resolver{
+// serverAddr reads the -server flag: addr:port, or an IP address alone
+// for port 53.
+func serverAddr(s string) (string, error) {
+	if _, _, err := net.SplitHostPort(s); err == nil {
+		return s, nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.AddrPortFrom(a, 53).String(), nil
+	}
+	return "", fmt.Errorf("-server %q: want addr:port, or an IP address for port 53", s)
+}
+
+// serverResolver is a Go resolver that sends every query to one server
+// and names that server in its errors: Go's resolver names the servers of
+// /etc/resolv.conf there even when Dial sends the queries elsewhere.
+type serverResolver struct {
+	r      *net.Resolver
+	server string
+}
+
+var (
+	_ mxorder.Resolver      = serverResolver{}
+	_ mxorder.CNAMEResolver = serverResolver{}
+)
+
+func newServerResolver(server string) serverResolver {
+	return serverResolver{server: server, r: &net.Resolver{
 		PreferGo: true,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, server)
 		},
+	}}
+}
+
+// LookupMX looks the MX records of name up.
+func (s serverResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	mx, err := s.r.LookupMX(ctx, name)
+	return mx, s.named(err)
+}
+
+// LookupNetIP looks the addresses of host up.
+func (s serverResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	as, err := s.r.LookupNetIP(ctx, network, host)
+	return as, s.named(err)
+}
+
+// LookupCNAME looks the canonical name of host up (for the audit).
+func (s serverResolver) LookupCNAME(ctx context.Context, host string) (string, error) {
+	c, err := s.r.LookupCNAME(ctx, host)
+	return c, s.named(err)
+}
+
+// named puts the server asked into err's *net.DNSError.
+func (s serverResolver) named(err error) error {
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		de.Server = s.server
 	}
+	return err
 }
 
 // output is the -json form.

@@ -5,12 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/cli"
+	"github.com/dualstack/dualstack/internal/cli/clitest"
 	"github.com/dualstack/dualstack/mxorder"
 	"github.com/dualstack/dualstack/mxorder/mxordertest"
 )
@@ -203,3 +208,129 @@ func TestParseRelay(t *testing.T) {
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// ttyBuffer is standard error on a terminal (cli.IsTerminal asks it).
+type ttyBuffer struct{ bytes.Buffer }
+
+func (*ttyBuffer) IsTerminal() bool { return true }
+
+// stuckResolver never answers and ignores its context, as a broken
+// resolver may; release lets the lookups end.
+type stuckResolver struct{ release chan struct{} }
+
+func (r stuckResolver) LookupMX(context.Context, string) ([]*net.MX, error) {
+	<-r.release
+	return nil, errors.New("released")
+}
+
+func (r stuckResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	<-r.release
+	return nil, errors.New("released")
+}
+
+// runMain runs mxplan's command line with the system resolver sys and
+// returns the exit status, standard output and standard error.
+func runMain(t *testing.T, sys mxorder.Resolver, stderr io.Writer, args ...string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	e := env{Streams: cli.Streams{In: strings.NewReader(""), Out: &out, Err: stderr}, System: sys, Notice: 50 * time.Millisecond}
+	return mainStatus(args, e), out.String()
+}
+
+const v4Host = "192.0.2.25/24; route v4 default"
+
+func TestMainStatus(t *testing.T) {
+	run := func(args []string, s cli.Streams) int {
+		return mainStatus(args, env{Streams: s, System: dns(), Notice: time.Second})
+	}
+	clitest.Run(t, "mxplan", run, []clitest.Case{
+		{Name: "plan", Args: []string{"-host", v4Host, "-seed", "1", "example.org"}, Status: 0, Stdout: "1. 198.51.100.10 port 25"},
+		{Name: "json", Args: []string{"-host", v4Host, "-json", "example.org"}, Status: 0, Stdout: `"plan": {`},
+		{Name: "unreachable", Args: []string{"-host", v4Host, "v6.example.com"}, Status: 1,
+			Stdout: "mx.v6.example.com (10): " + mxorder.SkipFamily.String(), Stderr: "no reachable mail exchanger"},
+		{Name: "help", Args: []string{"-h"}, Status: 0, Stdout: "domain  the mail domain"},
+		{Name: "no-domain", Args: []string{"-json"}, Status: 2, Stderr: "missing argument: want domain"},
+		{Name: "two-domains", Args: []string{"example.org", "example.com"}, Status: 2, Stderr: "too many arguments"},
+		{Name: "flag-after-domain", Args: []string{"example.org", "-json"}, Status: 2, Stderr: `flag -json after the argument "example.org"`},
+		{Name: "unknown-flag", Args: []string{"-bogus", "example.org"}, Status: 2, Stderr: "flag provided but not defined: -bogus"},
+		{Name: "bad-relay", Args: []string{"-relay", "v5", "example.org"}, Status: 2, Stderr: `-relay "v5"`},
+		{Name: "bad-host", Args: []string{"-host", "no such form", "example.org"}, Status: 2, Stderr: "-host:"},
+		{Name: "bad-server", Args: []string{"-server", "dns.example", "example.org"}, Status: 2, Stderr: `-server "dns.example"`},
+		{Name: "bad-timeout", Args: []string{"-timeout", "0s", "example.org"}, Status: 2, Stderr: "-timeout 0s"},
+	})
+}
+
+// TestServerNamed: with -server, errors name the server asked, not the
+// system's (Go's resolver reports the servers of /etc/resolv.conf).
+func TestServerNamed(t *testing.T) {
+	// A port nothing listens on: the query is refused at once.
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("no IPv4 loopback here: %v", err)
+	}
+	server := c.LocalAddr().String()
+	c.Close()
+	var errOut bytes.Buffer
+	got, _ := runMain(t, dns(), &errOut, "-host", v4Host, "-server", server, "example.org")
+	if got != 1 || !strings.Contains(errOut.String(), "on "+server+":") {
+		t.Errorf("mxplan -server %s: status %d, stderr %q; want 1 and an error naming %s", server, got, errOut.String(), server)
+	}
+}
+
+// TestTimeout: -timeout bounds the whole run, against a server that never
+// answers and against a resolver that ignores its context; on a terminal,
+// mxplan says what it is waiting for.
+func TestTimeout(t *testing.T) {
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("no IPv4 loopback here: %v", err)
+	}
+	defer c.Close()
+	server := c.LocalAddr().String()
+	stuck := stuckResolver{release: make(chan struct{})}
+	defer close(stuck.release)
+	tests := []struct {
+		name    string
+		sys     mxorder.Resolver
+		server  string
+		tty     bool
+		wantErr []string
+	}{
+		{"silent-server", dns(), server, true, []string{
+			"mxplan: waiting for DNS answers about example.org from " + server + " (-timeout 300ms)",
+			"-timeout 300ms reached", "on " + server + ":"}},
+		{"stuck-resolver", stuck, "", true, []string{
+			"waiting for DNS answers about example.org from the system's resolver",
+			"-timeout 300ms reached: no plan for example.org: no answer from the system's resolver"}},
+		{"not-a-terminal", stuck, "", false, []string{"-timeout 300ms reached"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr io.Writer
+			tty, plain := &ttyBuffer{}, &bytes.Buffer{}
+			stderr = plain
+			if tt.tty {
+				stderr = tty
+			}
+			args := []string{"-host", v4Host, "-timeout", "300ms", "example.org"}
+			if tt.server != "" {
+				args = append([]string{"-server", tt.server}, args...)
+			}
+			start := time.Now()
+			got, _ := runMain(t, tt.sys, stderr, args...)
+			took := time.Since(start)
+			errText := tty.String() + plain.String()
+			if got != 1 || took > 300*time.Millisecond+timeoutGrace+2*time.Second {
+				t.Errorf("mxplan -timeout 300ms: status %d after %v; want 1 soon after 300ms\n%s", got, took, errText)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(errText, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errText)
+				}
+			}
+			if !tt.tty && strings.Contains(errText, "waiting for") {
+				t.Errorf("stderr is not a terminal, but mxplan says what it waits for:\n%s", errText)
+			}
+		})
+	}
+}

@@ -3,19 +3,20 @@
 // With no flags it prints the RFC 6724 default table (section 2.1) and the
 // precedence, label and scope of a few representative addresses. With
 // -table it prints another preset (rfc3484, glibc, draft). Extra
-// arguments are addresses to look up.
+// arguments are addresses to look up. The exit status is 0 on success, 1
+// when an address cannot be read and 2 for a usage error.
 //
 //	go run ./examples/policydump
 //	go run ./examples/policydump -table glibc 2001:db8::1 10.1.2.3
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 
+	"github.com/dualstack/dualstack/internal/cli"
 	"github.com/dualstack/dualstack/policytable"
 )
 
@@ -29,33 +30,53 @@ var presets = map[string]func() *policytable.Table{
 var defaultAddrs = []string{"::1", "2001:db8::1", "fd12:3456::1", "2002:c000:201::1", "2001:0:5ef5:79fd::1",
 	"192.0.2.1", "10.1.2.3", "169.254.7.7", "fe80::1", "ff05::2"}
 
-func main() {
-	if err := run(os.Stdout, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "policydump:", err)
-		os.Exit(2)
-	}
+func main() { os.Exit(mainStatus(os.Args[1:], cli.Std())) }
+
+// help is the -h text after the synopsis.
+const help = `Prints a policy table, longest prefix first, and the precedence, label
+and scope of addresses in it.
+
+Arguments:
+  ADDR...  addresses to look up (default: a few representative ones, from
+           loopback to multicast). Standard input is not read.
+
+Exit status: 0 printed, 1 an address could not be read, 2 a usage error.`
+
+// newCommand returns the command line and the -table flag's value.
+func newCommand() (*cli.Command, *string) {
+	cmd := cli.New("policydump", "[ADDR...]", 0, -1, help)
+	preset := cmd.Flags.String("table", "rfc6724", "the preset `table` to print: rfc6724, rfc3484, glibc or draft")
+	return cmd, preset
 }
 
+// mainStatus runs policydump with the command-line arguments args and
+// returns the exit status.
+func mainStatus(args []string, s cli.Streams) int {
+	cmd, _ := newCommand()
+	return cmd.Exit(s, run(s.Out, args))
+}
+
+// run parses the command line args and prints the table and the lookups
+// to w. A command-line mistake is a *cli.UsageError, -h flag.ErrHelp.
 func run(w io.Writer, args []string) error {
-	fs := flag.NewFlagSet("policydump", flag.ContinueOnError)
-	preset := fs.String("table", "rfc6724", "preset: rfc6724, rfc3484, glibc or draft")
-	if err := fs.Parse(args); err != nil {
+	cmd, preset := newCommand()
+	in, err := cmd.Parse(args)
+	if err != nil {
 		return err
 	}
 	mk, ok := presets[*preset]
 	if !ok {
-		return fmt.Errorf("unknown table %q", *preset)
+		return cli.Usagef("-table %q: want rfc6724, rfc3484, glibc or draft", *preset)
 	}
 	t := mk()
 	addrs := make([]netip.Addr, 0, len(defaultAddrs))
-	in := fs.Args()
 	if len(in) == 0 {
 		in = defaultAddrs
 	}
-	for _, s := range in {
+	for i, s := range in {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return err
+			return fmt.Errorf("argument %d: %w", i+1, err)
 		}
 		addrs = append(addrs, a)
 	}

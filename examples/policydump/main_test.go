@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dualstack/dualstack/internal/cli/clitest"
 	"github.com/dualstack/dualstack/policytable"
 )
 
@@ -54,4 +55,16 @@ func TestRunErrors(t *testing.T) {
 			t.Errorf("run(%q) succeeded, want an error", args)
 		}
 	}
+}
+
+func TestMainStatus(t *testing.T) {
+	clitest.Run(t, "policydump", mainStatus, []clitest.Case{
+		{Name: "default", Status: 0, Stdout: "rfc6724 policy table"},
+		{Name: "lookup", Args: []string{"-table", "glibc", "10.1.2.3"}, Status: 0, Stdout: "glibc policy table"},
+		{Name: "help", Args: []string{"-h"}, Status: 0, Stdout: "ADDR...  addresses to look up"},
+		{Name: "unknown-table", Args: []string{"-table", "nope"}, Status: 2, Stderr: `-table "nope": want rfc6724`},
+		{Name: "unknown-flag", Args: []string{"-bogus"}, Status: 2, Stderr: "flag provided but not defined: -bogus"},
+		{Name: "flag-after-address", Args: []string{"10.1.2.3", "-table", "glibc"}, Status: 2, Stderr: `flag -table after the argument "10.1.2.3"`},
+		{Name: "bad-address", Args: []string{"10.1.2.3", "not-an-address"}, Status: 1, Stderr: "argument 2: ParseAddr"},
+	})
 }

@@ -7,8 +7,9 @@
 // Usage:
 //
 //	go run ./examples/seedlab                     # every scenario
-//	go run ./examples/seedlab -list               # scenario names
-//	go run ./examples/seedlab -scenario mx-routing
+//	go run ./examples/seedlab -list               # scenario numbers and names
+//	go run ./examples/seedlab -list -json         # the same as JSON
+//	go run ./examples/seedlab -scenario mx-routing # or -scenario 5
 //	go run ./examples/seedlab -json               # machine-readable results
 //	go run ./examples/seedlab -v                  # with full rule traces
 //
@@ -30,45 +31,114 @@
 // resolver, hosts are described with addrselect.ParseHost, shuffling uses
 // fixed seeds and connections are simulated: the output is the same on
 // every run and every machine.
+//
+// The exit status is 0 when the scenarios ran, 1 when one failed to run
+// and 2 for a usage error (an unknown scenario, an argument).
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+
+	"github.com/dualstack/dualstack/internal/cli"
 )
 
-func main() {
+func main() { os.Exit(mainStatus(os.Args[1:], cli.Std())) }
+
+// help is the -h text after the synopsis.
+const help = `Replays the mixed IPv4/IPv6 mail scenarios of the 2010 field study on
+built-in data, without network, and explains every decision.
+
+Arguments: none, and standard input is not read. -scenario selects one
+scenario by its name or by its number (as -list and the output number
+them).
+
+Exit status: 0 done, 1 a scenario failed to run, 2 a usage error (such as
+an unknown scenario).`
+
+// mainStatus runs seedlab with the command-line arguments args and
+// returns the exit status.
+func mainStatus(args []string, s cli.Streams) int {
+	cmd := cli.New("seedlab", "", 0, 0, help)
 	var (
-		name    = flag.String("scenario", "", "run only the scenario `NAME` (see -list)")
-		list    = flag.Bool("list", false, "list the scenarios and exit")
-		asJSON  = flag.Bool("json", false, "print the results as JSON")
-		verbose = flag.Bool("v", false, "print the full rule traces")
+		sel     = cmd.Flags.String("scenario", "", "run only the scenario `NAME or NUMBER` (see -list)")
+		list    = cmd.Flags.Bool("list", false, "list the scenarios (with -json: as JSON) and exit")
+		asJSON  = cmd.Flags.Bool("json", false, "print the results as JSON")
+		verbose = cmd.Flags.Bool("v", false, "print the full rule traces")
 	)
-	flag.Parse()
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "seedlab: unexpected arguments %q\n", flag.Args())
-		os.Exit(2)
+	_, err := cmd.Parse(args)
+	if err == nil {
+		err = seedlab(s.Out, *sel, *list, *asJSON, *verbose)
 	}
-	if *list {
-		listScenarios(os.Stdout)
-		return
+	return cmd.Exit(s, err)
+}
+
+// seedlab does what the flags ask: list the scenarios or run the selected
+// ones (all when sel is empty).
+func seedlab(w io.Writer, sel string, list, asJSON, verbose bool) error {
+	name, err := scenarioName(sel)
+	if err != nil {
+		return err
 	}
-	if err := run(context.Background(), os.Stdout, *name, *asJSON, *verbose); err != nil {
-		fmt.Fprintln(os.Stderr, "seedlab:", err)
-		os.Exit(1)
+	switch {
+	case list && asJSON:
+		return listJSON(w)
+	case list:
+		listScenarios(w)
+		return nil
+	}
+	return run(context.Background(), w, name, asJSON, verbose)
+}
+
+// scenarioName returns the name of the scenario sel selects, by name or
+// by number (from 1, as the output numbers them); "" selects all.
+func scenarioName(sel string) (string, error) {
+	if sel == "" {
+		return "", nil
+	}
+	n, err := strconv.Atoi(sel)
+	for i, s := range scenarios {
+		if s.name == sel || err == nil && n == i+1 {
+			return s.name, nil
+		}
+	}
+	return "", cli.Usagef("-scenario %q: no such scenario; want a name or a number from 1 to %d (see -list)", sel, len(scenarios))
+}
+
+// listScenarios prints the number, name and title of each scenario.
+func listScenarios(w io.Writer) {
+	for i, s := range scenarios {
+		fmt.Fprintf(w, "%d. %-13s %s\n", i+1, s.name, s.title)
 	}
 }
 
-// listScenarios prints the name and title of each scenario.
-func listScenarios(w io.Writer) {
-	for _, s := range scenarios {
-		fmt.Fprintf(w, "%-13s %s\n", s.name, s.title)
+// listEntry is one scenario in the -list -json output.
+type listEntry struct {
+	Number int    `json:"number"`
+	Name   string `json:"name"`
+	Title  string `json:"title"`
+}
+
+// listJSON prints the scenarios as a JSON array of listEntry.
+func listJSON(w io.Writer) error {
+	out := make([]listEntry, len(scenarios))
+	for i, s := range scenarios {
+		out[i] = listEntry{i + 1, s.name, s.title}
 	}
+	return writeJSON(w, out)
+}
+
+// writeJSON writes v indented, without HTML escaping.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // run runs one scenario (name) or all of them (name == "") and writes
@@ -86,10 +156,7 @@ func run(ctx context.Context, w io.Writer, name string, asJSON, verbose bool) er
 				}
 			}
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(results)
+		return writeJSON(w, results)
 	}
 	for i, r := range results {
 		if i > 0 {

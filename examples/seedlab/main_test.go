@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/cli"
+	"github.com/dualstack/dualstack/internal/cli/clitest"
 	"github.com/dualstack/dualstack/mxorder"
 	"github.com/dualstack/dualstack/policytable"
 )
@@ -392,5 +394,42 @@ func TestScenarioNames(t *testing.T) {
 				t.Errorf("%s: step %q has no decision", r.Name, s.Title)
 			}
 		}
+	}
+}
+
+func TestMainStatus(t *testing.T) {
+	clitest.Run(t, "seedlab", mainStatus, []clitest.Case{
+		{Name: "scenario-number", Args: []string{"-scenario", "5"}, Status: 0, Stdout: "== 5. mx-routing:"},
+		{Name: "scenario-name", Args: []string{"-scenario", "mx-routing"}, Status: 0, Stdout: "== 5. mx-routing:"},
+		{Name: "list", Args: []string{"-list"}, Status: 0, Stdout: "5. mx-routing "},
+		{Name: "help", Args: []string{"-h"}, Status: 0, Stdout: "NAME or NUMBER"},
+		{Name: "scenario-zero", Args: []string{"-scenario", "0"}, Status: 2, Stderr: `-scenario "0": no such scenario`},
+		{Name: "scenario-past-end", Args: []string{"-scenario", strconv.Itoa(len(scenarios) + 1)}, Status: 2,
+			Stderr: "no such scenario; want a name or a number from 1 to " + strconv.Itoa(len(scenarios))},
+		{Name: "unknown-name", Args: []string{"-scenario", "no-such"}, Status: 2, Stderr: `-scenario "no-such"`},
+		{Name: "argument", Args: []string{"mx-routing"}, Status: 2, Stderr: `unexpected arguments ["mx-routing"]`},
+		{Name: "flag-after-argument", Args: []string{"x", "-v"}, Status: 2, Stderr: `flag -v after the argument "x"`},
+	})
+}
+
+func TestMainJSON(t *testing.T) {
+	var out bytes.Buffer
+	if got := mainStatus([]string{"-list", "-json"}, cli.Streams{Out: &out, Err: &out}); got != 0 {
+		t.Fatalf("seedlab -list -json: status %d: %s", got, out.String())
+	}
+	var list []listEntry
+	if err := json.Unmarshal(out.Bytes(), &list); err != nil {
+		t.Fatalf("seedlab -list -json does not print JSON: %v\n%s", err, out.String())
+	}
+	if len(list) != len(scenarios) || list[4] != (listEntry{5, "mx-routing", scenarios[4].title}) {
+		t.Errorf("seedlab -list -json = %+v; want %d scenarios, the fifth mx-routing", list, len(scenarios))
+	}
+	out.Reset()
+	if got := mainStatus([]string{"-json", "-scenario", "5"}, cli.Streams{Out: &out, Err: &out}); got != 0 {
+		t.Fatalf("seedlab -json -scenario 5: status %d: %s", got, out.String())
+	}
+	var rs []Result
+	if err := json.Unmarshal(out.Bytes(), &rs); err != nil || len(rs) != 1 || rs[0].Number != 5 || rs[0].Name != "mx-routing" {
+		t.Errorf("seedlab -json -scenario 5 = %d results (%v); want the one numbered 5, mx-routing", len(rs), err)
 	}
 }
