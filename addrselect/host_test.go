@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/dualstack/dualstack/addrselect"
 	"github.com/google/go-cmp/cmp"
@@ -194,6 +195,48 @@ func TestParseHostErrors(t *testing.T) {
 	}
 	if _, err := addrselect.ParseHost(b.String()); !errors.Is(err, addrselect.ErrHostTooLarge) {
 		t.Errorf("ParseHost(%d addresses) = %v; want ErrHostTooLarge", addrselect.MaxHostAddrs+1, err)
+	}
+}
+
+// TestParseHostErrorBounded: a long bad token is quoted cut, with its
+// length, once, so the message stays short whatever the input.
+func TestParseHostErrorBounded(t *testing.T) {
+	long := strings.Repeat("a", addrselect.MaxHostTextLen)
+	tests := []struct {
+		name  string
+		in    string
+		token string // the Token field: the whole token
+		quote string // what the message quotes
+	}{
+		{"long-address", long, long, `"` + strings.Repeat("a", 64) + `..." (65536 bytes)`},
+		{"long-flag", "2001:db8::1 " + long[12:], long[12:], `"` + strings.Repeat("a", 64) + `..." (65524 bytes)`},
+		{"long-prefix-length", "2001:db8::1/" + long[12:], "2001:db8::1/" + long[12:], `"2001:db8::1/` + strings.Repeat("a", 52) + `..." (65536 bytes)`},
+		// A cut never splits a character: "é" is two bytes, the 64th
+		// byte starts one.
+		{"utf8", strings.Repeat("x", 63) + strings.Repeat("é", 10), strings.Repeat("x", 63) + strings.Repeat("é", 10), `"` + strings.Repeat("x", 63) + `..." (83 bytes)`},
+		{"short-token-whole", "2001:db8::zz", "2001:db8::zz", `"2001:db8::zz"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := addrselect.ParseHost(tt.in)
+			var pe *addrselect.HostParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("ParseHost = %v; want a *HostParseError", err)
+			}
+			if pe.Token != tt.token {
+				t.Errorf("Token has %d bytes; want the whole token, %d bytes", len(pe.Token), len(tt.token))
+			}
+			msg := err.Error()
+			if len(msg) > 400 {
+				t.Errorf("message has %d bytes; want at most 400: %.200q", len(msg), msg)
+			}
+			if !strings.Contains(msg, " at "+tt.quote) {
+				t.Errorf("message %q; want it to quote %s", msg, tt.quote)
+			}
+			if !utf8.ValidString(msg) {
+				t.Errorf("message %q is not valid UTF-8", msg)
+			}
+		})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Bounds on the input of [ParseHost]: a description is read by tests and
@@ -50,14 +51,15 @@ type HostParseError struct {
 	Err error
 }
 
-// Error formats the error with the offset, the token and the reason.
+// Error formats the error with the offset, the token and the reason. A
+// token longer than 64 bytes is cut, with its length.
 func (e *HostParseError) Error() string {
 	var b strings.Builder
 	b.WriteString("addrselect: host description: offset ")
 	b.WriteString(strconv.Itoa(e.Offset))
 	if e.Token != "" {
 		b.WriteString(" at ")
-		b.WriteString(strconv.Quote(e.Token))
+		b.WriteString(quoteCut(e.Token))
 	} else {
 		b.WriteString(" at end of input")
 	}
@@ -85,7 +87,33 @@ func (d *hostErrDetail) Error() string {
 	if d.cause == nil {
 		return d.kind.Error()
 	}
-	return d.kind.Error() + " (" + d.cause.Error() + ")"
+	// The cause (a net/netip error) quotes the token again: cut it too.
+	return d.kind.Error() + " (" + cut(d.cause.Error(), 2*maxQuoted) + ")"
+}
+
+// maxQuoted bounds how much of a token an error message quotes, so that
+// a long token (up to MaxHostTextLen) does not make a long message.
+const maxQuoted = 64
+
+// quoteCut quotes s, cut to maxQuoted bytes, saying how long s was if it
+// was cut: "2001:db8::..."... (65536 bytes).
+func quoteCut(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(cut(s, maxQuoted)) + " (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// cut returns s when it has at most n bytes, else its first n bytes or
+// fewer, at a character boundary, followed by "...".
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 func (d *hostErrDetail) Unwrap() []error {

@@ -44,7 +44,8 @@ var hostFuzzDsts = []netip.Addr{
 // whose offset and token point into the input and whose reason is a
 // syntax error, a bad address, a duplicate or ErrHostTooLarge; an accepted host writes (String) a text that parses
 // to the same host; Host.Source picks only the host's own addresses, of
-// the destination's family.
+// the destination's family. Error messages stay short (a long token is
+// quoted cut).
 func FuzzParseHost(f *testing.F) {
 	for _, s := range hostSeeds {
 		f.Add(s)
@@ -66,6 +67,9 @@ func FuzzParseHost(f *testing.F) {
 			}
 			if !ok {
 				t.Fatalf("ParseHost(%q) = %v; reason is none of %q", in, err, reasons)
+			}
+			if n := len(err.Error()); n > 512 {
+				t.Fatalf("ParseHost(%.80q): message of %d bytes; want at most 512", in, n)
 			}
 			if !errors.Is(err, addrselect.ErrHostTooLarge) {
 				if pe.Offset < 0 || pe.Offset > len(in) || !strings.HasPrefix(in[pe.Offset:], pe.Token) {
