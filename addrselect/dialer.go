@@ -146,9 +146,12 @@ type DialError struct {
 	Attempts []*AttemptError
 	// Lookups lists the failed lookups.
 	Lookups []*ResolveError
-	// Err is why the dial stopped before every address failed, if it
-	// did: the context's error, ErrNoAddresses or ErrTooManyAddrs. Nil
-	// when every address was tried and failed.
+	// Err is why the dial ended without a connection, if not only
+	// because every address failed: the context's error whenever the
+	// context was done when the dial ended (errors.Is(err,
+	// context.DeadlineExceeded) or context.Canceled then holds), else
+	// ErrNoAddresses, ErrTooManyAddrs or an address or port that does
+	// not parse. Nil when every address was tried and failed.
 	Err error
 	// Ignored counts resolver answers left out because the dial already
 	// had MaxDialAddrs addresses.
@@ -160,8 +163,10 @@ func (e *DialError) Error() string {
 	var b strings.Builder
 	b.WriteString("addrselect: dial ")
 	b.WriteString(e.Network)
-	b.WriteString(" ")
-	b.WriteString(e.Address)
+	if e.Address != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Address)
+	}
 	if e.Err != nil {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
@@ -484,6 +489,11 @@ func (l *dialLoop) run() (net.Conn, error) {
 			l.start()
 		}
 		if l.inflight == 0 && l.pending == 0 && len(r.order) == 0 {
+			// The last attempt or lookup may have failed because the
+			// context ended: say so.
+			if err := ctxEnded(l.ctx); err != nil {
+				return nil, r.fail(err)
+			}
 			if len(r.dErr.Attempts) == 0 {
 				return nil, r.fail(ErrNoAddresses)
 			}
@@ -508,6 +518,20 @@ func (l *dialLoop) run() (net.Conn, error) {
 			}
 		}
 	}
+}
+
+// ctxEnded returns ctx's error, or context.DeadlineExceeded once ctx's
+// deadline has passed even if ctx has not said so yet: net.Dialer ends
+// a connect at the context's deadline with an "i/o timeout" of its own
+// timer, which may come before the context's.
+func ctxEnded(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // start starts an attempt to the next address.
