@@ -107,16 +107,31 @@ func parseLink(m *syscall.NetlinkMessage) (index int, l sysLink, ok bool) {
 	}
 	typ := binary.NativeEndian.Uint16(m.Data[2:4])
 	index = int(int32(binary.NativeEndian.Uint32(m.Data[4:8])))
-	attrs, err := syscall.ParseNetlinkRouteAttr(m)
-	if err != nil {
-		return 0, l, false
-	}
-	for _, a := range attrs {
-		if a.Attr.Type == syscall.IFLA_IFNAME {
-			l, ok = sysLink{string(trimNUL(a.Value)), encapsulatedLinkTypes[typ]}, true
+	wellFormed := routeAttrs(m.Data[syscall.SizeofIfInfomsg:], func(t uint16, v []byte) {
+		if t == syscall.IFLA_IFNAME {
+			l, ok = sysLink{string(trimNUL(v)), encapsulatedLinkTypes[typ]}, true
 		}
+	})
+	return index, l, ok && wellFormed
+}
+
+// routeAttrs calls fn with the type and value of each route attribute in
+// b (struct rtattr: length, type, then the value, padded to 4 bytes). It
+// reports whether b was well formed (an attribute's length at least its
+// header and within b); fn has then seen every attribute.
+// It replaces syscall.ParseNetlinkRouteAttr, which panics on an attribute
+// whose padding runs past the end of the message (found by
+// FuzzParseSnapshot).
+func routeAttrs(b []byte, fn func(typ uint16, val []byte)) bool {
+	for len(b) >= syscall.SizeofRtAttr {
+		n := int(binary.NativeEndian.Uint16(b[0:2]))
+		if n < syscall.SizeofRtAttr || n > len(b) {
+			return false
+		}
+		fn(binary.NativeEndian.Uint16(b[2:4]), b[syscall.SizeofRtAttr:n])
+		b = b[min((n+syscall.RTA_ALIGNTO-1)&^(syscall.RTA_ALIGNTO-1), len(b)):]
 	}
-	return index, l, ok
+	return true // up to 3 bytes of padding may remain
 }
 
 // parseAddr reads an RTM_NEWADDR message: struct ifaddrmsg (family,
@@ -128,28 +143,27 @@ func parseAddr(m *syscall.NetlinkMessage, byIndex map[int]sysLink) (k sysKey, sr
 	}
 	family, plen, flags := m.Data[0], int(m.Data[1]), uint32(m.Data[2])
 	index := int(binary.NativeEndian.Uint32(m.Data[4:8]))
-	attrs, err := syscall.ParseNetlinkRouteAttr(m)
-	if err != nil {
-		return k, src, false
-	}
 	var local, address netip.Addr
 	preferredZero := false
-	for _, a := range attrs {
-		switch a.Attr.Type {
+	wellFormed := routeAttrs(m.Data[syscall.SizeofIfAddrmsg:], func(t uint16, v []byte) {
+		switch t {
 		case syscall.IFA_ADDRESS:
-			address, _ = netip.AddrFromSlice(a.Value)
+			address, _ = netip.AddrFromSlice(v)
 		case syscall.IFA_LOCAL:
-			local, _ = netip.AddrFromSlice(a.Value)
+			local, _ = netip.AddrFromSlice(v)
 		case ifaFlagsAttr:
-			if len(a.Value) >= 4 {
-				flags = binary.NativeEndian.Uint32(a.Value)
+			if len(v) >= 4 {
+				flags = binary.NativeEndian.Uint32(v)
 			}
 		case ifaCacheInfoAttr:
 			// struct ifa_cacheinfo: preferred, valid, cstamp, tstamp.
-			if len(a.Value) >= 4 && binary.NativeEndian.Uint32(a.Value) == 0 {
+			if len(v) >= 4 && binary.NativeEndian.Uint32(v) == 0 {
 				preferredZero = true
 			}
 		}
+	})
+	if !wellFormed {
+		return k, src, false
 	}
 	// For IPv4 point-to-point links IFA_ADDRESS is the peer and
 	// IFA_LOCAL our own address.
