@@ -73,7 +73,6 @@ func concat(msgs ...[]byte) []byte { return bytes.Join(msgs, nil) }
 
 var snapCmpOpts = cmp.Options{cmp.AllowUnexported(sysKey{}), cmpopts.EquateComparable(netip.Addr{})}
 
-
 // TestParseSnapshot feeds built dumps, good and malformed, to the pure
 // parser: no kernel needed.
 func TestParseSnapshot(t *testing.T) {
