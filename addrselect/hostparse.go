@@ -64,13 +64,9 @@ func (e *HostParseError) Error() string {
 		b.WriteString(" at end of input")
 	}
 	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		writeField(&b, ": ", e.Err.Error())
 	}
-	if e.Msg != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Msg)
-	}
+	writeField(&b, ": ", e.Msg)
 	return b.String()
 }
 
@@ -625,16 +621,26 @@ func (h *Host) String() string {
 		} else {
 			b.WriteString(r.Prefix.String())
 		}
-		if r.Via.IsValid() {
-			b.WriteString(" via ")
-			b.WriteString(r.Via.String())
-		}
-		if r.Dev != "" {
-			b.WriteString(" dev ")
-			b.WriteString(r.Dev)
-		}
+		writeField(&b, " via ", addrText(r.Via))
+		writeField(&b, " dev ", r.Dev)
 	}
 	return b.String()
+}
+
+// writeField writes sep and s to b unless s is empty.
+func writeField(b *strings.Builder, sep, s string) {
+	if s != "" {
+		b.WriteString(sep)
+		b.WriteString(s)
+	}
+}
+
+// addrText is a's text, "" for the zero Addr.
+func addrText(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }
 
 // writeHostAddr writes one address of a host with its flags.
@@ -650,12 +656,6 @@ func writeHostAddr(b *strings.Builder, a *Source) {
 			b.WriteString(f.names[0])
 		}
 	}
-	if a.Interface != "" {
-		b.WriteString(" dev ")
-		b.WriteString(a.Interface)
-	}
-	if a.NextHop.IsValid() {
-		b.WriteString(" via ")
-		b.WriteString(a.NextHop.String())
-	}
+	writeField(b, " dev ", a.Interface)
+	writeField(b, " via ", addrText(a.NextHop))
 }
