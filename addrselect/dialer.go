@@ -31,7 +31,8 @@ const (
 const MaxDialAddrs = 64
 
 // Resolver looks up the addresses of a host. *net.Resolver implements it;
-// network is "ip4" (A records) or "ip6" (AAAA records).
+// network is "ip4" (A records) or "ip6" (AAAA records). A [Dialer] with a
+// nil Resolver uses net.DefaultResolver.
 type Resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
@@ -44,7 +45,8 @@ type Resolver interface {
 //     when A answers first it waits up to ResolutionDelay for AAAA
 //     (section 3);
 //   - it sorts the addresses with the Selector, finding sources with
-//     Sources (RFC 6724 section 6, RFC 8305 section 4), then interleaves
+//     Sources as [Selector.FindSource] does, so the Selector's source
+//     rules apply (RFC 6724 section 6, RFC 8305 section 4), then interleaves
 //     the families: FirstFamilyCount addresses of the first family, then
 //     one of the other, then alternately;
 //   - it starts one attempt, then the next after AttemptDelay or as soon
@@ -87,53 +89,69 @@ type Dialer struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
-// ErrNoAddresses means there was nothing to try: the name has no address
-// of a family the network allows.
+// ErrNoAddresses is [DialError].Err when there was nothing to try: the
+// name has no address of a family the network allows. Retrying with
+// another network or name may help; retrying the same dial will not.
 var ErrNoAddresses = errors.New("no addresses to dial")
 
-// ErrTooManyAddrs means DialAddrs was given more than [MaxDialAddrs]
-// addresses.
+// ErrTooManyAddrs is [DialError].Err when DialAddrs was given more than
+// [MaxDialAddrs] addresses: the caller should shorten the list.
 var ErrTooManyAddrs = errors.New("too many addresses to dial")
 
-// AttemptError is the failure of one connection attempt.
+// AttemptError is the failure of one connection attempt. The zero
+// AttemptError names no address and no cause.
 type AttemptError struct {
 	Addr netip.AddrPort // the address and port dialled
 	Err  error          // the cause, as the dialer returned it
 }
 
 // Error formats the attempt as "addr:port: cause".
-func (e *AttemptError) Error() string { return e.Addr.String() + ": " + e.Err.Error() }
+func (e *AttemptError) Error() string { return e.Addr.String() + ": " + errText(e.Err) }
 
 // Unwrap returns the attempt's cause.
 func (e *AttemptError) Unwrap() error { return e.Err }
 
-// LookupError is the failure of one address lookup (Network "ip4" or
-// "ip6").
-type LookupError struct {
+// ResolveError is the failure of one address lookup of a [Dialer]
+// (Network "ip4" or "ip6"). The zero ResolveError names no lookup and no
+// cause.
+type ResolveError struct {
 	Network, Host string // "ip4" or "ip6", and the name looked up
 	Err           error  // the resolver's error
 }
 
 // Error names the lookup and its cause.
-func (e *LookupError) Error() string {
-	return "lookup " + e.Network + " " + e.Host + ": " + e.Err.Error()
+func (e *ResolveError) Error() string {
+	return "lookup " + e.Network + " " + e.Host + ": " + errText(e.Err)
 }
 
 // Unwrap returns the resolver's error.
-func (e *LookupError) Unwrap() error { return e.Err }
+func (e *ResolveError) Unwrap() error { return e.Err }
+
+// errText is err's message, "<nil>" for nil as fmt writes it.
+func errText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
 
 // DialError reports a dial in which no attempt succeeded. errors.Is and
 // errors.As look into every member: the attempts, the lookups and Err.
+// The zero DialError reports a dial of nothing that failed for no
+// stated reason.
 type DialError struct {
 	// Network and Address are the arguments of the dial.
 	Network, Address string
 	// Attempts lists the failed attempts in the order they started.
 	Attempts []*AttemptError
 	// Lookups lists the failed lookups.
-	Lookups []*LookupError
-	// Err is why the dial stopped before every address failed, if it
-	// did: the context's error, ErrNoAddresses or ErrTooManyAddrs. Nil
-	// when every address was tried and failed.
+	Lookups []*ResolveError
+	// Err is why the dial ended without a connection, if not only
+	// because every address failed: the context's error whenever the
+	// context was done when the dial ended (errors.Is(err,
+	// context.DeadlineExceeded) or context.Canceled then holds), else
+	// ErrNoAddresses, ErrTooManyAddrs or an address or port that does
+	// not parse. Nil when every address was tried and failed.
 	Err error
 	// Ignored counts resolver answers left out because the dial already
 	// had MaxDialAddrs addresses.
@@ -145,8 +163,10 @@ func (e *DialError) Error() string {
 	var b strings.Builder
 	b.WriteString("addrselect: dial ")
 	b.WriteString(e.Network)
-	b.WriteString(" ")
-	b.WriteString(e.Address)
+	if e.Address != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Address)
+	}
 	if e.Err != nil {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
@@ -319,7 +339,7 @@ func (r *race) add(ctx context.Context, addrs []netip.Addr) error {
 			continue
 		}
 		r.seen[a] = true
-		s, err := r.src.Source(ctx, a)
+		s, err := r.d.Selector.findSource(ctx, r.src, a)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -394,130 +414,209 @@ func (d *Dialer) dial(ctx context.Context, network, address string, addrs []neti
 		r.src = defaultSystem
 	}
 	r.v4, r.v6 = families(network)
-	fail := func(err error) (net.Conn, error) {
-		r.dErr.Err = err
-		e := r.dErr
-		return nil, &e
-	}
 	if err := r.add(ctx, addrs); err != nil {
-		return fail(err)
+		return nil, r.fail(err)
 	}
-	dial := d.Dial
-	if dial == nil {
-		var nd net.Dialer
-		dial = nd.DialContext
-	}
+	l := newDialLoop(ctx, r, network, answers, pending)
+	defer l.stop()
+	return l.run()
+}
 
-	attemptCtx, cancelAttempts := context.WithCancel(ctx)
-	defer cancelAttempts()
-	results := make(chan attemptResult)
-	inflight := 0
-	defer func() {
-		// Losers: wait for them in the background and close what they
-		// still connect (RFC 8305 section 5).
-		if inflight > 0 {
-			n := inflight
-			go func() {
-				for range n {
-					if res := <-results; res.conn != nil {
-						res.conn.Close()
-					}
-				}
-			}()
-		}
-	}()
+// fail returns the dial's error, stopped for the reason err.
+func (r *race) fail(err error) error {
+	r.dErr.Err = err
+	e := r.dErr
+	return &e
+}
+
+// dialLoop runs one dial's attempts and lookups (RFC 8305 sections 3
+// and 5): it starts attempts, takes lookup answers and attempt results,
+// and ends with the first connection or when nothing is left to try.
+type dialLoop struct {
+	ctx     context.Context
+	r       *race
+	network string
+	dial    func(ctx context.Context, network, address string) (net.Conn, error)
+
+	// Attempts: their context, results, and how many still run.
+	attemptCtx     context.Context
+	cancelAttempts context.CancelFunc
+	results        chan attemptResult
+	inflight       int
+
+	// Lookups: their answers and how many are still pending.
+	answers <-chan lookupAnswer
+	pending int
 
 	// Readiness (RFC 8305 section 3): with nothing to resolve, at once;
 	// else when AAAA answers with addresses, when both have answered, or
 	// when A has answered and the resolution delay has passed.
-	ready := answers == nil
-	var gotV4, gotV6 bool
-	var resDelay *time.Timer
-	var resDelayC <-chan time.Time
-	defer func() {
-		if resDelay != nil {
-			resDelay.Stop()
-		}
-	}()
-	wantV6 := r.v6 && answers != nil
+	ready, gotV4, gotV6, wantV6 bool
+	resDelay                    *time.Timer
+	resDelayC                   <-chan time.Time
 
-	attemptTimer := time.NewTimer(time.Hour)
-	attemptTimer.Stop()
-	defer attemptTimer.Stop()
-	var attemptC <-chan time.Time
-	canStart := true
-	var lastStart time.Time
+	// Pacing (RFC 8305 section 5): the next attempt may start when
+	// canStart is set, after the attempt delay or a failure.
+	attemptTimer *time.Timer
+	attemptC     <-chan time.Time
+	canStart     bool
+	lastStart    time.Time
+}
 
+func newDialLoop(ctx context.Context, r *race, network string, answers <-chan lookupAnswer, pending int) *dialLoop {
+	l := &dialLoop{
+		ctx: ctx, r: r, network: network, dial: r.d.Dial,
+		results: make(chan attemptResult),
+		answers: answers, pending: pending,
+		ready: answers == nil, wantV6: r.v6 && answers != nil,
+		attemptTimer: time.NewTimer(time.Hour),
+		canStart:     true,
+	}
+	l.attemptTimer.Stop()
+	if l.dial == nil {
+		var nd net.Dialer
+		l.dial = nd.DialContext
+	}
+	l.attemptCtx, l.cancelAttempts = context.WithCancel(ctx)
+	return l
+}
+
+// run is the loop: it returns the first connection, or the dial's error.
+func (l *dialLoop) run() (net.Conn, error) {
+	r := l.r
 	for {
-		if ready && canStart && len(r.order) > 0 {
-			a := netip.AddrPortFrom(r.next(), port)
-			inflight++
-			go func() {
-				c, err := dial(attemptCtx, network, a.String())
-				results <- attemptResult{addr: a, conn: c, err: err}
-			}()
-			canStart = false
-			lastStart = time.Now()
-			attemptTimer.Reset(d.attemptDelay())
-			attemptC = attemptTimer.C
+		if l.ready && l.canStart && len(r.order) > 0 {
+			l.start()
 		}
-		if inflight == 0 && pending == 0 && len(r.order) == 0 {
-			if len(r.dErr.Attempts) == 0 {
-				return fail(ErrNoAddresses)
+		if l.inflight == 0 && l.pending == 0 && len(r.order) == 0 {
+			// The last attempt or lookup may have failed because the
+			// context ended: say so.
+			if err := ctxEnded(l.ctx); err != nil {
+				return nil, r.fail(err)
 			}
-			return fail(nil)
+			if len(r.dErr.Attempts) == 0 {
+				return nil, r.fail(ErrNoAddresses)
+			}
+			return nil, r.fail(nil)
 		}
 		select {
-		case <-ctx.Done():
-			return fail(ctx.Err())
-		case ans := <-answers:
-			pending--
-			if ans.err != nil {
-				r.dErr.Lookups = append(r.dErr.Lookups, &LookupError{Network: ans.network, Host: ans.host, Err: ans.err})
+		case <-l.ctx.Done():
+			return nil, r.fail(l.ctx.Err())
+		case ans := <-l.answers:
+			if err := l.answer(ans); err != nil {
+				return nil, r.fail(err)
 			}
-			if err := r.add(ctx, ans.addrs); err != nil {
-				return fail(err)
-			}
-			if ans.v6 {
-				gotV6 = true
-			} else {
-				gotV4 = true
-			}
-			switch {
-			case ready:
-				// Late answers were merged into the untried list
-				// (RFC 8305 section 6).
-			case ans.v6 && len(ans.addrs) > 0, pending == 0, !wantV6 || gotV6:
-				ready = true
-			case gotV4 && len(r.order) > 0:
-				// A first: wait up to the resolution delay for AAAA.
-				if rd := d.resolutionDelay(); rd <= 0 {
-					ready = true
-				} else if resDelay == nil {
-					resDelay = time.NewTimer(rd)
-					resDelayC = resDelay.C
-				}
-			}
-		case <-resDelayC:
-			resDelayC = nil
-			ready = true
-		case <-attemptC:
-			attemptC = nil
-			canStart = true
-		case res := <-results:
-			inflight--
-			if res.err == nil {
-				return res.conn, nil
-			}
-			r.dErr.Attempts = append(r.dErr.Attempts, &AttemptError{Addr: res.addr, Err: res.err})
-			// A failed attempt lets the next start at once, but never
-			// within 10 ms of the previous start (RFC 8305 section 5).
-			if wait := MinAttemptDelay - time.Since(lastStart); wait > 0 {
-				attemptTimer.Reset(wait)
-				attemptC = attemptTimer.C
-			} else {
-				canStart = true
+		case <-l.resDelayC:
+			l.resDelayC = nil
+			l.ready = true
+		case <-l.attemptC:
+			l.attemptC = nil
+			l.canStart = true
+		case res := <-l.results:
+			if c := l.result(res); c != nil {
+				return c, nil
 			}
 		}
+	}
+}
+
+// ctxEnded returns ctx's error, or context.DeadlineExceeded once ctx's
+// deadline has passed even if ctx has not said so yet: net.Dialer ends
+// a connect at the context's deadline with an "i/o timeout" of its own
+// timer, which may come before the context's.
+func ctxEnded(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// start starts an attempt to the next address.
+func (l *dialLoop) start() {
+	a := netip.AddrPortFrom(l.r.next(), l.r.port)
+	l.inflight++
+	ctx, network, dial, results := l.attemptCtx, l.network, l.dial, l.results
+	go func() {
+		c, err := dial(ctx, network, a.String())
+		results <- attemptResult{addr: a, conn: c, err: err}
+	}()
+	l.canStart = false
+	l.lastStart = time.Now()
+	l.attemptTimer.Reset(l.r.d.attemptDelay())
+	l.attemptC = l.attemptTimer.C
+}
+
+// answer takes a lookup's answer into the race.
+func (l *dialLoop) answer(ans lookupAnswer) error {
+	r := l.r
+	l.pending--
+	if ans.err != nil {
+		r.dErr.Lookups = append(r.dErr.Lookups, &ResolveError{Network: ans.network, Host: ans.host, Err: ans.err})
+	}
+	if err := r.add(l.ctx, ans.addrs); err != nil {
+		return err
+	}
+	if ans.v6 {
+		l.gotV6 = true
+	} else {
+		l.gotV4 = true
+	}
+	switch {
+	case l.ready:
+		// Late answers were merged into the untried list (RFC 8305
+		// section 6).
+	case ans.v6 && len(ans.addrs) > 0, l.pending == 0, !l.wantV6 || l.gotV6:
+		l.ready = true
+	case l.gotV4 && len(r.order) > 0:
+		// A first: wait up to the resolution delay for AAAA.
+		if rd := r.d.resolutionDelay(); rd <= 0 {
+			l.ready = true
+		} else if l.resDelay == nil {
+			l.resDelay = time.NewTimer(rd)
+			l.resDelayC = l.resDelay.C
+		}
+	}
+	return nil
+}
+
+// result takes an attempt's result: the connection if it succeeded, else
+// nil, with the failure recorded and the next attempt allowed.
+func (l *dialLoop) result(res attemptResult) net.Conn {
+	l.inflight--
+	if res.err == nil {
+		return res.conn
+	}
+	l.r.dErr.Attempts = append(l.r.dErr.Attempts, &AttemptError{Addr: res.addr, Err: res.err})
+	// A failed attempt lets the next start at once, but never within
+	// 10 ms of the previous start (RFC 8305 section 5).
+	if wait := MinAttemptDelay - time.Since(l.lastStart); wait > 0 {
+		l.attemptTimer.Reset(wait)
+		l.attemptC = l.attemptTimer.C
+	} else {
+		l.canStart = true
+	}
+	return nil
+}
+
+// stop cancels the attempts still running and stops the timers. The
+// losers are waited for in the background, and what they still connect
+// is closed (RFC 8305 section 5).
+func (l *dialLoop) stop() {
+	l.cancelAttempts()
+	l.attemptTimer.Stop()
+	if l.resDelay != nil {
+		l.resDelay.Stop()
+	}
+	if n, results := l.inflight, l.results; n > 0 {
+		go func() {
+			for range n {
+				if res := <-results; res.conn != nil {
+					res.conn.Close()
+				}
+			}
+		}()
 	}
 }

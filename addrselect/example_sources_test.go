@@ -57,13 +57,13 @@ func ExampleParseHost() {
 	_, err = addrselect.ParseHost("2001:db8::1/64 temprary")
 	var pe *addrselect.HostParseError
 	if errors.As(err, &pe) {
-		fmt.Printf("offset %d, token %q, syntax error: %v\n", pe.Offset, pe.Token, errors.Is(err, addrselect.ErrHostSyntax))
+		fmt.Printf("offset %d, token %q: %s\n", pe.Offset, pe.Token, pe.Msg)
 	}
 	// Output:
 	// 2001:db8::1/64 temporary, 192.0.2.10/24, fe80::1/64 dev eth0
 	// route v4 default
 	// route v6 default
-	// offset 15, token "temprary", syntax error: true
+	// offset 15, token "temprary": unknown address flag (want deprecated, preferred_lft N, temporary, home, care-of, tunnel, dev NAME or via ADDR)
 }
 
 func ExampleHost_Source() {

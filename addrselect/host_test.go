@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/dualstack/dualstack/addrselect"
 	"github.com/google/go-cmp/cmp"
@@ -116,40 +117,40 @@ func TestParseHostErrors(t *testing.T) {
 		in     string
 		offset int
 		token  string
-		kind   error
+		reason string // the start of the reason's text
 	}{
-		{"2001:db8::1/64 fast", 15, "fast", addrselect.ErrHostSyntax},
-		{"2001:db8::zz/64", 0, "2001:db8::zz/64", addrselect.ErrHostAddr},
-		{"2001:db8::1/129", 0, "2001:db8::1/129", addrselect.ErrHostAddr},
-		{"192.0.2.1/33", 0, "192.0.2.1/33", addrselect.ErrHostAddr},
-		{"2001:db8::1/0", 0, "2001:db8::1/0", addrselect.ErrHostAddr},
-		{"ff02::1/64", 0, "ff02::1/64", addrselect.ErrHostAddr},
-		{"::/0", 0, "::/0", addrselect.ErrHostAddr},
-		{"0.0.0.0", 0, "0.0.0.0", addrselect.ErrHostAddr},
-		{"::%eth0", 0, "::%eth0", addrselect.ErrHostAddr}, // found by FuzzParseHost
-		{"2001:db8::1 via ::%eth0", 16, "::%eth0", addrselect.ErrHostAddr},
-		{"::ffff:192.0.2.1", 0, "::ffff:192.0.2.1", addrselect.ErrHostAddr},
-		{"2001:db8::1, 2001:db8::1/64", 13, "2001:db8::1/64", addrselect.ErrHostDuplicate},
-		{"2001:db8::1 home home", 17, "home", addrselect.ErrHostDuplicate},
-		{"2001:db8::1 deprecated preferred_lft 0", 23, "preferred_lft", addrselect.ErrHostDuplicate},
-		{"2001:db8::1 preferred_lft soon", 26, "soon", addrselect.ErrHostSyntax},
-		{"2001:db8::1 preferred_lft", 25, "", addrselect.ErrHostSyntax},
-		{"2001:db8::1 dev", 15, "", addrselect.ErrHostSyntax},
-		{"2001:db8::1 dev ,", 16, ",", addrselect.ErrHostSyntax},
-		{"fe80::1%eth0 dev eth1", 17, "eth1", addrselect.ErrHostSyntax},
-		{"2001:db8::1 via 192.0.2.1", 16, "192.0.2.1", addrselect.ErrHostAddr},
-		{"2001:db8::1,", 12, "", addrselect.ErrHostSyntax},
-		{", 2001:db8::1", 0, ",", addrselect.ErrHostSyntax},
-		{"route", 5, "", addrselect.ErrHostSyntax},
-		{"route default", 6, "default", addrselect.ErrHostSyntax},
-		{"route v4 default via 2001:db8::1", 21, "2001:db8::1", addrselect.ErrHostAddr},
-		{"route v6 10.0.0.0/8", 9, "10.0.0.0/8", addrselect.ErrHostAddr},
-		{"route v4 default metric 5", 17, "metric", addrselect.ErrHostSyntax},
-		{"route v4 default dev a dev b", 23, "dev", addrselect.ErrHostDuplicate},
-		{"route 10.0.0.0/8, 2001:db8::1", 16, ",", addrselect.ErrHostSyntax},
-		{"route v4 default via", 20, "", addrselect.ErrHostSyntax},
-		{"route 10.0.0.0", 6, "10.0.0.0", addrselect.ErrHostAddr},
-		{strings.Repeat(" ", addrselect.MaxHostTextLen+1), addrselect.MaxHostTextLen, "", addrselect.ErrHostTooLarge},
+		{"2001:db8::1/64 fast", 15, "fast", "syntax error"},
+		{"2001:db8::zz/64", 0, "2001:db8::zz/64", "bad address"},
+		{"2001:db8::1/129", 0, "2001:db8::1/129", "bad address"},
+		{"192.0.2.1/33", 0, "192.0.2.1/33", "bad address"},
+		{"2001:db8::1/0", 0, "2001:db8::1/0", "bad address"},
+		{"ff02::1/64", 0, "ff02::1/64", "bad address"},
+		{"::/0", 0, "::/0", "bad address"},
+		{"0.0.0.0", 0, "0.0.0.0", "bad address"},
+		{"::%eth0", 0, "::%eth0", "bad address"}, // found by FuzzParseHost
+		{"2001:db8::1 via ::%eth0", 16, "::%eth0", "bad address"},
+		{"::ffff:192.0.2.1", 0, "::ffff:192.0.2.1", "bad address"},
+		{"2001:db8::1, 2001:db8::1/64", 13, "2001:db8::1/64", "duplicate"},
+		{"2001:db8::1 home home", 17, "home", "duplicate"},
+		{"2001:db8::1 deprecated preferred_lft 0", 23, "preferred_lft", "duplicate"},
+		{"2001:db8::1 preferred_lft soon", 26, "soon", "syntax error"},
+		{"2001:db8::1 preferred_lft", 25, "", "syntax error"},
+		{"2001:db8::1 dev", 15, "", "syntax error"},
+		{"2001:db8::1 dev ,", 16, ",", "syntax error"},
+		{"fe80::1%eth0 dev eth1", 17, "eth1", "syntax error"},
+		{"2001:db8::1 via 192.0.2.1", 16, "192.0.2.1", "bad address"},
+		{"2001:db8::1,", 12, "", "syntax error"},
+		{", 2001:db8::1", 0, ",", "syntax error"},
+		{"route", 5, "", "syntax error"},
+		{"route default", 6, "default", "syntax error"},
+		{"route v4 default via 2001:db8::1", 21, "2001:db8::1", "bad address"},
+		{"route v6 10.0.0.0/8", 9, "10.0.0.0/8", "bad address"},
+		{"route v4 default metric 5", 17, "metric", "syntax error"},
+		{"route v4 default dev a dev b", 23, "dev", "duplicate"},
+		{"route 10.0.0.0/8, 2001:db8::1", 16, ",", "syntax error"},
+		{"route v4 default via", 20, "", "syntax error"},
+		{"route 10.0.0.0", 6, "10.0.0.0", "bad address"},
+		{strings.Repeat(" ", addrselect.MaxHostTextLen+1), addrselect.MaxHostTextLen, "", "too large"},
 	}
 	for _, tt := range tests {
 		h, err := addrselect.ParseHost(tt.in)
@@ -164,8 +165,11 @@ func TestParseHostErrors(t *testing.T) {
 		if pe.Offset != tt.offset || pe.Token != tt.token {
 			t.Errorf("ParseHost(%.40q): error at %d %q; want at %d %q (%v)", tt.in, pe.Offset, pe.Token, tt.offset, tt.token, err)
 		}
-		if !errors.Is(err, tt.kind) {
-			t.Errorf("ParseHost(%.40q) = %v; want errors.Is %v", tt.in, err, tt.kind)
+		if pe.Err == nil || !strings.HasPrefix(pe.Err.Error(), tt.reason) {
+			t.Errorf("ParseHost(%.40q) = %v; want the reason %q", tt.in, err, tt.reason)
+		}
+		if tooLarge := tt.reason == "too large"; errors.Is(err, addrselect.ErrHostTooLarge) != tooLarge {
+			t.Errorf("ParseHost(%.40q) = %v; errors.Is ErrHostTooLarge = %v, want %v", tt.in, err, !tooLarge, tooLarge)
 		}
 		if !strings.Contains(err.Error(), "offset") {
 			t.Errorf("error %q does not say where", err)
@@ -191,6 +195,48 @@ func TestParseHostErrors(t *testing.T) {
 	}
 	if _, err := addrselect.ParseHost(b.String()); !errors.Is(err, addrselect.ErrHostTooLarge) {
 		t.Errorf("ParseHost(%d addresses) = %v; want ErrHostTooLarge", addrselect.MaxHostAddrs+1, err)
+	}
+}
+
+// TestParseHostErrorBounded: a long bad token is quoted cut, with its
+// length, once, so the message stays short whatever the input.
+func TestParseHostErrorBounded(t *testing.T) {
+	long := strings.Repeat("a", addrselect.MaxHostTextLen)
+	tests := []struct {
+		name  string
+		in    string
+		token string // the Token field: the whole token
+		quote string // what the message quotes
+	}{
+		{"long-address", long, long, `"` + strings.Repeat("a", 64) + `..." (65536 bytes)`},
+		{"long-flag", "2001:db8::1 " + long[12:], long[12:], `"` + strings.Repeat("a", 64) + `..." (65524 bytes)`},
+		{"long-prefix-length", "2001:db8::1/" + long[12:], "2001:db8::1/" + long[12:], `"2001:db8::1/` + strings.Repeat("a", 52) + `..." (65536 bytes)`},
+		// A cut never splits a character: "é" is two bytes, the 64th
+		// byte starts one.
+		{"utf8", strings.Repeat("x", 63) + strings.Repeat("é", 10), strings.Repeat("x", 63) + strings.Repeat("é", 10), `"` + strings.Repeat("x", 63) + `..." (83 bytes)`},
+		{"short-token-whole", "2001:db8::zz", "2001:db8::zz", `"2001:db8::zz"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := addrselect.ParseHost(tt.in)
+			var pe *addrselect.HostParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("ParseHost = %v; want a *HostParseError", err)
+			}
+			if pe.Token != tt.token {
+				t.Errorf("Token has %d bytes; want the whole token, %d bytes", len(pe.Token), len(tt.token))
+			}
+			msg := err.Error()
+			if len(msg) > 400 {
+				t.Errorf("message has %d bytes; want at most 400: %.200q", len(msg), msg)
+			}
+			if !strings.Contains(msg, " at "+tt.quote) {
+				t.Errorf("message %q; want it to quote %s", msg, tt.quote)
+			}
+			if !utf8.ValidString(msg) {
+				t.Errorf("message %q is not valid UTF-8", msg)
+			}
+		})
 	}
 }
 

@@ -7,10 +7,11 @@ import (
 )
 
 // Sort is the everyday path: it finds the source for each address with
-// src (RFC 6724 section 6 needs Source(D) for every destination D), then
-// orders the destinations with [Selector.SortDestinations] and returns
-// them, sources included. A nil src means the running system (a shared
-// [System]). addrs is not modified; duplicates are kept.
+// src (RFC 6724 section 6 needs Source(D) for every destination D), as
+// [Selector.FindSource] does, so s's source rules apply, then orders the
+// destinations with [Selector.SortDestinations] and returns them, sources
+// included. A nil src means the running system (a shared [System]).
+// addrs is not modified; duplicates are kept.
 //
 // Sort stops at the first error of src (a cancelled ctx, for example) and
 // returns it, wrapped with the address it was looking up; a destination
@@ -32,8 +33,15 @@ func (s *Selector) SortInto(ctx context.Context, dst []Destination, addrs []neti
 		src = defaultSystem
 	}
 	start := len(dst)
+	ss, withSel := src.(selectorSources) // asked once, not per address
 	for _, a := range addrs {
-		sa, err := src.Source(ctx, a)
+		var sa Source
+		var err error
+		if withSel {
+			sa, err = ss.sourceFor(ctx, s, a)
+		} else {
+			sa, err = src.Source(ctx, a)
+		}
 		if err != nil {
 			return dst[:start], &SourceError{Addr: a, Err: err}
 		}
@@ -45,6 +53,7 @@ func (s *Selector) SortInto(ctx context.Context, dst []Destination, addrs []neti
 
 // SourceError reports that a [Sources] could not answer for Addr. Err is
 // the cause (for example context.Canceled); errors.Is sees through it.
+// The zero SourceError names no address and no cause.
 type SourceError struct {
 	Addr netip.Addr // the destination whose source was asked for
 	Err  error      // the cause
@@ -57,3 +66,65 @@ func (e *SourceError) Error() string {
 
 // Unwrap returns the cause.
 func (e *SourceError) Unwrap() error { return e.Err }
+
+// FindSource asks src for the source of dst (nil src: the running system,
+// a shared [System]) with s's source rules where src lets a caller choose
+// them:
+//
+//   - a [Host] without a Selector of its own picks among its IPv6
+//     candidates with s (a Host's own Selector wins);
+//   - a [System] asks the kernel for a public source when s prefers
+//     public addresses ([WithPreferPublic]), as RFC 6724 section 5 rule 7
+//     and RFC 5014 let an application ask; otherwise the kernel's default,
+//     which the administrator sets (Linux: use_tempaddr), decides. Only
+//     Linux takes the request; elsewhere the kernel's default decides;
+//   - any other Sources answers as its Source method does.
+//
+// [Selector.Sort], [Selector.SortInto] and [Dialer] find sources this way.
+// It does not allocate where src.Source does not.
+func (s *Selector) FindSource(ctx context.Context, src Sources, dst netip.Addr) (Source, error) {
+	if src == nil {
+		src = defaultSystem
+	}
+	return s.findSource(ctx, src, dst)
+}
+
+// findSource is FindSource with a non-nil src.
+func (s *Selector) findSource(ctx context.Context, src Sources, dst netip.Addr) (Source, error) {
+	if ss, ok := src.(selectorSources); ok {
+		return ss.sourceFor(ctx, s, dst)
+	}
+	return src.Source(ctx, dst)
+}
+
+// selectorSources is a [Sources] whose answer can follow the source rules
+// of the Selector that asks. The interface stays unexported so that
+// Sources keeps its one method for users.
+type selectorSources interface {
+	Sources
+	// sourceFor is Source with sel, the asking Selector (nil means
+	// RFC6724()), applying its source rules where the implementation can.
+	sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (Source, error)
+}
+
+// rule7Probe is a choice between two sources that only source rule 7
+// (prefer public or temporary addresses, RFC 6724 section 5) decides:
+// same scope, label, prefix and flags otherwise.
+var rule7Probe = struct {
+	dst   netip.Addr
+	cands [2]Source
+}{
+	dst: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}),
+	cands: [2]Source{
+		{Addr: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 0x0a}), PrefixLen: 64, Temporary: true},
+		{Addr: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 0x0b}), PrefixLen: 64},
+	},
+}
+
+// prefersPublic reports whether s's source rule 7 prefers a public
+// address over a temporary one. It asks s to choose, so the answer comes
+// from the rule's one definition; it does not allocate.
+func (s *Selector) prefersPublic() bool {
+	src, _ := s.SelectSource(rule7Probe.dst, rule7Probe.cands[:])
+	return src.Addr == rule7Probe.cands[1].Addr
+}

@@ -179,3 +179,62 @@ func TestSortIntoAllocs(t *testing.T) {
 		t.Errorf("SortInto with a prefix = %v, %v; want the prefix kept first", out, err)
 	}
 }
+
+// TestSortSelectorSourceRules checks that the Selector that sorts picks a
+// Host's IPv6 source (RFC 6724 section 5 rule 7 here), unless the Host
+// has a Selector of its own.
+func TestSortSelectorSourceRules(t *testing.T) {
+	const desc = "2001:db8:1::2/64 dev eth0, 2001:db8:1::99/64 temporary dev eth0; route v6 default dev eth0"
+	const public, temporary = "2001:db8:1::2", "2001:db8:1::99"
+	dst := netip.MustParseAddr("2001:db8:77::1")
+	preferPublic := addrselect.RFC6724(addrselect.WithPreferPublic(true))
+	tests := []struct {
+		name    string
+		sel     *addrselect.Selector // sorts
+		hostSel *addrselect.Selector // Host.Selector
+		want    string
+	}{
+		{"default-prefers-temporary", addrselect.RFC6724(), nil, temporary},
+		{"nil-selector-is-rfc6724", nil, nil, temporary},
+		{"sorting-selector-prefers-public", preferPublic, nil, public},
+		{"host-selector-wins", preferPublic, addrselect.RFC6724(), temporary},
+		{"host-selector-wins-public", addrselect.RFC6724(), preferPublic, public},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := mustHost(t, desc)
+			h.Selector = tt.hostSel
+			want := netip.MustParseAddr(tt.want)
+			out, err := tt.sel.Sort(ctx, []netip.Addr{dst}, h)
+			if err != nil || len(out) != 1 || out[0].Source.Addr != want {
+				t.Errorf("Sort = %v, %v; want source %v", out, err, want)
+			}
+			out, err = tt.sel.SortInto(ctx, nil, []netip.Addr{dst}, h)
+			if err != nil || len(out) != 1 || out[0].Source.Addr != want {
+				t.Errorf("SortInto = %v, %v; want source %v", out, err, want)
+			}
+			if src, err := tt.sel.FindSource(ctx, h, dst); err != nil || src.Addr != want {
+				t.Errorf("FindSource = %v, %v; want %v", src, err, want)
+			}
+			// Host.Source, asked directly, uses the Host's Selector or
+			// RFC6724().
+			direct := netip.MustParseAddr(temporary)
+			if tt.hostSel == preferPublic {
+				direct = netip.MustParseAddr(public)
+			}
+			if src, err := h.Source(ctx, dst); err != nil || src.Addr != direct {
+				t.Errorf("Host.Source = %v, %v; want %v", src, err, direct)
+			}
+		})
+	}
+}
+
+func TestFindSourceOtherSources(t *testing.T) {
+	// A Sources of the caller's answers as its Source method does.
+	boom := errors.New("boom")
+	_, err := addrselect.RFC6724().FindSource(context.Background(), failingSources{boom}, netip.MustParseAddr("2001:db8::1"))
+	if !errors.Is(err, boom) {
+		t.Errorf("FindSource(failing Sources) = %v; want %v", err, boom)
+	}
+}

@@ -38,7 +38,12 @@ import (
 // for up to CacheTTL (at most one second): a repeated destination then
 // costs no system call and no allocation.
 //
-// The zero System is ready to use. A System must not be copied after first
+// [Selector.Sort] and [Selector.FindSource] pass the sorting Selector's
+// choice of public addresses (source rule 7) on to the kernel; see
+// [Selector.FindSource].
+//
+// The zero System is ready to use: no per-destination cache, an address
+// table at most one second old. A System must not be copied after first
 // use. It is safe for concurrent use.
 type System struct {
 	// MaxAge bounds the age of the cached address table. Zero means one
@@ -138,6 +143,18 @@ func (s *System) snapshot() *sysSnapshot {
 // whose zone name is resolved to an index) once the address table is
 // cached; with CacheSize set, a cached answer costs no system call.
 func (s *System) Source(ctx context.Context, dst netip.Addr) (Source, error) {
+	return s.source(ctx, dst, false)
+}
+
+// sourceFor implements selectorSources: when sel prefers public
+// addresses (source rule 7), the kernel is asked for a public IPv6
+// source; see [Selector.FindSource].
+func (s *System) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (Source, error) {
+	return s.source(ctx, dst, dst.Unmap().Is6() && sel.prefersPublic())
+}
+
+// source is [System.Source], asking for a public source when pub is set.
+func (s *System) source(ctx context.Context, dst netip.Addr, pub bool) (Source, error) {
 	if err := ctx.Err(); err != nil {
 		return Source{}, err
 	}
@@ -146,25 +163,26 @@ func (s *System) Source(ctx context.Context, dst netip.Addr) (Source, error) {
 		return Source{}, nil
 	}
 	if s.CacheSize <= 0 {
-		return s.ask(dst)
+		return s.ask(dst, pub)
 	}
 	s.cache.init(s.CacheSize)
 	now := s.clock()
-	if src, ok := s.cache.get(dst, now, s.cacheTTL()); ok {
+	if src, ok := s.cache.get(dst, pub, now, s.cacheTTL()); ok {
 		return src, nil
 	}
-	src, err := s.ask(dst)
+	src, err := s.ask(dst, pub)
 	if err == nil {
-		s.cache.put(dst, src, now)
+		s.cache.put(dst, pub, src, now)
 	}
 	return src, err
 }
 
 // ask asks the kernel for the source of dst (valid, unmapped, not
-// unspecified) and completes it from the address table.
-func (s *System) ask(dst netip.Addr) (Source, error) {
+// unspecified), a public one if pub is set, and completes it from the
+// address table.
+func (s *System) ask(dst netip.Addr, pub bool) (Source, error) {
 	sn := s.snapshot()
-	local, index, zone, err := s.os.probe(dst, sn)
+	local, index, zone, err := s.os.probe(dst, sn, pub)
 	if err != nil || !local.IsValid() {
 		return Source{}, err
 	}

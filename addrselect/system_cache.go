@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/dualstack/dualstack/internal/addrbits"
 )
 
 // maxCacheSize bounds System.CacheSize: a larger value is treated as this
@@ -30,6 +32,7 @@ const cacheWays = 4
 
 type destSlot struct {
 	dst netip.Addr // the zero Addr: an empty entry
+	pub bool       // the answer to a request for a public source
 	src Source
 	at  time.Time // when the answer was asked for
 }
@@ -53,13 +56,13 @@ func (c *destCache) set(dst netip.Addr) []destSlot {
 	return c.slots[i : i+c.ways]
 }
 
-// get returns the answer cached for dst if it was asked for less than ttl
-// before now.
-func (c *destCache) get(dst netip.Addr, now time.Time, ttl time.Duration) (Source, bool) {
+// get returns the answer cached for dst (with pub, the request for a
+// public source) if it was asked for less than ttl before now.
+func (c *destCache) get(dst netip.Addr, pub bool, now time.Time, ttl time.Duration) (Source, bool) {
 	set := c.set(dst)
 	c.mu.RLock()
 	for i := range set {
-		if set[i].dst == dst {
+		if set[i].dst == dst && set[i].pub == pub {
 			e := set[i]
 			c.mu.RUnlock()
 			if now.Sub(e.at) >= ttl || now.Before(e.at) {
@@ -72,14 +75,14 @@ func (c *destCache) get(dst netip.Addr, now time.Time, ttl time.Duration) (Sourc
 	return Source{}, false
 }
 
-// put stores the answer src for dst, asked for at time at.
-func (c *destCache) put(dst netip.Addr, src Source, at time.Time) {
+// put stores the answer src for dst (and pub), asked for at time at.
+func (c *destCache) put(dst netip.Addr, pub bool, src Source, at time.Time) {
 	set := c.set(dst)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	victim := 0
 	for i := range set {
-		if set[i].dst == dst || !set[i].dst.IsValid() {
+		if (set[i].dst == dst && set[i].pub == pub) || !set[i].dst.IsValid() {
 			victim = i
 			break
 		}
@@ -87,7 +90,7 @@ func (c *destCache) put(dst netip.Addr, src Source, at time.Time) {
 			victim = i
 		}
 	}
-	set[victim] = destSlot{dst: dst, src: src, at: at}
+	set[victim] = destSlot{dst: dst, pub: pub, src: src, at: at}
 }
 
 // cacheTTL is the age limit of cached answers: CacheTTL, at most one

@@ -34,7 +34,7 @@ func TestDestCacheExpiry(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	dst := mustAddr("2001:db8::1")
 	src := Source{Addr: mustAddr("2001:db8::5"), PrefixLen: 64, Interface: "eth0"}
-	c.put(dst, src, t0)
+	c.put(dst, false, src, t0)
 	tests := []struct {
 		at   time.Duration
 		ttl  time.Duration
@@ -49,16 +49,28 @@ func TestDestCacheExpiry(t *testing.T) {
 		{-time.Millisecond, time.Second, false}, // clock went back: not trusted
 	}
 	for _, tt := range tests {
-		got, ok := c.get(dst, t0.Add(tt.at), tt.ttl)
+		got, ok := c.get(dst, false, t0.Add(tt.at), tt.ttl)
 		if ok != tt.want || ok && got != src {
 			t.Errorf("get at %v, ttl %v = %+v, %v; want hit %v", tt.at, tt.ttl, got, ok, tt.want)
 		}
 	}
-	if _, ok := c.get(mustAddr("2001:db8::2"), t0, time.Second); ok {
+	if _, ok := c.get(mustAddr("2001:db8::2"), false, t0, time.Second); ok {
 		t.Errorf("get of an address never put: hit")
 	}
-	if _, ok := c.get(mustAddr("2001:db8::1%eth0"), t0, time.Second); ok {
+	if _, ok := c.get(mustAddr("2001:db8::1%eth0"), false, t0, time.Second); ok {
 		t.Errorf("get of the address with a zone: hit; the zone is part of the destination")
+	}
+	// An answer to a request for a public source is another entry.
+	if _, ok := c.get(dst, true, t0, time.Second); ok {
+		t.Errorf("get of the public-source answer: hit; only the default answer was put")
+	}
+	pub := Source{Addr: mustAddr("2001:db8::6"), PrefixLen: 64, Interface: "eth0"}
+	c.put(dst, true, pub, t0)
+	if got, ok := c.get(dst, true, t0, time.Second); !ok || got != pub {
+		t.Errorf("get(public) = %+v, %v; want %+v", got, ok, pub)
+	}
+	if got, ok := c.get(dst, false, t0, time.Second); !ok || got != src {
+		t.Errorf("get(default) after put(public) = %+v, %v; want %+v", got, ok, src)
 	}
 }
 
@@ -76,7 +88,7 @@ func TestDestCacheBounds(t *testing.T) {
 	srcOf := func(i int) Source { return Source{Addr: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})} }
 	dstOf := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)}) }
 	for i := range 200 {
-		c.put(dstOf(i), srcOf(i), t0.Add(time.Duration(i)*time.Microsecond))
+		c.put(dstOf(i), false, srcOf(i), t0.Add(time.Duration(i)*time.Microsecond))
 	}
 	now := t0.Add(time.Millisecond)
 	if len(c.slots) != 8 {
@@ -84,7 +96,7 @@ func TestDestCacheBounds(t *testing.T) {
 	}
 	hits := 0
 	for i := range 200 {
-		got, ok := c.get(dstOf(i), now, time.Second)
+		got, ok := c.get(dstOf(i), false, now, time.Second)
 		if !ok {
 			continue
 		}
@@ -108,13 +120,13 @@ func TestDestCacheBounds(t *testing.T) {
 		t.Fatalf("only %d destinations share a set; the test needs more", len(same))
 	}
 	for k, i := range same {
-		_, ok := c.get(dstOf(i), now, time.Second)
+		_, ok := c.get(dstOf(i), false, now, time.Second)
 		if want := k >= len(same)-cacheWays; ok != want {
 			t.Errorf("get(%v), %d-th of %d in its set: hit %v; want %v", dstOf(i), k+1, len(same), ok, want)
 		}
 	}
 	// The last destination put is always there.
-	if got, ok := c.get(dstOf(199), now, time.Second); !ok || got != srcOf(199) {
+	if got, ok := c.get(dstOf(199), false, now, time.Second); !ok || got != srcOf(199) {
 		t.Errorf("get(last) = %v, %v; want %v", got, ok, srcOf(199))
 	}
 }
@@ -153,7 +165,7 @@ func TestSystemSourceCached(t *testing.T) {
 	if err != nil || want.Addr != lo {
 		t.Fatalf("Source(%v) = %+v, %v; want source %v", dst, want, err, lo)
 	}
-	if got, ok := sys.cache.get(dst, clk.now(), time.Second); !ok || got != want {
+	if got, ok := sys.cache.get(dst, false, clk.now(), time.Second); !ok || got != want {
 		t.Fatalf("cache after Source: %+v, %v; want %+v", got, ok, want)
 	}
 	// An IPv4-mapped destination is the same destination.
@@ -163,7 +175,7 @@ func TestSystemSourceCached(t *testing.T) {
 	// Plant a different answer: a hit returns it, so the kernel was not
 	// asked; once the TTL has passed the kernel's answer is back.
 	planted := Source{Addr: mustAddr("127.0.0.77"), PrefixLen: 8}
-	sys.cache.put(dst, planted, clk.now())
+	sys.cache.put(dst, false, planted, clk.now())
 	clk.advance(199 * time.Millisecond)
 	if got, _ := sys.Source(ctx, dst); got != planted {
 		t.Errorf("Source within the TTL = %+v; want the cached %+v", got, planted)

@@ -14,39 +14,26 @@ import (
 	"unsafe"
 )
 
-// Linux interface address flags (linux/if_addr.h). IFA_FLAGS carries all
-// 32 bits; the ifa_flags byte of struct ifaddrmsg only the low eight.
-const (
-	ifaFlagsAttr     = 8 // IFA_FLAGS
-	ifaCacheInfoAttr = 6 // IFA_CACHEINFO
-
-	ifaFTemporary   = 0x01
-	ifaFOptimistic  = 0x04
-	ifaFHomeAddress = 0x10
-	ifaFDeprecated  = 0x20
-)
-
-// encapsulatedLinkTypes are the ARPHRD_* link types of tunnel interfaces
-// (linux/if_arp.h): their addresses count as encapsulated for destination
-// rule 7 (RFC 6724 section 6).
-var encapsulatedLinkTypes = map[uint16]bool{
-	768:    true, // ARPHRD_TUNNEL (ipip)
-	769:    true, // ARPHRD_TUNNEL6 (ip6tnl)
-	776:    true, // ARPHRD_SIT (6in4, 6rd, ISATAP)
-	778:    true, // ARPHRD_IPGRE
-	823:    true, // ARPHRD_IP6GRE
-	0xfffe: true, // ARPHRD_NONE (tun, WireGuard)
-}
-
 // sockSlots is the number of sockets kept per family: concurrent lookups
 // take a free one and queue on one only when all are busy.
 const sockSlots = 4
 
 type sockSlot struct {
-	mu sync.Mutex
-	fd int // -1 or 0 before first use: see open
-	ok bool
+	mu  sync.Mutex
+	fd  int  // valid when ok
+	ok  bool // the socket is open
+	pub bool // IPv6: the socket asks for public sources (IPV6_PREFER_SRC_PUBLIC)
 }
+
+// RFC 5014 source address preferences of an IPv6 socket
+// (linux/in6.h): IPV6_ADDR_PREFERENCES takes IPV6_PREFER_SRC_PUBLIC, or
+// IPV6_PREFER_SRC_PUBTMP_DEFAULT to go back to the system's default
+// (the use_tempaddr sysctl).
+const (
+	ipv6AddrPreferences        = 72
+	ipv6PreferSrcPublic        = 0x0002
+	ipv6PreferSrcPubTmpDefault = 0x0100
+)
 
 // sysOS holds the re-used UDP sockets, per family (0: IPv4, 1: IPv6).
 type sysOS struct {
@@ -94,12 +81,13 @@ func unusableErrno(e syscall.Errno) bool {
 	return false
 }
 
-// probe asks the kernel for the source of dst: on a re-used UDP socket,
-// connect(AF_UNSPEC) dissolves the previous association (a connected UDP
-// socket stays bound to the source of its first connect otherwise), then
-// connect(dst) makes the kernel pick a route and source, and getsockname
-// reads it. Raw sockaddrs on the stack keep this free of allocations.
-func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot) (local netip.Addr, index int, zone string, err error) {
+// probe asks the kernel for the source of dst, a public one if pub is
+// set (IPv6 only): on a re-used UDP socket, connect(AF_UNSPEC) dissolves
+// the previous association (a connected UDP socket stays bound to the
+// source of its first connect otherwise), then connect(dst) makes the
+// kernel pick a route and source, and getsockname reads it. Raw sockaddrs
+// on the stack keep this free of allocations.
+func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot, pub bool) (local netip.Addr, index int, zone string, err error) {
 	fam := 0
 	if dst.Is6() {
 		fam = 1
@@ -112,22 +100,62 @@ func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot) (local netip.Addr, index 
 	}
 	sl := o.acquire(fam)
 	defer sl.mu.Unlock()
-	if !sl.ok {
-		domain := syscall.AF_INET
-		if fam == 1 {
-			domain = syscall.AF_INET6
+	if err := sl.open(fam); err != nil {
+		if err == syscall.EAFNOSUPPORT {
+			return netip.Addr{}, 0, "", nil // no IPv6 (or IPv4) at all: unusable
 		}
-		fd, err := openProbeSocket(domain)
-		if err != nil {
-			if err == syscall.EAFNOSUPPORT {
-				return netip.Addr{}, 0, "", nil // no IPv6 (or IPv4) at all: unusable
-			}
-			return netip.Addr{}, 0, "", &net.OpError{Op: "socket", Net: "udp", Err: err}
-		}
-		sl.fd, sl.ok = fd, true
+		return netip.Addr{}, 0, "", &net.OpError{Op: "socket", Net: "udp", Err: err}
 	}
-	fd := uintptr(sl.fd)
+	if fam == 1 && sl.pub != pub {
+		if err := sl.preferPublic(pub); err != nil {
+			return netip.Addr{}, 0, "", &net.OpError{Op: "setsockopt", Net: "udp", Err: err}
+		}
+	}
+	if e := sl.connect(dst, scope); e != 0 {
+		if unusableErrno(e) {
+			return netip.Addr{}, 0, "", nil
+		}
+		return netip.Addr{}, 0, "", &net.OpError{Op: "connect", Net: "udp", Err: e}
+	}
+	return sl.localAddr()
+}
 
+// open opens the slot's socket for family fam (0: IPv4, 1: IPv6) unless
+// it is open.
+func (sl *sockSlot) open(fam int) error {
+	if sl.ok {
+		return nil
+	}
+	domain := syscall.AF_INET
+	if fam == 1 {
+		domain = syscall.AF_INET6
+	}
+	fd, err := openProbeSocket(domain)
+	if err != nil {
+		return err
+	}
+	sl.fd, sl.ok, sl.pub = fd, true, false
+	return nil
+}
+
+// preferPublic sets the IPv6 socket's source preference: public
+// addresses (RFC 5014 IPV6_PREFER_SRC_PUBLIC) or the system's default.
+func (sl *sockSlot) preferPublic(pub bool) error {
+	v := ipv6PreferSrcPubTmpDefault
+	if pub {
+		v = ipv6PreferSrcPublic
+	}
+	if err := syscall.SetsockoptInt(sl.fd, syscall.IPPROTO_IPV6, ipv6AddrPreferences, v); err != nil {
+		return err
+	}
+	sl.pub = pub
+	return nil
+}
+
+// connect dissolves the socket's association and connects it to dst
+// (with the IPv6 scope, an interface index); nothing is sent.
+func (sl *sockSlot) connect(dst netip.Addr, scope int) syscall.Errno {
+	fd := uintptr(sl.fd)
 	var unspec syscall.RawSockaddr
 	unspec.Family = syscall.AF_UNSPEC
 	// The error is ignored: dissolving a socket that is not connected
@@ -135,7 +163,7 @@ func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot) (local netip.Addr, index 
 	syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec))
 
 	var e syscall.Errno
-	if fam == 0 {
+	if dst.Is4() {
 		var sa syscall.RawSockaddrInet4
 		sa.Family = syscall.AF_INET
 		sa.Port = htons(9) // discard; nothing is sent
@@ -149,15 +177,15 @@ func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot) (local netip.Addr, index 
 		sa.Scope_id = uint32(scope)
 		_, _, e = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
 	}
-	if e != 0 {
-		if unusableErrno(e) {
-			return netip.Addr{}, 0, "", nil
-		}
-		return netip.Addr{}, 0, "", &net.OpError{Op: "connect", Net: "udp", Err: e}
-	}
+	return e
+}
+
+// localAddr reads the connected socket's local address: the source the
+// kernel chose, with its interface index for IPv6.
+func (sl *sockSlot) localAddr() (local netip.Addr, index int, zone string, err error) {
 	var rsa syscall.RawSockaddrAny
 	n := uint32(unsafe.Sizeof(rsa))
-	_, _, e = syscall.RawSyscall(syscall.SYS_GETSOCKNAME, fd, uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)))
+	_, _, e := syscall.RawSyscall(syscall.SYS_GETSOCKNAME, uintptr(sl.fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)))
 	if e != 0 {
 		return netip.Addr{}, 0, "", &net.OpError{Op: "getsockname", Net: "udp", Err: e}
 	}
@@ -256,120 +284,4 @@ func zoneIndex(z string, sn *sysSnapshot) (int, error) {
 		return 0, err
 	}
 	return ifi.Index, nil
-}
-
-// loadSnapshot reads the interfaces (RTM_GETLINK: names and link types)
-// and the addresses (RTM_GETADDR: prefix lengths and flags) through route
-// netlink.
-func loadSnapshot() (*sysSnapshot, error) {
-	links, err := syscall.NetlinkRIB(syscall.RTM_GETLINK, syscall.AF_UNSPEC)
-	if err != nil {
-		return nil, err
-	}
-	lmsgs, err := syscall.ParseNetlinkMessage(links)
-	if err != nil {
-		return nil, err
-	}
-	type link struct {
-		name  string
-		encap bool
-	}
-	byIndex := make(map[int]link)
-	sn := &sysSnapshot{addrs: make(map[sysKey]Source), ifIndex: make(map[string]int)}
-	for i := range lmsgs {
-		m := &lmsgs[i]
-		if m.Header.Type != syscall.RTM_NEWLINK || len(m.Data) < syscall.SizeofIfInfomsg {
-			continue
-		}
-		typ := binary.NativeEndian.Uint16(m.Data[2:4])
-		index := int(int32(binary.NativeEndian.Uint32(m.Data[4:8])))
-		attrs, err := syscall.ParseNetlinkRouteAttr(m)
-		if err != nil {
-			continue
-		}
-		for _, a := range attrs {
-			if a.Attr.Type == syscall.IFLA_IFNAME {
-				name := string(trimNUL(a.Value))
-				byIndex[index] = link{name, encapsulatedLinkTypes[typ]}
-				sn.ifIndex[name] = index
-			}
-		}
-	}
-
-	addrs, err := syscall.NetlinkRIB(syscall.RTM_GETADDR, syscall.AF_UNSPEC)
-	if err != nil {
-		return nil, err
-	}
-	amsgs, err := syscall.ParseNetlinkMessage(addrs)
-	if err != nil {
-		return nil, err
-	}
-	for i := range amsgs {
-		m := &amsgs[i]
-		if m.Header.Type != syscall.RTM_NEWADDR || len(m.Data) < syscall.SizeofIfAddrmsg {
-			continue
-		}
-		family, plen, flags8 := m.Data[0], int(m.Data[1]), uint32(m.Data[2])
-		index := int(binary.NativeEndian.Uint32(m.Data[4:8]))
-		attrs, err := syscall.ParseNetlinkRouteAttr(m)
-		if err != nil {
-			continue
-		}
-		var local, address netip.Addr
-		flags := flags8
-		preferredZero := false
-		for _, a := range attrs {
-			switch a.Attr.Type {
-			case syscall.IFA_ADDRESS:
-				address, _ = netip.AddrFromSlice(a.Value)
-			case syscall.IFA_LOCAL:
-				local, _ = netip.AddrFromSlice(a.Value)
-			case ifaFlagsAttr:
-				if len(a.Value) >= 4 {
-					flags = binary.NativeEndian.Uint32(a.Value)
-				}
-			case ifaCacheInfoAttr:
-				// struct ifa_cacheinfo: preferred, valid, cstamp, tstamp.
-				if len(a.Value) >= 4 && binary.NativeEndian.Uint32(a.Value) == 0 {
-					preferredZero = true
-				}
-			}
-		}
-		// For IPv4 point-to-point links IFA_ADDRESS is the peer and
-		// IFA_LOCAL our own address.
-		addr := local
-		if !addr.IsValid() {
-			addr = address
-		}
-		if !addr.IsValid() || (family == syscall.AF_INET) != addr.Is4() {
-			continue
-		}
-		l := byIndex[index]
-		src := Source{
-			Addr:      addr,
-			PrefixLen: plen,
-			// RFC 4862: a deprecated address has an expired preferred
-			// lifetime; RFC 4429 treats optimistic ones alike.
-			Deprecated:   flags&(ifaFDeprecated|ifaFOptimistic) != 0 || preferredZero,
-			Temporary:    flags&ifaFTemporary != 0,
-			Home:         flags&ifaFHomeAddress != 0,
-			Encapsulated: l.encap,
-			Interface:    l.name,
-		}
-		k := sysKey{addr: addr}
-		if zoned(addr) {
-			k.index = index
-		}
-		sn.addrs[k] = src
-	}
-	return sn, nil
-}
-
-func trimNUL(b []byte) []byte {
-	for i, c := range b {
-		if c == 0 {
-			return b[:i]
-		}
-	}
-	return b
 }

@@ -152,6 +152,74 @@ func TestSystemCacheAge(t *testing.T) {
 	})
 }
 
+// TestSystemPreferPublic checks that a Selector preferring public
+// addresses (source rule 7 reversed, RFC 6724 section 5) makes System ask
+// the kernel for a public source (RFC 5014), that the kernel's default
+// (temporary preferred, use_tempaddr=2) stays for everything else, and
+// that the cache keeps the two answers apart.
+func TestSystemPreferPublic(t *testing.T) {
+	setup := []string{
+		"ip link set lo up",
+		"echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad",
+		"echo 2 > /proc/sys/net/ipv6/conf/default/use_tempaddr",
+		"ip link add v0 type veth peer name v1",
+		"ip link set v1 up",
+		"ip link set v0 up",
+		// The kernel makes a temporary address from this one (RFC 8981).
+		"ip addr add 2001:db8:1::1/64 dev v0 nodad mngtmpaddr",
+		"ip -6 route add default dev v0",
+		"ip addr add 192.0.2.1/24 dev v0",
+		"ip route add default dev v0",
+	}
+	inNetns(t, setup, func(t *testing.T) {
+		public := netip.MustParseAddr("2001:db8:1::1")
+		dst := netip.MustParseAddr("2001:db8:77::1")
+		dst4 := netip.MustParseAddr("198.51.100.1")
+		ctx := context.Background()
+		preferPublic := addrselect.RFC6724(addrselect.WithPreferPublic(true))
+		for _, size := range []int{0, 16} {
+			sys := &addrselect.System{CacheSize: size}
+			defer sys.Close()
+			tests := []struct {
+				name string
+				ask  func() (addrselect.Source, error)
+				temp bool // want the temporary address, else the public one
+			}{
+				{"source", func() (addrselect.Source, error) { return sys.Source(ctx, dst) }, true},
+				{"rfc6724-sort", func() (addrselect.Source, error) { return sortOne(ctx, addrselect.RFC6724(), dst, sys) }, true},
+				{"prefer-public-sort", func() (addrselect.Source, error) { return sortOne(ctx, preferPublic, dst, sys) }, false},
+				{"prefer-public-find", func() (addrselect.Source, error) { return preferPublic.FindSource(ctx, sys, dst) }, false},
+				{"source-again", func() (addrselect.Source, error) { return sys.Source(ctx, dst) }, true},
+			}
+			for _, tt := range tests {
+				src, err := tt.ask()
+				if err != nil {
+					t.Fatalf("cache %d, %s: %v", size, tt.name, err)
+				}
+				if tt.temp != src.Temporary || (src.Addr == public) == tt.temp || !src.Addr.IsValid() {
+					t.Errorf("cache %d, %s: source %+v; want temporary %v (public is %v)", size, tt.name, src, tt.temp, public)
+				}
+			}
+			// IPv4 (also IPv4-mapped) has no temporary addresses: the
+			// preference changes nothing.
+			for _, d := range []netip.Addr{dst4, netip.AddrFrom16(dst4.As16())} {
+				if src, err := preferPublic.FindSource(ctx, sys, d); err != nil || src.Addr != netip.MustParseAddr("192.0.2.1") {
+					t.Errorf("cache %d: FindSource(%v) = %+v, %v; want 192.0.2.1", size, d, src, err)
+				}
+			}
+		}
+	})
+}
+
+// sortOne sorts the one destination dst with sel and returns its source.
+func sortOne(ctx context.Context, sel *addrselect.Selector, dst netip.Addr, src addrselect.Sources) (addrselect.Source, error) {
+	out, err := sel.Sort(ctx, []netip.Addr{dst}, src)
+	if err != nil {
+		return addrselect.Source{}, err
+	}
+	return out[0].Source, nil
+}
+
 func linkLocalOf(t *testing.T, dev string) netip.Addr {
 	out, err := exec.Command("ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link").Output()
 	if err != nil {

@@ -13,8 +13,9 @@ type sysOS struct{}
 func (o *sysOS) close() error { return nil }
 
 // probe asks the kernel for the source of dst with a connected UDP socket
-// (no packet is sent).
-func (o *sysOS) probe(dst netip.Addr, _ *sysSnapshot) (local netip.Addr, index int, zone string, err error) {
+// (no packet is sent). A request for a public source (pub) is not passed
+// on: the kernel's default decides.
+func (o *sysOS) probe(dst netip.Addr, _ *sysSnapshot, _ bool) (local netip.Addr, index int, zone string, err error) {
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, 9)))
 	if err != nil {
 		// Without a portable way to tell "no route" from other failures,
