@@ -12,7 +12,7 @@ import (
 	"sync"
 )
 
-// Severity grades a [Finding].
+// Severity grades an [AuditFinding].
 type Severity uint8
 
 // The severities.
@@ -46,7 +46,7 @@ func (s *Severity) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Code identifies the kind of a [Finding]. Codes are stable strings.
+// Code identifies the kind of an [AuditFinding]. Codes are stable strings.
 type Code string
 
 // The finding codes.
@@ -81,8 +81,9 @@ const (
 	CodeReserved      Code = "reserved-address"      // unspecified, multicast, 0/8, 240/4, IPv4-mapped in AAAA
 )
 
-// Finding is one result of an audit.
-type Finding struct {
+// AuditFinding is one result of an audit ([Planner.Audit], [Check],
+// [Planner.CheckBounce]).
+type AuditFinding struct {
 	Code       Code       `json:"code"`           // what kind of finding
 	Severity   Severity   `json:"severity"`       // how bad
 	Host       string     `json:"host,omitempty"` // the MX host concerned, if any
@@ -95,7 +96,7 @@ type Finding struct {
 }
 
 // String returns "severity code: message".
-func (f Finding) String() string {
+func (f AuditFinding) String() string {
 	return f.Severity.String() + " " + string(f.Code) + ": " + f.Message
 }
 
@@ -111,7 +112,7 @@ type Report struct {
 	// hosts they can reach.
 	Reach []Reach `json:"reach"`
 	// Findings are the problems and facts found, never nil.
-	Findings []Finding `json:"findings"`
+	Findings []AuditFinding `json:"findings"`
 }
 
 // AuditHost is an MX host as the audit saw it.
@@ -135,7 +136,7 @@ type Reach struct {
 
 // Has reports whether r has a finding with code c.
 func (r *Report) Has(c Code) bool {
-	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Code == c })
+	return slices.ContainsFunc(r.Findings, func(f AuditFinding) bool { return f.Code == c })
 }
 
 // Check audits a domain from records already at hand (the pure form of
@@ -179,7 +180,7 @@ func (p *Planner) gather(ctx context.Context, domain string) (domainData, error)
 	}
 	var pl Plan
 	pl.Domain = d
-	entries, _ := p.entries(&pl, mx, nil) // none for a null MX
+	entries, _ := p.entries(&pl, mx) // none for a null MX
 	names := entryNames(entries)
 	dd := domainData{domain: d, mx: mx, addrs: p.resolveHosts(ctx, names)}
 	if cr, ok := p.resolver().(CNAMEResolver); ok && len(mx) > 0 {
@@ -210,102 +211,145 @@ func (p *Planner) lookupCNAMEs(ctx context.Context, cr CNAMEResolver, names []st
 	return out
 }
 
+// noPreference is AuditFinding.Preference for a finding that is not
+// about one MX record.
+const noPreference = -1
+
+// check is the audit of a domain from its records: the domain-level
+// findings, then each host's, then what each sender family reaches.
 func (p *Planner) check(domain string, mx []*net.MX, addrs map[string]HostAddrs, cnames map[string]string) (*Report, error) {
 	d, reason := normalize(domain)
 	if reason != "" {
 		return nil, &NameError{Name: domain, Reason: reason}
 	}
-	r := &Report{Domain: d, Hosts: []AuditHost{}, Findings: []Finding{}}
-	add := func(c Code, s Severity, host string, pref int, a netip.Addr, clients Family, msg string) {
-		r.Findings = append(r.Findings, Finding{Code: c, Severity: s, Host: host, Preference: pref, Addr: a, Clients: clients, Message: msg})
-	}
-	var plan Plan
-	plan.Domain = d
-	entries, err := p.entries(&plan, mx, nil)
+	r := &Report{Domain: d, Hosts: []AuditHost{}, Findings: []AuditFinding{}}
+	plan := Plan{Domain: d}
+	entries, err := p.entries(&plan, mx)
 	if errors.Is(err, ErrNullMX) {
-		r.NullMX = true
-		if len(plan.Skipped) == 0 && countNull(mx) < len(nonNil(mx)) {
-			// NullMXFail policy on a mixed set.
-			add(CodeNullMXMixed, SeverityError, "", -1, netip.Addr{}, 0, "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means")
-		} else {
-			add(CodeNullMX, SeverityInfo, "", -1, netip.Addr{}, 0, d+" publishes a null MX (RFC 7505): it accepts no mail")
-		}
+		r.nullMX(mx, len(plan.Skipped) == 0)
 		r.Reach = reach(r.Hosts)
 		return r, nil
 	}
 	r.Implicit = plan.Implicit
+	p.recordFindings(r, &plan)
+	for i := range entries {
+		e := &entries[i]
+		r.Hosts = append(r.Hosts, p.auditHost(r, e, lookupAddrs(addrs, e), cnames[e.name]))
+	}
+	if plan.Implicit && (len(r.Hosts) == 0 || r.Hosts[0].Families == 0) {
+		r.add(AuditFinding{Code: CodeNoMailRoute, Severity: SeverityError, Preference: noPreference,
+			Message: d + " has neither MX nor address records (or does not exist): mail to it cannot be delivered"})
+	}
+	r.Reach = reach(r.Hosts)
+	r.checkReach()
+	return r, nil
+}
+
+func (r *Report) add(f AuditFinding) { r.Findings = append(r.Findings, f) }
+
+// nullMX records the finding of a domain whose MX set entries found to
+// be a null MX: a lone "." (RFC 7505), or, under [NullMXFail], a "."
+// among other records (when the planner skipped nothing).
+func (r *Report) nullMX(mx []*net.MX, strict bool) {
+	r.NullMX = true
+	if strict && countNull(mx) < len(nonNil(mx)) {
+		r.add(AuditFinding{Code: CodeNullMXMixed, Severity: SeverityError, Preference: noPreference,
+			Message: "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means"})
+		return
+	}
+	r.add(AuditFinding{Code: CodeNullMX, Severity: SeverityInfo, Preference: noPreference,
+		Message: r.Domain + " publishes a null MX (RFC 7505): it accepts no mail"})
+}
+
+// recordFindings turns what the planner left out of the MX set (null
+// MX mixed in, invalid exchanges, records over the limit) and an
+// implicit MX into findings.
+func (p *Planner) recordFindings(r *Report, plan *Plan) {
 	for _, s := range plan.Skipped {
 		switch s.Reason {
 		case SkipNullMX:
-			add(CodeNullMXMixed, SeverityError, "", int(s.Preference), netip.Addr{}, 0, "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means (this planner ignores the \".\")")
+			r.add(AuditFinding{Code: CodeNullMXMixed, Severity: SeverityError, Preference: int(s.Preference),
+				Message: "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means (this planner ignores the \".\")"})
 		case SkipInvalidName:
-			add(CodeInvalidExchange, SeverityError, s.Host, int(s.Preference), netip.Addr{}, 0, "MX exchange "+strconv.Quote(s.Host)+" is invalid ("+s.Detail+"): an MX must name a host (RFC 5321 section 5.1)")
-		case SkipMXLimit:
-			// reported once below
+			r.add(AuditFinding{Code: CodeInvalidExchange, Severity: SeverityError, Host: s.Host, Preference: int(s.Preference),
+				Message: "MX exchange " + strconv.Quote(s.Host) + " is invalid (" + s.Detail + "): an MX must name a host (RFC 5321 section 5.1)"})
 		}
 	}
 	if plan.Truncated.MX > 0 {
-		add(CodeTooManyMX, SeverityWarning, "", -1, netip.Addr{}, 0, strconv.Itoa(plan.Truncated.MX)+" MX records beyond the first "+strconv.Itoa(p.maxMX())+" were not examined")
+		r.add(AuditFinding{Code: CodeTooManyMX, Severity: SeverityWarning, Preference: noPreference,
+			Message: strconv.Itoa(plan.Truncated.MX) + " MX records beyond the first " + strconv.Itoa(p.maxMX()) + " were not examined"})
 	}
 	if plan.Implicit {
-		add(CodeImplicitMX, SeverityInfo, d, 0, netip.Addr{}, 0, d+" has no MX records: senders use its own address records as an implicit MX of preference 0 (RFC 5321 section 5.1)")
+		r.add(AuditFinding{Code: CodeImplicitMX, Severity: SeverityInfo, Host: r.Domain, Preference: 0,
+			Message: r.Domain + " has no MX records: senders use its own address records as an implicit MX of preference 0 (RFC 5321 section 5.1)"})
 	}
-	maxAddrs := p.maxHostAddrs()
-	for i := range entries {
-		e := &entries[i]
-		ha := lookupAddrs(addrs, e)
-		h := AuditHost{Name: e.name, Preference: e.pref, Addrs: []netip.Addr{}, CNAME: cnames[e.name]}
-		for _, pair := range [...]struct {
-			net string
-			err error
-		}{{"A", ha.Err4}, {"AAAA", ha.Err6}} {
-			if pair.err == nil {
-				continue
-			}
-			if nf, _, _ := classify(pair.err); !nf {
-				add(CodeLookupFailed, SeverityWarning, e.name, int(e.pref), netip.Addr{}, 0, pair.net+" lookup for "+e.name+" failed: "+pair.err.Error())
-			}
+}
+
+// auditHost returns the MX host of e as the audit sees it (its
+// addresses ha, its canonical name cname when it is an alias) and adds
+// the host's findings to r.
+func (p *Planner) auditHost(r *Report, e *entry, ha HostAddrs, cname string) AuditHost {
+	h := AuditHost{Name: e.name, Preference: e.pref, Addrs: []netip.Addr{}, CNAME: cname}
+	pref := int(e.pref)
+	for _, l := range [...]struct {
+		qtype string
+		err   error
+	}{{"A", ha.Err4}, {"AAAA", ha.Err6}} {
+		if nf, _, _ := classify(l.err); l.err != nil && !nf {
+			r.add(AuditFinding{Code: CodeLookupFailed, Severity: SeverityWarning, Host: e.name, Preference: pref,
+				Message: l.qtype + " lookup for " + e.name + " failed: " + l.err.Error()})
 		}
-		for _, a := range ha.Addrs[:min(len(ha.Addrs), maxAddrs)] {
-			if a.Is4In6() {
-				add(CodeReserved, SeverityError, e.name, int(e.pref), a, 0, e.name+" has an IPv4-mapped address "+a.String()+" in an AAAA record")
-			}
-			a = a.Unmap()
-			if !a.IsValid() || slices.Contains(h.Addrs, a) {
-				continue
-			}
-			h.Addrs = append(h.Addrs, a)
-			h.Families |= FamilyOf(a)
-			if c, s, why := classifyAddr(a); c != "" {
-				add(c, s, e.name, int(e.pref), a, 0, e.name+" (preference "+strconv.Itoa(int(e.pref))+") has address "+a.String()+", "+why)
-			}
-		}
-		if h.CNAME != "" {
-			add(CodeCNAME, SeverityWarning, e.name, int(e.pref), netip.Addr{}, 0, "MX exchange "+e.name+" is an alias for "+h.CNAME+"; an MX must name the canonical host (RFC 2181 section 10.3, RFC 5321 section 5.1)")
-		}
-		switch {
-		case h.Families == 0 && plan.Implicit:
-			// reported as no-mail-route below
-		case h.Families == 0:
-			add(CodeNoAddress, SeverityError, e.name, int(e.pref), netip.Addr{}, 0, "MX host "+e.name+" (preference "+strconv.Itoa(int(e.pref))+") has no A or AAAA records")
-		case h.Families != DualStack:
-			other := DualStack &^ h.Families
-			add(CodeSingleStack, SeverityWarning, e.name, int(e.pref), netip.Addr{}, other,
-				"MX host "+e.name+" (preference "+strconv.Itoa(int(e.pref))+") is "+h.Families.Words()+": "+other.Words()+" senders cannot reach it (RFC 3974 section 4.1: MX hosts should have both A and AAAA)")
-		}
-		r.Hosts = append(r.Hosts, h)
 	}
-	if plan.Implicit && (len(r.Hosts) == 0 || r.Hosts[0].Families == 0) {
-		add(CodeNoMailRoute, SeverityError, "", -1, netip.Addr{}, 0, d+" has neither MX nor address records (or does not exist): mail to it cannot be delivered")
+	for _, a := range ha.Addrs[:min(len(ha.Addrs), p.maxHostAddrs())] {
+		p.auditAddr(r, &h, e, a)
 	}
-	r.Reach = reach(r.Hosts)
-	p.checkReach(r, add)
-	return r, nil
+	if h.CNAME != "" {
+		r.add(AuditFinding{Code: CodeCNAME, Severity: SeverityWarning, Host: e.name, Preference: pref,
+			Message: "MX exchange " + e.name + " is an alias for " + h.CNAME + "; an MX must name the canonical host (RFC 2181 section 10.3, RFC 5321 section 5.1)"})
+	}
+	r.checkFamilies(&h, r.Implicit)
+	return h
+}
+
+// auditAddr adds the address a of the host of e to h, once, with the
+// findings about it.
+func (p *Planner) auditAddr(r *Report, h *AuditHost, e *entry, a netip.Addr) {
+	if a.Is4In6() {
+		r.add(AuditFinding{Code: CodeReserved, Severity: SeverityError, Host: e.name, Preference: int(e.pref), Addr: a,
+			Message: e.name + " has an IPv4-mapped address " + a.String() + " in an AAAA record"})
+	}
+	a = a.Unmap()
+	if !a.IsValid() || slices.Contains(h.Addrs, a) {
+		return
+	}
+	h.Addrs = append(h.Addrs, a)
+	h.Families |= FamilyOf(a)
+	if c, s, why := classifyAddr(a); c != "" {
+		r.add(AuditFinding{Code: c, Severity: s, Host: e.name, Preference: int(e.pref), Addr: a,
+			Message: e.name + " (preference " + strconv.Itoa(int(e.pref)) + ") has address " + a.String() + ", " + why})
+	}
+}
+
+// checkFamilies adds the finding of a host without addresses or with
+// one family only (RFC 3974 section 4.1). An implicit MX without
+// addresses is reported once, as CodeNoMailRoute, by the caller.
+func (r *Report) checkFamilies(h *AuditHost, implicit bool) {
+	pref := strconv.Itoa(int(h.Preference))
+	switch {
+	case h.Families == 0 && implicit:
+	case h.Families == 0:
+		r.add(AuditFinding{Code: CodeNoAddress, Severity: SeverityError, Host: h.Name, Preference: int(h.Preference),
+			Message: "MX host " + h.Name + " (preference " + pref + ") has no A or AAAA records"})
+	case h.Families != DualStack:
+		other := DualStack &^ h.Families
+		r.add(AuditFinding{Code: CodeSingleStack, Severity: SeverityWarning, Host: h.Name, Preference: int(h.Preference), Clients: other,
+			Message: "MX host " + h.Name + " (preference " + pref + ") is " + h.Families.Words() + ": " + other.Words() + " senders cannot reach it (RFC 3974 section 4.1: MX hosts should have both A and AAAA)"})
+	}
 }
 
 // checkReach adds the findings that compare what each sender family
 // reaches, and the backup-to-primary check of RFC 3974 section 4.2.
-func (p *Planner) checkReach(r *Report, add func(Code, Severity, string, int, netip.Addr, Family, string)) {
+func (r *Report) checkReach() {
 	anyAddr := slices.ContainsFunc(r.Hosts, func(h AuditHost) bool { return h.Families != 0 })
 	if !anyAddr {
 		return
@@ -314,16 +358,20 @@ func (p *Planner) checkReach(r *Report, add func(Code, Severity, string, int, ne
 	for _, rc := range []Reach{r4, r6} {
 		if rc.Best < 0 {
 			other := DualStack &^ rc.Sender
-			add(CodeNoReachableMX, SeverityError, "", -1, netip.Addr{}, rc.Sender,
-				rc.Sender.Words()+" senders cannot reach any MX host of "+r.Domain+": all its MX hosts are "+other.Words()+" (RFC 3974 section 3)")
+			r.add(AuditFinding{Code: CodeNoReachableMX, Severity: SeverityError, Preference: noPreference, Clients: rc.Sender,
+				Message: rc.Sender.Words() + " senders cannot reach any MX host of " + r.Domain + ": all its MX hosts are " + other.Words() + " (RFC 3974 section 3)"})
 		}
 	}
 	if r4.Best >= 0 && r6.Best >= 0 && !slices.Equal(r4.Hosts, r6.Hosts) {
-		add(CodeFamilySplit, SeverityWarning, "", -1, netip.Addr{}, 0,
-			"IPv4-only senders reach "+describeReach(r4, r.Hosts)+"; IPv6-only senders reach "+describeReach(r6, r.Hosts)+"; dual-stack senders reach all")
+		r.add(AuditFinding{Code: CodeFamilySplit, Severity: SeverityWarning, Preference: noPreference,
+			Message: "IPv4-only senders reach " + describeReach(r4, r.Hosts) + "; IPv6-only senders reach " + describeReach(r6, r.Hosts) + "; dual-stack senders reach all"})
 	}
-	// RFC 3974 section 4.2: every backup MX must be able to hand mail to
-	// a better MX in some shared family.
+	r.checkBackups()
+}
+
+// checkBackups applies RFC 3974 section 4.2: every backup MX must be
+// able to hand mail to a better MX in some shared family.
+func (r *Report) checkBackups() {
 	if len(r.Hosts) == 0 {
 		return
 	}
@@ -341,8 +389,8 @@ func (p *Planner) checkReach(r *Report, add func(Code, Severity, string, int, ne
 			}
 		}
 		if better&h.Families == 0 {
-			add(CodeBackupIsolated, SeverityWarning, h.Name, int(h.Preference), netip.Addr{}, 0,
-				"backup MX "+h.Name+" ("+h.Families.Words()+", preference "+strconv.Itoa(int(h.Preference))+") shares no IP version with any better MX ("+strings.Join(names, ", ")+"): mail it accepts cannot be relayed onward (RFC 3974 section 4.2)")
+			r.add(AuditFinding{Code: CodeBackupIsolated, Severity: SeverityWarning, Host: h.Name, Preference: int(h.Preference),
+				Message: "backup MX " + h.Name + " (" + h.Families.Words() + ", preference " + strconv.Itoa(int(h.Preference)) + ") shares no IP version with any better MX (" + strings.Join(names, ", ") + "): mail it accepts cannot be relayed onward (RFC 3974 section 4.2)"})
 		}
 	}
 }
@@ -444,12 +492,14 @@ type BounceReport struct {
 	RecipientFamilies Family `json:"recipient_families"`
 	SenderFamilies    Family `json:"sender_families"`
 	// Findings are the problems found, never nil.
-	Findings []Finding `json:"findings"`
+	Findings []AuditFinding `json:"findings"`
 }
+
+func (b *BounceReport) add(f AuditFinding) { b.Findings = append(b.Findings, f) }
 
 // OK reports whether no finding is an error.
 func (b *BounceReport) OK() bool {
-	return !slices.ContainsFunc(b.Findings, func(f Finding) bool { return f.Severity == SeverityError })
+	return !slices.ContainsFunc(b.Findings, func(f AuditFinding) bool { return f.Severity == SeverityError })
 }
 
 // CheckBounce asks whether a delivery status notification can get back
@@ -478,38 +528,37 @@ func (p *Planner) CheckBounce(ctx context.Context, relay Family, recipientDomain
 	if err != nil {
 		return nil, err
 	}
-	b := &BounceReport{Relay: relay, Recipient: rr.Domain, Sender: sr.Domain, Findings: []Finding{}}
+	b := &BounceReport{Relay: relay, Recipient: rr.Domain, Sender: sr.Domain, Findings: []AuditFinding{}}
 	for _, h := range rr.Hosts {
 		b.RecipientFamilies |= h.Families
 	}
 	for _, h := range sr.Hosts {
 		b.SenderFamilies |= h.Families
 	}
-	add := func(c Code, s Severity, host string, pref int, clients Family, msg string) {
-		b.Findings = append(b.Findings, Finding{Code: c, Severity: s, Host: host, Preference: pref, Clients: clients, Message: msg})
-	}
 	switch {
 	case sr.NullMX:
-		add(CodeNullMX, SeverityWarning, "", -1, 0, "sender domain "+sr.Domain+" publishes a null MX: bounces to it are discarded (RFC 7505 section 4.2 says such domains should not send mail)")
+		b.add(AuditFinding{Code: CodeNullMX, Severity: SeverityWarning, Preference: noPreference,
+			Message: "sender domain " + sr.Domain + " publishes a null MX: bounces to it are discarded (RFC 7505 section 4.2 says such domains should not send mail)"})
 		return b, nil
 	case b.SenderFamilies == 0:
-		add(CodeBounceLost, SeverityError, "", -1, 0, "sender domain "+sr.Domain+" has no reachable mail host at all: every bounce is lost")
+		b.add(AuditFinding{Code: CodeBounceLost, Severity: SeverityError, Preference: noPreference,
+			Message: "sender domain " + sr.Domain + " has no reachable mail host at all: every bounce is lost"})
 		return b, nil
 	}
 	if b.RecipientFamilies&relay == 0 {
-		add(CodeRelayUnreachable, SeverityError, "", -1, relay,
-			"the "+relay.Words()+" relay cannot reach any MX of "+rr.Domain+" ("+b.RecipientFamilies.Words()+"): it must return the message")
+		b.add(AuditFinding{Code: CodeRelayUnreachable, Severity: SeverityError, Preference: noPreference, Clients: relay,
+			Message: "the " + relay.Words() + " relay cannot reach any MX of " + rr.Domain + " (" + b.RecipientFamilies.Words() + "): it must return the message"})
 	}
 	if b.SenderFamilies&relay == 0 {
-		add(CodeBounceLost, SeverityError, "", -1, relay,
-			"a bounce generated by the "+relay.Words()+" relay (for example when the recipient is rejected) cannot reach "+sr.Domain+", whose MX hosts are "+b.SenderFamilies.Words()+": the message is lost and the sender never learns")
+		b.add(AuditFinding{Code: CodeBounceLost, Severity: SeverityError, Preference: noPreference, Clients: relay,
+			Message: "a bounce generated by the " + relay.Words() + " relay (for example when the recipient is rejected) cannot reach " + sr.Domain + ", whose MX hosts are " + b.SenderFamilies.Words() + ": the message is lost and the sender never learns"})
 	}
 	for _, h := range rr.Hosts {
 		if h.Families == 0 || h.Families&b.SenderFamilies != 0 {
 			continue
 		}
-		add(CodeBounceLost, SeverityError, h.Name, int(h.Preference), h.Families,
-			"if "+h.Name+" ("+h.Families.Words()+", preference "+strconv.Itoa(int(h.Preference))+") holds the message when delivery fails, its bounce cannot reach "+sr.Domain+", whose MX hosts are "+b.SenderFamilies.Words())
+		b.add(AuditFinding{Code: CodeBounceLost, Severity: SeverityError, Host: h.Name, Preference: int(h.Preference), Clients: h.Families,
+			Message: "if " + h.Name + " (" + h.Families.Words() + ", preference " + strconv.Itoa(int(h.Preference)) + ") holds the message when delivery fails, its bounce cannot reach " + sr.Domain + ", whose MX hosts are " + b.SenderFamilies.Words()})
 	}
 	return b, nil
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/dualstack/dualstack/mxorder"
 )
 
-func findings(r []mxorder.Finding, c mxorder.Code) []mxorder.Finding {
-	var out []mxorder.Finding
+func findings(r []mxorder.AuditFinding, c mxorder.Code) []mxorder.AuditFinding {
+	var out []mxorder.AuditFinding
 	for _, f := range r {
 		if f.Code == c {
 			out = append(out, f)
@@ -289,7 +289,7 @@ func TestCheckBounce(t *testing.T) {
 			if !slices.Equal(hosts, tt.hosts) {
 				t.Errorf("bounce-lost hosts = %q; want %q (%v)", hosts, tt.hosts, b.Findings)
 			}
-			if got := slices.ContainsFunc(b.Findings, func(f mxorder.Finding) bool { return f.Code == mxorder.CodeRelayUnreachable }); got != tt.relayUnreachable {
+			if got := slices.ContainsFunc(b.Findings, func(f mxorder.AuditFinding) bool { return f.Code == mxorder.CodeRelayUnreachable }); got != tt.relayUnreachable {
 				t.Errorf("relay-unreachable = %v; want %v", got, tt.relayUnreachable)
 			}
 		})
@@ -305,7 +305,7 @@ func TestCheckBounce(t *testing.T) {
 		}
 	}
 	b, err = p.CheckBounce(ctx, mxorder.DualStack, "example.org", "null.example")
-	if err != nil || !slices.ContainsFunc(b.Findings, func(f mxorder.Finding) bool { return f.Code == mxorder.CodeNullMX }) {
+	if err != nil || !slices.ContainsFunc(b.Findings, func(f mxorder.AuditFinding) bool { return f.Code == mxorder.CodeNullMX }) {
 		t.Errorf("bounce to null-MX sender = %v, %v; want a null-mx finding", b, err)
 	}
 	if _, err := p.CheckBounce(ctx, mxorder.IPv4, "bad name", "example.org"); err == nil {

@@ -93,10 +93,8 @@
 // Hostile DNS. At most MaxMX records and MaxHostAddrs addresses per host
 // are considered, at most Concurrency hosts are resolved at once, and
 // everything cut is counted in [Plan.Truncated] and listed in
-// Plan.Skipped. The best MaxMX records are picked in time linear in the
-// number of records (only they are sorted), and of a longer MX list than
-// one DNS message can carry only the first 4096 records are examined at
-// all: the rest are counted in Truncated.MX and summarised in one Skip
-// naming the domain. Work and memory are bounded by these limits and by
+// Plan.Skipped. Of a longer MX list than one DNS message can carry
+// only the first 4096 records are examined at all: the rest are counted
+// in Truncated.MX and summarised in one Skip naming the domain. Work and memory are bounded by these limits and by
 // the size of the answers the Resolver returns.
 package mxorder

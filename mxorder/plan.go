@@ -24,7 +24,7 @@ type Plan struct {
 	Implicit bool `json:"implicit_mx,omitempty"`
 	// Hosts are the usable MX hosts in delivery order: ascending
 	// preference, equal preferences shuffled.
-	Hosts []Host `json:"hosts"`
+	Hosts []MXHost `json:"hosts"`
 	// Skipped lists every MX record, host or address that is not in
 	// Hosts or not among the attempts, with the reason.
 	Skipped []Skip `json:"skipped,omitempty"`
@@ -53,8 +53,9 @@ type Plan struct {
 	attempts []Attempt
 }
 
-// Host is one MX host of a [Plan].
-type Host struct {
+// MXHost is one MX host of a [Plan]. (addrselect.Host describes the
+// local host; this is a remote mail exchanger.)
+type MXHost struct {
 	Name       string `json:"name"`       // canonical host name (the MX exchange)
 	Preference uint16 `json:"preference"` // MX preference; lower is tried first
 	// Addrs are the usable addresses, in delivery order.

@@ -1,6 +1,8 @@
 package mxorder
 
 import (
+	"hash/fnv"
+	"io"
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
@@ -147,12 +149,9 @@ func (p *Planner) newRNG(r *rng, domain string) {
 	case p.Seeded:
 		// FNV-1a of the domain as the second PCG word, so that one seed
 		// shuffles different domains differently.
-		h := uint64(14695981039346656037)
-		for i := 0; i < len(domain); i++ {
-			h ^= uint64(domain[i])
-			h *= 1099511628211
-		}
-		r.pcg.Seed(p.Seed, h)
+		h := fnv.New64a()
+		io.WriteString(h, domain)
+		r.pcg.Seed(p.Seed, h.Sum64())
 		r.mode = 1
 	}
 }

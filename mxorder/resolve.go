@@ -8,6 +8,32 @@ import (
 	"sync"
 )
 
+// Resolver is the DNS interface the [Planner] needs. It is exactly a
+// subset of the method set of [*net.Resolver], so [net.DefaultResolver]
+// and any configured *net.Resolver work unchanged; mxordertest.Resolver is
+// an in-memory implementation for tests.
+//
+// Implementations should report "no such name" and "no records of this
+// type" as a *net.DNSError with IsNotFound set, and temporary failures
+// with IsTemporary or IsTimeout set, as *net.Resolver does.
+type Resolver interface {
+	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// CNAMEResolver is an optional extension of [Resolver]: when the resolver
+// also implements it (as *net.Resolver does), [Planner.Audit] reports MX
+// exchanges that are aliases (RFC 2181 section 10.3, RFC 5321 section
+// 5.1). It is found by type assertion so that Resolver keeps two methods.
+type CNAMEResolver interface {
+	LookupCNAME(ctx context.Context, host string) (string, error)
+}
+
+var (
+	_ Resolver      = (*net.Resolver)(nil)
+	_ CNAMEResolver = (*net.Resolver)(nil)
+)
+
 func (p *Planner) resolver() Resolver {
 	if p.Resolver != nil {
 		return p.Resolver
@@ -43,8 +69,7 @@ func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	// The records are validated and normalised once, here; Build's own
 	// path (Planner.Build) is for records the caller already has.
 	plan := &Plan{Domain: d, MaxSessions: p.MaxSessions}
-	var buf [entryBuf]entry
-	entries, err := p.entries(plan, mx, buf[:0])
+	entries, err := p.entries(plan, mx)
 	if err == nil {
 		addrs := p.resolveHosts(ctx, entryNames(entries))
 		for i := range entries {

@@ -330,7 +330,7 @@ func tunnels(ctx context.Context) (Result, error) {
 }
 
 // findingKey is "code host addr" for the tests and -json.
-func findingKey(f mxorder.Finding) string {
+func findingKey(f mxorder.AuditFinding) string {
 	k := string(f.Code)
 	if f.Host != "" {
 		k += " " + f.Host
