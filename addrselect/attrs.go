@@ -78,7 +78,7 @@ type srcMemo struct {
 }
 
 type srcMemoEntry struct {
-	addr  netip.Addr
+	x     addrbits.U128 // scope and label do not depend on a zone
 	v4    bool
 	scope policytable.Scope
 	label uint8
@@ -117,7 +117,7 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo) {
 	}
 	s.fillSourceFlags(a, src)
 	a.cpl, a.r9, a.plen = 0, 0, 0
-	if a.usable && p.rule9.count != nil {
+	if a.usable && p.rule9.kind != countNone {
 		a.cpl, a.r9, a.plen = p.rule9.count(sx, dx, a.v4, src.PrefixLen, src.Addr.Is4())
 	}
 	a.rtt, a.hasRTT, a.hist = 0, false, 0
@@ -136,8 +136,8 @@ func (s *Selector) fillSourceFlags(a *dattr, src *Source) {
 	a.deprecated, a.home, a.careOf = valid && src.Deprecated, valid && src.Home, valid && src.CareOf
 	a.temporary, a.encap = valid && src.Temporary, valid && src.Encapsulated
 	a.iface = ""
-	if valid {
-		a.iface = src.Interface
+	if valid && s.prof.rule7AcrossInterfaces {
+		a.iface = src.Interface // only glibc's rule 7 reads it
 	}
 	a.homeRank = homeRank(a.home, a.careOf)
 	if s.prof.homeFlagOnly {
@@ -150,14 +150,14 @@ func (s *Selector) fillSourceFlags(a *dattr, src *Source) {
 func (s *Selector) sourceScopeLabel(a netip.Addr, x addrbits.U128, v4 bool, m *srcMemo) (policytable.Scope, uint8) {
 	if m != nil {
 		for i := range min(m.n, len(m.entries)) {
-			if e := &m.entries[i]; e.addr == a && e.v4 == v4 {
+			if e := &m.entries[i]; e.x == x && e.v4 == v4 {
 				return e.scope, e.label
 			}
 		}
 	}
 	sc, l := s.prof.scope(s, a, x, v4), s.lookup.Lookup(a).Label
 	if m != nil {
-		m.entries[m.n%len(m.entries)] = srcMemoEntry{a, v4, sc, l}
+		m.entries[m.n%len(m.entries)] = srcMemoEntry{x, v4, sc, l}
 		m.n++
 	}
 	return sc, l

@@ -1,9 +1,6 @@
 package addrselect
 
-import (
-	"github.com/dualstack/dualstack/internal/addrbits"
-	"github.com/dualstack/dualstack/policytable"
-)
+import "github.com/dualstack/dualstack/policytable"
 
 // CAres returns a Selector that orders destinations exactly as c-ares's
 // ares_getaddrinfo (src/lib/ares__sortaddrinfo.c, derived from Android's
@@ -55,18 +52,8 @@ var caresProfile = (&profile{
 	scopeV4:              scopeRFCDefault,
 	srcInDstFamily:       true,
 	missingSourceMatches: true,
-	rule9: rule9Count{count: caresCount, note: func(*profile, *dattr, *dattr) string {
+	rule9: rule9Count{kind: countAll128IPv6, note: func(*profile, *dattr, *dattr) string {
 		return "IPv6 (IPv4-mapped included), all 128 bits: c-ares compares only IPv6 destinations"
 	}},
 	sort: sortMerge,
 }).compile()
-
-// caresCount counts all 128 bits for an IPv6 (or IPv4-mapped) destination
-// and nothing for an IPv4 one.
-func caresCount(sx, dx addrbits.U128, v4 bool, _ int, _ bool) (int, uint8, uint8) {
-	if v4 {
-		return 0, 0, 128
-	}
-	n := addrbits.CommonBits(sx, dx)
-	return n, uint8(n), 128
-}

@@ -1,7 +1,5 @@
 package addrselect
 
-import "github.com/dualstack/dualstack/internal/addrbits"
-
 // GoNet returns a Selector that orders destinations exactly as Go's net
 // package does (net/addrselect.go, sortByRFC6724withSrcs, as of Go 1.26;
 // the pure-Go resolver sorts both DNS and hosts-file answers with it) when
@@ -46,20 +44,8 @@ var goProfile = (&profile{
 	usableOnly: rulesOf(Dst2, Dst5, Dst6, Dst8, Dst9),
 	scopeV4:    scopeRFCDefault,
 	mappedV4:   true,
-	rule9: rule9Count{count: goCount, note: func(*profile, *dattr, *dattr) string {
+	rule9: rule9Count{kind: countGo, note: func(*profile, *dattr, *dattr) string {
 		return "IPv6, at most 64 bits: Go compares only IPv6 destinations, as if every source prefix were /64"
 	}},
 	sort: sortStable,
 }).compile()
-
-// goCount is Go's rule 9 count: for an IPv6 destination, the leading bits
-// of the 16-byte forms of source and destination, at most 64 (Go's
-// reading of RFC 6724 section 2.2); an IPv4 (4-byte) source shares none;
-// IPv4 and IPv4-mapped destinations are never counted.
-func goCount(sx, dx addrbits.U128, v4 bool, _ int, src4 bool) (int, uint8, uint8) {
-	if v4 || src4 {
-		return 0, 0, 64
-	}
-	n := min(addrbits.CommonBits(sx, dx), 64)
-	return n, uint8(n), 64
-}

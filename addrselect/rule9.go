@@ -58,17 +58,91 @@ func (v Rule9Variant) String() string {
 // rule9Count is how a profile counts CommonPrefixLen(Source(D), D) for
 // rule 9 (RFC 6724 section 2.2 and the variants real stacks implement).
 type rule9Count struct {
+	kind      countKind
 	variant   Rule9Variant // for the RFC engine's reasons
+	full      bool         // count every bit, as RFC 3484 section 2.2 did
 	anyFamily bool         // compared across families too (musl)
-	onLink    bool         // the value is only "on-link or not"
-	// count returns the common prefix length as counted, the rule 9
-	// value (larger preferred) and the prefix length that bounds the
-	// count (for reasons), for the source sx and destination dx in their
-	// 128-bit forms, D's family as the profile sees it (v4), and the
-	// source's Source.PrefixLen and whether it is a 4-byte IPv4 address.
-	count func(sx, dx addrbits.U128, v4 bool, srcPrefix int, src4 bool) (cpl int, val, plen uint8)
 	// note says, in a rule 9 reason, which family was compared and how.
 	note func(p *profile, w, l *dattr) string
+}
+
+// countKind is one way of counting the common prefix for rule 9.
+type countKind uint8
+
+const (
+	countNone countKind = iota // no rule 9 ([Rule9Off])
+	// countBounded: the leading bits within the family, at most the
+	// source's prefix length (RFC 6724 section 2.2; all bits with full).
+	countBounded
+	// countBoundedIPv6: countBounded for IPv6, 0 for IPv4 ([Rule9IPv6Only]).
+	countBoundedIPv6
+	// countCap64: IPv6 only, at most 64 bits ([Rule9IPv6Cap64]).
+	countCap64
+	// countSameSubnet: IPv6 over all 128 bits; IPv4 only when the
+	// destination is inside the source's subnet (prefix length 0 meaning
+	// /32), else 0 ([Rule9SameSubnet], glibc).
+	countSameSubnet
+	// countOnLink: 1 when the shared prefix reaches the source's prefix
+	// length, else 0 ([Rule9OnLink]).
+	countOnLink
+	// countGo: Go's net package: for an IPv6 destination, the leading
+	// bits of the 16-byte forms of source and destination, at most 64
+	// (Go's reading of section 2.2); a 4-byte IPv4 source shares none;
+	// IPv4 and IPv4-mapped destinations are never counted.
+	countGo
+	// countAll128: every bit of the IPv6 (IPv4-mapped) forms, across
+	// families (musl).
+	countAll128
+	// countAll128IPv6: countAll128 for IPv6 (IPv4-mapped included), 0
+	// for IPv4 (c-ares).
+	countAll128IPv6
+)
+
+// count returns CommonPrefixLen(Source(D), D) as c counts it, the rule 9
+// value (larger preferred) and the prefix length that bounds the count
+// (for reasons), for the source sx and destination dx in their 128-bit
+// forms, D's family as the profile sees it (v4), the source's PrefixLen
+// and whether the source is a 4-byte IPv4 address.
+func (c *rule9Count) count(sx, dx addrbits.U128, v4 bool, srcPrefix int, src4 bool) (cpl int, val, plen uint8) {
+	pl := prefixLen(srcPrefix, v4)
+	n := familyBits(sx, dx, v4)
+	switch c.kind {
+	case countBounded, countBoundedIPv6:
+		if c.kind == countBoundedIPv6 && v4 {
+			return 0, 0, uint8(pl)
+		}
+		if !c.full {
+			n = min(n, pl)
+		}
+	case countCap64:
+		if v4 {
+			return 0, 0, uint8(pl)
+		}
+		n = min(n, 64)
+	case countSameSubnet:
+		if !v4 {
+			pl = 128
+		} else if n < pl {
+			return 0, 0, uint8(pl)
+		}
+	case countOnLink:
+		return n, uint8(b2u(n >= pl)), uint8(pl)
+	case countGo:
+		if v4 || src4 {
+			return 0, 0, 64
+		}
+		n = min(addrbits.CommonBits(sx, dx), 64)
+		return n, uint8(n), 64
+	case countAll128, countAll128IPv6:
+		if c.kind == countAll128IPv6 && v4 {
+			return 0, 0, 128
+		}
+		n = addrbits.CommonBits(sx, dx)
+		return n, uint8(n), 128
+	default:
+		return 0, 0, uint8(pl)
+	}
+	return n, uint8(n), uint8(pl)
 }
 
 // familyBits is the number of leading bits source and destination share
@@ -103,63 +177,18 @@ func prefixLen(p int, v4 bool) int {
 // rfcCount returns the count of the RFC engine's variant v; full counts
 // every bit, as RFC 3484 section 2.2 did ([WithFullPrefixMatch]).
 func rfcCount(v Rule9Variant, full bool) rule9Count {
-	c := rule9Count{variant: v, note: rfcNote(v, full)}
-	bounded := func(ipv6Only bool) func(addrbits.U128, addrbits.U128, bool, int, bool) (int, uint8, uint8) {
-		return func(sx, dx addrbits.U128, v4 bool, srcPrefix int, _ bool) (int, uint8, uint8) {
-			plen := prefixLen(srcPrefix, v4)
-			if ipv6Only && v4 {
-				return 0, 0, uint8(plen)
-			}
-			n := familyBits(sx, dx, v4)
-			if !full {
-				n = min(n, plen)
-			}
-			return n, uint8(n), uint8(plen)
-		}
+	kinds := [...]countKind{
+		Rule9RFC:        countBounded,
+		Rule9IPv6Only:   countBoundedIPv6,
+		Rule9IPv6Cap64:  countCap64,
+		Rule9SameSubnet: countSameSubnet,
+		Rule9OnLink:     countOnLink,
 	}
-	switch v {
-	case Rule9RFC:
-		c.count = bounded(false)
-	case Rule9IPv6Only:
-		c.count = bounded(true)
-	case Rule9IPv6Cap64:
-		c.count = func(sx, dx addrbits.U128, v4 bool, srcPrefix int, _ bool) (int, uint8, uint8) {
-			if v4 {
-				return 0, 0, uint8(prefixLen(srcPrefix, v4))
-			}
-			n := min(familyBits(sx, dx, v4), 64)
-			return n, uint8(n), uint8(prefixLen(srcPrefix, v4))
-		}
-	case Rule9SameSubnet:
-		c.count = sameSubnetCount
-	case Rule9OnLink:
-		c.onLink = true
-		c.count = func(sx, dx addrbits.U128, v4 bool, srcPrefix int, _ bool) (int, uint8, uint8) {
-			n, plen := familyBits(sx, dx, v4), prefixLen(srcPrefix, v4)
-			return n, uint8(b2u(n >= plen)), uint8(plen)
-		}
+	c := rule9Count{variant: v, full: full, note: rfcNote(v, full)}
+	if int(v) < len(kinds) {
+		c.kind = kinds[v]
 	}
 	return c
-}
-
-// sameSubnetCount is glibc's count ([Rule9SameSubnet]): an IPv6 pair
-// over all 128 bits; an IPv4 pair only when the destination is inside the
-// source's subnet (prefix length 0 meaning /32), else 0.
-func sameSubnetCount(sx, dx addrbits.U128, v4 bool, srcPrefix int, _ bool) (int, uint8, uint8) {
-	n, plen := familyBits(sx, dx, v4), prefixLen(srcPrefix, v4)
-	if !v4 {
-		plen = 128
-	} else if n < plen {
-		return 0, 0, uint8(plen)
-	}
-	return n, uint8(n), uint8(plen)
-}
-
-// all128Count counts every bit of the IPv6 (IPv4-mapped) forms, across
-// families (musl).
-func all128Count(sx, dx addrbits.U128, _ bool, _ int, _ bool) (int, uint8, uint8) {
-	n := addrbits.CommonBits(sx, dx)
-	return n, uint8(n), 128
 }
 
 // rfcNote describes the RFC engine's count in a rule 9 reason.

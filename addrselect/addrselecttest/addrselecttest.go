@@ -171,7 +171,6 @@ func AssertSource(t testing.TB, src addrselect.Sources, dst, want netip.Addr) bo
 	return true
 }
 
-
 func isPermutation(a, b []netip.Addr) bool {
 	if len(a) != len(b) {
 		return false

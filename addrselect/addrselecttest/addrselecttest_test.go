@@ -171,4 +171,3 @@ func TestAssertSource(t *testing.T) {
 		t.Errorf("errors = %q; want one mismatch for fe80::1", f.errors)
 	}
 }
-

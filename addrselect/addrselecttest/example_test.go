@@ -27,4 +27,3 @@ func ExampleCheckOrder() {
 	// Output:
 	// rfc6724: got 2001:db8:1::1 before 10.1.2.3, want 10.1.2.3 first; dst-6 (prefer higher precedence) decides: prefer 2001:db8:1::1 over 10.1.2.3: higher precedence (40 > 35)
 }
-
