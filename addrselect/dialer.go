@@ -140,7 +140,8 @@ func errText(err error) string {
 // The zero DialError reports a dial of nothing that failed for no
 // stated reason.
 type DialError struct {
-	// Network and Address are the arguments of the dial.
+	// Network and Address are the arguments of the dial (Address is
+	// empty for DialAddrs).
 	Network, Address string
 	// Attempts lists the failed attempts in the order they started.
 	Attempts []*AttemptError

@@ -70,6 +70,10 @@ type System struct {
 	os    sysOS
 	cache destCache
 	now   func() time.Time // the clock; nil means time.Now (tests replace it)
+
+	// The last Selectors seen that prefer public addresses, and that
+	// do not: see prefersPublic.
+	publicSel, defaultSel atomic.Pointer[Selector]
 }
 
 // defaultSystem answers for a nil Sources.
@@ -150,7 +154,27 @@ func (s *System) Source(ctx context.Context, dst netip.Addr) (Source, error) {
 // addresses (source rule 7), the kernel is asked for a public IPv6
 // source; see [Selector.FindSource].
 func (s *System) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (Source, error) {
-	return s.source(ctx, dst, dst.Unmap().Is6() && sel.prefersPublic())
+	return s.source(ctx, dst, dst.Unmap().Is6() && s.prefersPublic(sel))
+}
+
+// prefersPublic is sel.prefersPublic, remembered for the last Selector
+// of each answer: asking sel costs more than a cached lookup. A Selector
+// is immutable, so its answer never changes.
+func (s *System) prefersPublic(sel *Selector) bool {
+	switch sel {
+	case nil:
+		return false // RFC6724(): temporary addresses preferred
+	case s.publicSel.Load():
+		return true
+	case s.defaultSel.Load():
+		return false
+	}
+	if sel.prefersPublic() {
+		s.publicSel.Store(sel)
+		return true
+	}
+	s.defaultSel.Store(sel)
+	return false
 }
 
 // source is [System.Source], asking for a public source when pub is set.

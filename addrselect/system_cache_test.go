@@ -236,3 +236,29 @@ func TestSystemCacheConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSystemPrefersPublic checks the remembered answer of source rule 7
+// per Selector, also when Selectors alternate.
+func TestSystemPrefersPublic(t *testing.T) {
+	var sys System
+	pub, def := RFC6724(WithPreferPublic(true)), RFC6724()
+	tests := []struct {
+		name string
+		sel  *Selector
+		want bool
+	}{
+		{"nil", nil, false},
+		{"public", pub, true},
+		{"default", def, false},
+		{"public-again", pub, true},
+		{"default-again", def, false},
+		{"other-public", RFC3484(WithPreferPublic(true)), true},
+		{"first-public-forgotten", pub, true},
+		{"glibc", Glibc(), false},
+	}
+	for _, tt := range tests {
+		if got := sys.prefersPublic(tt.sel); got != tt.want {
+			t.Errorf("%s: prefersPublic = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+}
