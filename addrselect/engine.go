@@ -31,17 +31,22 @@ import (
 // each profile's documentation).
 func (s *Selector) SortDestinations(dsts []Destination) {
 	n := len(dsts)
-	if n < 2 {
+	switch {
+	case n < 2:
 		return
+	case n <= 16: // buffers of the size at hand: zeroing 64 costs more than sorting 4
+		var buf [16]int32
+		s.orZero().order(dsts, buf[:n])
+		permute(dsts, buf[:n])
+	case n <= stackN:
+		var buf [stackN]int32
+		s.orZero().order(dsts, buf[:n])
+		permute(dsts, buf[:n])
+	default:
+		perm := make([]int32, n)
+		s.orZero().order(dsts, perm)
+		permute(dsts, perm)
 	}
-	var buf [stackN]int32
-	perm := buf[:0]
-	if n > stackN {
-		perm = make([]int32, 0, n)
-	}
-	perm = perm[:n]
-	s.orZero().order(dsts, perm)
-	permute(dsts, perm)
 }
 
 // order computes the sorted order of dsts: the new position i holds the
@@ -54,13 +59,22 @@ func (s *Selector) order(dsts []Destination, perm []int32) {
 		}
 		return
 	}
-	var recBuf [stackN]rec
-	recs := recBuf[:0]
-	if len(dsts) > stackN {
-		recs = make([]rec, 0, len(dsts))
+	switch n := len(dsts); {
+	case n <= 16:
+		var buf [16]rec
+		s.orderRecs(dsts, buf[:n], perm)
+	case n <= stackN:
+		var buf [stackN]rec
+		s.orderRecs(dsts, buf[:n], perm)
+	default:
+		s.orderRecs(dsts, make([]rec, n), perm)
 	}
-	recs = recs[:len(dsts)]
-	if p.sort == sortConsistent {
+}
+
+// orderRecs runs the profile's sort on records recs (len(dsts) of them)
+// and writes the order to perm.
+func (s *Selector) orderRecs(dsts []Destination, recs []rec, perm []int32) {
+	if s.prof.sort == sortConsistent {
 		s.orderByKey(dsts, recs)
 	} else {
 		s.orderByComparator(dsts, recs)

@@ -54,7 +54,9 @@ type profile struct {
 	// Derived by compile from rules.
 	pairwise ruleSet   // rules that relate only some pairs under this profile
 	keyed    []keyPart // the leading rules that are not pairwise, packed into one key
-	tail     []Rule    // the rules after them, compared pairwise
+	// usableOnlyBits are the key bits of the keyed usableOnly rules.
+	usableOnlyBits uint64
+	tail           []Rule // the rules after them, compared pairwise
 }
 
 // ruleSet is a set of Rules.
@@ -73,11 +75,10 @@ func (s ruleSet) has(r Rule) bool { return s&(1<<r) != 0 }
 // keyPart places one rule's value in the packed key: what profile.value
 // computes for the rule, prepared once per profile.
 type keyPart struct {
-	rule       Rule
-	attr       dattrField
-	shift      uint8
-	invert     uint64 // all the rule's bits for preferSmaller, else 0
-	usableOnly bool
+	rule   Rule
+	attr   dattrField
+	shift  uint8
+	invert uint32 // all the rule's bits for preferSmaller, else 0
 }
 
 // tableSource says which policy table a profile reads.
@@ -108,7 +109,7 @@ const (
 // panics on a profile the engine cannot run (a programmer's error: the
 // profiles are package data, checked by the tests).
 func (p *profile) compile() *profile {
-	p.pairwise, p.keyed, p.tail = 0, nil, nil
+	p.pairwise, p.keyed, p.tail, p.usableOnlyBits = 0, nil, nil, 0
 	for _, r := range p.rules {
 		switch dstRules[r].pairs {
 		case pairsSameFamily:
@@ -135,9 +136,12 @@ func (p *profile) compile() *profile {
 	for _, r := range p.rules[:len(p.rules)-len(p.tail)] {
 		d := &dstRules[r]
 		width -= int(d.bits)
-		kp := keyPart{rule: r, attr: d.attr, shift: uint8(width), usableOnly: p.usableOnly.has(r)}
+		kp := keyPart{rule: r, attr: d.attr, shift: uint8(width)}
 		if d.prefer == preferSmaller {
 			kp.invert = 1<<d.bits - 1
+		}
+		if p.usableOnly.has(r) {
+			p.usableOnlyBits |= (1<<d.bits - 1) << width
 		}
 		p.keyed = append(p.keyed, kp)
 	}
@@ -171,13 +175,11 @@ func (p *profile) applies(r Rule, a, b *dattr) bool {
 // preferred, and two keys compare as the rules do one by one.
 func (p *profile) key(a *dattr) uint64 {
 	var k uint64
-	for i := range p.keyed {
-		kp := &p.keyed[i]
-		v := uint64(a.vals[kp.attr]) ^ kp.invert // preferSmaller: the bits' complement
-		if kp.usableOnly && !a.usable {
-			v = 0
-		}
-		k |= v << kp.shift
+	for _, kp := range p.keyed {
+		k |= (uint64(a.vals[kp.attr]) ^ uint64(kp.invert)) << kp.shift // preferSmaller: the bits' complement
+	}
+	if !a.usable {
+		k &^= p.usableOnlyBits // those rules' values are 0
 	}
 	return k
 }
