@@ -31,7 +31,7 @@ type dattr struct {
 	r9                                         uint8  // the rule 9 value
 	plen                                       uint8  // the prefix length bounding cpl, for reasons
 	// vals are the attributes the rules read, by dattrField (setVals).
-	vals [numDattrFields]uint32
+	vals [16]uint32
 }
 
 // dattrField names an attribute of a destination that a rule reads.
@@ -50,8 +50,8 @@ const (
 	attrRule9
 )
 
-// numDattrFields is the number of destination attributes.
-const numDattrFields = int(attrRule9) + 1
+// vals holds up to 16 attributes.
+var _ [16 - int(attrRule9) - 1]struct{}
 
 // setVals records the attributes the rules read as numbers (true is 1),
 // once per destination.
@@ -149,6 +149,9 @@ func (s *Selector) fillSourceFlags(a *dattr, src *Source) {
 // IPv4 when v4), through the memo m when it has them.
 func (s *Selector) sourceScopeLabel(a netip.Addr, x addrbits.U128, v4 bool, m *srcMemo) (policytable.Scope, uint8) {
 	if m != nil {
+		if last := &m.entries[(m.n-1)&(len(m.entries)-1)]; m.n > 0 && last.x == x && last.v4 == v4 {
+			return last.scope, last.label
+		}
 		for i := range min(m.n, len(m.entries)) {
 			if e := &m.entries[i]; e.x == x && e.v4 == v4 {
 				return e.scope, e.label
@@ -157,7 +160,7 @@ func (s *Selector) sourceScopeLabel(a netip.Addr, x addrbits.U128, v4 bool, m *s
 	}
 	sc, l := s.prof.scope(s, a, x, v4), s.lookup.Lookup(a).Label
 	if m != nil {
-		m.entries[m.n%len(m.entries)] = srcMemoEntry{x, v4, sc, l}
+		m.entries[m.n&(len(m.entries)-1)] = srcMemoEntry{x, v4, sc, l}
 		m.n++
 	}
 	return sc, l

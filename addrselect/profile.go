@@ -176,7 +176,9 @@ func (p *profile) applies(r Rule, a, b *dattr) bool {
 func (p *profile) key(a *dattr) uint64 {
 	var k uint64
 	for _, kp := range p.keyed {
-		k |= (uint64(a.vals[kp.attr]) ^ uint64(kp.invert)) << kp.shift // preferSmaller: the bits' complement
+		// preferSmaller: the bits' complement. The masks let the compiler
+		// drop bounds and shift-width checks (vals has 16 entries).
+		k |= (uint64(a.vals[kp.attr&15]) ^ uint64(kp.invert)) << (kp.shift & 63)
 	}
 	if !a.usable {
 		k &^= p.usableOnlyBits // those rules' values are 0

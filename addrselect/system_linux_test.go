@@ -103,7 +103,7 @@ func TestSystemNetlinkFlags(t *testing.T) {
 		// A link-local destination with the zone: the source is v0's
 		// link-local address (the kernel assigns one when v0 comes up).
 		var ll netip.Addr
-		for range 50 {
+		for range 500 { // up to 5 s: duplicate address detection takes about 1 s
 			if ll = linkLocalOf(t, "v0"); ll.IsValid() {
 				break
 			}
@@ -220,10 +220,15 @@ func sortOne(ctx context.Context, sel *addrselect.Selector, dst netip.Addr, src 
 	return out[0].Source, nil
 }
 
+// A tentative address (duplicate address detection still running) is not
+// returned: the kernel does not use it as a source yet.
 func linkLocalOf(t *testing.T, dev string) netip.Addr {
 	out, err := exec.Command("ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link").Output()
 	if err != nil {
 		t.Fatalf("ip addr show: %v", err)
+	}
+	if strings.Contains(string(out), "tentative") {
+		return netip.Addr{}
 	}
 	f := strings.Fields(string(out))
 	for i, w := range f {
