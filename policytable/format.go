@@ -11,7 +11,8 @@ import (
 
 // MaxLineLength bounds the length of one line of any text format this
 // package reads, without its line terminator. Longer lines are reported
-// as [ErrLineTooLong] (and skipped by [ParseGaiConfLenient]).
+// as [ErrLineTooLong] ([ParseGaiConfLenient] reads them, as glibc does,
+// keeping their first 64 KiB).
 const MaxLineLength = 4096
 
 // isSpace is C's isspace in the "C" locale, which glibc and FreeBSD use to
