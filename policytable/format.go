@@ -29,9 +29,9 @@ func parseValue(s string, limit uint64) (uint8, error) {
 	if err != nil {
 		var ne *strconv.NumError
 		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
-			return 0, fmt.Errorf("%w: %s is above %d", errValueRange, s, limit)
+			return 0, fmt.Errorf("%w: %s is above %d", errValueRange, errText(s), limit)
 		}
-		return 0, fmt.Errorf("%w: value %q is not a decimal number", errSyntax, s)
+		return 0, fmt.Errorf("%w: value %q is not a decimal number", errSyntax, errText(s))
 	}
 	if v > limit {
 		return 0, fmt.Errorf("%w: %d is above %d", errValueRange, v, limit)
@@ -40,31 +40,16 @@ func parseValue(s string, limit uint64) (uint8, error) {
 }
 
 // parseIPv6Prefix parses "addr/len" with an IPv6 address (IPv4-mapped
-// allowed). If bare is true, an address without "/len" means /128.
-// Host bits are returned as written; callers decide about canonical form.
-func parseIPv6Prefix(s string, bare bool) (netip.Prefix, error) {
-	var p netip.Prefix
-	if !strings.Contains(s, "/") {
-		if !bare {
-			return p, fmt.Errorf("%w: %q has no prefix length", errInvalidPrefix, s)
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return p, fmt.Errorf("%w: %q is not an address", errInvalidPrefix, s)
-		}
-		if a.Is4() {
-			return p, fmt.Errorf("%w: %s", errIPv4Prefix, s)
-		}
-		if a.Zone() != "" {
-			return p, fmt.Errorf("%w: %q has a zone", errInvalidPrefix, s)
-		}
-		return netip.PrefixFrom(a, 128), nil
-	}
+// allowed), for the combined-table formats. Host bits are returned as
+// written; callers decide about canonical form.
+func parseIPv6Prefix(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return p, fmt.Errorf("%w: %q is not a prefix", errInvalidPrefix, s)
-	}
-	if p.Addr().Is4() {
+	switch {
+	case !strings.Contains(s, "/"):
+		return p, fmt.Errorf("%w: %q has no prefix length", errInvalidPrefix, errText(s))
+	case err != nil:
+		return p, fmt.Errorf("%w: %q is not a prefix", errInvalidPrefix, errText(s))
+	case p.Addr().Is4():
 		return p, fmt.Errorf("%w: %s", errIPv4Prefix, s)
 	}
 	return p, nil
@@ -82,7 +67,7 @@ func formatMappedHex(p netip.Prefix) string {
 
 // parseEntry reads the three fields of a combined row.
 func parseEntry(prefix, prec, label string) (Entry, error) {
-	p, err := parseIPv6Prefix(prefix, false)
+	p, err := parseIPv6Prefix(prefix)
 	if err != nil {
 		return Entry{}, err
 	}

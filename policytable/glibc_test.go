@@ -196,3 +196,49 @@ func TestGlibcCasesReal(t *testing.T) {
 		})
 	}
 }
+
+// TestGaiConfWideValues: values above 255 (glibc's int) are stored in 8
+// bits keeping what glibc compares: label equality and precedence order.
+func TestGaiConfWideValues(t *testing.T) {
+	conf := "label ::/0 1\nlabel 2001:db8::/32 256\nlabel fd00::/8 256\nlabel 2002::/16 1000\nlabel ::1/128 255\n" +
+		"precedence ::/0 40\nprecedence 2001:db8::/32 70000\nprecedence fd00::/8 255\nprecedence 2002::/16 254\n"
+	tb, warnings, err := ParseGaiConfLenient(strings.NewReader(conf))
+	if err != nil || len(warnings) != 4 {
+		t.Fatalf("ParseGaiConfLenient = %v, %v; want 4 warnings (values 256, 256, 1000 and 70000)", warnings, err)
+	}
+	l := func(s string) uint8 { return tb.Label(ma(s)) }
+	if l("2001:db8::1") != l("fd00::1") {
+		t.Error("labels 256 and 256 differ")
+	}
+	labels := []uint8{l("2001:db8::1"), l("2002::1"), l("::1"), l("3000::1")}
+	if slices.Sort(labels); len(slices.Compact(labels)) != 4 {
+		t.Errorf("labels 256, 1000, 255, 1 = %v; want four different values", labels)
+	}
+	p := func(s string) uint8 { return tb.Precedence(ma(s)) }
+	if !(p("2001:db8::1") > p("fd00::1") && p("fd00::1") > p("2002::1") && p("2002::1") > p("3000::1")) {
+		t.Errorf("precedences 70000, 255, 254, 40 = %d %d %d %d; want that order", p("2001:db8::1"), p("fd00::1"), p("2002::1"), p("3000::1"))
+	}
+
+	// More distinct values than 8 bits hold: those above 255 become 255.
+	var b strings.Builder
+	b.WriteString("precedence ::/0 0\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "precedence 2001:db8:%x::/48 %d\n", i, i+1)
+	}
+	tb, warnings, err = ParseGaiConfLenient(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(warnings); n != 2*45 {
+		t.Errorf("%d warnings; want %d (45 values above 255 twice: read, then stored as 255)", n, 2*45)
+	}
+	if got := tb.Precedence(ma("2001:db8:12b::1")); got != 255 {
+		t.Errorf("precedence 300 stored as %d; want 255", got)
+	}
+	if got := tb.Precedence(ma("2001:db8:fe::1")); got != 255 {
+		t.Errorf("precedence 255 stored as %d; want 255", got)
+	}
+	if got := tb.Precedence(ma("2001:db8:9::1")); got != 10 {
+		t.Errorf("precedence 10 stored as %d; want 10", got)
+	}
+}

@@ -51,7 +51,7 @@ func ParseIP6addrctl(r io.Reader) (*Table, error) {
 			return fmt.Errorf("%w: want 4 fields (prefix, precedence, label, use), have %d", errSyntax, len(f))
 		}
 		if _, err := strconv.ParseUint(f[3], 10, 64); err != nil {
-			return fmt.Errorf("%w: use count %q is not a decimal number", errSyntax, f[3])
+			return fmt.Errorf("%w: use count %q is not a decimal number", errSyntax, errText(f[3]))
 		}
 		e, err := parseEntry(f[0], f[1], f[2])
 		if err != nil {
