@@ -65,6 +65,15 @@ func formatMappedHex(p netip.Prefix) string {
 	return fmt.Sprintf("::ffff:%x:%x/%d", uint16(b[12])<<8|uint16(b[13]), uint16(b[14])<<8|uint16(b[15]), p.Bits())
 }
 
+// add reads the three fields of a combined row and adds it.
+func (s *entrySet) add(prefix, prec, label string) error {
+	e, err := parseEntry(prefix, prec, label)
+	if err != nil {
+		return err
+	}
+	return s.addEntry(e)
+}
+
 // parseEntry reads the three fields of a combined row.
 func parseEntry(prefix, prec, label string) (Entry, error) {
 	p, err := parseIPv6Prefix(prefix)
@@ -93,7 +102,7 @@ type entrySet struct {
 	seen    map[netip.Prefix]bool
 }
 
-func (s *entrySet) add(e Entry) error {
+func (s *entrySet) addEntry(e Entry) error {
 	if s.seen[e.Prefix] {
 		return fmt.Errorf("%w: %s given again", ErrDuplicate, e.Prefix)
 	}
@@ -106,6 +115,18 @@ func (s *entrySet) add(e Entry) error {
 	s.seen[e.Prefix] = true
 	s.entries = append(s.entries, e)
 	return nil
+}
+
+// table ends the read of a combined-table file: the error of the line
+// loop, else a missing header, else the table of the rows.
+func (s *entrySet) table(err error, format string, header bool) (*Table, error) {
+	if err != nil {
+		return nil, err
+	}
+	if !header {
+		return nil, &ParseError{Format: format, Err: fmt.Errorf("%w: no header line", errSyntax)}
+	}
+	return New(s.entries)
 }
 
 func flush(bw *bufio.Writer, format string) error {
