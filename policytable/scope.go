@@ -149,16 +149,17 @@ func (t *Table) compileScope4() {
 //
 // The zero Addr has global scope. Scope does not allocate.
 func (t *Table) Scope(a netip.Addr) Scope {
-	if a.Is4() || a.Is4In6() {
-		t = t.compiled()
-		// The last interval start <= the address; s4starts[0] is 0.
-		i, found := slices.BinarySearch(t.s4starts, addrbits.From(a).IPv4())
-		if !found {
-			i--
-		}
-		return t.s4scopes[i]
+	x := addrbits.From(a)
+	if !x.IsMapped() {
+		return scope6(x)
 	}
-	return ScopeIPv6(a)
+	t = t.compiled()
+	// The last interval start <= the address; s4starts[0] is 0.
+	i, found := slices.BinarySearch(t.s4starts, x.IPv4())
+	if !found {
+		i--
+	}
+	return t.s4scopes[i]
 }
 
 // ScopeIPv6 returns the scope of an IPv6 address by RFC 6724 section 3.1,
@@ -169,13 +170,17 @@ func ScopeIPv6(a netip.Addr) Scope {
 	if !a.Is6() || a.Is4In6() {
 		return ScopeGlobal
 	}
-	b := a.As16()
-	switch {
-	case b[0] == 0xff:
-		return Scope(b[1] & 0xf)
-	case a.IsLoopback(), b[0] == 0xfe && b[1]&0xc0 == 0x80:
+	return scope6(addrbits.From(a))
+}
+
+// scope6 is ScopeIPv6 on the 128-bit form of an IPv6 address.
+func scope6(x addrbits.U128) Scope {
+	switch top10 := x.Hi >> 54; {
+	case x.Hi>>56 == 0xff: // ff00::/8, the scope field is bits 12-15
+		return Scope(x.Hi >> 48 & 0xf)
+	case x.Hi == 0 && x.Lo == 1, top10 == 0xfe80>>6: // ::1, fe80::/10
 		return ScopeLinkLocal
-	case b[0] == 0xfe && b[1]&0xc0 == 0xc0:
+	case top10 == 0xfec0>>6: // fec0::/10
 		return ScopeSiteLocal
 	}
 	return ScopeGlobal
