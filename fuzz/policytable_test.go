@@ -67,8 +67,9 @@ func FuzzGaiConf(f *testing.F) {
 }
 
 // maxErrorLen bounds the text of one error: messages quote at most 80
-// bytes of a line and of a field.
-const maxErrorLen = 600
+// bytes of the line and of at most two fields, and %q writes a byte of
+// invalid UTF-8 as 4 characters.
+const maxErrorLen = 1500
 
 func checkWarnings(t *testing.T, warnings []*policytable.ParseError, lines int) {
 	t.Helper()
