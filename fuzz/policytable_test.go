@@ -34,9 +34,11 @@ func addFileSeed(f *testing.F, name string) {
 }
 
 // FuzzGaiConf: ParseGaiConf and ParseGaiConfLenient never panic; a table
-// either accepts is written by WriteGaiConf and read back Equal; strict
-// acceptance implies a lenient parse with no warnings and the same table;
-// every problem has a line number inside the input.
+// either accepts is written by WriteGaiConf and read back Equal (strictly
+// too, unless it holds an IPv4 scope above 15, which only glibc and the
+// lenient reader accept); strict acceptance implies a lenient parse with
+// no warnings and the same table; every problem has a line number inside
+// the input; the warnings and their texts are bounded.
 func FuzzGaiConf(f *testing.F) {
 	for _, s := range gaiSeeds {
 		f.Add(s)
@@ -47,36 +49,168 @@ func FuzzGaiConf(f *testing.F) {
 		strict, err := policytable.ParseGaiConf(strings.NewReader(in))
 		lenient, warnings, lerr := policytable.ParseGaiConfLenient(strings.NewReader(in))
 		var pe *policytable.ParseError
-		if err != nil && errors.As(err, &pe) && (pe.Line < 1 || pe.Line > lines) {
-			t.Fatalf("ParseError line %d outside 1..%d", pe.Line, lines)
+		if err != nil && errors.As(err, &pe) && (pe.Line < 1 || pe.Line > lines || len(pe.Error()) > maxErrorLen) {
+			t.Fatalf("ParseError line %d outside 1..%d or %d bytes long", pe.Line, lines, len(pe.Error()))
 		}
-		for _, w := range warnings {
-			if w.Line < 1 || w.Line > lines || w.Err == nil {
-				t.Fatalf("warning %v outside 1..%d", w, lines)
-			}
-		}
+		checkWarnings(t, warnings, lines)
 		if err == nil {
 			if lerr != nil || len(warnings) != 0 || !lenient.Equal(strict) {
 				t.Fatalf("strict accepted, lenient = %v, %v, %v", lenient, warnings, lerr)
 			}
 		}
 		for _, tb := range []*policytable.Table{strict, lenient} {
-			if tb == nil {
-				continue
-			}
-			var b bytes.Buffer
-			if err := tb.WriteGaiConf(&b); err != nil {
-				t.Fatal(err)
-			}
-			back, err := policytable.ParseGaiConf(&b)
-			if err != nil {
-				t.Fatalf("reading what WriteGaiConf wrote: %v\n%s", err, b.String())
-			}
-			if !back.Equal(tb) {
-				t.Fatalf("round trip changed the table:\n%s\nwant\n%s", back, tb)
+			if tb != nil {
+				checkGaiRoundTrip(t, tb)
 			}
 		}
 	})
+}
+
+// maxErrorLen bounds the text of one error: messages quote at most 80
+// bytes of the line and of at most two fields, and %q writes a byte of
+// invalid UTF-8 as 4 characters.
+const maxErrorLen = 1500
+
+func checkWarnings(t *testing.T, warnings []*policytable.ParseError, lines int) {
+	t.Helper()
+	if len(warnings) > 101 {
+		t.Fatalf("%d warnings; want at most 100 and a count of the rest", len(warnings))
+	}
+	for _, w := range warnings {
+		if w.Line < 1 || w.Line > lines || w.Err == nil || len(w.Error()) > maxErrorLen {
+			t.Fatalf("warning %v outside 1..%d or too long", w, lines)
+		}
+	}
+}
+
+// checkGaiRoundTrip writes tb as gai.conf and reads it back.
+func checkGaiRoundTrip(t *testing.T, tb *policytable.Table) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := tb.WriteGaiConf(&b); err != nil {
+		t.Fatal(err)
+	}
+	back, warnings, err := policytable.ParseGaiConfLenient(bytes.NewReader(b.Bytes()))
+	if err != nil || !back.Equal(tb) {
+		t.Fatalf("reading what WriteGaiConf wrote: %v, %v\n%s", err, warnings, b.String())
+	}
+	rules, _ := tb.ScopeV4()
+	wide := slices.ContainsFunc(rules, func(r policytable.ScopeRule) bool { return r.Scope > 15 })
+	strict, err := policytable.ParseGaiConf(bytes.NewReader(b.Bytes()))
+	if (err != nil) != wide || err == nil && !strict.Equal(tb) {
+		t.Fatalf("strict read of what WriteGaiConf wrote = %v (scopes above 15: %v)\n%s", err, wide, b.String())
+	}
+}
+
+// FuzzLint: Lint of any table the lenient reader builds is deterministic,
+// bounded by the rows, uses only the documented codes in their order,
+// and says the same of the table after a gai.conf round trip.
+func FuzzLint(f *testing.F) {
+	for _, s := range gaiSeeds {
+		f.Add(s)
+	}
+	f.Add("label ::/0 1\nlabel 2001:db8:1::/48 14\nlabel fd00:1::/48 14\nlabel fd00:2::/48 14\nprecedence ::ffff:0:0/96 100\n")
+	f.Add("precedence fc00::/7 50\nprecedence 2000::/3 40\nlabel 2001:db8::/32 1\nscopev4 10.0.0.0/8 5\n")
+	addFileSeed(f, "debian-gai.conf")
+	order := map[string]int{policytable.CodeMissingRow: 0, policytable.CodeIPv4Preferred: 1, policytable.CodeULAPreferred: 2,
+		policytable.CodeRedundantRow: 3, policytable.CodeSharedLabel: 4, policytable.CodeScopeNoLinkLocal: 5}
+	f.Fuzz(func(t *testing.T, in string) {
+		tb, _, err := policytable.ParseGaiConfLenient(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		got := policytable.Lint(tb)
+		// 16 missing rows, 2 preferences, one redundant or shared-label
+		// finding per row, 2 scopes.
+		if limit := 20 + len(tb.Precedences()) + 2*len(tb.Labels()); len(got) > limit {
+			t.Fatalf("%d findings for %d+%d rows", len(got), len(tb.Precedences()), len(tb.Labels()))
+		}
+		for i, fd := range got {
+			o, ok := order[fd.Code]
+			if !ok || fd.Message == "" || len(fd.String()) > maxErrorLen || !fd.Prefix.IsValid() {
+				t.Fatalf("finding %q: unknown code, empty or too long", fd)
+			}
+			if i > 0 && order[got[i-1].Code] > o {
+				t.Fatalf("findings out of code order: %v", got)
+			}
+		}
+		var b bytes.Buffer
+		if err := tb.WriteGaiConf(&b); err != nil {
+			t.Fatal(err)
+		}
+		back, _, err := policytable.ParseGaiConfLenient(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again := policytable.Lint(back); !slices.Equal(again, got) {
+			t.Fatalf("Lint after a round trip = %v; want %v", again, got)
+		}
+	})
+}
+
+// FuzzKnownLocal: KnownLocalPrefix accepts exactly the addresses of
+// fd00::/8 and returns their /48; AddKnownLocal either rejects a prefix
+// with a *TableError naming it, or gives every known-local prefix the
+// draft's precedence 45 and label 14, changes nothing outside them, is
+// idempotent and survives a gai.conf round trip.
+func FuzzKnownLocal(f *testing.F) {
+	pfx := func(s string) []byte {
+		p := netip.MustParsePrefix(s)
+		b := p.Addr().As16()
+		return append(b[:], byte(p.Bits()))
+	}
+	addr := func(s string) []byte { b := netip.MustParseAddr(s).As16(); return b[:] }
+	f.Add(addr("fd01:1:1::1"), slices.Concat(pfx("fd01:1:1::/48"), pfx("fd02:2:2::/48")))
+	f.Add(addr("fc00::1"), slices.Concat(pfx("fd01:1:1::/48"), pfx("fd01:1:1:8000::/49")))
+	f.Add(addr("::ffff:10.0.0.1"), pfx("fd00::/39"))
+	f.Add(addr("fd12:3456:789a::1"), slices.Concat(pfx("fc00::/48"), pfx("fd00::/40")))
+	base := policytable.Draft6724Update()
+	f.Fuzz(func(t *testing.T, a []byte, raw []byte) {
+		if len(a) < 16 {
+			return
+		}
+		x := netip.AddrFrom16([16]byte(a[:16]))
+		kp, ok := policytable.KnownLocalPrefix(x)
+		if inFD := x.As16()[0] == 0xfd && !x.Is4In6(); ok != inFD || ok && (kp.Bits() != 48 || !kp.Contains(x)) {
+			t.Fatalf("KnownLocalPrefix(%s) = %s, %v", x, kp, ok)
+		}
+		var prefixes []netip.Prefix
+		for len(raw) >= 17 && len(prefixes) < 200 {
+			prefixes = append(prefixes, netip.PrefixFrom(netip.AddrFrom16([16]byte(raw[:16])), int(raw[16])%129))
+			raw = raw[17:]
+		}
+		if ok {
+			prefixes = append(prefixes, kp)
+		}
+		checkKnownLocal(t, base, prefixes, x)
+	})
+}
+
+func checkKnownLocal(t *testing.T, base *policytable.Table, prefixes []netip.Prefix, x netip.Addr) {
+	t.Helper()
+	tb, err := base.AddKnownLocal(prefixes...)
+	if err != nil {
+		var te *policytable.TableError
+		if !errors.As(err, &te) || tb != nil || !slices.Contains(prefixes, te.Prefix) || len(err.Error()) > maxErrorLen {
+			t.Fatalf("AddKnownLocal(%v) = %v, %v; want a *TableError naming one of them", prefixes, tb, err)
+		}
+		return
+	}
+	want := policytable.Attr{Precedence: policytable.KnownLocalPrecedence, Label: policytable.KnownLocalLabel}
+	inside := false
+	for _, p := range prefixes {
+		if got := tb.Lookup(p.Addr()); got != want {
+			t.Fatalf("Lookup(%s) = %+v after adding %s; want %+v", p.Addr(), got, p, want)
+		}
+		inside = inside || p.Contains(x)
+	}
+	if !inside && tb.Lookup(x) != base.Lookup(x) {
+		t.Fatalf("Lookup(%s) changed outside the known-local prefixes", x)
+	}
+	if again, err := tb.AddKnownLocal(prefixes...); err != nil || !again.Equal(tb) {
+		t.Fatalf("adding the prefixes again = %v; want the same table", err)
+	}
+	checkGaiRoundTrip(t, tb)
 }
 
 // combinedRoundTrip checks a parse of a combined-table format: on

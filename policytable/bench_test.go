@@ -87,3 +87,24 @@ func BenchmarkLookup(b *testing.B) {
 		_ = sink
 	})
 }
+
+// BenchmarkScope measures Table.Scope, which addrselect calls for every
+// destination and source: the IPv4 rules (a binary search of the IPv4
+// intervals) and the IPv6 classification.
+func BenchmarkScope(b *testing.B) {
+	for _, tt := range []struct {
+		name string
+		t    *Table
+	}{{"rfc6724", RFC6724()}, {"rfc3484", RFC3484()}} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var sink Scope
+			i := 0
+			for b.Loop() {
+				sink += tt.t.Scope(benchAddrs[i&(len(benchAddrs)-1)])
+				i++
+			}
+			_ = sink
+		})
+	}
+}

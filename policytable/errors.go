@@ -30,6 +30,13 @@ var (
 	// because a caller merging rows from several sources may drop or
 	// reconcile the duplicate.
 	ErrDuplicate = errors.New("duplicate prefix")
+	// ErrGlibcCrash: a gai.conf line that makes glibc's getaddrinfo
+	// crash (a scopev4 line without a prefix length before any scopev4
+	// line with one: glibc 2.36 dereferences an uninitialised pointer).
+	// ParseGaiConfLenient reports it as a warning, like lines glibc
+	// ignores, and skips the line; exported so that a caller can treat
+	// it as the error it is for the host.
+	ErrGlibcCrash = errors.New("glibc's getaddrinfo crashes on this line")
 )
 
 // Causes not exported: the error text explains them.

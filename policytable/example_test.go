@@ -60,7 +60,7 @@ precedence ::ffff:0:0/96 100
 	}
 	// Output:
 	// IPv4 100 IPv6 40 ULA label 6
-	// policytable: gai.conf line 1 "precedence 10.0.0.0/8 100": IPv4 prefix where IPv6 syntax is required: 10.0.0.0/8
+	// policytable: gai.conf line 1 "precedence 10.0.0.0/8 100": IPv4 prefix where IPv6 syntax is required: 10.0.0.0/8 (glibc ignores the line)
 	// line 1
 }
 
@@ -87,7 +87,7 @@ precedence ::ffff:0:0/96 100
 		}
 	}
 	// Output:
-	// line 4 IPv4 prefix where IPv6 syntax is required: 10.0.0.0/8
+	// line 4 IPv4 prefix where IPv6 syntax is required: 10.0.0.0/8 (glibc ignores the line)
 	// ipv4-preferred ::ffff:0.0.0.0/96: IPv4 has precedence 100, above native IPv6 (::/0) at 40: IPv4 destinations are tried first (RFC 6724 section 10.3)
 }
 

@@ -11,7 +11,8 @@ import (
 
 // MaxLineLength bounds the length of one line of any text format this
 // package reads, without its line terminator. Longer lines are reported
-// as [ErrLineTooLong] (and skipped by [ParseGaiConfLenient]).
+// as [ErrLineTooLong] ([ParseGaiConfLenient] reads them, as glibc does,
+// keeping their first 64 KiB).
 const MaxLineLength = 4096
 
 // isSpace is C's isspace in the "C" locale, which glibc and FreeBSD use to
@@ -28,9 +29,9 @@ func parseValue(s string, limit uint64) (uint8, error) {
 	if err != nil {
 		var ne *strconv.NumError
 		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
-			return 0, fmt.Errorf("%w: %s is above %d", errValueRange, s, limit)
+			return 0, fmt.Errorf("%w: %s is above %d", errValueRange, errText(s), limit)
 		}
-		return 0, fmt.Errorf("%w: value %q is not a decimal number", errSyntax, s)
+		return 0, fmt.Errorf("%w: value %q is not a decimal number", errSyntax, errText(s))
 	}
 	if v > limit {
 		return 0, fmt.Errorf("%w: %d is above %d", errValueRange, v, limit)
@@ -39,31 +40,16 @@ func parseValue(s string, limit uint64) (uint8, error) {
 }
 
 // parseIPv6Prefix parses "addr/len" with an IPv6 address (IPv4-mapped
-// allowed). If bare is true, an address without "/len" means /128.
-// Host bits are returned as written; callers decide about canonical form.
-func parseIPv6Prefix(s string, bare bool) (netip.Prefix, error) {
-	var p netip.Prefix
-	if !strings.Contains(s, "/") {
-		if !bare {
-			return p, fmt.Errorf("%w: %q has no prefix length", errInvalidPrefix, s)
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return p, fmt.Errorf("%w: %q is not an address", errInvalidPrefix, s)
-		}
-		if a.Is4() {
-			return p, fmt.Errorf("%w: %s", errIPv4Prefix, s)
-		}
-		if a.Zone() != "" {
-			return p, fmt.Errorf("%w: %q has a zone", errInvalidPrefix, s)
-		}
-		return netip.PrefixFrom(a, 128), nil
-	}
+// allowed), for the combined-table formats. Host bits are returned as
+// written; callers decide about canonical form.
+func parseIPv6Prefix(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return p, fmt.Errorf("%w: %q is not a prefix", errInvalidPrefix, s)
-	}
-	if p.Addr().Is4() {
+	switch {
+	case !strings.Contains(s, "/"):
+		return p, fmt.Errorf("%w: %q has no prefix length", errInvalidPrefix, errText(s))
+	case err != nil:
+		return p, fmt.Errorf("%w: %q is not a prefix", errInvalidPrefix, errText(s))
+	case p.Addr().Is4():
 		return p, fmt.Errorf("%w: %s", errIPv4Prefix, s)
 	}
 	return p, nil
@@ -79,9 +65,18 @@ func formatMappedHex(p netip.Prefix) string {
 	return fmt.Sprintf("::ffff:%x:%x/%d", uint16(b[12])<<8|uint16(b[13]), uint16(b[14])<<8|uint16(b[15]), p.Bits())
 }
 
+// add reads the three fields of a combined row and adds it.
+func (s *entrySet) add(prefix, prec, label string) error {
+	e, err := parseEntry(prefix, prec, label)
+	if err != nil {
+		return err
+	}
+	return s.addEntry(e)
+}
+
 // parseEntry reads the three fields of a combined row.
 func parseEntry(prefix, prec, label string) (Entry, error) {
-	p, err := parseIPv6Prefix(prefix, false)
+	p, err := parseIPv6Prefix(prefix)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -107,7 +102,7 @@ type entrySet struct {
 	seen    map[netip.Prefix]bool
 }
 
-func (s *entrySet) add(e Entry) error {
+func (s *entrySet) addEntry(e Entry) error {
 	if s.seen[e.Prefix] {
 		return fmt.Errorf("%w: %s given again", ErrDuplicate, e.Prefix)
 	}
@@ -120,6 +115,18 @@ func (s *entrySet) add(e Entry) error {
 	s.seen[e.Prefix] = true
 	s.entries = append(s.entries, e)
 	return nil
+}
+
+// table ends the read of a combined-table file: the error of the line
+// loop, else a missing header, else the table of the rows.
+func (s *entrySet) table(err error, format string, header bool) (*Table, error) {
+	if err != nil {
+		return nil, err
+	}
+	if !header {
+		return nil, &ParseError{Format: format, Err: fmt.Errorf("%w: no header line", errSyntax)}
+	}
+	return New(s.entries)
 }
 
 func flush(bw *bufio.Writer, format string) error {

@@ -134,8 +134,8 @@ func TestParseGaiConf(t *testing.T) {
 			label: glibcLabels,
 		},
 		{
-			name:  "label only, ::/0 implicit label 1; bare address is /128",
-			in:    "label ::1 0\nlabel 2001:db8::/32 9\n",
+			name:  "label only, ::/0 implicit label 1",
+			in:    "label ::1/128 0\nlabel 2001:db8::/32 9\n",
 			prec:  glibcPrecs,
 			label: "::/0=1 ::1/128=0 2001:db8::/32=9",
 		},
@@ -158,8 +158,8 @@ func TestParseGaiConf(t *testing.T) {
 			label: glibcLabels,
 		},
 		{
-			name:   "scopev4: mapped, plain IPv4, bare IPv4 address, mapped /96 default",
-			in:     "scopev4 ::ffff:169.254.0.0/112 2\nscopev4 10.0.0.0/8 5\nscopev4 192.0.2.1 8\nscopev4 ::ffff:0.0.0.0/96 14\nscopev4 ::ffff:127.0.0.1 2\n",
+			name:   "scopev4: mapped, plain IPv4, mapped /96 default",
+			in:     "scopev4 ::ffff:169.254.0.0/112 2\nscopev4 10.0.0.0/8 5\nscopev4 192.0.2.1/32 8\nscopev4 ::ffff:0.0.0.0/96 14\nscopev4 ::ffff:127.0.0.1/128 2\n",
 			prec:   glibcPrecs,
 			label:  glibcLabels,
 			scopes: "0.0.0.0/0=14 10.0.0.0/8=5 127.0.0.1/32=2 169.254.0.0/16=2 192.0.2.1/32=8",
@@ -227,9 +227,12 @@ func TestParseGaiConfMalformed(t *testing.T) {
 		{"prefix length too long", "label ::1/129 0", errInvalidPrefix, "", ""},
 		{"not an address", "label example.com/8 0", errInvalidPrefix, "", ""},
 		{"zone", "label fe80::1%eth0 0", errInvalidPrefix, "", ""},
-		{"value above 255", "label ::1/128 256", errValueRange, "", ""},
+		// glibc uses any int: the lenient table keeps its order (256 is
+		// stored as 255, above the implicit ::/0 label 1).
+		{"value above 255", "label ::1/128 256", errValueRange, "", "::/0=1 ::1/128=255"},
 		{"value above uint64", "label ::1/128 99999999999999999999999", errValueRange, "", ""},
-		{"negative value", "label ::1/128 -1", errSyntax, "", ""},
+		// strtoul reads -1 as ULONG_MAX, above INT_MAX: ignored.
+		{"negative value", "label ::1/128 -1", errValueRange, "", ""},
 		{"value not a number", "label ::1/128 x", errSyntax, "", ""},
 		{"hex value", "label ::1/128 0x1", errSyntax, "", ""},
 		{"unknown directive", "labels ::1/128 0", errUnknownDirective, "", ""},
@@ -246,7 +249,9 @@ func TestParseGaiConfMalformed(t *testing.T) {
 		{"reload without value", "reload", errSyntax, "", ""},
 		{"reload maybe", "reload maybe", errSyntax, "", ""},
 		{"reload extra", "reload yes please", errSyntax, "", ""},
-		{"line too long", longLine, ErrLineTooLong, "", ""},
+		// glibc reads the whole line; its fields end within what the
+		// lenient reader keeps, so it is used.
+		{"line too long", longLine, ErrLineTooLong, "", "::/0=1 ::1/128=0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -303,8 +308,9 @@ func TestParseGaiConfLenientScopes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warnings) != 3 {
-		t.Errorf("warnings = %v; want 3", warnings)
+	// Host bits; scope 99 above 15 and a duplicate; no scope.
+	if len(warnings) != 4 {
+		t.Errorf("warnings = %v; want 4", warnings)
 	}
 	if got := tb.Scope(ma("10.1.1.1")); got != ScopeSiteLocal {
 		t.Errorf("Scope(10.1.1.1) = %v; want site-local from the masked rule", got)
@@ -620,5 +626,67 @@ func TestWriteCombinedGolden(t *testing.T) {
 	}
 	if got := formatMappedHex(mp("::ffff:10.0.0.0/104")); got != "::ffff:a00:0/104" {
 		t.Errorf("formatMappedHex = %s", got)
+	}
+}
+
+// TestParseGaiConfLenientBounded: the lenient reader keeps at most
+// maxWarnings warnings, counts the rest in a final one, and cuts the
+// text each quotes, so that its memory does not grow with the input (10^5
+// bogus lines once kept 10^5 warnings with their whole lines).
+func TestParseGaiConfLenientBounded(t *testing.T) {
+	tests := []struct {
+		name  string
+		line  string
+		lines int
+	}{
+		{"many bogus lines", "bogus directive\n", 100000},
+		{"long bogus lines", "bogus " + strings.Repeat("x", 4000) + "\n", 2000},
+		{"long unparsable fields", "label " + strings.Repeat("1", 3000) + " " + strings.Repeat("2", 900) + "\n", 2000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := strings.Repeat(tt.line, tt.lines)
+			_, warnings, err := ParseGaiConfLenient(strings.NewReader(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(warnings) != maxWarnings+1 {
+				t.Fatalf("%d warnings; want %d and one counting the rest", len(warnings), maxWarnings+1)
+			}
+			last := warnings[len(warnings)-1]
+			if want := fmt.Sprintf("%d more", tt.lines-maxWarnings); !errors.Is(last, errMoreWarnings) || !strings.Contains(last.Error(), want) || last.Line != maxWarnings+1 {
+				t.Errorf("last warning = %v (line %d); want %q from line %d", last, last.Line, want, maxWarnings+1)
+			}
+			for _, w := range warnings {
+				if n := len(w.Error()); n > 400 {
+					t.Fatalf("warning of %d bytes: %.100s...", n, w.Error())
+				}
+			}
+		})
+	}
+}
+
+// TestParseGaiConfImplicitRowLimit: MaxRows label lines without ::/0 and
+// glibc's implicit ::/0 row make MaxRows+1 rows. That is a *ParseError on
+// the line of the last row, in both modes (it was a *TableError without
+// a line).
+func TestParseGaiConfImplicitRowLimit(t *testing.T) {
+	for _, kind := range []string{"label", "precedence"} {
+		var b bytes.Buffer
+		for i := range MaxRows {
+			fmt.Fprintf(&b, "%s 2001:%x:%x::/48 1\n", kind, i>>16, i&0xffff)
+		}
+		for _, lenient := range []bool{false, true} {
+			_, _, err := parseGaiConf(bytes.NewReader(b.Bytes()), lenient)
+			var pe *ParseError
+			if !errors.Is(err, ErrTooManyRows) || !errors.As(err, &pe) || pe.Line != MaxRows || !strings.Contains(err.Error(), "implicit ::/0") {
+				t.Errorf("%s, lenient=%v: err = %v; want a *ParseError on line %d about the implicit ::/0 row", kind, lenient, err, MaxRows)
+			}
+		}
+		// With ::/0 among them, MaxRows lines fit.
+		in := strings.Replace(b.String(), kind+" 2001:0:0::/48 1", kind+" ::/0 1", 1)
+		if _, err := ParseGaiConf(strings.NewReader(in)); err != nil {
+			t.Errorf("%s: MaxRows lines with ::/0: %v", kind, err)
+		}
 	}
 }

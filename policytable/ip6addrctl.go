@@ -51,21 +51,11 @@ func ParseIP6addrctl(r io.Reader) (*Table, error) {
 			return fmt.Errorf("%w: want 4 fields (prefix, precedence, label, use), have %d", errSyntax, len(f))
 		}
 		if _, err := strconv.ParseUint(f[3], 10, 64); err != nil {
-			return fmt.Errorf("%w: use count %q is not a decimal number", errSyntax, f[3])
+			return fmt.Errorf("%w: use count %q is not a decimal number", errSyntax, errText(f[3]))
 		}
-		e, err := parseEntry(f[0], f[1], f[2])
-		if err != nil {
-			return err
-		}
-		return entries.add(e)
+		return entries.add(f[0], f[1], f[2])
 	})
-	if err != nil {
-		return nil, err
-	}
-	if !header {
-		return nil, &ParseError{Format: format, Err: fmt.Errorf("%w: no header line", errSyntax)}
-	}
-	return New(entries.entries)
+	return entries.table(err, format, header)
 }
 
 // WriteIP6addrctl writes t's [Table.Entries] the way "ip6addrctl show"
@@ -99,16 +89,9 @@ func ParseIP6addrctlConf(r io.Reader) (*Table, error) {
 		case len(f) != 3:
 			return fmt.Errorf("%w: want 3 fields (prefix, precedence, label), have %d", errSyntax, len(f))
 		}
-		e, err := parseEntry(f[0], f[1], f[2])
-		if err != nil {
-			return err
-		}
-		return entries.add(e)
+		return entries.add(f[0], f[1], f[2])
 	})
-	if err != nil {
-		return nil, err
-	}
-	return New(entries.entries)
+	return entries.table(err, format, true)
 }
 
 // WriteIP6addrctlConf writes t's [Table.Entries] as a file for

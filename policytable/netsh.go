@@ -48,19 +48,9 @@ func ParseNetsh(r io.Reader) (*Table, error) {
 		case len(f) != 3:
 			return fmt.Errorf("%w: want 3 fields (precedence, label, prefix), have %d", errSyntax, len(f))
 		}
-		e, err := parseEntry(f[2], f[0], f[1])
-		if err != nil {
-			return err
-		}
-		return entries.add(e)
+		return entries.add(f[2], f[0], f[1])
 	})
-	if err != nil {
-		return nil, err
-	}
-	if state != 2 {
-		return nil, &ParseError{Format: format, Err: fmt.Errorf("%w: no header line", errSyntax)}
-	}
-	return New(entries.entries)
+	return entries.table(err, format, state == 2)
 }
 
 // WriteNetsh writes t's [Table.Entries] the way "netsh interface ipv6

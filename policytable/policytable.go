@@ -49,14 +49,17 @@
 //
 // Every reader bounds its input: at most [MaxRows] rows of each kind, and
 // lines of at most [MaxLineLength] bytes (longer lines are errors;
-// [ParseGaiConfLenient] skips them with a warning). Error texts quote at
-// most 80 bytes of a line. Precedence and label are stored in 8 bits.
+// [ParseGaiConfLenient] reads them as glibc does, keeping the first 64 KiB
+// of each, and returns at most 101 warnings). Error texts quote at most
+// 80 bytes of a line or field. Work is linear in the input after
+// sorting, [Lint] included. Precedence and label are stored in 8 bits.
 //
 // Errors are a [*ParseError] (a line of a file: format, line number,
 // text) or a [*TableError] (a row given to [New] or [NewSplit]). Only the
 // causes a caller may act on are exported, for [errors.Is]: the resource
 // bounds [ErrTooManyRows] and [ErrLineTooLong], [ErrNoDefault] (add a
-// ::/0 row) and [ErrDuplicate] (merge the rows). Other causes (syntax,
+// ::/0 row), [ErrDuplicate] (merge the rows) and [ErrGlibcCrash] (a
+// gai.conf line on which glibc's getaddrinfo crashes: refuse the file). Other causes (syntax,
 // value range, invalid or non-canonical prefixes) are mistakes to fix,
 // and the error text says which.
 package policytable

@@ -149,16 +149,17 @@ func (t *Table) compileScope4() {
 //
 // The zero Addr has global scope. Scope does not allocate.
 func (t *Table) Scope(a netip.Addr) Scope {
-	if a.Is4() || a.Is4In6() {
-		t = t.compiled()
-		// The last interval start <= the address; s4starts[0] is 0.
-		i, found := slices.BinarySearch(t.s4starts, addrbits.From(a).IPv4())
-		if !found {
-			i--
-		}
-		return t.s4scopes[i]
+	x := addrbits.From(a)
+	if !x.IsMapped() {
+		return scope6(x)
 	}
-	return ScopeIPv6(a)
+	t = t.compiled()
+	// The last interval start <= the address; s4starts[0] is 0.
+	i, found := slices.BinarySearch(t.s4starts, x.IPv4())
+	if !found {
+		i--
+	}
+	return t.s4scopes[i]
 }
 
 // ScopeIPv6 returns the scope of an IPv6 address by RFC 6724 section 3.1,
@@ -169,5 +170,9 @@ func ScopeIPv6(a netip.Addr) Scope {
 	if !a.Is6() || a.Is4In6() {
 		return ScopeGlobal
 	}
-	return Scope(addrbits.From(a).IPv6Scope())
+	return scope6(addrbits.From(a))
 }
+
+// scope6 is ScopeIPv6 on the 128-bit form of an IPv6 address: the one
+// classifier, in internal/addrbits, shared with addrselect.
+func scope6(x addrbits.U128) Scope { return Scope(x.IPv6Scope()) }
