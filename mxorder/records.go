@@ -2,8 +2,6 @@ package mxorder
 
 import (
 	"cmp"
-	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -95,8 +93,10 @@ func capRecords(plan *Plan, mx []*net.MX) (capped []*net.MX, records, nulls int)
 	return mx[:end], records, nulls
 }
 
-// isNullMX reports whether m is a null MX record (RFC 7505).
-func isNullMX(m *net.MX) bool { return m.Host == "" || m.Host == "." }
+// isNullMX reports whether m is a null MX record: its exchange is the
+// root, "." (RFC 7505 section 3). An empty exchange is not one: it names
+// nothing and is skipped as an invalid name.
+func isNullMX(m *net.MX) bool { return m.Host == "." }
 
 // dedupHosts keeps the first (best) entry of each host name and reports
 // the others.
@@ -146,37 +146,4 @@ func noFamilyDetail(f Family) string {
 
 func (plan *Plan) skip(e *entry, a netip.Addr, r SkipReason, detail string) {
 	plan.Skipped = append(plan.Skipped, Skip{Host: e.name, Preference: e.pref, Addr: a, Reason: r, Detail: detail})
-}
-
-// noteLookup records a failed lookup and reports whether err is a
-// failure (rather than nil or "no records").
-func (plan *Plan) noteLookup(host, network string, err error) bool {
-	if err == nil {
-		return false
-	}
-	notFound, temporary, timeout := classify(err)
-	if notFound {
-		return false
-	}
-	plan.LookupErrors = append(plan.LookupErrors, LookupError{
-		Host: host, Network: network, Temporary: temporary, Timeout: timeout, Message: err.Error(), Err: err,
-	})
-	return true
-}
-
-// classify interprets a resolver error the way *net.Resolver reports
-// them.
-func classify(err error) (notFound, temporary, timeout bool) {
-	var de *net.DNSError
-	if errors.As(err, &de) {
-		return de.IsNotFound, de.IsTemporary || de.IsTimeout, de.IsTimeout
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return false, true, true
-	}
-	var te interface{ Temporary() bool }
-	if errors.As(err, &te) {
-		return false, te.Temporary(), false
-	}
-	return false, false, false
 }
