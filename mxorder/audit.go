@@ -332,8 +332,8 @@ func (p *Planner) auditAddr(r *Report, h *AuditHost, e *entry, a netip.Addr) {
 		// RFC 4007 section 11: a zone is local to one node; no DNS
 		// answer carries one. The address is left out, as the planner
 		// does.
-		r.add(AuditFinding{Code: CodeReserved, Severity: SeverityError, Host: e.name, Preference: int(e.pref), Addr: a,
-			Message: e.name + " has an address with a zone, " + a.String() + ", which no DNS answer can carry: it is ignored"})
+		r.add(AuditFinding{Code: CodeReserved, Severity: SeverityError, Host: e.name, Preference: int(e.pref), Addr: a.WithZone(""),
+			Message: e.name + " has the address " + a.WithZone("").String() + " with zone " + quotedZone(a) + ", which no DNS answer can carry: it is ignored"})
 		return
 	}
 	h.Addrs = append(h.Addrs, a)

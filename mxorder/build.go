@@ -258,7 +258,7 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 			continue
 		}
 		if a.Zone() != "" {
-			b.plan.skip(e, a, SkipZonedAddr, "an address from DNS has no zone")
+			b.plan.skip(e, a.WithZone(""), SkipZonedAddr, "zone "+quotedZone(a)+": an address from DNS has none")
 			continue
 		}
 		fam := FamilyOf(a)
@@ -285,6 +285,17 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 		}
 	}
 	return fams, noRoute, nil
+}
+
+// quotedZone returns the zone of a quoted, cut to 64 bytes: a zone is
+// local text (RFC 4007 section 11) that a broken Resolver may fill with
+// anything.
+func quotedZone(a netip.Addr) string {
+	z := a.Zone()
+	if len(z) > 64 {
+		z = z[:64]
+	}
+	return strconv.Quote(z)
 }
 
 // inHost reports whether a is among the usable addresses of the current

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // mxInputCap bounds the MX records examined at all, whatever MaxMX says:
@@ -40,7 +42,7 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX) ([]entry, error) {
 		default:
 			n, reason := normalize(m.Host)
 			if reason != "" {
-				plan.skip(&entry{name: m.Host, pref: m.Pref}, netip.Addr{}, SkipInvalidName, reason)
+				plan.skip(&entry{name: printableName(m.Host), pref: m.Pref}, netip.Addr{}, SkipInvalidName, reason)
 				continue
 			}
 			entries = append(entries, entry{name: n, raw: m.Host, pref: m.Pref})
@@ -91,6 +93,26 @@ func capRecords(plan *Plan, mx []*net.MX) (capped []*net.MX, records, nulls int)
 			Detail: strconv.Itoa(beyond) + " MX records beyond the first " + strconv.Itoa(mxInputCap) + " not examined"})
 	}
 	return mx[:end], records, nulls
+}
+
+// maxPrintedName bounds the text of an invalid exchange name kept in a
+// Skip: a name from DNS is at most 255 octets (RFC 1035 section 2.3.4),
+// so anything longer came from a broken Resolver.
+const maxPrintedName = 256
+
+// printableName returns an invalid exchange name as a Skip keeps it:
+// valid UTF-8 (so that JSON carries it exactly) and at most
+// maxPrintedName bytes, a cut marked with "...".
+func printableName(n string) string {
+	n = strings.ToValidUTF8(n, "\uFFFD")
+	if len(n) <= maxPrintedName {
+		return n
+	}
+	cut := maxPrintedName
+	for cut > 0 && !utf8.RuneStart(n[cut]) {
+		cut--
+	}
+	return n[:cut] + "..."
 }
 
 // isNullMX reports whether m is a null MX record: its exchange is the
