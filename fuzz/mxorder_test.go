@@ -561,6 +561,7 @@ func FuzzAuditResolver(f *testing.F) {
 		f.Add(s+"\nmx sender.example 10 s.example\nip4 s.example 203.0.113.1", uint8(1))
 	}
 	f.Add("mx example.org 10 a.example\nip4 a.example 192.0.2.1\nmx sender.example 0 .", uint8(3))
+	f.Add("mx example.org 10 a.example\nip4 a.example 192.0.2.1\ncname a.example \xff.example", uint8(2))
 	f.Fuzz(func(t *testing.T, text string, relay uint8) {
 		r := newFuzzResolver(text)
 		p := &mxorder.Planner{Resolver: r, MaxMX: 8, MaxHostAddrs: 4}

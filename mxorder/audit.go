@@ -208,7 +208,12 @@ func (p *Planner) lookupCNAMEs(ctx context.Context, cr CNAMEResolver, names []st
 		if err != nil {
 			return
 		}
-		if c = strings.ToLower(strings.TrimSuffix(c, ".")); c != "" && c != n {
+		if canon, reason := normalize(c); reason == "" {
+			c = canon
+		} else {
+			c = printableName(strings.TrimSuffix(c, "."))
+		}
+		if c != "" && c != n {
 			mu.Lock()
 			out[n] = c
 			mu.Unlock()
