@@ -56,9 +56,10 @@ type DeliveryError struct {
 	// SessionLimit reports that MaxSessions sessions were used up before
 	// the attempts ran out.
 	SessionLimit bool
-	// stop is why the loop ended early: the context's error, or an
-	// *OutcomeError for an outcome try should not have returned.
-	stop error
+	// ctxErr is the context's error when it ended the loop (or ended
+	// during the last try); badOutcome is the *OutcomeError of a value
+	// try should not have returned.
+	ctxErr, badOutcome error
 }
 
 // OutcomeError is the error of [Plan.Deliver] when the try function
@@ -85,8 +86,10 @@ func (e *DeliveryError) Error() string {
 		b.WriteString(" failed permanently")
 	case e.SessionLimit:
 		b.WriteString(" stopped at the session limit")
-	case e.stop != nil:
-		b.WriteString(" interrupted: " + e.stop.Error())
+	case e.badOutcome != nil:
+		b.WriteString(" stopped: " + e.badOutcome.Error())
+	case e.ctxErr != nil:
+		b.WriteString(" interrupted: " + e.ctxErr.Error())
 	default:
 		b.WriteString(" failed for now")
 	}
@@ -106,8 +109,10 @@ func (e *DeliveryError) Unwrap() []error {
 			errs = append(errs, a.Err)
 		}
 	}
-	if e.stop != nil {
-		errs = append(errs, e.stop)
+	for _, err := range []error{e.badOutcome, e.ctxErr} {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errs
 }
@@ -126,7 +131,7 @@ func (p *Plan) Deliver(ctx context.Context, try func(ctx context.Context, a Atte
 	sessions := 0
 	for _, a := range p.attempts {
 		if err := ctx.Err(); err != nil {
-			e.stop = err
+			e.ctxErr = err
 			return e
 		}
 		o, err := try(ctx, a)
@@ -145,8 +150,8 @@ func (p *Plan) Deliver(ctx context.Context, try func(ctx context.Context, a Atte
 			}
 		case OutcomeNoSession:
 		default:
-			e.stop = &OutcomeError{Outcome: o, Attempt: a}
-			return e
+			e.badOutcome = &OutcomeError{Outcome: o, Attempt: a}
+			return e.ended(ctx)
 		}
 	}
 	return e.ended(ctx)
@@ -155,7 +160,7 @@ func (p *Plan) Deliver(ctx context.Context, try func(ctx context.Context, a Atte
 // ended records that ctx ended, if it did, before e is returned.
 func (e *DeliveryError) ended(ctx context.Context) *DeliveryError {
 	if err := ctx.Err(); err != nil {
-		e.stop = err
+		e.ctxErr = err
 	}
 	return e
 }

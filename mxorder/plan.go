@@ -70,6 +70,13 @@ type MXHost struct {
 	Families Family `json:"families"`
 }
 
+// MarshalJSON writes h with Addrs as a list ([] when empty), never null.
+func (h MXHost) MarshalJSON() ([]byte, error) {
+	type plain MXHost
+	h.Addrs = nonNil(h.Addrs)
+	return json.Marshal(plain(h))
+}
+
 // Candidate is a usable address of a host and the source address the
 // local host would use for it (zero when the planner has no Sources). In
 // JSON the source is written as "source" (its address) and
