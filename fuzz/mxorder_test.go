@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/netip"
@@ -271,4 +272,481 @@ func FuzzPlanCheck(f *testing.F) {
 			t.Fatalf("Reach has %d entries; want 3", len(r.Reach))
 		}
 	})
+}
+
+// fuzzResolver is an mxorder.Resolver (and CNAMEResolver) whose answers
+// and errors come from a text: one directive a line,
+//
+//	mx NAME PREF EXCHANGE      an MX record ("." for a null MX)
+//	ip4 NAME ADDR...           A answers (any address: stray ones too)
+//	ip6 NAME ADDR...           AAAA answers
+//	many ip4|ip6 NAME N        N generated answers (at most 5000)
+//	cname NAME TARGET          NAME is an alias
+//	fail mx|ip4|ip6|cname NAME notfound|servfail|timeout|plain|panic
+//
+// A name without records answers "not found", as *net.Resolver does.
+type fuzzResolver struct {
+	mx    map[string][]*net.MX
+	addrs map[string][]netip.Addr // "ip4 NAME", "ip6 NAME"
+	fails map[string]string       // "TYPE NAME" -> kind
+	cname map[string]string
+}
+
+func fuzzCanon(n string) string { return strings.ToLower(strings.TrimSuffix(n, ".")) }
+
+// newFuzzResolver parses the text, bounded so that each run stays cheap.
+func newFuzzResolver(text string) *fuzzResolver {
+	r := &fuzzResolver{mx: map[string][]*net.MX{}, addrs: map[string][]netip.Addr{}, fails: map[string]string{}, cname: map[string]string{}}
+	for i, line := range strings.Split(text, "\n") {
+		if i >= 64 {
+			break
+		}
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		k := f[1] + " " + fuzzCanon(f[1+min(1, len(f)-2)])
+		switch f[0] {
+		case "mx":
+			if pref, err := strconv.ParseUint(f[2], 10, 16); err == nil && len(f) > 3 {
+				r.mx[fuzzCanon(f[1])] = append(r.mx[fuzzCanon(f[1])], &net.MX{Pref: uint16(pref), Host: f[3]})
+			}
+		case "ip4", "ip6":
+			k = f[0] + " " + fuzzCanon(f[1])
+			for _, s := range f[2:min(len(f), 40)] {
+				if a, err := netip.ParseAddr(s); err == nil {
+					r.addrs[k] = append(r.addrs[k], a)
+				}
+			}
+		case "many":
+			n, err := strconv.Atoi(f[len(f)-1])
+			if err != nil || len(f) != 4 {
+				continue
+			}
+			for j := range min(max(n, 0), 5000) {
+				a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(j >> 8), 15: byte(j)})
+				if f[1] == "ip4" {
+					a = netip.AddrFrom4([4]byte{198, 18, byte(j >> 8), byte(j)})
+				}
+				r.addrs[k] = append(r.addrs[k], a)
+			}
+		case "cname":
+			r.cname[fuzzCanon(f[1])] = fuzzCanon(f[2])
+		case "fail":
+			if len(f) == 4 {
+				r.fails[k] = f[3]
+			}
+		}
+	}
+	return r
+}
+
+// answer applies a failure set for "TYPE NAME", if any.
+func (r *fuzzResolver) fail(qtype, name string) error {
+	kind, ok := r.fails[qtype+" "+fuzzCanon(name)]
+	switch {
+	case !ok:
+		return nil
+	case kind == "panic":
+		panic("fuzz resolver panics for " + qtype + " " + name)
+	case kind == "servfail":
+		return &net.DNSError{Err: "server misbehaving", Name: name, IsTemporary: true}
+	case kind == "timeout":
+		return &net.DNSError{Err: "i/o timeout", Name: name, IsTimeout: true, IsTemporary: true}
+	case kind == "plain":
+		return errors.New("fuzz resolver error")
+	}
+	return &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (r *fuzzResolver) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
+	if err := r.fail("mx", name); err != nil {
+		return nil, err
+	}
+	if mx := r.mx[fuzzCanon(name)]; len(mx) > 0 {
+		return mx, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (r *fuzzResolver) LookupNetIP(_ context.Context, network, host string) ([]netip.Addr, error) {
+	if err := r.fail(network, host); err != nil {
+		return nil, err
+	}
+	if a := r.addrs[network+" "+fuzzCanon(host)]; len(a) > 0 {
+		return a, nil // shared: the planner must copy
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+func (r *fuzzResolver) LookupCNAME(_ context.Context, host string) (string, error) {
+	if err := r.fail("cname", host); err != nil {
+		return "", err
+	}
+	if c, ok := r.cname[fuzzCanon(host)]; ok {
+		return c + ".", nil
+	}
+	return fuzzCanon(host) + ".", nil
+}
+
+// answered returns every address the resolver gives for host, unmapped.
+func (r *fuzzResolver) answered(host string) []netip.Addr {
+	var out []netip.Addr
+	for _, n := range []string{"ip4", "ip6"} {
+		for _, a := range r.addrs[n+" "+host] {
+			out = append(out, a.Unmap())
+		}
+	}
+	return out
+}
+
+// checkLookupErrors: every failed lookup keeps its error and its text,
+// and a resolver panic is a *ResolverPanicError.
+func checkLookupErrors(t *testing.T, errs []mxorder.LookupError) {
+	t.Helper()
+	for _, l := range errs {
+		if l.Err == nil || l.Message != l.Err.Error() {
+			t.Fatalf("lookup error %+v without its error", l)
+		}
+		var pe *mxorder.ResolverPanicError
+		if strings.Contains(l.Message, "fuzz resolver panics") && (!errors.As(l.Err, &pe) || !l.Temporary) {
+			t.Fatalf("resolver panic reported as %#v", l)
+		}
+	}
+}
+
+// checkJSONRoundTrip: v marshals, unmarshals into a fresh *T and
+// marshals again to the same bytes, and never writes null.
+func checkJSONRoundTrip[T any](t *testing.T, v *T) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("Marshal: %v", err)
+	}
+	var tree any
+	if err := json.Unmarshal(b, &tree); err != nil || hasNull(tree) {
+		t.Fatalf("JSON has null (or does not parse: %v): %s", err, b)
+	}
+	var back T
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("Unmarshal(%s): %v", b, err)
+	}
+	again, err := json.Marshal(&back)
+	if err != nil || string(again) != string(b) {
+		t.Fatalf("JSON round trip:\n%s\n%s (%v)", b, again, err)
+	}
+}
+
+// hasNull reports whether a decoded JSON value holds a null.
+func hasNull(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case []any:
+		return slices.ContainsFunc(v, hasNull)
+	case map[string]any:
+		for _, e := range v {
+			if hasNull(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var resolverSeeds = []string{
+	"mx example.org 10 mx10.example.org\nmx example.org 20 mx20.example.org\nip4 mx10.example.org 192.0.2.10\nip6 mx10.example.org 2001:db8::10\nip6 mx20.example.org 2001:db8::20",
+	"mx example.org 0 .",
+	"mx example.org 0 .\nmx example.org 10 a.example\nip4 a.example 192.0.2.1",
+	"mx example.org 10 \nmx example.org 20 b.example\nip6 b.example fe80::1%eth0 2001:db8::2 ::ffff:192.0.2.9",
+	"fail mx example.org servfail",
+	"fail mx example.org panic",
+	"mx example.org 10 a.example\nfail ip4 a.example panic\nip6 a.example 2001:db8::1\ncname a.example b.example",
+	"mx example.org 10 a.example\nmany ip6 a.example 5000\nmany ip4 a.example 3\nfail cname a.example panic",
+	"ip4 example.org 192.0.2.1\nip6 example.org 2001:db8::1",
+	"fail ip4 example.org timeout\nfail ip6 example.org notfound",
+	"mx example.org 10 192.0.2.1\nmx example.org 20 a.example\nmx example.org 20 A.EXAMPLE.\nip4 a.example 192.0.2.1 192.0.2.1\nfail ip6 a.example plain",
+}
+
+// FuzzPlanResolver: Planner.Plan through a resolver whose answers and
+// errors come from the input. The error is one the package documents;
+// the plan is bounded by the limits, lists only answered addresses
+// (never one with a zone), and its JSON round-trips exactly.
+func FuzzPlanResolver(f *testing.F) {
+	for _, s := range resolverSeeds {
+		f.Add(s, uint8(3), uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, text string, senders, maxAddrs uint8) {
+		r := newFuzzResolver(text)
+		p := &mxorder.Planner{Resolver: r, Families: mxorder.Family(senders) & mxorder.DualStack,
+			Seeded: true, MaxMX: 8, MaxHostAddrs: 4, MaxAddresses: int(maxAddrs % 8)}
+		plan, err := p.Plan(context.Background(), "example.org")
+		checkPlanError(t, plan, err)
+		if plan == nil {
+			return
+		}
+		checkLookupErrors(t, plan.LookupErrors)
+		// Bounded output: one skip per record or answered address at
+		// most (a million-address answer is one summary skip), each of
+		// bounded text.
+		if len(plan.Skipped) > 64*40 {
+			t.Fatalf("%d skips for at most 64 lines", len(plan.Skipped))
+		}
+		for _, s := range plan.Skipped {
+			if len(s.Host) > 260 || len(s.Detail) > 1200 {
+				t.Fatalf("skip text unbounded: %d, %d bytes", len(s.Host), len(s.Detail))
+			}
+		}
+		if len(plan.Hosts) > p.MaxMX {
+			t.Fatalf("%d hosts; MaxMX %d", len(plan.Hosts), p.MaxMX)
+		}
+		for _, h := range plan.Hosts {
+			if len(h.Addrs) == 0 || len(h.Addrs) > 2*p.MaxHostAddrs {
+				t.Fatalf("host %s has %d addresses", h.Name, len(h.Addrs))
+			}
+		}
+		if p.MaxAddresses > 0 && len(plan.Attempts()) > p.MaxAddresses {
+			t.Fatalf("%d attempts; MaxAddresses %d", len(plan.Attempts()), p.MaxAddresses)
+		}
+		for _, a := range plan.Attempts() {
+			if a.Addr.Zone() != "" || !slices.Contains(r.answered(a.Host), a.Addr) {
+				t.Fatalf("attempt %v for %s: zoned or not answered (%v)", a.Addr, a.Host, r.answered(a.Host))
+			}
+		}
+		if plan.NullMX != errors.Is(err, mxorder.ErrNullMX) || (plan.Implicit && errors.Is(err, mxorder.ErrNoSuchDomain)) {
+			t.Fatalf("NullMX %v, Implicit %v with error %v", plan.NullMX, plan.Implicit, err)
+		}
+		checkJSONRoundTrip(t, plan)
+	})
+}
+
+// checkPlanError: err is nil or one of the documented errors; a plan
+// comes with every error but an invalid name or a failed MX lookup.
+func checkPlanError(t *testing.T, plan *mxorder.Plan, err error) {
+	t.Helper()
+	var (
+		ue *mxorder.UnreachableError
+		pe *mxorder.ResolverPanicError
+		de *net.DNSError
+	)
+	switch {
+	case err == nil:
+		if plan == nil || len(plan.Attempts()) == 0 {
+			t.Fatalf("no error and no attempts: %v", plan)
+		}
+	case errors.Is(err, mxorder.ErrNullMX), errors.Is(err, mxorder.ErrNoSuchDomain), errors.Is(err, mxorder.ErrNoPrimaryRelay):
+		if plan == nil || len(plan.Hosts) != 0 {
+			t.Fatalf("error %v with plan %v", err, plan)
+		}
+	case errors.As(err, &ue):
+		if plan == nil || len(plan.Hosts) != 0 || ue.Hosts < 0 {
+			t.Fatalf("unreachable error with plan %v", plan)
+		}
+	case errors.As(err, &pe), errors.As(err, &de), strings.Contains(err.Error(), "fuzz resolver error"):
+		if plan != nil || !strings.HasPrefix(err.Error(), "mxorder: ") {
+			t.Fatalf("MX lookup error %v with plan %v", err, plan)
+		}
+	default:
+		t.Fatalf("unexpected error %T %v", err, err)
+	}
+}
+
+// FuzzAuditResolver: Planner.Audit and Planner.CheckBounce through the
+// fuzzed resolver. Errors are only the MX lookup's (typed); reports
+// have no null lists, hosts in preference order, three Reach rows, and
+// JSON that round-trips exactly; the bounce check agrees with its
+// findings and says when a domain is a null MX.
+func FuzzAuditResolver(f *testing.F) {
+	for _, s := range resolverSeeds {
+		f.Add(s+"\nmx sender.example 10 s.example\nip4 s.example 203.0.113.1", uint8(1))
+	}
+	f.Add("mx example.org 10 a.example\nip4 a.example 192.0.2.1\nmx sender.example 0 .", uint8(3))
+	f.Add("mx example.org 10 a.example\nip4 a.example 192.0.2.1\ncname a.example \xff.example", uint8(2))
+	f.Fuzz(func(t *testing.T, text string, relay uint8) {
+		r := newFuzzResolver(text)
+		p := &mxorder.Planner{Resolver: r, MaxMX: 8, MaxHostAddrs: 4}
+		rep, err := p.Audit(context.Background(), "example.org")
+		checkAuditError(t, err, rep == nil)
+		if rep != nil {
+			if len(rep.Reach) != 3 {
+				t.Fatalf("%d Reach rows", len(rep.Reach))
+			}
+			for i := 1; i < len(rep.Hosts); i++ {
+				if rep.Hosts[i-1].Preference > rep.Hosts[i].Preference {
+					t.Fatalf("hosts out of order: %v", rep.Hosts)
+				}
+			}
+			checkJSONRoundTrip(t, rep)
+		}
+		b, err := p.CheckBounce(context.Background(), mxorder.Family(relay)&mxorder.DualStack, "example.org", "sender.example")
+		checkAuditError(t, err, b == nil)
+		if b == nil {
+			return
+		}
+		hasError := slices.ContainsFunc(b.Findings, func(f mxorder.AuditFinding) bool { return f.Severity == mxorder.SeverityError })
+		if b.OK() == hasError || (b.SenderNullMX && b.SenderFamilies != 0) {
+			t.Fatalf("bounce report inconsistent: %+v", b)
+		}
+		checkJSONRoundTrip(t, b)
+	})
+}
+
+// checkAuditError: an audit or bounce check fails only with its
+// report missing, and then only for the MX lookup (typed: the resolver's
+// *net.DNSError, a *ResolverPanicError, or its plain error wrapped).
+func checkAuditError(t *testing.T, err error, noReport bool) {
+	t.Helper()
+	var (
+		pe *mxorder.ResolverPanicError
+		de *net.DNSError
+	)
+	switch {
+	case err == nil && noReport, err != nil && !noReport:
+		t.Fatalf("error %v; report missing: %v", err, noReport)
+	case err == nil:
+	case errors.As(err, &pe), errors.As(err, &de), strings.Contains(err.Error(), "fuzz resolver error"):
+		if !strings.HasPrefix(err.Error(), "mxorder: ") {
+			t.Fatalf("error %q does not name the package", err)
+		}
+	default:
+		t.Fatalf("unexpected error %T %v", err, err)
+	}
+}
+
+// FuzzDeliver: Plan.Deliver with fuzzed outcomes (one byte per try; a
+// byte of 0x80 or more also cancels the context during that try). It
+// tries the attempts in order, stops at the first delivery, permanent
+// failure, unknown outcome (an *OutcomeError) or the session limit,
+// and reports a cancellation even during the last try.
+func FuzzDeliver(f *testing.F) {
+	f.Add([]byte{0, 1, 2}, uint8(0))
+	f.Add([]byte{1, 1, 1, 1}, uint8(2))
+	f.Add([]byte{0, 3}, uint8(0))
+	f.Add([]byte{0, 9}, uint8(0))
+	f.Add([]byte{0, 0, 0, 0x80}, uint8(0))
+	f.Fuzz(func(t *testing.T, outcomes []byte, sessions uint8) {
+		mx, addrs := mxFuzzInput("10 a.example 192.0.2.1 2001:db8::1\n20 b.example 192.0.2.2\n30 c.example 2001:db8::3")
+		p := &mxorder.Planner{Seeded: true, MaxSessions: int(sessions % 4)}
+		plan, err := p.Build(context.Background(), "example.com", mx, addrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var tried []mxorder.Attempt
+		err = plan.Deliver(ctx, func(_ context.Context, a mxorder.Attempt) (mxorder.Outcome, error) {
+			b := byte(0)
+			if len(tried) < len(outcomes) {
+				b = outcomes[len(tried)]
+			}
+			tried = append(tried, a)
+			if b >= 0x80 {
+				cancel()
+			}
+			return mxorder.Outcome(b & 0x7f), errors.New("try " + strconv.Itoa(len(tried)))
+		})
+		checkDelivery(t, plan, outcomes, tried, ctx.Err() != nil, err)
+	})
+}
+
+// checkDelivery checks one Deliver run against the outcomes given.
+func checkDelivery(t *testing.T, plan *mxorder.Plan, outcomes []byte, tried []mxorder.Attempt, cancelled bool, err error) {
+	t.Helper()
+	if !slices.Equal(tried, plan.Attempts()[:len(tried)]) {
+		t.Fatalf("tried %v; want a prefix of %v", tried, plan.Attempts())
+	}
+	last := byte(0)
+	if n := len(tried); n > 0 && n <= len(outcomes) {
+		last = outcomes[n-1] & 0x7f
+	}
+	var de *mxorder.DeliveryError
+	var oe *mxorder.OutcomeError
+	switch {
+	case mxorder.Outcome(last) == mxorder.OutcomeDelivered && len(tried) > 0:
+		if err != nil {
+			t.Fatalf("delivered, yet err %v", err)
+		}
+		return
+	case !errors.As(err, &de) || len(de.Attempts) != len(tried):
+		t.Fatalf("err %v after %d tries; want a *DeliveryError of them", err, len(tried))
+	case last > byte(mxorder.OutcomePermanent) && !errors.As(err, &oe):
+		t.Fatalf("outcome %d gave %v; want an *OutcomeError", last, err)
+	case cancelled && !errors.Is(err, context.Canceled):
+		t.Fatalf("cancelled, yet err %v", err)
+	case de.Permanent != (mxorder.Outcome(last) == mxorder.OutcomePermanent && len(tried) > 0):
+		t.Fatalf("Permanent %v after outcome %d", de.Permanent, last)
+	}
+	sessions := 0
+	for _, a := range de.Attempts {
+		if a.Outcome == mxorder.OutcomeSession {
+			sessions++
+		}
+	}
+	if plan.MaxSessions > 0 && sessions > plan.MaxSessions {
+		t.Fatalf("%d sessions; MaxSessions %d", sessions, plan.MaxSessions)
+	}
+}
+
+// FuzzPlanJSON: any JSON that unmarshals into a Plan or a Candidate
+// marshals to a form that unmarshals and marshals again to the same
+// bytes.
+func FuzzPlanJSON(f *testing.F) {
+	f.Add([]byte(`{"domain":"example.org","hosts":[{"name":"a.example","preference":10,"addrs":[{"addr":"192.0.2.1","source":"198.51.100.7","source_prefix_len":24}],"families":"dual"}],"skipped":[{"host":"b.example","preference":20,"reason":"family"}],"sender_families":"ipv4","domain_families":"dual","attempts":[{"host":"a.example","preference":10,"addr":"192.0.2.1"}]}`))
+	f.Add([]byte(`{"domain":"null.example","null_mx":true,"hosts":[],"attempts":[],"sender_families":"46"}`))
+	f.Add([]byte(`{"addr":"2001:db8::1","source":"2001:db8::7","source_temporary":true,"source_interface":"eth0","source_next_hop":"fe80::1"}`))
+	f.Add([]byte(`{"hosts":null,"attempts":null,"skipped":[{"reason":"skip(200)"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p mxorder.Plan
+		if json.Unmarshal(b, &p) == nil {
+			checkJSONRoundTrip(t, &p)
+		}
+		var c mxorder.Candidate
+		if json.Unmarshal(b, &c) == nil {
+			checkJSONRoundTrip(t, &c)
+		}
+	})
+}
+
+// FuzzUnmarshalText: Family, SkipReason and Severity accept their own
+// text forms (every value round-trips exactly) and anything else they
+// accept reads back to the same value.
+func FuzzUnmarshalText(f *testing.F) {
+	for _, s := range []string{"ipv4", "46", "none", "", "family", "skip(0)", "skip(255)", "severity(7)", "warning", "both", "IPv6", "duplicate", "zoned-address"} {
+		f.Add([]byte(s), uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, v uint8) {
+		checkTextRoundTrip(t, b, mxorder.Family(v)&mxorder.DualStack, new(mxorder.Family))
+		checkTextRoundTrip(t, b, mxorder.SkipReason(v), new(mxorder.SkipReason))
+		checkTextRoundTrip(t, b, mxorder.Severity(v), new(mxorder.Severity))
+	})
+}
+
+type textValue interface {
+	comparable
+	MarshalText() ([]byte, error)
+}
+
+// checkTextRoundTrip: v's text reads back to v, and whatever b reads
+// as reads back the same through its own text; a rejection is an error
+// of this package, naming the input.
+func checkTextRoundTrip[T textValue, P interface {
+	*T
+	UnmarshalText([]byte) error
+}](t *testing.T, b []byte, v T, into P) {
+	t.Helper()
+	text, err := v.MarshalText()
+	if err != nil || P(into).UnmarshalText(text) != nil || *into != v {
+		t.Fatalf("%T %v: text %q reads back as %v (%v)", v, v, text, *into, err)
+	}
+	if err := into.UnmarshalText(b); err != nil {
+		if !strings.HasPrefix(err.Error(), "mxorder: ") || !strings.Contains(err.Error(), strconv.Quote(string(b))) {
+			t.Fatalf("UnmarshalText(%q) error %q", b, err)
+		}
+		return
+	}
+	got := *into
+	text, _ = got.MarshalText()
+	if err := into.UnmarshalText(text); err != nil || *into != got {
+		t.Fatalf("%q reads as %v, whose text %q reads as %v (%v)", b, got, text, *into, err)
+	}
 }

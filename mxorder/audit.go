@@ -151,15 +151,21 @@ func Check(domain string, mx []*net.MX, addrs map[string]HostAddrs) (*Report, er
 // Audit looks up domain (MX, then A and AAAA of each exchange, and, when
 // the Resolver is a [CNAMEResolver], whether each exchange is an alias)
 // and reports the findings an operator of mixed-stack mail needs. DNS
-// failures become findings; the error is non-nil only for an invalid
-// domain, a failed MX lookup (other than "not found") or a cancelled
-// context.
+// failures become findings. The error is non-nil for an invalid domain
+// or a failed MX lookup (other than "not found"), with a nil report, and
+// when ctx ends before the lookups answer: the report then comes with
+// the error, the lookups that did not answer listed as failed (timed
+// out).
 func (p *Planner) Audit(ctx context.Context, domain string) (*Report, error) {
 	dd, err := p.gather(ctx, domain)
 	if err != nil {
 		return nil, err
 	}
-	return p.check(dd.domain, dd.mx, dd.addrs, dd.cnames)
+	r, err := p.check(dd.domain, dd.mx, dd.addrs, dd.cnames)
+	if err == nil {
+		err = ctx.Err()
+	}
+	return r, err
 }
 
 type domainData struct {
@@ -186,7 +192,7 @@ func (p *Planner) gather(ctx context.Context, domain string) (domainData, error)
 	if cr, ok := p.resolver().(CNAMEResolver); ok && len(mx) > 0 {
 		dd.cnames = p.lookupCNAMEs(ctx, cr, names)
 	}
-	return dd, ctx.Err()
+	return dd, nil
 }
 
 // lookupCNAMEs finds which names are aliases, Concurrency at a time. A
@@ -196,13 +202,18 @@ func (p *Planner) lookupCNAMEs(ctx context.Context, cr CNAMEResolver, names []st
 	out := make(map[string]string)
 	var mu sync.Mutex
 	p.eachName(names, func(n string) {
-		lctx, cancel := p.lookupContext(ctx)
-		c, err := cr.LookupCNAME(lctx, n+".")
-		cancel()
+		c, err := guard(p, ctx, "cname", n, func(ctx context.Context) (string, error) {
+			return cr.LookupCNAME(ctx, n+".")
+		})
 		if err != nil {
 			return
 		}
-		if c = strings.ToLower(strings.TrimSuffix(c, ".")); c != "" && c != n {
+		if canon, reason := normalize(c); reason == "" {
+			c = canon
+		} else {
+			c = printableName(strings.TrimSuffix(c, "."))
+		}
+		if c != "" && c != n {
 			mu.Lock()
 			out[n] = c
 			mu.Unlock()
@@ -252,7 +263,7 @@ func (r *Report) add(f AuditFinding) { r.Findings = append(r.Findings, f) }
 // among other records (when the planner skipped nothing).
 func (r *Report) nullMX(mx []*net.MX, strict bool) {
 	r.NullMX = true
-	if strict && countNull(mx) < len(nonNil(mx)) {
+	if strict && countNull(mx) < countRecords(mx) {
 		r.add(AuditFinding{Code: CodeNullMXMixed, Severity: SeverityError, Preference: noPreference,
 			Message: "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means"})
 		return
@@ -320,6 +331,14 @@ func (p *Planner) auditAddr(r *Report, h *AuditHost, e *entry, a netip.Addr) {
 	}
 	a = a.Unmap()
 	if !a.IsValid() || slices.Contains(h.Addrs, a) {
+		return
+	}
+	if a.Zone() != "" {
+		// RFC 4007 section 11: a zone is local to one node; no DNS
+		// answer carries one. The address is left out, as the planner
+		// does.
+		r.add(AuditFinding{Code: CodeReserved, Severity: SeverityError, Host: e.name, Preference: int(e.pref), Addr: a.WithZone(""),
+			Message: e.name + " has the address " + a.WithZone("").String() + " with zone " + quotedZone(a) + ", which no DNS answer can carry: it is ignored"})
 		return
 	}
 	h.Addrs = append(h.Addrs, a)
@@ -425,14 +444,21 @@ func reach(hosts []AuditHost) []Reach {
 	return out
 }
 
-func nonNil(mx []*net.MX) []*net.MX {
-	return slices.DeleteFunc(slices.Clone(mx), func(m *net.MX) bool { return m == nil })
+// countRecords returns the number of MX records (nil ones left out).
+func countRecords(mx []*net.MX) int {
+	n := 0
+	for _, m := range mx {
+		if m != nil {
+			n++
+		}
+	}
+	return n
 }
 
 func countNull(mx []*net.MX) int {
 	n := 0
 	for _, m := range mx {
-		if m != nil && (m.Host == "" || m.Host == ".") {
+		if m != nil && isNullMX(m) {
 			n++
 		}
 	}
@@ -491,6 +517,11 @@ type BounceReport struct {
 	// domains' MX addresses.
 	RecipientFamilies Family `json:"recipient_families"`
 	SenderFamilies    Family `json:"sender_families"`
+	// RecipientNullMX and SenderNullMX report that the domain publishes
+	// a null MX (RFC 7505); its families are then 0 because it has no
+	// mail host, not because it lacks connectivity.
+	RecipientNullMX bool `json:"recipient_null_mx,omitempty"`
+	SenderNullMX    bool `json:"sender_null_mx,omitempty"`
 	// Findings are the problems found, never nil.
 	Findings []AuditFinding `json:"findings"`
 }
@@ -520,6 +551,9 @@ func (p *Planner) CheckBounce(ctx context.Context, relay Family, recipientDomain
 	if err != nil {
 		return nil, fmt.Errorf("mxorder: sender domain of the bounce check: %w", err)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mxorder: bounce check: %w", err)
+	}
 	rr, err := p.check(rd.domain, rd.mx, rd.addrs, nil)
 	if err != nil {
 		return nil, err
@@ -528,7 +562,8 @@ func (p *Planner) CheckBounce(ctx context.Context, relay Family, recipientDomain
 	if err != nil {
 		return nil, err
 	}
-	b := &BounceReport{Relay: relay, Recipient: rr.Domain, Sender: sr.Domain, Findings: []AuditFinding{}}
+	b := &BounceReport{Relay: relay, Recipient: rr.Domain, Sender: sr.Domain, Findings: []AuditFinding{},
+		RecipientNullMX: rr.NullMX, SenderNullMX: sr.NullMX}
 	for _, h := range rr.Hosts {
 		b.RecipientFamilies |= h.Families
 	}
@@ -545,7 +580,12 @@ func (p *Planner) CheckBounce(ctx context.Context, relay Family, recipientDomain
 			Message: "sender domain " + sr.Domain + " has no reachable mail host at all: every bounce is lost"})
 		return b, nil
 	}
-	if b.RecipientFamilies&relay == 0 {
+	if rr.NullMX {
+		// RFC 7505 section 4.1: the relay returns the message at once;
+		// that bounce is the only one, checked above and below.
+		b.add(AuditFinding{Code: CodeNullMX, Severity: SeverityInfo, Preference: noPreference,
+			Message: "recipient domain " + rr.Domain + " publishes a null MX: the relay must return the message at once (RFC 7505 section 4.1)"})
+	} else if b.RecipientFamilies&relay == 0 {
 		b.add(AuditFinding{Code: CodeRelayUnreachable, Severity: SeverityError, Preference: noPreference, Clients: relay,
 			Message: "the " + relay.Words() + " relay cannot reach any MX of " + rr.Domain + " (" + b.RecipientFamilies.Words() + "): it must return the message"})
 	}

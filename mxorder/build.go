@@ -61,7 +61,7 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 	plan := &Plan{Domain: d, MaxSessions: p.MaxSessions}
 	entries, err := p.entries(plan, mx)
 	if err != nil {
-		return plan, err
+		return plan, p.nullMXPlan(ctx, plan, err)
 	}
 	for i := range entries {
 		entries[i].ha = lookupAddrs(addrs, &entries[i])
@@ -103,6 +103,19 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 	plan.Skipped = append(plan.Skipped, b.dups...)
 	plan.attempts = p.limitAttempts(plan, b.attempts)
 	return plan, nil
+}
+
+// nullMXPlan completes the plan of a domain whose MX records failed
+// with err: for a null MX (RFC 7505) the plan says so and names the
+// sender's families, which a null MX does not change. It returns err.
+func (p *Planner) nullMXPlan(ctx context.Context, plan *Plan, err error) error {
+	if errors.Is(err, ErrNullMX) {
+		plan.NullMX = true
+		if f, ferr := p.families(ctx, nil); ferr == nil {
+			plan.SenderFamilies = f
+		}
+	}
+	return err
 }
 
 // dropSelf applies RFC 5321 section 5.1 and RFC 3974 section 3 step 2:
@@ -244,6 +257,10 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 		if !a.IsValid() || b.inHost(a) {
 			continue
 		}
+		if a.Zone() != "" {
+			b.plan.skip(e, a.WithZone(""), SkipZonedAddr, "zone "+quotedZone(a)+": an address from DNS has none")
+			continue
+		}
 		fam := FamilyOf(a)
 		fams |= fam
 		if !b.senders.Has(fam) {
@@ -268,6 +285,17 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 		}
 	}
 	return fams, noRoute, nil
+}
+
+// quotedZone returns the zone of a quoted, cut to 64 bytes: a zone is
+// local text (RFC 4007 section 11) that a broken Resolver may fill with
+// anything.
+func quotedZone(a netip.Addr) string {
+	z := a.Zone()
+	if len(z) > 64 {
+		z = z[:64]
+	}
+	return strconv.Quote(z)
 }
 
 // inHost reports whether a is among the usable addresses of the current
@@ -321,9 +349,11 @@ func (b *planBuilder) addAttempts(e *entry, hc []Candidate) {
 func (b *planBuilder) noHostError(hosts int) error {
 	plan := b.plan
 	if plan.Implicit && plan.DomainFamilies == 0 && !b.temporary && len(plan.LookupErrors) == 0 {
-		// No MX and no address records: nothing to deliver to.
-		// Through *net.Resolver this is indistinguishable from
-		// NXDOMAIN (see the package documentation).
+		// No MX and no address records: nothing to deliver to, and
+		// no implicit MX either. Through *net.Resolver this is
+		// indistinguishable from NXDOMAIN (see the package
+		// documentation).
+		plan.Implicit = false
 		return &domainError{plan.Domain, ErrNoSuchDomain}
 	}
 	return &UnreachableError{
@@ -414,7 +444,7 @@ func (p *Planner) families(ctx context.Context, entries []entry) (Family, error)
 		for _, a := range ha.Addrs[:min(len(ha.Addrs), maxAddrs)] {
 			a = a.Unmap()
 			f := FamilyOf(a)
-			if f == 0 || probed&f != 0 {
+			if f == 0 || probed&f != 0 || a.Zone() != "" {
 				continue
 			}
 			if s, err := p.Sources.Source(ctx, a); err == nil && s.IsValid() {

@@ -56,7 +56,24 @@ type DeliveryError struct {
 	// SessionLimit reports that MaxSessions sessions were used up before
 	// the attempts ran out.
 	SessionLimit bool
-	ctxErr       error
+	// ctxErr is the context's error when it ended the loop (or ended
+	// during the last try); badOutcome is the *OutcomeError of a value
+	// try should not have returned.
+	ctxErr, badOutcome error
+}
+
+// OutcomeError is the error of [Plan.Deliver] when the try function
+// returns an [Outcome] that is none of the defined values: the loop
+// stops there (the message is not delivered and should be queued), as
+// no safe reading of such a value exists.
+type OutcomeError struct {
+	Outcome Outcome // the value try returned
+	Attempt Attempt // the attempt it returned it for
+}
+
+// Error names the value and the attempt.
+func (e *OutcomeError) Error() string {
+	return "mxorder: try returned " + e.Outcome.String() + ", not an Outcome, for " + e.Attempt.Host + " " + e.Attempt.Addr.String()
 }
 
 // Error describes the failure and the last attempt's error.
@@ -69,6 +86,8 @@ func (e *DeliveryError) Error() string {
 		b.WriteString(" failed permanently")
 	case e.SessionLimit:
 		b.WriteString(" stopped at the session limit")
+	case e.badOutcome != nil:
+		b.WriteString(" stopped: " + e.badOutcome.Error())
 	case e.ctxErr != nil:
 		b.WriteString(" interrupted: " + e.ctxErr.Error())
 	default:
@@ -90,8 +109,10 @@ func (e *DeliveryError) Unwrap() []error {
 			errs = append(errs, a.Err)
 		}
 	}
-	if e.ctxErr != nil {
-		errs = append(errs, e.ctxErr)
+	for _, err := range []error{e.badOutcome, e.ctxErr} {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errs
 }
@@ -100,8 +121,11 @@ func (e *DeliveryError) Unwrap() []error {
 // it calls try for each attempt in order until one delivers, one fails
 // permanently, MaxSessions attempts have had a session (Postfix's
 // smtp_mx_session_limit), the attempts run out or ctx ends. It returns
-// nil when the message was delivered, and a [*DeliveryError] otherwise.
-// try is called from the calling goroutine, one attempt at a time.
+// nil when the message was delivered, and a [*DeliveryError] otherwise;
+// when ctx ended, even during the last try, the error unwraps to ctx's
+// error, and when try returned a value that is not an [Outcome], to an
+// [*OutcomeError]. try is called from the calling goroutine, one attempt
+// at a time.
 func (p *Plan) Deliver(ctx context.Context, try func(ctx context.Context, a Attempt) (Outcome, error)) error {
 	e := &DeliveryError{Domain: p.Domain}
 	sessions := 0
@@ -117,14 +141,26 @@ func (p *Plan) Deliver(ctx context.Context, try func(ctx context.Context, a Atte
 			return nil
 		case OutcomePermanent:
 			e.Permanent = true
-			return e
+			return e.ended(ctx)
 		case OutcomeSession:
 			sessions++
 			if p.MaxSessions > 0 && sessions >= p.MaxSessions {
 				e.SessionLimit = len(e.Attempts) < len(p.attempts)
-				return e
+				return e.ended(ctx)
 			}
+		case OutcomeNoSession:
+		default:
+			e.badOutcome = &OutcomeError{Outcome: o, Attempt: a}
+			return e.ended(ctx)
 		}
+	}
+	return e.ended(ctx)
+}
+
+// ended records that ctx ended, if it did, before e is returned.
+func (e *DeliveryError) ended(ctx context.Context) *DeliveryError {
+	if err := ctx.Err(); err != nil {
+		e.ctxErr = err
 	}
 	return e
 }

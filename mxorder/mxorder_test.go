@@ -327,9 +327,20 @@ func TestBuild(t *testing.T) {
 			want: want{err: mxorder.ErrNullMX},
 		},
 		{
-			name: "null-mx-empty-host", reason: "*net.Resolver may give the root as \"\" or \".\"",
+			name: "empty-exchange-is-invalid", reason: "RFC 7505: only \".\" is a null MX; an empty exchange names nothing",
 			mx:   mxs(0, ""),
-			want: want{err: mxorder.ErrNullMX},
+			want: want{err: mxorder.ErrNoReachableMX, skips: []string{" invalid-name"}},
+			check: func(t *testing.T, p *mxorder.Plan) {
+				if p.NullMX {
+					t.Error("NullMX = true for an empty exchange")
+				}
+			},
+		},
+		{
+			name: "empty-exchange-beside-a-host", reason: "an empty exchange is skipped, the other MX used",
+			mx:    mxs(0, "", 10, "a.example"),
+			addrs: map[string]mxorder.HostAddrs{"a.example": ha(v4a)},
+			want:  want{hosts: []string{"a.example"}, skips: []string{" invalid-name"}, noSkips: []string{". null-mx"}},
 		},
 		{
 			name: "null-mx-nonzero-preference", reason: "a lone \".\" names no host whatever its preference",

@@ -20,8 +20,13 @@ type Plan struct {
 	Domain string `json:"domain"`
 	// Implicit reports that the domain has no MX records and its own
 	// address records are used as an MX of preference 0 (RFC 5321
-	// section 5.1).
+	// section 5.1). It is false when the domain has no address records
+	// either ([ErrNoSuchDomain]).
 	Implicit bool `json:"implicit_mx,omitempty"`
+	// NullMX reports that the domain publishes a null MX (RFC 7505): it
+	// accepts no mail, the plan has no hosts and [ErrNullMX] came with
+	// it. SenderFamilies is still the sender's.
+	NullMX bool `json:"null_mx,omitempty"`
 	// Hosts are the usable MX hosts in delivery order: ascending
 	// preference, equal preferences shuffled.
 	Hosts []MXHost `json:"hosts"`
@@ -65,6 +70,13 @@ type MXHost struct {
 	Families Family `json:"families"`
 }
 
+// MarshalJSON writes h with Addrs as a list ([] when empty), never null.
+func (h MXHost) MarshalJSON() ([]byte, error) {
+	type plain MXHost
+	h.Addrs = nonNil(h.Addrs)
+	return json.Marshal(plain(h))
+}
+
 // Candidate is a usable address of a host and the source address the
 // local host would use for it (zero when the planner has no Sources). In
 // JSON the source is written as "source" (its address) and
@@ -90,13 +102,23 @@ type Attempt struct {
 // once). The slice belongs to the plan; it must not be modified.
 func (p *Plan) Attempts() []Attempt { return p.attempts }
 
-// MarshalJSON adds the attempts to the exported fields.
+// MarshalJSON adds the attempts to the exported fields. Hosts and
+// attempts are written as lists ([] when empty), never null.
 func (p *Plan) MarshalJSON() ([]byte, error) {
 	type plain Plan
 	return json.Marshal(struct {
 		*plain
+		Hosts    []MXHost  `json:"hosts"`
 		Attempts []Attempt `json:"attempts"`
-	}{(*plain)(p), p.attempts})
+	}{(*plain)(p), nonNil(p.Hosts), nonNil(p.attempts)})
+}
+
+// nonNil returns s, or an empty slice for nil, so that JSON has [].
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -165,6 +187,11 @@ const (
 	// SkipDuplicate: an MX host listed twice (the best preference is
 	// kept) or an address already tried for a better host.
 	SkipDuplicate
+	// SkipZonedAddr: an address with a zone (fe80::1%eth0). A zone is
+	// local to the node that names it (RFC 4007 section 11) and no DNS
+	// answer carries one, so a Resolver that returns one is wrong; the
+	// address is never tried.
+	SkipZonedAddr
 )
 
 var skipNames = [...]string{
@@ -180,6 +207,7 @@ var skipNames = [...]string{
 	SkipInvalidName:   "invalid-name",
 	SkipNullMX:        "null-mx",
 	SkipDuplicate:     "duplicate",
+	SkipZonedAddr:     "zoned-address",
 }
 
 // String returns the reason's short name, such as "family", and

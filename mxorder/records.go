@@ -2,12 +2,12 @@ package mxorder
 
 import (
 	"cmp"
-	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // mxInputCap bounds the MX records examined at all, whatever MaxMX says:
@@ -42,7 +42,7 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX) ([]entry, error) {
 		default:
 			n, reason := normalize(m.Host)
 			if reason != "" {
-				plan.skip(&entry{name: m.Host, pref: m.Pref}, netip.Addr{}, SkipInvalidName, reason)
+				plan.skip(&entry{name: printableName(m.Host), pref: m.Pref}, netip.Addr{}, SkipInvalidName, reason)
 				continue
 			}
 			entries = append(entries, entry{name: n, raw: m.Host, pref: m.Pref})
@@ -95,8 +95,30 @@ func capRecords(plan *Plan, mx []*net.MX) (capped []*net.MX, records, nulls int)
 	return mx[:end], records, nulls
 }
 
-// isNullMX reports whether m is a null MX record (RFC 7505).
-func isNullMX(m *net.MX) bool { return m.Host == "" || m.Host == "." }
+// maxPrintedName bounds the text of an invalid exchange name kept in a
+// Skip: a name from DNS is at most 255 octets (RFC 1035 section 2.3.4),
+// so anything longer came from a broken Resolver.
+const maxPrintedName = 256
+
+// printableName returns an invalid exchange name as a Skip keeps it:
+// valid UTF-8 (so that JSON carries it exactly) and at most
+// maxPrintedName bytes, a cut marked with "...".
+func printableName(n string) string {
+	n = strings.ToValidUTF8(n, "\uFFFD")
+	if len(n) <= maxPrintedName {
+		return n
+	}
+	cut := maxPrintedName
+	for cut > 0 && !utf8.RuneStart(n[cut]) {
+		cut--
+	}
+	return n[:cut] + "..."
+}
+
+// isNullMX reports whether m is a null MX record: its exchange is the
+// root, "." (RFC 7505 section 3). An empty exchange is not one: it names
+// nothing and is skipped as an invalid name.
+func isNullMX(m *net.MX) bool { return m.Host == "." }
 
 // dedupHosts keeps the first (best) entry of each host name and reports
 // the others.
@@ -146,37 +168,4 @@ func noFamilyDetail(f Family) string {
 
 func (plan *Plan) skip(e *entry, a netip.Addr, r SkipReason, detail string) {
 	plan.Skipped = append(plan.Skipped, Skip{Host: e.name, Preference: e.pref, Addr: a, Reason: r, Detail: detail})
-}
-
-// noteLookup records a failed lookup and reports whether err is a
-// failure (rather than nil or "no records").
-func (plan *Plan) noteLookup(host, network string, err error) bool {
-	if err == nil {
-		return false
-	}
-	notFound, temporary, timeout := classify(err)
-	if notFound {
-		return false
-	}
-	plan.LookupErrors = append(plan.LookupErrors, LookupError{
-		Host: host, Network: network, Temporary: temporary, Timeout: timeout, Message: err.Error(), Err: err,
-	})
-	return true
-}
-
-// classify interprets a resolver error the way *net.Resolver reports
-// them.
-func classify(err error) (notFound, temporary, timeout bool) {
-	var de *net.DNSError
-	if errors.As(err, &de) {
-		return de.IsNotFound, de.IsTemporary || de.IsTimeout, de.IsTimeout
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return false, true, true
-	}
-	var te interface{ Temporary() bool }
-	if errors.As(err, &te) {
-		return false, te.Temporary(), false
-	}
-	return false, false, false
 }

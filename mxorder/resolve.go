@@ -70,10 +70,23 @@ func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	// path (Planner.Build) is for records the caller already has.
 	plan := &Plan{Domain: d, MaxSessions: p.MaxSessions}
 	entries, err := p.entries(plan, mx)
-	if err == nil {
+	switch {
+	case err != nil:
+		err = p.nullMXPlan(ctx, plan, err)
+	default:
 		addrs := p.resolveHosts(ctx, entryNames(entries))
 		for i := range entries {
 			entries[i].ha = addrs[entries[i].name]
+		}
+		if err = ctx.Err(); err != nil {
+			// The caller's deadline passed while resolving: say which
+			// lookups did not answer, and stop.
+			for i := range entries {
+				plan.noteLookup(entries[i].name, "ip4", entries[i].ha.Err4)
+				plan.noteLookup(entries[i].name, "ip6", entries[i].ha.Err6)
+			}
+			err = &domainError{d, err}
+			break
 		}
 		plan, err = p.build(ctx, plan, entries)
 	}
@@ -87,9 +100,9 @@ func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 // records (*net.Resolver drops invalid records and reports them), and a
 // fatal error.
 func (p *Planner) lookupMX(ctx context.Context, d string) ([]*net.MX, error, error) {
-	lctx, cancel := p.lookupContext(ctx)
-	defer cancel()
-	mx, err := p.resolver().LookupMX(lctx, d+".")
+	mx, err := guard(p, ctx, "mx", d, func(ctx context.Context) ([]*net.MX, error) {
+		return p.resolver().LookupMX(ctx, d+".")
+	})
 	if err == nil {
 		return mx, nil, nil
 	}
@@ -149,45 +162,55 @@ func (p *Planner) eachName(names []string, f func(name string)) {
 	wg.Wait()
 }
 
+// resolveHost looks up the A and AAAA records of name, in parallel.
+// Each family keeps at most MaxHostAddrs addresses; the rest are counted
+// in Dropped, so that the excess is reported while memory stays bounded.
 func (p *Planner) resolveHost(ctx context.Context, name string) HostAddrs {
 	var (
 		wg         sync.WaitGroup
 		a4, a6     []netip.Addr
+		d4, d6     int
 		err4, err6 error
 	)
 	q := name + "."
-	wg.Go(func() { a4, err4 = p.lookupIP(ctx, "ip4", q) })
-	a6, err6 = p.lookupIP(ctx, "ip6", q)
+	wg.Go(func() { a4, d4, err4 = p.lookupIP(ctx, "ip4", q) })
+	a6, d6, err6 = p.lookupIP(ctx, "ip6", q)
 	wg.Wait()
-	// Keep at most MaxHostAddrs per family and count the rest, so that
-	// the excess is reported while memory stays bounded.
-	limit := p.maxHostAddrs()
-	dropped := max(len(a4)-limit, 0) + max(len(a6)-limit, 0)
-	a4, a6 = a4[:min(len(a4), limit)], a6[:min(len(a6), limit)]
-	all := make([]netip.Addr, 0, len(a4)+len(a6))
 	// Interleave nothing here: the Selector orders the addresses. IPv6
 	// first mirrors how Go's resolver lists them before sorting.
+	all := make([]netip.Addr, 0, len(a4)+len(a6))
 	all = append(all, a6...)
 	all = append(all, a4...)
-	return HostAddrs{Addrs: all, Err4: err4, Err6: err6, Dropped: dropped}
+	return HostAddrs{Addrs: all, Err4: err4, Err6: err6, Dropped: d4 + d6}
 }
 
-func (p *Planner) lookupIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	lctx, cancel := p.lookupContext(ctx)
-	defer cancel()
-	addrs, err := p.resolver().LookupNetIP(lctx, network, host)
-	// Keep only the family asked for: a resolver may return IPv4-mapped
-	// or stray records. Copy: the resolver's slice may be shared.
-	kept := make([]netip.Addr, 0, len(addrs))
+// lookupIP returns the addresses of the family network ("ip4" or "ip6")
+// of host: at most MaxHostAddrs of them, copied (the resolver's slice may
+// be shared), and how many more the answer held.
+func (p *Planner) lookupIP(ctx context.Context, network, host string) ([]netip.Addr, int, error) {
+	addrs, err := guard(p, ctx, network, host, func(ctx context.Context) ([]netip.Addr, error) {
+		return p.resolver().LookupNetIP(ctx, network, host)
+	})
+	limit := p.maxHostAddrs()
+	kept := make([]netip.Addr, 0, min(len(addrs), limit))
+	dropped := 0
 	for _, a := range addrs {
+		// Keep only the family asked for: a resolver may return
+		// IPv4-mapped or stray records. An IPv4-mapped AAAA stays
+		// mapped so that the audit can flag it; Build treats it as
+		// IPv4.
 		switch {
 		case network == "ip4" && a.Unmap().Is4():
-			kept = append(kept, a.Unmap())
+			a = a.Unmap()
 		case network == "ip6" && a.Is6():
-			// An IPv4-mapped AAAA stays mapped so that the audit can
-			// flag it; Build treats it as IPv4.
-			kept = append(kept, a)
+		default:
+			continue
 		}
+		if len(kept) == limit {
+			dropped++
+			continue
+		}
+		kept = append(kept, a)
 	}
-	return kept, err
+	return kept, dropped, err
 }
