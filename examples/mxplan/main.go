@@ -176,11 +176,16 @@ func runBounded(ctx context.Context, e env, res mxorder.Resolver, o options, dom
 	}
 	finish := func(err error) error {
 		e.Out.Write(out.Bytes())
-		// The lookups' own deadlines may expire before ctx's timer fires.
-		if dl, _ := ctx.Deadline(); err != nil && !time.Now().Before(dl) {
-			return fmt.Errorf("-timeout %v reached: %w", w.timeout, err)
+		// The lookups' own deadlines may expire before ctx's timer fires;
+		// the planner reports lookups it abandoned at the deadline.
+		dl, _ := ctx.Deadline()
+		switch {
+		case err == nil || time.Now().Before(dl):
+			return err
+		case errors.Is(err, context.DeadlineExceeded):
+			return fmt.Errorf("-timeout %v reached: no plan for %s: no answer from %s: %w", w.timeout, domain, w.from, err)
 		}
-		return err
+		return fmt.Errorf("-timeout %v reached: %w", w.timeout, err)
 	}
 	for {
 		select {
