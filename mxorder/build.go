@@ -275,7 +275,9 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 			continue
 		}
 		var err error
-		if d.Source, err = b.p.Sources.Source(ctx, a); err != nil {
+		// The Planner's Selector governs the source rules (a Host without
+		// a Selector of its own, a System asked for public sources).
+		if d.Source, err = b.p.Selector.FindSource(ctx, b.p.Sources, a); err != nil {
 			return fams, noRoute, &domainError{b.plan.Domain, fmt.Errorf("source address for %s (MX %s): %w", a, e.name, err)}
 		}
 		if !d.Source.IsValid() {
