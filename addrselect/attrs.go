@@ -74,7 +74,7 @@ func (a *dattr) setVals() {
 // looking a source up again costs more than finding it here.
 type srcMemo struct {
 	n       int
-	entries [8]srcMemoEntry
+	entries [4]srcMemoEntry
 }
 
 type srcMemoEntry struct {
@@ -88,17 +88,18 @@ type srcMemoEntry struct {
 func (s *Selector) dstAttrs(d *Destination, m *srcMemo) dattr {
 	var a dattr
 	s.fillAttrs(&a, d, m)
+	a.addr, a.src = d.Addr, d.Source.Addr // for reasons and Facts only
 	return a
 }
 
-// fillAttrs sets *a to the attributes of d under s's profile (the sort's
-// form of dstAttrs, without copying the result). m may be nil.
+// fillAttrs sets *a to the attributes of d under s's profile that the
+// rules read (the sort's form of dstAttrs: no copy of the result, no
+// addresses for reasons). m may be nil.
 func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo) {
 	p := s.prof
 	src := &d.Source
 	dx, sx := addrbits.From(d.Addr), addrbits.From(src.Addr)
 	at := s.lookup.Lookup(d.Addr)
-	a.addr, a.src = d.Addr, src.Addr
 	a.usable = d.Addr.IsValid() && src.IsValid() && !d.Unreachable
 	a.v4 = p.isV4(d.Addr)
 	a.label, a.prec = at.Label, at.Precedence
