@@ -242,6 +242,7 @@ func FuzzPlanCheck(f *testing.F) {
 	f.Add("10 mx10.example.org 192.0.2.10 2001:db8::10\n20 mx20.example.org 2001:db8::20\n30 mx30.example.org 192.0.2.30 2001:db8::30")
 	f.Add("0 .\n10 a.example 10.0.0.1 fe80::1 2002::1 2001::1 fd00::1 100.64.0.1 ::ffff:1.2.3.4")
 	f.Add("10 192.0.2.1\n20 b.example")
+	f.Add("10 \xff.example 192.0.2.1")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, text string) {
 		mx, addrs := mxFuzzInput(text)
@@ -256,9 +257,15 @@ func FuzzPlanCheck(f *testing.F) {
 				t.Fatalf("hosts out of order: %v", r.Hosts)
 			}
 		}
+		// Invalid exchanges are named as written, made valid UTF-8 and
+		// cut to 256 bytes (marked "...").
 		raw := map[string]bool{}
 		for _, m := range mx {
-			raw[m.Host] = true
+			h := strings.ToValidUTF8(m.Host, "\uFFFD")
+			raw[h] = true
+			for cut := 253; cut <= 256 && cut < len(h); cut++ {
+				raw[h[:cut]+"..."] = true
+			}
 		}
 		for _, fd := range r.Findings {
 			if fd.Message == "" || fd.Severity < mxorder.SeverityInfo || fd.Severity > mxorder.SeverityError {
