@@ -24,18 +24,26 @@ import (
 // hold, keep the best and report every cut; errors are the documented
 // ones.
 
-// mxFuzzInput parses the text form, bounded so the checks stay cheap.
-func mxFuzzInput(s string) ([]*net.MX, map[string]mxorder.HostAddrs) {
-	var mx []*net.MX
-	addrs := map[string]mxorder.HostAddrs{}
+// fuzzLines splits the first 64 lines of s into fields, leaving out
+// lines with fewer than n fields.
+func fuzzLines(s string, n int) [][]string {
+	var out [][]string
 	for i, line := range strings.Split(s, "\n") {
 		if i >= 64 {
 			break
 		}
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
+		if f := strings.Fields(line); len(f) >= n {
+			out = append(out, f)
 		}
+	}
+	return out
+}
+
+// mxFuzzInput parses the text form, bounded so the checks stay cheap.
+func mxFuzzInput(s string) ([]*net.MX, map[string]mxorder.HostAddrs) {
+	var mx []*net.MX
+	addrs := map[string]mxorder.HostAddrs{}
+	for _, f := range fuzzLines(s, 2) {
 		pref, err := strconv.ParseUint(f[0], 10, 16)
 		if err != nil {
 			continue
@@ -304,14 +312,7 @@ func fuzzCanon(n string) string { return strings.ToLower(strings.TrimSuffix(n, "
 // newFuzzResolver parses the text, bounded so that each run stays cheap.
 func newFuzzResolver(text string) *fuzzResolver {
 	r := &fuzzResolver{mx: map[string][]*net.MX{}, addrs: map[string][]netip.Addr{}, fails: map[string]string{}, cname: map[string]string{}}
-	for i, line := range strings.Split(text, "\n") {
-		if i >= 64 {
-			break
-		}
-		f := strings.Fields(line)
-		if len(f) < 3 {
-			continue
-		}
+	for _, f := range fuzzLines(text, 3) {
 		k := f[1] + " " + fuzzCanon(f[1+min(1, len(f)-2)])
 		switch f[0] {
 		case "mx":
