@@ -278,7 +278,7 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 		if d.Source, err = b.p.Sources.Source(ctx, a); err != nil {
 			return fams, noRoute, &domainError{b.plan.Domain, fmt.Errorf("source address for %s (MX %s): %w", a, e.name, err)}
 		}
-		if !d.Source.IsValid() {
+		if !d.Source.Addr.IsValid() { // no source: no route
 			noRoute = true
 			b.plan.skip(e, a, SkipNoRoute, "no source address")
 			b.dsts = b.dsts[:len(b.dsts)-1]
