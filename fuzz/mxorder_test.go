@@ -24,18 +24,26 @@ import (
 // hold, keep the best and report every cut; errors are the documented
 // ones.
 
-// mxFuzzInput parses the text form, bounded so the checks stay cheap.
-func mxFuzzInput(s string) ([]*net.MX, map[string]mxorder.HostAddrs) {
-	var mx []*net.MX
-	addrs := map[string]mxorder.HostAddrs{}
+// fuzzLines splits the first 64 lines of s into fields, leaving out
+// lines with fewer than n fields.
+func fuzzLines(s string, n int) [][]string {
+	var out [][]string
 	for i, line := range strings.Split(s, "\n") {
 		if i >= 64 {
 			break
 		}
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
+		if f := strings.Fields(line); len(f) >= n {
+			out = append(out, f)
 		}
+	}
+	return out
+}
+
+// mxFuzzInput parses the text form, bounded so the checks stay cheap.
+func mxFuzzInput(s string) ([]*net.MX, map[string]mxorder.HostAddrs) {
+	var mx []*net.MX
+	addrs := map[string]mxorder.HostAddrs{}
+	for _, f := range fuzzLines(s, 2) {
 		pref, err := strconv.ParseUint(f[0], 10, 16)
 		if err != nil {
 			continue
@@ -242,6 +250,7 @@ func FuzzPlanCheck(f *testing.F) {
 	f.Add("10 mx10.example.org 192.0.2.10 2001:db8::10\n20 mx20.example.org 2001:db8::20\n30 mx30.example.org 192.0.2.30 2001:db8::30")
 	f.Add("0 .\n10 a.example 10.0.0.1 fe80::1 2002::1 2001::1 fd00::1 100.64.0.1 ::ffff:1.2.3.4")
 	f.Add("10 192.0.2.1\n20 b.example")
+	f.Add("10 \xff.example 192.0.2.1")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, text string) {
 		mx, addrs := mxFuzzInput(text)
@@ -256,9 +265,15 @@ func FuzzPlanCheck(f *testing.F) {
 				t.Fatalf("hosts out of order: %v", r.Hosts)
 			}
 		}
+		// Invalid exchanges are named as written, made valid UTF-8 and
+		// cut to 256 bytes (marked "...").
 		raw := map[string]bool{}
 		for _, m := range mx {
-			raw[m.Host] = true
+			h := strings.ToValidUTF8(m.Host, "\uFFFD")
+			raw[h] = true
+			for cut := 253; cut <= 256 && cut < len(h); cut++ {
+				raw[h[:cut]+"..."] = true
+			}
 		}
 		for _, fd := range r.Findings {
 			if fd.Message == "" || fd.Severity < mxorder.SeverityInfo || fd.Severity > mxorder.SeverityError {
@@ -297,14 +312,7 @@ func fuzzCanon(n string) string { return strings.ToLower(strings.TrimSuffix(n, "
 // newFuzzResolver parses the text, bounded so that each run stays cheap.
 func newFuzzResolver(text string) *fuzzResolver {
 	r := &fuzzResolver{mx: map[string][]*net.MX{}, addrs: map[string][]netip.Addr{}, fails: map[string]string{}, cname: map[string]string{}}
-	for i, line := range strings.Split(text, "\n") {
-		if i >= 64 {
-			break
-		}
-		f := strings.Fields(line)
-		if len(f) < 3 {
-			continue
-		}
+	for _, f := range fuzzLines(text, 3) {
 		k := f[1] + " " + fuzzCanon(f[1+min(1, len(f)-2)])
 		switch f[0] {
 		case "mx":

@@ -47,7 +47,9 @@
 // permanent.
 //
 // Null MX. A single "." exchange is a null MX (RFC 7505): [ErrNullMX],
-// whatever its preference, and no fallback to address records. A "."
+// whatever its preference, and no fallback to address records; the plan
+// says so (Plan.NullMX). An empty exchange is not a null MX: it names
+// nothing and is skipped as [SkipInvalidName]. A "."
 // listed with other MX records violates RFC 7505 section 3 and the RFC
 // does not say what clients do; by default ([NullMXIgnore]) the "."
 // records are skipped ([SkipNullMX]) and the other MX hosts used, so
@@ -96,5 +98,14 @@
 // Plan.Skipped. Of a longer MX list than one DNS message can carry
 // only the first 4096 records are examined at all: the rest are counted
 // in Truncated.MX and summarised in one Skip naming the domain. Work and memory are bounded by these limits and by
-// the size of the answers the Resolver returns.
+// the size of the answers the Resolver returns: an answer is cut to
+// MaxHostAddrs as it is copied.
+//
+// Faulty resolvers. Each lookup runs in a goroutine of its own. A
+// Resolver that panics fails that lookup with a [*ResolverPanicError]
+// instead of ending the process; one that ignores its context is not
+// waited for past the caller's deadline (or LookupTimeout): the lookup
+// is reported as timed out, and its late answer is dropped. An address
+// with a zone, which no DNS answer carries, is never tried
+// ([SkipZonedAddr]).
 package mxorder

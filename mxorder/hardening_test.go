@@ -168,10 +168,7 @@ func TestResolverIgnoresContext(t *testing.T) {
 		{
 			name:    "plan",
 			blockOn: []string{"ip4 mx10.example.org", "ip6 mx10.example.org"},
-			run: func(ctx context.Context, p *mxorder.Planner) (any, error) {
-				plan, err := p.Plan(ctx, "example.org")
-				return plan, err
-			},
+			run:     planExampleOrg,
 			check: func(t *testing.T, v any) {
 				plan := v.(*mxorder.Plan)
 				var timeouts []string
@@ -189,10 +186,7 @@ func TestResolverIgnoresContext(t *testing.T) {
 		{
 			name:    "plan-mx",
 			blockOn: []string{"mx example.org"},
-			run: func(ctx context.Context, p *mxorder.Planner) (any, error) {
-				plan, err := p.Plan(ctx, "example.org")
-				return plan, err
-			},
+			run:     planExampleOrg,
 		},
 		{
 			name:    "audit",
@@ -254,6 +248,11 @@ func TestResolverIgnoresContext(t *testing.T) {
 			}
 		})
 	}
+}
+
+func planExampleOrg(ctx context.Context, p *mxorder.Planner) (any, error) {
+	plan, err := p.Plan(ctx, "example.org")
+	return plan, err
 }
 
 // waitGoroutines waits until no more than n goroutines run and no

@@ -117,9 +117,10 @@ func (r *Resolver) edit(name string, f func(*node)) *Resolver {
 }
 
 // MX adds the record "domain MX pref host". host "." makes a null MX
-// (RFC 7505).
+// (RFC 7505); an empty host stays empty, as a broken server or resolver
+// might answer.
 func (r *Resolver) MX(domain string, pref uint16, host string) *Resolver {
-	if host != "." {
+	if host != "." && host != "" {
 		host = strings.TrimSuffix(host, ".") + "."
 	}
 	return r.edit(domain, func(n *node) { n.mx = append(n.mx, &net.MX{Host: host, Pref: pref}) })

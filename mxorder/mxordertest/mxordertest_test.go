@@ -64,6 +64,13 @@ func TestRecords(t *testing.T) {
 	if _, err := r.LookupNetIP(ctx, "tcp", "mx1.example.com"); err == nil {
 		t.Error("LookupNetIP(tcp) err = nil")
 	}
+	// "." is the null MX; an empty exchange stays empty, not the root.
+	r.MX("null.example", 0, ".").MX("broken.example", 10, "")
+	for domain, want := range map[string]string{"null.example": ".", "broken.example": ""} {
+		if mx, err := r.LookupMX(ctx, domain); err != nil || len(mx) != 1 || mx[0].Host != want {
+			t.Errorf("LookupMX(%s) = %v, %v; want one record with host %q", domain, mx, err, want)
+		}
+	}
 }
 
 // TestErrorsLikeNetResolver: the flags *net.Resolver sets.
