@@ -20,30 +20,50 @@ import (
 	"github.com/dualstack/dualstack/addrselect/nat64"
 )
 
-// pref64Netns runs fn on a new goroutine whose OS thread has moved into a
-// new, empty network namespace; commands run there (children of the
-// thread inherit its namespace). The thread is never unlocked, so the
-// runtime discards it, and its namespace goes once no socket or
-// interface refers to it: nothing is left to remove, also on failure.
-// It returns fn's error, or the setup's.
-func pref64Netns(fn func() error) <-chan error {
-	done := make(chan error, 1)
+// pref64Netns is a goroutine whose OS thread has moved into a new, empty
+// network namespace, running functions there on request; commands they
+// start inherit the namespace. The thread is never unlocked, so when the
+// goroutine ends the runtime discards it, and the namespace goes once no
+// socket or interface refers to it: nothing is left to remove, also on
+// failure.
+type pref64Netns struct {
+	tid  int // the thread's id: /proc/TID/ns/net names the namespace
+	jobs chan func()
+}
+
+// newPREF64Netns starts the goroutine; stop ends it.
+func newPREF64Netns() (*pref64Netns, error) {
+	ns := &pref64Netns{jobs: make(chan func())}
+	ready := make(chan error)
 	go func() {
 		runtime.LockOSThread()
 		if err := syscall.Unshare(syscall.CLONE_NEWNET); err != nil {
-			done <- errors.Join(errPREF64Skip, err)
+			ready <- errors.Join(errPREF64Skip, err)
 			return
 		}
+		ns.tid = syscall.Gettid()
 		// No duplicate address detection: link-local addresses are
 		// usable at once, not tentative.
 		if err := os.WriteFile("/proc/sys/net/ipv6/conf/default/accept_dad", []byte("0"), 0); err != nil {
-			done <- errors.Join(errPREF64Skip, err)
+			ready <- errors.Join(errPREF64Skip, err)
 			return
 		}
-		done <- fn()
+		ready <- nil
+		for job := range ns.jobs {
+			job()
+		}
 	}()
-	return done
+	return ns, <-ready
 }
+
+// do runs f in the namespace and returns its error.
+func (ns *pref64Netns) do(f func() error) error {
+	errc := make(chan error, 1)
+	ns.jobs <- func() { errc <- f() }
+	return <-errc
+}
+
+func (ns *pref64Netns) stop() { close(ns.jobs) }
 
 var errPREF64Skip = errors.New("network namespace set-up failed")
 
@@ -87,64 +107,67 @@ func TestPREF64FromRouterAdvertisement(t *testing.T) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("needs iproute2's ip command (Debian package iproute2)")
 	}
-	type routerSide struct {
-		fd, index int
-		tid       int
+	router, err := newPREF64Netns()
+	if err != nil {
+		t.Skip("kernel feature missing? ", err)
 	}
-	tidc, linked := make(chan int, 1), make(chan struct{})
-	var router routerSide
-	routerDone := pref64Netns(func() error {
-		tidc <- syscall.Gettid()
-		<-linked
-		if err := pref64Run("ip", "addr", "add", "fe80::1/64", "dev", "r0", "nodad"); err != nil {
-			return err
-		}
-		if err := pref64Run("ip", "link", "set", "r0", "up"); err != nil {
-			return err
-		}
-		ifi, err := net.InterfaceByName("r0")
-		if err != nil {
-			return err
-		}
-		router.index = ifi.Index
-		router.fd, err = rawICMPv6(ifi.Index)
-		return err
-	})
+	defer router.stop()
+	host, err := newPREF64Netns()
+	if err != nil {
+		t.Skip("kernel feature missing? ", err)
+	}
+	defer host.stop()
 	var lis *addrselect.PREF64Listener
-	hostIndex := 0
-	hostDone := pref64Netns(func() error {
+	var routerFD, routerIndex, hostIndex int
+	steps := []struct {
+		ns *pref64Netns
+		f  func() error
+	}{
 		// r0 goes to the router's namespace, named by its thread id.
-		tid := <-tidc
-		err := pref64Run("ip", "link", "add", "h0", "type", "veth", "peer", "name", "r0", "netns", strconv.Itoa(tid))
-		close(linked)
-		if err != nil {
+		{host, func() error {
+			return pref64Run("ip", "link", "add", "h0", "type", "veth", "peer", "name", "r0", "netns", strconv.Itoa(router.tid))
+		}},
+		{router, func() error {
+			if err := pref64Run("ip", "addr", "add", "fe80::1/64", "dev", "r0", "nodad"); err != nil {
+				return err
+			}
+			if err := pref64Run("ip", "link", "set", "r0", "up"); err != nil {
+				return err
+			}
+			ifi, err := net.InterfaceByName("r0")
+			if err != nil {
+				return err
+			}
+			routerIndex = ifi.Index
+			routerFD, err = rawICMPv6(ifi.Index)
+			if err == nil {
+				t.Cleanup(func() { syscall.Close(routerFD) })
+			}
 			return err
-		}
-		// A host accepts RAs with accept_ra 1 and forwarding off, the
-		// defaults; set accept_ra anyway, the kernel passes options up
-		// only then.
-		if err := os.WriteFile("/proc/sys/net/ipv6/conf/h0/accept_ra", []byte("1"), 0); err != nil {
+		}},
+		{host, func() error {
+			// A host takes RAs with accept_ra 1 and forwarding off, the
+			// defaults; the kernel passes options up only then.
+			if err := os.WriteFile("/proc/sys/net/ipv6/conf/h0/accept_ra", []byte("1"), 0); err != nil {
+				return err
+			}
+			if err := pref64Run("ip", "link", "set", "h0", "up"); err != nil {
+				return err
+			}
+			ifi, err := net.InterfaceByName("h0")
+			if err != nil {
+				return err
+			}
+			hostIndex = ifi.Index
+			lis, err = addrselect.ListenPREF64()
+			if err == nil {
+				t.Cleanup(func() { lis.Close() })
+			}
 			return err
-		}
-		if err := pref64Run("ip", "link", "set", "h0", "up"); err != nil {
-			return err
-		}
-		ifi, err := net.InterfaceByName("h0")
-		if err != nil {
-			return err
-		}
-		hostIndex = ifi.Index
-		lis, err = addrselect.ListenPREF64()
-		return err
-	})
-	errHost, errRouter := <-hostDone, <-routerDone
-	if lis != nil {
-		t.Cleanup(func() { lis.Close() })
+		}},
 	}
-	if router.fd > 0 {
-		t.Cleanup(func() { syscall.Close(router.fd) })
-	}
-	for _, err := range []error{errHost, errRouter} {
+	for _, st := range steps {
+		err := st.ns.do(st.f)
 		if errors.Is(err, errPREF64Skip) {
 			t.Skip("kernel feature missing? ", err)
 		}
@@ -160,7 +183,7 @@ func TestPREF64FromRouterAdvertisement(t *testing.T) {
 		[]byte{25, 3, 0, 0, 0, 0, 7, 8, 0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53},
 		pref64Option(t, "64:ff9b::/40", 600*time.Second),
 	)
-	checkPREF64s(t, lis, router.fd, router.index, hostIndex, ra)
+	checkPREF64s(t, lis, routerFD, routerIndex, hostIndex, ra)
 }
 
 // checkPREF64s sends ra every 100 ms until the listener has reported
