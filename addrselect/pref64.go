@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/dualstack/dualstack/addrselect/nat64"
@@ -150,4 +152,59 @@ func ndUserOptSource(a []byte, base int) (netip.Addr, error) {
 		off += (l + 3) &^ 3
 	}
 	return src, nil
+}
+
+// maxPREF64s bounds a pref64Table: a flood of advertisements with
+// distinct prefixes evicts the entries that expire first.
+const maxPREF64s = 16
+
+// pref64Table keeps the PREF64s learned from router advertisements with
+// their lifetimes, one entry per interface and prefix. It is safe for
+// concurrent use; the zero value is empty and ready.
+type pref64Table struct {
+	mu      sync.Mutex
+	entries []RouterPREF64
+}
+
+// learn records r. An option for a prefix already known on the
+// interface replaces it (a later advertisement renews the lifetime); a
+// zero lifetime removes it (RFC 8781 section 4.1: it SHOULD NOT be used
+// any more). An option learned at an unknown time is dropped: it would
+// never be valid.
+func (t *pref64Table) learn(r RouterPREF64) {
+	if r.Learned.IsZero() {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.entries = slices.DeleteFunc(t.entries, func(e RouterPREF64) bool {
+		return e.Interface == r.Interface && e.Prefix == r.Prefix || !e.ValidAt(r.Learned)
+	})
+	if r.Lifetime <= 0 {
+		return
+	}
+	if len(t.entries) >= maxPREF64s {
+		i := 0
+		for j, e := range t.entries {
+			if e.Expires().Before(t.entries[i].Expires()) {
+				i = j
+			}
+		}
+		t.entries = slices.Delete(t.entries, i, i+1)
+	}
+	t.entries = append(t.entries, r)
+}
+
+// prefixes appends to out the distinct prefixes valid at now, in the
+// order they were learned (RFC 8781 section 5 defers to RFC 7050 section
+// 3, which asks to use all of them, in order).
+func (t *pref64Table) prefixes(now time.Time, out []netip.Prefix) []netip.Prefix {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range t.entries {
+		if e.ValidAt(now) && !slices.Contains(out, e.Prefix) {
+			out = append(out, e.Prefix)
+		}
+	}
+	return out
 }

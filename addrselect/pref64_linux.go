@@ -134,3 +134,23 @@ func (l *PREF64Listener) read() (int, error) {
 
 // Close closes the socket; a blocked Next returns an error.
 func (l *PREF64Listener) Close() error { return l.f.Close() }
+
+// learnPREF64s feeds t from l until ctx ends or l fails. Malformed
+// options (ignored, RFC 8781 section 4) and messages lost to a full
+// socket buffer (the next advertisement repeats them) do not stop it.
+// It returns ctx's error, or the listener's.
+func learnPREF64s(ctx context.Context, l *PREF64Listener, t *pref64Table) error {
+	for {
+		r, err := l.Next(ctx)
+		var ne *NDUserOptError
+		switch {
+		case err == nil:
+			t.learn(r)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &ne), errors.Is(err, syscall.ENOBUFS):
+		default:
+			return err
+		}
+	}
+}

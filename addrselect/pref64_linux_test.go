@@ -1,6 +1,6 @@
 //go:build linux
 
-package addrselect_test
+package addrselect
 
 import (
 	"context"
@@ -10,13 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/dualstack/dualstack/addrselect"
 	"github.com/dualstack/dualstack/addrselect/nat64"
 )
 
@@ -117,7 +117,7 @@ func TestPREF64FromRouterAdvertisement(t *testing.T) {
 		t.Skip("kernel feature missing? ", err)
 	}
 	defer host.stop()
-	var lis *addrselect.PREF64Listener
+	var lis *PREF64Listener
 	var routerFD, routerIndex, hostIndex int
 	steps := []struct {
 		ns *pref64Netns
@@ -159,7 +159,7 @@ func TestPREF64FromRouterAdvertisement(t *testing.T) {
 				return err
 			}
 			hostIndex = ifi.Index
-			lis, err = addrselect.ListenPREF64()
+			lis, err = ListenPREF64()
 			if err == nil {
 				t.Cleanup(func() { lis.Close() })
 			}
@@ -188,7 +188,7 @@ func TestPREF64FromRouterAdvertisement(t *testing.T) {
 
 // checkPREF64s sends ra every 100 ms until the listener has reported
 // both PREF64 options and the malformed one, or 10 seconds pass.
-func checkPREF64s(t *testing.T, lis *addrselect.PREF64Listener, fd, routerIndex, hostIndex int, ra []byte) {
+func checkPREF64s(t *testing.T, lis *PREF64Listener, fd, routerIndex, hostIndex int, ra []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// The sender keeps going through errors: until both ends of the veth
@@ -246,6 +246,31 @@ func checkPREF64s(t *testing.T, lis *addrselect.PREF64Listener, fd, routerIndex,
 		} else if got.Prefix != netip.MustParsePrefix("2001:db8:64::/96") && got.Prefix != netip.MustParsePrefix("64:ff9b::/40") {
 			t.Errorf("Next = %+v: a prefix the router did not send", got)
 		}
+	}
+	checkLearnPREF64s(t, lis)
+}
+
+// checkLearnPREF64s runs learnPREF64s on the listener while the router
+// keeps advertising, until the table holds both prefixes, then stops it.
+func checkLearnPREF64s(t *testing.T, lis *PREF64Listener) {
+	var table pref64Table
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- learnPREF64s(ctx, lis, &table) }()
+	var got []netip.Prefix
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = table.prefixes(time.Now(), got[:0]); len(got) == 2 {
+			break
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("learnPREF64s = %v; want context.Canceled", err)
+	}
+	slices.SortFunc(got, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	want := []netip.Prefix{netip.MustParsePrefix("64:ff9b::/40"), netip.MustParsePrefix("2001:db8:64::/96")}
+	if !slices.Equal(got, want) {
+		t.Errorf("learnPREF64s learned %v; want %v", got, want)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -158,4 +159,59 @@ func FuzzParseNDUserOpts(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPREF64Table(t *testing.T) {
+	at := func(s int) time.Time { return pref64Learned.Add(time.Duration(s) * time.Second) }
+	opt := func(prefix string, iface int, lifetime, learned int) RouterPREF64 {
+		return RouterPREF64{PREF64: nat64.PREF64{Prefix: netip.MustParsePrefix(prefix), Lifetime: time.Duration(lifetime) * time.Second, Learned: at(learned)}, Interface: iface}
+	}
+	tests := []struct {
+		name  string
+		learn []RouterPREF64
+		now   int // seconds after pref64Learned
+		want  []string
+	}{
+		{"one", []RouterPREF64{opt("64:ff9b::/96", 2, 1800, 0)}, 10, []string{"64:ff9b::/96"}},
+		{"order-learned", []RouterPREF64{opt("2001:db8:64::/96", 2, 1800, 0), opt("64:ff9b::/96", 2, 1800, 1)}, 10, []string{"2001:db8:64::/96", "64:ff9b::/96"}},
+		{"expired", []RouterPREF64{opt("64:ff9b::/96", 2, 8, 0)}, 8, nil},
+		{"renewed", []RouterPREF64{opt("64:ff9b::/96", 2, 8, 0), opt("64:ff9b::/96", 2, 8, 5)}, 10, []string{"64:ff9b::/96"}},
+		{"withdrawn", []RouterPREF64{opt("64:ff9b::/96", 2, 1800, 0), opt("64:ff9b::/96", 2, 0, 5)}, 10, nil},
+		{"withdrawn-on-other-interface", []RouterPREF64{opt("64:ff9b::/96", 2, 1800, 0), opt("64:ff9b::/96", 3, 0, 5)}, 10, []string{"64:ff9b::/96"}},
+		{"two-interfaces-one-prefix", []RouterPREF64{opt("64:ff9b::/96", 2, 1800, 0), opt("64:ff9b::/96", 3, 1800, 0)}, 10, []string{"64:ff9b::/96"}},
+		{"learned-unknown", []RouterPREF64{{PREF64: nat64.PREF64{Prefix: nat64.WellKnownPrefix, Lifetime: time.Hour}}}, 10, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var table pref64Table
+			for _, r := range tt.learn {
+				table.learn(r)
+			}
+			got := table.prefixes(at(tt.now), nil)
+			var want []netip.Prefix
+			for _, s := range tt.want {
+				want = append(want, netip.MustParsePrefix(s))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("prefixes(%ds) = %v; want %v", tt.now, got, want)
+			}
+		})
+	}
+}
+
+// TestPREF64TableBounded floods the table with distinct prefixes: it
+// keeps maxPREF64s entries, those that expire last.
+func TestPREF64TableBounded(t *testing.T) {
+	var table pref64Table
+	for i := range 1000 {
+		p := netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i >> 8), byte(i)}), 96)
+		table.learn(RouterPREF64{PREF64: nat64.PREF64{Prefix: p, Lifetime: time.Duration(8+i) * time.Second, Learned: pref64Learned}, Interface: 2})
+	}
+	got := table.prefixes(pref64Learned, nil)
+	if len(got) != maxPREF64s || len(table.entries) != maxPREF64s {
+		t.Fatalf("after 1000 prefixes the table holds %d entries, reports %d; want %d", len(table.entries), len(got), maxPREF64s)
+	}
+	if first := got[0].Addr().As16(); int(first[4])<<8|int(first[5]) != 1000-maxPREF64s {
+		t.Errorf("prefixes()[0] = %s; want the prefix learned %d-th", got[0], 1000-maxPREF64s)
+	}
 }
