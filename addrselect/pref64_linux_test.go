@@ -76,6 +76,20 @@ func pref64Run(args ...string) error {
 	return nil
 }
 
+// pref64Up runs the commands, brings dev up and returns its index.
+func pref64Up(dev string, cmds ...[]string) (int, error) {
+	for _, cmd := range append(cmds, []string{"ip", "link", "set", dev, "up"}) {
+		if err := pref64Run(cmd...); err != nil {
+			return 0, err
+		}
+	}
+	ifi, err := net.InterfaceByName(dev)
+	if err != nil {
+		return 0, err
+	}
+	return ifi.Index, nil
+}
+
 // routerAdvertisement is an RA (RFC 4861 section 4.2) with router
 // lifetime 0 and the given options; the kernel fills in the checksum.
 func routerAdvertisement(t *testing.T, options ...[]byte) []byte {
@@ -127,38 +141,24 @@ func TestPREF64FromRouterAdvertisement(t *testing.T) {
 		{host, func() error {
 			return pref64Run("ip", "link", "add", "h0", "type", "veth", "peer", "name", "r0", "netns", strconv.Itoa(router.tid))
 		}},
-		{router, func() error {
-			if err := pref64Run("ip", "addr", "add", "fe80::1/64", "dev", "r0", "nodad"); err != nil {
-				return err
-			}
-			if err := pref64Run("ip", "link", "set", "r0", "up"); err != nil {
-				return err
-			}
-			ifi, err := net.InterfaceByName("r0")
+		{router, func() (err error) {
+			routerIndex, err = pref64Up("r0", []string{"ip", "addr", "add", "fe80::1/64", "dev", "r0", "nodad"})
 			if err != nil {
 				return err
 			}
-			routerIndex = ifi.Index
-			routerFD, err = rawICMPv6(ifi.Index)
+			routerFD, err = rawICMPv6(routerIndex)
 			if err == nil {
 				t.Cleanup(func() { syscall.Close(routerFD) })
 			}
 			return err
 		}},
-		{host, func() error {
+		{host, func() (err error) {
 			// A host takes RAs with accept_ra 1 and forwarding off, the
 			// defaults; the kernel passes options up only then.
-			if err := os.WriteFile("/proc/sys/net/ipv6/conf/h0/accept_ra", []byte("1"), 0); err != nil {
-				return err
-			}
-			if err := pref64Run("ip", "link", "set", "h0", "up"); err != nil {
-				return err
-			}
-			ifi, err := net.InterfaceByName("h0")
+			hostIndex, err = pref64Up("h0", []string{"sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/h0/accept_ra"})
 			if err != nil {
 				return err
 			}
-			hostIndex = ifi.Index
 			lis, err = ListenPREF64()
 			if err == nil {
 				t.Cleanup(func() { lis.Close() })
@@ -226,7 +226,7 @@ func checkPREF64s(t *testing.T, lis *PREF64Listener, fd, routerIndex, hostIndex 
 		got, err := lis.Next(ctx)
 		var oe *nat64.OptionError
 		switch {
-		case errors.As(err, &oe) && errors.Is(err, nat64.ErrPLC):
+		case errors.As(err, &oe) && oe.Offset == 3: // the PLC
 			malformed = true
 			continue
 		case err != nil:

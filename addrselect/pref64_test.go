@@ -38,23 +38,42 @@ func TestParseNDUserOptsRecorded(t *testing.T) {
 		err  error
 	}{
 		{"pref64-nsp", recordedNDUserOpts[0], []RouterPREF64{{nat64.PREF64{Prefix: netip.MustParsePrefix("2001:db8:64::/96"), Lifetime: 1800 * time.Second, Learned: pref64Learned}, 2, router}}, nil},
-		{"pref64-plc7", recordedNDUserOpts[1], nil, nat64.ErrPLC},
+		{"pref64-plc7", recordedNDUserOpts[1], nil, plcError(32)},
 		{"rdnss", recordedNDUserOpts[2], nil, nil},
 		{"pref64-40", recordedNDUserOpts[3], []RouterPREF64{{nat64.PREF64{Prefix: netip.MustParsePrefix("64:ff9b::/40"), Lifetime: 600 * time.Second, Learned: pref64Learned}, 2, router}}, nil},
 		{"all-in-one-read", recordedNDUserOpts[0] + recordedNDUserOpts[1] + recordedNDUserOpts[2] + recordedNDUserOpts[3], []RouterPREF64{
 			{nat64.PREF64{Prefix: netip.MustParsePrefix("2001:db8:64::/96"), Lifetime: 1800 * time.Second, Learned: pref64Learned}, 2, router},
 			{nat64.PREF64{Prefix: netip.MustParsePrefix("64:ff9b::/40"), Lifetime: 600 * time.Second, Learned: pref64Learned}, 2, router},
-		}, nat64.ErrPLC},
+		}, plcError(68 + 32)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, _ := hex.DecodeString(tt.in)
 			got, err := parseNDUserOpts(b, pref64Learned, nil)
-			if !errors.Is(err, tt.err) || (err == nil) != (tt.err == nil) || !equalRouterPREF64s(got, tt.want) {
+			if !sameNDUserOptError(err, tt.err) || !equalRouterPREF64s(got, tt.want) {
 				t.Fatalf("parseNDUserOpts = %+v, %v; want %+v, %v", got, err, tt.want, tt.err)
 			}
 		})
 	}
+}
+
+// plcError stands for an *NDUserOptError holding the *nat64.OptionError
+// of a PREF64 option's PLC (octet 3), the option at octet at of the
+// datagram.
+func plcError(at int) error {
+	return &NDUserOptError{Offset: at, Err: &nat64.OptionError{Offset: 3, Err: errors.New("PLC 7")}}
+}
+
+// sameNDUserOptError reports whether err is nil when want is, or matches
+// want's offsets.
+func sameNDUserOptError(err, want error) bool {
+	if want == nil || err == nil {
+		return err == want
+	}
+	var ne *NDUserOptError
+	var oe *nat64.OptionError
+	w := want.(*NDUserOptError)
+	return errors.As(err, &ne) && errors.As(err, &oe) && ne.Offset == w.Offset && oe.Offset == w.Err.(*nat64.OptionError).Offset
 }
 
 func equalRouterPREF64s(a, b []RouterPREF64) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/dualstack/dualstack/addrselect/nat64"
 )
@@ -69,4 +70,19 @@ func ExampleDiscover() {
 	// Output:
 	// 2001:db8:64::/96 2001:db8:64::c633:6407
 	// 64:ff9b::/96 refuses 198.51.100.7
+}
+
+func ExampleParseOption() {
+	// A PREF64 option as a router sends it: 64:ff9b::/96 for 1800 s.
+	learned := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	opt, _ := nat64.PREF64{Prefix: nat64.WellKnownPrefix, Lifetime: 30 * time.Minute}.AppendOption(nil)
+	fmt.Printf("% x\n", opt)
+
+	p, err := nat64.ParseOption(opt, learned)
+	fmt.Println(p.Prefix, p.Lifetime, err)
+	fmt.Println(p.ValidAt(learned.Add(29*time.Minute)), p.ValidAt(learned.Add(30*time.Minute)))
+	// Output:
+	// 26 02 07 08 00 64 ff 9b 00 00 00 00 00 00 00 00
+	// 64:ff9b::/96 30m0s <nil>
+	// true false
 }

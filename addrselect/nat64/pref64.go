@@ -55,21 +55,22 @@ func (p PREF64) Remaining(t time.Time) time.Duration {
 	return p.Expires().Sub(t)
 }
 
-// Errors of [ParseOption] and [PREF64.AppendOption], wrapped in an
-// [*OptionError]; RFC 8781 section 4 asks receivers to ignore an option
-// that is malformed.
+// Causes of an [*OptionError].
 var (
-	ErrOptionType     = errors.New("not a PREF64 option (type 38)")
-	ErrOptionLength   = errors.New("PREF64 option length is not 2 (16 octets)")
-	ErrPLC            = errors.New("PREF64 prefix length code is not 0-5")
-	ErrOptionHostBits = errors.New("PREF64 prefix has bits set past its length")
-	ErrLifetime       = errors.New("PREF64 lifetime out of range")
+	errOptionType   = errors.New("not a PREF64 option (type 38)")
+	errOptionLength = errors.New("PREF64 option length is not 2 (16 octets)")
+	errPLC          = errors.New("PREF64 prefix length code is not 0-5")
+	errLifetime     = errors.New("PREF64 lifetime out of range")
 )
 
-// OptionError reports a PREF64 option that cannot be parsed or encoded.
+// OptionError reports a PREF64 option that cannot be parsed or encoded;
+// RFC 8781 section 4 asks receivers to ignore such an option. Offset
+// names the faulty field: 0 the type, 1 the length (or a short buffer),
+// 2 the lifetime, 3 the prefix length code, 4 the prefix (Err is then an
+// [*Error] wrapping [ErrInvalidPrefix]).
 type OptionError struct {
-	Offset int   // octet offset of the faulty field in the option
-	Err    error // one of ErrOptionType, ErrOptionLength, ErrPLC, ErrOptionHostBits, ErrLifetime, or an [*Error]
+	Offset int // octet offset of the faulty field in the option
+	Err    error
 }
 
 func (e *OptionError) Error() string {
@@ -89,32 +90,29 @@ var plcBits = [6]int{96, 64, 56, 48, 40, 32}
 //
 // It returns an [*OptionError] when the type is not 38, the Length field
 // is not 2 or b is shorter than 16 octets, the PLC is 6 or 7 (the RFC's
-// "MUST ignore" cases), or the prefix has bits set past its length. RFC
-// 8781 does not say what to do with the last; ParseOption refuses it
-// rather than masking, so that every option it accepts is the one
-// [PREF64.AppendOption] writes back. A /96 whose bits 64-71 are set
-// (which RFC 6052 section 2.2 forbids) gives an [*Error] inside the
-// OptionError. It does not allocate unless it returns an error.
+// "MUST ignore" cases), or [CheckPrefix] refuses the prefix: bits set
+// past its length, or bits 64-71 of a /96 set (RFC 6052 section 2.2).
+// RFC 8781 does not say what to do with host bits; ParseOption refuses
+// them rather than masking, so that every option it accepts is the one
+// [PREF64.AppendOption] writes back. It does not allocate unless it
+// returns an error.
 func ParseOption(b []byte, learned time.Time) (PREF64, error) {
 	switch {
 	case len(b) < 2:
-		return PREF64{}, &OptionError{Offset: len(b), Err: ErrOptionLength}
+		return PREF64{}, &OptionError{Offset: len(b), Err: errOptionLength}
 	case b[0] != OptionType:
-		return PREF64{}, &OptionError{Offset: 0, Err: ErrOptionType}
+		return PREF64{}, &OptionError{Offset: 0, Err: errOptionType}
 	case b[1] != OptionLen/8 || len(b) < OptionLen:
-		return PREF64{}, &OptionError{Offset: 1, Err: ErrOptionLength}
+		return PREF64{}, &OptionError{Offset: 1, Err: errOptionLength}
 	}
 	v := uint16(b[2])<<8 | uint16(b[3])
 	plc := v & 7
 	if int(plc) >= len(plcBits) {
-		return PREF64{}, &OptionError{Offset: 3, Err: ErrPLC}
+		return PREF64{}, &OptionError{Offset: 3, Err: errPLC}
 	}
 	var a [16]byte
 	copy(a[:12], b[4:16])
 	p := netip.PrefixFrom(netip.AddrFrom16(a), plcBits[plc])
-	if p.Masked() != p {
-		return PREF64{}, &OptionError{Offset: 4, Err: ErrOptionHostBits}
-	}
 	if err := CheckPrefix(p); err != nil {
 		return PREF64{}, &OptionError{Offset: 4, Err: err}
 	}
@@ -132,7 +130,7 @@ func (p PREF64) AppendOption(b []byte) ([]byte, error) {
 		return b, &OptionError{Offset: 4, Err: err}
 	}
 	if p.Lifetime < 0 || p.Lifetime > MaxLifetime {
-		return b, &OptionError{Offset: 2, Err: ErrLifetime}
+		return b, &OptionError{Offset: 2, Err: errLifetime}
 	}
 	units := (p.Lifetime + 8*time.Second - 1) / (8 * time.Second)
 	var plc uint16
