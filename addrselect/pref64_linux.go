@@ -3,7 +3,9 @@ package addrselect
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -28,7 +30,6 @@ type PREF64Listener struct {
 	rc      syscall.RawConn
 	buf     []byte
 	pending []RouterPREF64
-	now     func() time.Time
 }
 
 // solNetlink is SOL_NETLINK (linux/socket.h), missing from package syscall.
@@ -57,7 +58,7 @@ func ListenPREF64() (*PREF64Listener, error) {
 	}
 	// An ND user option message holds one option (at most 2040 octets)
 	// and its source address: 8 KiB holds any.
-	return &PREF64Listener{f: f, rc: rc, buf: make([]byte, 8192), now: time.Now}, nil
+	return &PREF64Listener{f: f, rc: rc, buf: make([]byte, 8192)}, nil
 }
 
 // Next returns the next PREF64 option a router advertisement brought,
@@ -84,7 +85,7 @@ func (l *PREF64Listener) Next(ctx context.Context) (RouterPREF64, error) {
 		if err != nil {
 			return RouterPREF64{}, readError(ctx, err)
 		}
-		l.pending, err = parseNDUserOpts(l.buf[:n], l.now(), l.pending[:0])
+		l.pending, err = parseNDUserOpts(l.buf[:n], time.Now(), l.pending[:0])
 		if err != nil {
 			return RouterPREF64{}, err
 		}
@@ -152,5 +153,49 @@ func learnPREF64s(ctx context.Context, l *PREF64Listener, t *pref64Table) error 
 		default:
 			return err
 		}
+	}
+}
+
+// pref64Learner listens for PREF64 options from its first use until
+// close, keeping what it learns in a pref64Table; the zero value is
+// ready. It is the piece a System holds to answer with the prefixes
+// routers advertise.
+type pref64Learner struct {
+	once     sync.Once
+	table    pref64Table
+	stop     func() // set by once
+	stopOnce sync.Once
+	err      error // why listening failed, if it did; set by once
+}
+
+// prefixes starts listening on first use (in the network namespace of
+// the calling thread) and appends the prefixes valid at now to out.
+// Options are learned from the next advertisement on: routers repeat
+// them every few minutes (RFC 4861 section 6.2.1's MaxRtrAdvInterval,
+// 600 seconds by default).
+func (lr *pref64Learner) prefixes(now time.Time, out []netip.Prefix) []netip.Prefix {
+	lr.once.Do(func() {
+		l, err := ListenPREF64()
+		if err != nil {
+			lr.err = err
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			learnPREF64s(ctx, l, &lr.table)
+		}()
+		lr.stop = func() { cancel(); l.Close(); <-done }
+	})
+	return lr.table.prefixes(now, out)
+}
+
+// close stops listening; later calls of prefixes report what was
+// learned until then, as lifetimes allow.
+func (lr *pref64Learner) close() {
+	lr.once.Do(func() {})
+	if lr.stop != nil {
+		lr.stopOnce.Do(lr.stop)
 	}
 }

@@ -132,6 +132,7 @@ func TestPREF64FromRouterAdvertisement(t *testing.T) {
 	}
 	defer host.stop()
 	var lis *PREF64Listener
+	var learner pref64Learner
 	var routerFD, routerIndex, hostIndex int
 	steps := []struct {
 		ns *pref64Netns
@@ -160,10 +161,13 @@ func TestPREF64FromRouterAdvertisement(t *testing.T) {
 				return err
 			}
 			lis, err = ListenPREF64()
-			if err == nil {
-				t.Cleanup(func() { lis.Close() })
+			if err != nil {
+				return err
 			}
-			return err
+			t.Cleanup(func() { lis.Close() })
+			learner.prefixes(time.Now(), nil) // starts it, in this namespace
+			t.Cleanup(learner.close)
+			return learner.err
 		}},
 	}
 	for _, st := range steps {
@@ -183,12 +187,13 @@ func TestPREF64FromRouterAdvertisement(t *testing.T) {
 		[]byte{25, 3, 0, 0, 0, 0, 7, 8, 0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53},
 		pref64Option(t, "64:ff9b::/40", 600*time.Second),
 	)
-	checkPREF64s(t, lis, routerFD, routerIndex, hostIndex, ra)
+	checkPREF64s(t, lis, &learner, routerFD, routerIndex, hostIndex, ra)
 }
 
 // checkPREF64s sends ra every 100 ms until the listener has reported
-// both PREF64 options and the malformed one, or 10 seconds pass.
-func checkPREF64s(t *testing.T, lis *PREF64Listener, fd, routerIndex, hostIndex int, ra []byte) {
+// both PREF64 options and the malformed one, and the learner has learned
+// both, or 10 seconds pass.
+func checkPREF64s(t *testing.T, lis *PREF64Listener, learner *pref64Learner, fd, routerIndex, hostIndex int, ra []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// The sender keeps going through errors: until both ends of the veth
@@ -247,30 +252,24 @@ func checkPREF64s(t *testing.T, lis *PREF64Listener, fd, routerIndex, hostIndex 
 			t.Errorf("Next = %+v: a prefix the router did not send", got)
 		}
 	}
-	checkLearnPREF64s(t, lis)
+	checkLearned(t, learner)
 }
 
-// checkLearnPREF64s runs learnPREF64s on the listener while the router
-// keeps advertising, until the table holds both prefixes, then stops it.
-func checkLearnPREF64s(t *testing.T, lis *PREF64Listener) {
-	var table pref64Table
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- learnPREF64s(ctx, lis, &table) }()
-	var got []netip.Prefix
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if got = table.prefixes(time.Now(), got[:0]); len(got) == 2 {
-			break
-		}
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("learnPREF64s = %v; want context.Canceled", err)
-	}
-	slices.SortFunc(got, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+// checkLearned waits until the learner holds both prefixes, then stops
+// it, and checks that what it learned stays.
+func checkLearned(t *testing.T, learner *pref64Learner) {
 	want := []netip.Prefix{netip.MustParsePrefix("64:ff9b::/40"), netip.MustParsePrefix("2001:db8:64::/96")}
-	if !slices.Equal(got, want) {
-		t.Errorf("learnPREF64s learned %v; want %v", got, want)
+	sorted := func() []netip.Prefix {
+		got := learner.prefixes(time.Now(), nil)
+		slices.SortFunc(got, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+		return got
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && len(sorted()) < 2; {
+		time.Sleep(20 * time.Millisecond)
+	}
+	learner.close()
+	if got := sorted(); !slices.Equal(got, want) {
+		t.Errorf("the learner learned %v; want %v", got, want)
 	}
 }
 

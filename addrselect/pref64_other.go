@@ -5,6 +5,8 @@ package addrselect
 import (
 	"context"
 	"errors"
+	"net/netip"
+	"time"
 )
 
 // PREF64Listener receives PREF64 options from the kernel; only Linux
@@ -26,3 +28,11 @@ func (l *PREF64Listener) Next(ctx context.Context) (RouterPREF64, error) {
 
 // Close does nothing.
 func (l *PREF64Listener) Close() error { return nil }
+
+// pref64Learner would listen for PREF64 options; without Linux it
+// reports none.
+type pref64Learner struct{}
+
+func (lr *pref64Learner) prefixes(now time.Time, out []netip.Prefix) []netip.Prefix { return out }
+
+func (lr *pref64Learner) close() {}
