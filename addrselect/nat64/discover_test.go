@@ -181,8 +181,8 @@ func TestDiscoverNoDNS64(t *testing.T) {
 // TestReadAnswersBounded checks that a huge answer costs no more than
 // MaxAnswers records' work: the allocations do not grow with it.
 func TestReadAnswersBounded(t *testing.T) {
-	small := addrs(repeat(nat64.MaxAnswers, "2001:db8:43::192.0.0.170")...)
-	huge := addrs(repeat(100000, "2001:db8:43::192.0.0.170")...)
+	small := slices.Repeat(addrs("2001:db8:43::192.0.0.170"), nat64.MaxAnswers)
+	huge := slices.Repeat(small, 100000/nat64.MaxAnswers)
 	a1 := testing.AllocsPerRun(20, func() { sinkDiscovery = nat64.ReadAnswers(small) })
 	a2 := testing.AllocsPerRun(20, func() { sinkDiscovery = nat64.ReadAnswers(huge) })
 	if a1 != a2 || a2 > 1 {
@@ -194,3 +194,39 @@ func TestReadAnswersBounded(t *testing.T) {
 }
 
 var sinkDiscovery nat64.Discovery
+
+// FuzzReadAnswers reads any list of IPv6 addresses (16 octets each) and
+// checks the counts and that every prefix is usable and covers an
+// examined record.
+func FuzzReadAnswers(f *testing.F) {
+	for _, ss := range [][]string{
+		{"64:ff9b::192.0.0.170", "64:ff9b::192.0.0.171"},
+		{"2001:db8:c000:aa::192.0.0.170", "2001:db8:c000:aa::192.0.0.171"},
+		{"2001:db8:122:344:c0:0:aa00:0", "2001:db8:1c0:0:aa::"},
+	} {
+		var b []byte
+		for _, a := range addrs(ss...) {
+			a16 := a.As16()
+			b = append(b, a16[:]...)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var answers []netip.Addr
+		for ; len(b) >= 16; b = b[16:] {
+			answers = append(answers, netip.AddrFrom16([16]byte(b[:16])))
+		}
+		d := nat64.ReadAnswers(answers)
+		if d.Examined+d.Skipped != len(answers) || d.Examined > nat64.MaxAnswers || len(d.Prefixes) > d.Examined-d.Ignored {
+			t.Fatalf("ReadAnswers(%v) = %+v: counts do not add up", answers, d)
+		}
+		for i, p := range d.Prefixes {
+			if err := nat64.CheckPrefix(p); err != nil || slices.Contains(d.Prefixes[:i], p) {
+				t.Fatalf("ReadAnswers(%v) = %+v: prefix %s invalid (%v) or repeated", answers, d, p, err)
+			}
+			if !slices.ContainsFunc(answers[:d.Examined], p.Contains) {
+				t.Fatalf("ReadAnswers(%v) = %+v: prefix %s covers no record", answers, d, p)
+			}
+		}
+	})
+}

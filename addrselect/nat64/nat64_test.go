@@ -292,3 +292,44 @@ func BenchmarkExtract(b *testing.B) {
 		sinkAddr, sinkOK = nat64.Extract(p, a)
 	}
 }
+
+// FuzzSynthesizeExtract checks, for any prefix bytes, length and IPv4
+// address, that Synthesize and Extract are inverses, agree with the
+// bit-by-bit algorithm, and refuse the same inputs.
+func FuzzSynthesizeExtract(f *testing.F) {
+	f.Add([]byte{0x20, 0x01, 0x0d, 0xb8}, uint8(32), uint32(0xc0000221), uint64(0))
+	f.Add([]byte{0x00, 0x64, 0xff, 0x9b}, uint8(96), uint32(0x08080808), uint64(0))
+	f.Add([]byte{0x00, 0x64, 0xff, 0x9b}, uint8(96), uint32(0x0a000001), uint64(1))
+	f.Add([]byte{0x20, 0x01, 0x0d, 0xb8, 1, 0x22, 3, 0x44}, uint8(64), uint32(0xc0000221), uint64(0xff))
+	f.Fuzz(func(t *testing.T, pb []byte, n uint8, v uint32, suffix uint64) {
+		var b [16]byte
+		copy(b[:], pb)
+		p := netip.PrefixFrom(netip.AddrFrom16(b), int(n))
+		v4 := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+		a, err := nat64.Synthesize(p, v4)
+		if err != nil {
+			if nat64.CheckPrefix(p) == nil && !errors.Is(err, nat64.ErrNonGlobal) {
+				t.Fatalf("Synthesize(%s, %s) = %v for a valid prefix", p, v4, err)
+			}
+			return
+		}
+		if want := slowSynthesize(p, v4); a != want || !p.Contains(a) {
+			t.Fatalf("Synthesize(%s, %s) = %s; want %s", p, v4, a, want)
+		}
+		if got, ok := nat64.Extract(p, a); !ok || got != v4 {
+			t.Fatalf("Extract(%s, %s) = %s, %v; want %s", p, a, got, ok, v4)
+		}
+		// Extract ignores the suffix: bits after the IPv4 address.
+		if n < 96 {
+			a16 := a.As16()
+			// The suffix starts at octet 9 for a /32, then one octet later
+			// for each 8 bits of prefix (RFC 6052 section 2.2, Figure 1).
+			for i := (int(n) + 40) / 8; i < 16; i++ {
+				a16[i] = byte(suffix >> (8 * (i % 8)))
+			}
+			if got, ok := nat64.Extract(p, netip.AddrFrom16(a16)); !ok || got != v4 {
+				t.Fatalf("Extract(%s, %s) = %s, %v; want %s (suffix ignored)", p, netip.AddrFrom16(a16), got, ok, v4)
+			}
+		}
+	})
+}
