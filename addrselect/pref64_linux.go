@@ -21,7 +21,7 @@ import (
 // them every few minutes, and answer router solicitations).
 //
 // The listener only reports; keeping the prefixes, their lifetimes and
-// their interfaces is the caller's job ([RouterPREF64.ValidAt]). A
+// their interfaces is the caller's job ([nat64.PREF64.ValidAt]). A
 // PREF64Listener is opened in the network namespace of the thread that
 // calls [ListenPREF64]. Next must not be called concurrently; Close may
 // be called at any time and makes a blocked Next return.

@@ -17,7 +17,7 @@ type Resolver interface {
 }
 
 // WellKnownName is the name whose AAAA records reveal the prefixes of a
-// DNS64 (RFC 7050 section 3, RFC 8880 section 7): it has only A records,
+// DNS64 (RFC 7050 section 3, RFC 8880 section 7.1): it has only A records,
 // 192.0.0.170 and 192.0.0.171, so every AAAA answer is synthesized. The
 // final dot keeps resolvers from trying search domains.
 const WellKnownName = "ipv4only.arpa."
