@@ -65,10 +65,11 @@ func ListenPREF64() (*PREF64Listener, error) {
 // blocking until one arrives, ctx ends or the listener is closed. Other
 // ND user options (RDNSS, DNSSL, captive portal) are skipped. A PREF64
 // option that RFC 8781 section 4 asks to ignore (malformed) gives an
-// error wrapping a [*nat64.OptionError] (test with errors.As); a message
-// the kernel dropped because the socket's buffer was full gives an error
-// wrapping syscall.ENOBUFS. After either, Next can be called again. A
-// zero Lifetime means the router withdraws the prefix.
+// [*NDUserOptError] wrapping a [*nat64.OptionError], a malformed message
+// an [*NDUserOptError] (test with errors.As), and messages the kernel
+// dropped because the socket's buffer was full an error wrapping
+// syscall.ENOBUFS. After any of these, Next can be called again. A zero
+// Lifetime means the router withdraws the prefix.
 func (l *PREF64Listener) Next(ctx context.Context) (RouterPREF64, error) {
 	if d, ok := ctx.Deadline(); ok {
 		l.f.SetReadDeadline(d)
