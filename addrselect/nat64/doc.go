@@ -25,10 +25,13 @@
 // The well-known prefix 64:ff9b::/96 must not carry a non-global IPv4
 // address (RFC 6052 section 3.1, which points to RFC 1918 and the list
 // in RFC 5735 section 3; the ranges, with their sources, are one table in
-// nat64.go). [Synthesize] refuses such an address with [ErrNonGlobal] and
-// [Extract] reports false for it. The rule is exact: the local-use
-// prefix 64:ff9b:1::/48 (RFC 8215 section 5) and network-specific
-// prefixes carry any address. [IsGlobalIPv4] exposes the table.
+// nat64.go). [Synthesize] refuses such an address with [ErrNonGlobal].
+// The rule is exact: the local-use prefix 64:ff9b:1::/48 (RFC 8215
+// section 5) and network-specific prefixes carry any address.
+// [IsGlobalIPv4] exposes the table. [Extract] still reads such an address
+// (64:ff9b::10.0.0.5 stands for 10.0.0.5), so that a DNS64 answer built
+// from a private A record is recognised as synthesized instead of being
+// taken for native IPv6.
 //
 // RFC 6052 contradicts itself here: the example table of its section 2.4
 // embeds 192.0.2.33 in the well-known prefix (64:ff9b::192.0.2.33), but
@@ -37,10 +40,11 @@
 // normative text, over the illustration: a translator that obeys it
 // drops the packets (tayga 0.9.2 does, silently), so an address built
 // from the example would fail only at dial time, far from its cause. The
-// tests keep the row and assert the refusal. Shared Address Space
-// (100.64.0.0/10, RFC 6598) is not in the table: RFC 5735 predates it,
-// translators pass it, and a provider's NAT64 may serve it; RFC 6890,
-// which obsoletes RFC 5735, calls it not globally reachable.
+// tests keep the row: Synthesize refuses it, and Extract reads 192.0.2.33
+// back from 64:ff9b::192.0.2.33. Shared Address Space (100.64.0.0/10,
+// RFC 6598) is not in the table: RFC 5735 predates it, translators pass
+// it, and a provider's NAT64 may serve it; RFC 6890, which obsoletes RFC
+// 5735, calls it not globally reachable.
 //
 // # Costs and bounds
 //

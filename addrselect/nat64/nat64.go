@@ -138,15 +138,20 @@ func Synthesize(prefix netip.Prefix, v4 netip.Addr) (netip.Addr, error) {
 }
 
 // Extract returns the IPv4 address embedded in a under prefix, and
-// whether there is one: a must be an IPv6 address inside prefix with bits
-// 64-71 zero (RFC 6052 section 2.2's MUST), prefix must pass
-// [CheckPrefix], and for the well-known prefix the IPv4 address must be
-// global (section 3.1: translators drop such packets, so the address
-// stands for nothing reachable). The suffix bits are ignored, as section
-// 2.2 asks of translators. Extract reports false exactly where
-// [Synthesize] would refuse the IPv4 address it finds, and
-// Synthesize(prefix, v4) gives a back with its suffix cleared. It does
-// not allocate.
+// whether there is one, by RFC 6052 section 2.3: a must be an IPv6
+// address inside prefix with bits 64-71 zero (section 2.2's MUST), and
+// prefix must pass [CheckPrefix]. The suffix bits are ignored, as
+// section 2.2 asks of translators. Synthesize(prefix, v4) gives a back
+// with its suffix cleared.
+//
+// Extract answers what an address stands for, not whether a translator
+// will carry it: with the well-known prefix it also returns non-global
+// IPv4 addresses (a DNS64 may well synthesize 64:ff9b::10.0.0.5), which
+// [Synthesize] refuses and translators drop (RFC 6052 section 3.1). So a
+// caller recognises such an answer as synthesized from 10.0.0.5, an
+// IPv4-only host, instead of taking it for native IPv6; [IsGlobalIPv4]
+// tells whether the well-known prefix can reach it. It does not
+// allocate.
 func Extract(prefix netip.Prefix, a netip.Addr) (netip.Addr, bool) {
 	p, ok := prefixBits(prefix)
 	if !ok || !a.Is6() || a.Is4In6() {
@@ -157,9 +162,6 @@ func Extract(prefix netip.Prefix, a netip.Addr) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	v := extract(x, n)
-	if _, bad := restricted(p, n, v); bad {
-		return netip.Addr{}, false
-	}
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
 }
 
