@@ -74,6 +74,8 @@ type System struct {
 	// The last Selectors seen that prefer public addresses, and that
 	// do not: see prefersPublic.
 	publicSel, defaultSel atomic.Pointer[Selector]
+
+	pref64 pref64Learner // NAT64 prefixes from router advertisements
 }
 
 // defaultSystem answers for a nil Sources.
@@ -224,5 +226,13 @@ func (s *System) ask(dst netip.Addr, pub bool) (Source, error) {
 // Close releases the sockets the System keeps open. The System stays
 // usable: a later lookup opens new sockets.
 func (s *System) Close() error {
+	s.pref64.close()
 	return s.os.close()
 }
+
+// NAT64Prefixes returns the NAT64 prefixes (RFC 8781 PREF64 options) that
+// routers advertised on this host's links and that are still valid. The
+// first call starts listening to the kernel's ND user options (Linux;
+// elsewhere it returns nothing), so a prefix appears with the next router
+// advertisement after it; [System.Close] stops listening.
+func (s *System) NAT64Prefixes() []netip.Prefix { return s.pref64.prefixes(time.Now(), nil) }
