@@ -69,8 +69,8 @@ func lookPath(bin string) (string, error) {
 
 // newLab builds and starts the lab. On error everything started so far
 // is undone.
-func newLab(ctx context.Context, logw io.Writer) (l *lab, err error) {
-	l = &lab{
+func newLab(ctx context.Context, logw io.Writer) (_ *lab, err error) {
+	l := &lab{
 		prefix:  fmt.Sprintf("nl%x", os.Getpid()&0xffff),
 		logw:    logw,
 		ns:      map[string]*netns.NS{},
@@ -82,7 +82,7 @@ func newLab(ctx context.Context, logw io.Writer) (l *lab, err error) {
 			l.close()
 		}
 	}()
-	if l.dir, err = os.MkdirTemp("", "netlab-"); err != nil {
+	if l.dir, err = os.MkdirTemp("", "netlab-"+l.prefix+"-"); err != nil {
 		return nil, err
 	}
 	// Postfix's unprivileged processes must reach their queue under it.
@@ -399,4 +399,29 @@ func (l *lab) settle(ctx context.Context, timeout time.Duration, instances ...st
 		}
 	}
 	return nil
+}
+
+// clean removes what a lab run with the namespace prefix prefix left
+// behind (with -keep, or after being killed): the processes in its
+// namespaces (by pid), the namespaces, their /etc/netns directories and
+// its working directories.
+func clean(prefix string) error {
+	if !strings.HasPrefix(prefix, "nl") || strings.ContainsAny(prefix, "/-. ") {
+		return fmt.Errorf("-clean: %q is not a lab prefix (nl followed by hex digits)", prefix)
+	}
+	entries, err := os.ReadDir("/run/netns")
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix+"-") {
+			errs = append(errs, (&netns.NS{Name: e.Name()}).Delete())
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "netlab-"+prefix+"-*"))
+	for _, d := range dirs {
+		errs = append(errs, os.RemoveAll(d))
+	}
+	return errors.Join(errs...)
 }

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"net/smtp"
@@ -139,19 +138,4 @@ func (l *lab) libTry(ctx context.Context, h *host, addr netip.Addr, from, to str
 	}
 	c.Quit()
 	return mxorder.OutcomeDelivered, nil
-}
-
-// libText describes an outcome in one line.
-func (o *libOutcome) text(name, to string) string {
-	s := fmt.Sprintf("%s -> <%s>: ", name, to)
-	if o.PlanErr != nil {
-		s += planErrText(o.PlanErr)
-	} else {
-		s += triesText(o.Tries)
-	}
-	s += "; " + o.Fate
-	if o.Bounce != "" {
-		s += "; " + o.Bounce
-	}
-	return s
 }

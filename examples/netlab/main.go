@@ -17,8 +17,9 @@
 //	sudo go run ./examples/netlab -keep             # leave the lab up
 //
 // Without -keep everything the lab started is stopped and removed when
-// it ends, fails or is interrupted: processes (by pid, through their
-// namespaces), namespaces, /etc/netns entries and files. No traffic
+// it ends, fails or is interrupted (SIGINT, SIGTERM, SIGHUP): processes
+// (by pid, through their namespaces), namespaces, /etc/netns entries and
+// files. After -keep, netlab -clean PREFIX removes them. No traffic
 // leaves the lab: its bridge has no uplink and every address in its zone
 // belongs to one of its namespaces.
 package main
@@ -42,11 +43,19 @@ func main() {
 		asJSON = flag.Bool("json", false, "print the results as JSON")
 		keep   = flag.Bool("keep", false, "leave the namespaces and processes up for inspection")
 		quiet  = flag.Bool("q", false, "no progress messages on stderr")
+		remove = flag.String("clean", "", "remove what the lab with namespace prefix `PREFIX` left (after -keep) and exit")
 	)
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "netlab: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
+	}
+	if *remove != "" {
+		if err := clean(*remove); err != nil {
+			fmt.Fprintln(os.Stderr, "netlab:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -74,7 +83,7 @@ func run(ctx context.Context, stdout, progress io.Writer, which string, asJSON, 
 	results, l, err := runLab(ctx, progress, sel)
 	if l != nil {
 		if keep {
-			fmt.Fprintf(os.Stderr, "netlab: -keep: namespaces %s-*, files in %s (remove with: ip -all netns delete is NOT selective; use ip netns del NAME)\n", l.prefix, l.dir)
+			fmt.Fprintf(os.Stderr, "netlab: -keep: namespaces %s-* (ip netns exec %s-relay4 ...), files in %s; remove all with: netlab -clean %s\n", l.prefix, l.prefix, l.dir, l.prefix)
 		} else {
 			l.close()
 		}
@@ -123,6 +132,12 @@ func runLab(ctx context.Context, progress io.Writer, sel []scenario) ([]*Result,
 	if err != nil {
 		return nil, nil, err
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			l.close()
+			panic(p)
+		}
+	}()
 	var results []*Result
 	for _, s := range sel {
 		r := &Result{Number: s.number, Name: s.name, Title: s.title}

@@ -23,7 +23,6 @@ func printResult(w io.Writer, r *Result) {
 	}
 	section("Postfix did", r.Postfix)
 	section("mxorder planned", r.Plans)
-	section("library relay (Plan.Deliver, net/smtp) did", r.Library)
 	fmt.Fprintln(w, "side by side:")
 	for _, row := range r.Rows {
 		verdict := "AGREE"
@@ -36,6 +35,18 @@ func printResult(w io.Writer, r *Result) {
 		if row.Reason != "" {
 			fmt.Fprintf(w, "      why:     %s\n", row.Reason)
 		}
+	}
+	if len(r.LibRows) > 0 {
+		fmt.Fprintln(w, "library relay against its plan:")
+	}
+	for _, row := range r.LibRows {
+		verdict := "FOLLOWED"
+		if !row.Followed {
+			verdict = "DEVIATED"
+		}
+		fmt.Fprintf(w, "  [%s] %s -> %s\n", verdict, row.Relay, row.To)
+		fmt.Fprintf(w, "      did:     %s\n", row.Did)
+		fmt.Fprintf(w, "      planned: %s\n", row.Planned)
 	}
 	if r.Err != "" {
 		fmt.Fprintf(w, "error: %s\n", r.Err)

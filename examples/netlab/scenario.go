@@ -27,6 +27,16 @@ type Row struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// LibRow is what the relay built on mxorder did with a message, next to
+// its plan.
+type LibRow struct {
+	Relay    string `json:"relay"`
+	To       string `json:"to"`
+	Did      string `json:"did"`     // attempts made and the outcome
+	Planned  string `json:"planned"` // the plan's attempts, or its error
+	Followed bool   `json:"followed"`
+}
+
 // Result is what one scenario observed and compared.
 type Result struct {
 	Number int    `json:"number"`
@@ -36,9 +46,10 @@ type Result struct {
 	Postfix []string `json:"postfix"`
 	// Plans are mxorder's plans, audits and bounce checks.
 	Plans []string `json:"plans"`
-	// Library is what the relay built on mxorder (Plan.Deliver) did.
-	Library  []string  `json:"library,omitempty"`
-	Rows     []Row     `json:"rows"`
+	Rows  []Row    `json:"rows"`
+	// LibRows are what the relay built on mxorder (Plan.Deliver with
+	// net/smtp) did with the same messages, against its plans.
+	LibRows  []LibRow  `json:"library_rows,omitempty"`
 	Sessions []Session `json:"sessions"` // every SMTP session the sinks recorded
 	Elapsed  Duration  `json:"elapsed"`
 	Err      string    `json:"error,omitempty"`
