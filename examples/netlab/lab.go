@@ -30,6 +30,7 @@ type lab struct {
 
 	lan     *netns.NS // the namespace holding the bridge
 	ns      map[string]*netns.NS
+	all     []*netns.NS // every namespace made, for removal
 	sinks   map[string]*sink
 	postfix map[string]*postfix
 	res     *labResolver
@@ -145,64 +146,83 @@ func (l *lab) close() {
 // nsName is the namespace name of a host.
 func (l *lab) nsName(short string) string { return l.prefix + "-" + short }
 
-// addNS creates a namespace and registers its removal (which also stops
-// every process left in it).
-func (l *lab) addNS(short string) (*netns.NS, error) {
-	n, err := netns.Add(l.nsName(short))
-	if err != nil {
-		return nil, err
+// deleteNamespaces removes every namespace made so far, at once; each
+// removal first stops the processes left in it, by pid.
+func (l *lab) deleteNamespaces() {
+	l.mu.Lock()
+	all := l.all
+	l.all = nil
+	l.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, n := range all {
+		wg.Go(func() { n.Delete() })
 	}
-	l.onClose(func() { n.Delete() })
-	return n, nil
+	wg.Wait()
 }
 
 // network creates the bridge namespace and one namespace per host, joined
 // by veth pairs, with addresses, routes and a resolv.conf naming NSD in
-// the host's families.
+// the host's families. It runs one ip process per namespace (ip -batch).
 func (l *lab) network(context.Context) error {
-	var err error
-	if l.lan, err = l.addNS("lan"); err != nil {
+	l.onClose(l.deleteNamespaces)
+	names := []string{l.nsName("lan")}
+	for _, h := range hosts {
+		names = append(names, l.nsName(h.ns))
+	}
+	// Names already taken belong to an earlier run of this program with
+	// the same pid (see clean); refuse rather than touch them. After the
+	// check every namespace with these names is ours to remove, even when
+	// AddAll fails halfway.
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join("/run/netns", n)); err == nil {
+			return fmt.Errorf("namespace %s exists: remove what an earlier run left with: netlab -clean %s", n, l.prefix)
+		}
+	}
+	l.mu.Lock()
+	for _, n := range names {
+		l.all = append(l.all, &netns.NS{Name: n})
+	}
+	l.mu.Unlock()
+	all, err := netns.AddAll(names...)
+	if err != nil {
 		return err
 	}
-	if err := l.lan.Bridge("br0"); err != nil {
+	l.lan = all[0]
+	lan := []string{"link set lo up", "link add br0 type bridge", "link set br0 up"}
+	for i := range hosts {
+		h := &hosts[i]
+		n := all[i+1]
+		l.ns[h.ns] = n
+		lan = append(lan, l.lan.PlugLines("br0", "v"+h.ns, n, "eth0")...)
+	}
+	if err := l.lan.Batch(lan...); err != nil {
 		return err
 	}
 	for i := range hosts {
 		h := &hosts[i]
-		n, err := l.addNS(h.ns)
-		if err != nil {
+		n := l.ns[h.ns]
+		if err := n.Batch(netns.HostLines("eth0", h.prefixes())...); err != nil {
 			return err
 		}
-		l.ns[h.ns] = n
-		if err := l.lan.Plug("br0", "v"+h.ns, n, "eth0"); err != nil {
-			return err
-		}
-		for _, p := range h.prefixes() {
-			if err := n.AddAddr("eth0", p); err != nil {
-				return err
-			}
-		}
-		var resolv strings.Builder
-		f := h.families()
-		if f.Has(mxorder.IPv4) {
-			resolv.WriteString("nameserver " + dnsV4 + "\n")
-			if err := n.IP("-4", "route", "add", "default", "dev", "eth0"); err != nil {
-				return err
-			}
-		}
-		if f.Has(mxorder.IPv6) {
-			resolv.WriteString("nameserver " + dnsV6 + "\n")
-			if err := n.IP("-6", "route", "add", "default", "dev", "eth0"); err != nil {
-				return err
-			}
-		}
-		resolv.WriteString("options timeout:1 attempts:2\n")
-		if err := n.WriteEtc("resolv.conf", resolv.String()); err != nil {
+		if err := n.WriteEtc("resolv.conf", resolvConf(h.families())); err != nil {
 			return err
 		}
 	}
 	l.res = &labResolver{ns: l.ns["dns"], server: netip.AddrPortFrom(netip.MustParseAddr(dnsV4), 53)}
 	return nil
+}
+
+// resolvConf names NSD by its address in each family the host has.
+func resolvConf(f mxorder.Family) string {
+	var b strings.Builder
+	if f.Has(mxorder.IPv4) {
+		b.WriteString("nameserver " + dnsV4 + "\n")
+	}
+	if f.Has(mxorder.IPv6) {
+		b.WriteString("nameserver " + dnsV6 + "\n")
+	}
+	b.WriteString("options timeout:1 attempts:2\n")
+	return b.String()
 }
 
 // startDNS writes NSD's configuration and zone and starts it in the dns
@@ -298,6 +318,7 @@ func (l *lab) startSinks(context.Context) error {
 // startPostfixes configures and starts every Postfix instance, in
 // parallel.
 func (l *lab) startPostfixes(ctx context.Context) error {
+	l.onClose(l.stopPostfixes)
 	var wg sync.WaitGroup
 	errs := make([]error, len(hosts))
 	for i := range hosts {
@@ -307,7 +328,6 @@ func (l *lab) startPostfixes(ctx context.Context) error {
 		}
 		p := &postfix{host: h, ns: l.ns[h.ns], dir: filepath.Join(l.dir, "postfix-"+h.ns)}
 		l.postfix[h.ns] = p
-		l.onClose(p.stop)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -320,6 +340,15 @@ func (l *lab) startPostfixes(ctx context.Context) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// stopPostfixes stops every instance, at once.
+func (l *lab) stopPostfixes() {
+	var wg sync.WaitGroup
+	for _, p := range l.postfix {
+		wg.Go(p.stop)
+	}
+	wg.Wait()
 }
 
 // takeSessions returns and forgets what every sink recorded.

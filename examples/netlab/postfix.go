@@ -134,10 +134,20 @@ func (p *postfix) run(cmd string, args ...string) error {
 	return p.ns.Run(mustPath(cmd), append([]string{"-c", p.etc()}, args...)...)
 }
 
-// start starts the instance and waits for its SMTP server.
+// start starts the instance and waits for its master process. The output
+// of postfix start goes to a file: its background checks keep running
+// after the master is up, and a pipe would make us wait for them.
 func (p *postfix) start(ctx context.Context) error {
-	if err := p.run("postfix", "start"); err != nil {
+	out, err := os.Create(filepath.Join(p.dir, "start.out"))
+	if err != nil {
 		return err
+	}
+	defer out.Close()
+	cmd := p.ns.Command(mustPath("postfix"), "-c", p.etc(), "start")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		b, _ := os.ReadFile(out.Name())
+		return fmt.Errorf("postfix %s start: %v: %s", p.host.ns, err, bytes.TrimSpace(b))
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for ctx.Err() == nil && time.Now().Before(deadline) {
@@ -162,14 +172,15 @@ func (p *postfix) masterPid() int {
 	return pid
 }
 
-// stop stops the instance (postfix stop, then its master by pid); the
-// namespace's removal ends whatever is left.
+// stop stops the instance by its master's pid, as postfix stop does
+// (SIGTERM: the master stops its children), then SIGKILL if it is still
+// there after two seconds; the namespace's removal ends whatever is left.
 func (p *postfix) stop() {
 	pid := p.masterPid()
 	if pid == 0 {
 		return
 	}
-	exec.Command(mustPath("postfix"), "-c", p.etc(), "stop").Run()
+	syscall.Kill(pid, syscall.SIGTERM)
 	for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -74,6 +74,23 @@ func Add(name string) (*NS, error) {
 	return ns, nil
 }
 
+// AddAll creates the namespaces names with one ip process. Their
+// loopback interfaces are down (see [HostLines]).
+func AddAll(names ...string) ([]*NS, error) {
+	lines := make([]string, len(names))
+	for i, name := range names {
+		lines[i] = "netns add " + name
+	}
+	if err := batch(nil, lines); err != nil {
+		return nil, err
+	}
+	out := make([]*NS, len(names))
+	for i, name := range names {
+		out[i] = &NS{Name: name}
+	}
+	return out, nil
+}
+
 // IP runs the ip command with args in the host's namespace.
 func IP(args ...string) error {
 	out, err := exec.Command("ip", args...).CombinedOutput()
@@ -82,6 +99,28 @@ func IP(args ...string) error {
 	}
 	return nil
 }
+
+// batch runs ip commands (without the leading "ip", one per line) in one
+// ip process (ip -batch), inside the namespace n or, for nil, the host's.
+func batch(n *NS, lines []string) error {
+	var args []string
+	if n != nil {
+		args = []string{"-n", n.Name}
+	}
+	cmd := exec.Command("ip", append(args, "-batch", "-")...)
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ip %s -batch: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// Batch runs ip commands inside the namespace with one ip process: each
+// line is an ip command line without "ip" and without options (for
+// example "addr add 192.0.2.1/24 dev eth0"; "route add ::/0 dev eth0"
+// for IPv6).
+func (n *NS) Batch(lines ...string) error { return batch(n, lines) }
 
 // IP runs the ip command with args inside the namespace (ip -n NAME).
 func (n *NS) IP(args ...string) error {
@@ -207,40 +246,39 @@ func (n *NS) WriteEtc(file, content string) error {
 	return os.WriteFile(filepath.Join(n.EtcDir(), file), []byte(content), 0o644)
 }
 
-// Bridge creates the bridge name inside the namespace and brings it up.
-func (n *NS) Bridge(name string) error {
-	if err := n.IP("link", "add", name, "type", "bridge"); err != nil {
-		return err
+// PlugLines returns the ip commands, to run in n, that join peer to
+// the bridge bridge of n with a veth pair: the end outer stays in n,
+// enslaved to the bridge; the end inner is created in peer.
+func (n *NS) PlugLines(bridge, outer string, peer *NS, inner string) []string {
+	return []string{
+		"link add " + outer + " type veth peer name " + inner + " netns " + peer.Name,
+		"link set " + outer + " master " + bridge,
+		"link set " + outer + " up",
 	}
-	return n.IP("link", "set", name, "up")
 }
 
-// Plug joins peer to the bridge bridge of n with a veth pair: the end
-// outer, in n, is enslaved to the bridge; the end inner is moved into peer
-// and comes up without automatic link-local addresses (so the host has
-// exactly the addresses it is given).
-func (n *NS) Plug(bridge, outer string, peer *NS, inner string) error {
-	steps := [][]string{
-		{"-n", n.Name, "link", "add", outer, "type", "veth", "peer", "name", inner, "netns", peer.Name},
-		{"-n", n.Name, "link", "set", outer, "master", bridge},
-		{"-n", n.Name, "link", "set", outer, "up"},
-		{"-n", peer.Name, "link", "set", inner, "addrgenmode", "none"},
-		{"-n", peer.Name, "link", "set", inner, "up"},
-	}
-	for _, s := range steps {
-		if err := IP(s...); err != nil {
-			return err
+// HostLines returns the ip commands, to run in a namespace, that bring
+// up its loopback and dev (without automatic link-local addresses, so the
+// host has exactly the addresses it is given), add the prefixes (IPv6
+// ones without duplicate address detection, so they are usable at once)
+// and a default route through dev for each family present.
+func HostLines(dev string, prefixes []string) []string {
+	lines := []string{"link set lo up", "link set " + dev + " addrgenmode none", "link set " + dev + " up"}
+	var v4, v6 bool
+	for _, p := range prefixes {
+		if strings.Contains(p, ":") {
+			lines = append(lines, "addr add "+p+" dev "+dev+" nodad")
+			v6 = true
+		} else {
+			lines = append(lines, "addr add "+p+" dev "+dev)
+			v4 = true
 		}
 	}
-	return nil
-}
-
-// AddAddr adds prefix (an address with its prefix length) to dev; IPv6
-// addresses skip duplicate address detection so they are usable at once.
-func (n *NS) AddAddr(dev, prefix string) error {
-	args := []string{"addr", "add", prefix, "dev", dev}
-	if strings.Contains(prefix, ":") {
-		args = append(args, "nodad")
+	if v4 {
+		lines = append(lines, "route add 0.0.0.0/0 dev "+dev)
 	}
-	return n.IP(args...)
+	if v6 {
+		lines = append(lines, "route add ::/0 dev "+dev)
+	}
+	return lines
 }
