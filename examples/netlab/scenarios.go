@@ -58,9 +58,10 @@ func (l *lab) hop(ctx context.Context, r *Result, logs map[string]*mtaLog, ns, d
 }
 
 // bounceRows follows the bounce of the message ds at instance ns to the
-// sender domain and compares it with the plan for the bounce and with
-// CheckBounce for the whole path.
-func (l *lab) bounceRows(ctx context.Context, r *Result, logs map[string]*mtaLog, ns string, ds []delivery, rcptDomain, senderDomain, senderSink string) error {
+// sender domain and compares it with the plan for the bounce, and with
+// CheckBounce for the whole path as seen from relay, the first relay of
+// the message.
+func (l *lab) bounceRows(ctx context.Context, r *Result, logs map[string]*mtaLog, relay, ns string, ds []delivery, rcptDomain, senderDomain, senderSink string) error {
 	h := hostByNS(ns)
 	var q string
 	if len(ds) > 0 {
@@ -85,7 +86,7 @@ func (l *lab) bounceRows(ctx context.Context, r *Result, logs map[string]*mtaLog
 		Plan:    planErrText(perr),
 		Agree:   lost == planLost,
 	})
-	predicted, why, err := l.checkBounce(ctx, r, ns, rcptDomain, senderDomain)
+	predicted, why, err := l.checkBounce(ctx, r, relay, rcptDomain, senderDomain)
 	if err != nil {
 		return err
 	}
@@ -129,19 +130,50 @@ func (l *lab) libRow(ctx context.Context, r *Result, ns, from, to string) *libOu
 	return o
 }
 
-func runRelayBounce(ctx context.Context, l *lab, r *Result) error {
+// send is one message a scenario submits to a Postfix relay.
+type send struct{ relay, from, to string }
+
+// exchange submits the messages, waits until the queues of instances
+// (in the order of the chain) are empty, and returns what the maillogs
+// say; the sinks' sessions go into r.
+func (l *lab) exchange(ctx context.Context, r *Result, sends []send, timeout time.Duration, instances ...string) (map[string]*mtaLog, error) {
 	mark := l.mark()
-	if err := l.submitVia(ctx, "relay4", "alice@v6sender.lab", "nobody@rcpt1.lab", "scenario 1"); err != nil {
-		return err
+	for _, s := range sends {
+		if err := l.submitVia(ctx, s.relay, s.from, s.to, "scenario "+strconv.Itoa(r.Number)); err != nil {
+			return nil, err
+		}
 	}
-	if err := l.settle(ctx, 20*time.Second, "relay4"); err != nil {
-		return err
+	if err := l.settle(ctx, timeout, instances...); err != nil {
+		return nil, err
 	}
-	logs, err := l.logs(mark)
+	// A sink records a session when the client closes it, just after
+	// Postfix has removed the message.
+	time.Sleep(200 * time.Millisecond)
+	r.Sessions = l.takeSessions()
+	return l.logs(mark)
+}
+
+// finish adds the audits of domains and runs the library relay (on the
+// host named by each send's relay) on the messages.
+func (l *lab) finish(ctx context.Context, r *Result, domains []string, lib []send) error {
+	for _, d := range domains {
+		if err := l.audit(ctx, r, d); err != nil {
+			return err
+		}
+	}
+	for _, s := range lib {
+		l.libRow(ctx, r, s.relay, s.from, s.to)
+	}
+	// The library relay's sessions are not Postfix's: drop them.
+	l.takeSessions()
+	return nil
+}
+
+func runRelayBounce(ctx context.Context, l *lab, r *Result) error {
+	logs, err := l.exchange(ctx, r, []send{{"relay4", "alice@v6sender.lab", "nobody@rcpt1.lab"}}, 20*time.Second, "relay4")
 	if err != nil {
 		return err
 	}
-	r.Sessions = l.takeSessions()
 	ds, _, _ := l.hop(ctx, r, logs, "relay4", "rcpt1.lab", pfAddressLimit)
 	rejected := len(ds) > 0 && ds[len(ds)-1].Status == evBounced && strings.HasPrefix(ds[len(ds)-1].DSN, "5.")
 	r.Rows = append(r.Rows, Row{
@@ -150,58 +182,39 @@ func runRelayBounce(ctx context.Context, l *lab, r *Result) error {
 		Plan:    "a 5yz reply ends Plan.Deliver with a permanent DeliveryError: return the message (RFC 3974 section 3 step 9)",
 		Agree:   rejected,
 	})
-	if err := l.bounceRows(ctx, r, logs, "relay4", ds, "rcpt1.lab", "v6sender.lab", "mx.v6sender.lab"); err != nil {
+	if err := l.bounceRows(ctx, r, logs, "relay4", "relay4", ds, "rcpt1.lab", "v6sender.lab", "mx.v6sender.lab"); err != nil {
 		return err
 	}
-	if err := l.audit(ctx, r, "v6sender.lab"); err != nil {
-		return err
-	}
-	l.libRow(ctx, r, "lib4", "alice@v6sender.lab", "nobody@rcpt1.lab")
-	return nil
+	return l.finish(ctx, r, []string{"v6sender.lab"}, []send{{"lib4", "alice@v6sender.lab", "nobody@rcpt1.lab"}})
 }
 
 func runMXRouting(ctx context.Context, l *lab, r *Result) error {
-	mark := l.mark()
-	if err := l.submitVia(ctx, "relay4", "bob@v4sender.lab", "user@rcpt2.lab", "scenario 2"); err != nil {
-		return err
-	}
-	if err := l.settle(ctx, 40*time.Second, "relay4", "s2mx30", "s2mx20"); err != nil {
-		return err
-	}
-	logs, err := l.logs(mark)
+	logs, err := l.exchange(ctx, r, []send{{"relay4", "bob@v4sender.lab", "user@rcpt2.lab"}}, 40*time.Second, "relay4", "s2mx30", "s2mx20")
 	if err != nil {
 		return err
 	}
-	r.Sessions = l.takeSessions()
 	var last []delivery
 	for _, ns := range []string{"relay4", "s2mx30", "s2mx20"} {
 		last, _, _ = l.hop(ctx, r, logs, ns, "rcpt2.lab", pfAddressLimit)
 	}
-	if err := l.bounceRows(ctx, r, logs, "s2mx20", last, "rcpt2.lab", "v4sender.lab", "mx.v4sender.lab"); err != nil {
+	if err := l.bounceRows(ctx, r, logs, "relay4", "s2mx20", last, "rcpt2.lab", "v4sender.lab", "mx.v4sender.lab"); err != nil {
 		return err
 	}
-	if err := l.audit(ctx, r, "rcpt2.lab"); err != nil {
-		return err
-	}
-	l.libRow(ctx, r, "lib4", "bob@v4sender.lab", "user@rcpt2.lab")
-	return nil
+	return l.finish(ctx, r, []string{"rcpt2.lab"}, []send{{"lib4", "bob@v4sender.lab", "user@rcpt2.lab"}})
 }
 
 // rrRuns is how many messages scenario 3 sends through each relay.
 const rrRuns = 10
 
 func runRoundRobin(ctx context.Context, l *lab, r *Result) error {
-	var firsts []string
+	var sends []send
 	for i := range rrRuns {
-		if err := l.submitVia(ctx, "relay46", "bob@v4sender.lab", fmt.Sprintf("user%d@rr3.lab", i), "scenario 3"); err != nil {
-			return err
-		}
+		sends = append(sends, send{"relay46", "bob@v4sender.lab", fmt.Sprintf("user%d@rr3.lab", i)})
 	}
-	if err := l.settle(ctx, 20*time.Second, "relay46"); err != nil {
+	if _, err := l.exchange(ctx, r, sends, 20*time.Second, "relay46"); err != nil {
 		return err
 	}
-	time.Sleep(200 * time.Millisecond)
-	r.Sessions = l.takeSessions()
+	var firsts []string
 	for _, s := range r.Sessions {
 		firsts = append(firsts, s.Sink+"["+s.Local.Addr().String()+"]")
 	}

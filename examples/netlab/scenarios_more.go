@@ -12,21 +12,11 @@ import (
 )
 
 func runNullImplicit(ctx context.Context, l *lab, r *Result) error {
-	mark := l.mark()
-	for _, to := range []string{"user@nullmx.lab", "user@implicit.lab"} {
-		if err := l.submitVia(ctx, "relay4", "bob@v4sender.lab", to, "scenario 4"); err != nil {
-			return err
-		}
-	}
-	if err := l.settle(ctx, 20*time.Second, "relay4"); err != nil {
-		return err
-	}
-	time.Sleep(200 * time.Millisecond)
-	logs, err := l.logs(mark)
+	sends := []send{{"relay4", "bob@v4sender.lab", "user@nullmx.lab"}, {"relay4", "bob@v4sender.lab", "user@implicit.lab"}}
+	logs, err := l.exchange(ctx, r, sends, 20*time.Second, "relay4")
 	if err != nil {
 		return err
 	}
-	r.Sessions = l.takeSessions()
 	ds, _, perr := l.hop(ctx, r, logs, "relay4", "nullmx.lab", pfAddressLimit)
 	nullBounced := len(ds) == 1 && ds[0].Status == evBounced && len(ds[0].Tries) == 0
 	if nullBounced {
@@ -34,7 +24,7 @@ func runNullImplicit(ctx context.Context, l *lab, r *Result) error {
 	}
 	r.fact("nullmx bounced at once", strconv.FormatBool(nullBounced))
 	r.fact("nullmx plan", strconv.FormatBool(errors.Is(perr, mxorder.ErrNullMX)))
-	if err := l.bounceRows(ctx, r, logs, "relay4", ds, "nullmx.lab", "v4sender.lab", "mx.v4sender.lab"); err != nil {
+	if err := l.bounceRows(ctx, r, logs, "relay4", "relay4", ds, "nullmx.lab", "v4sender.lab", "mx.v4sender.lab"); err != nil {
 		return err
 	}
 	_, plan, _ := l.hop(ctx, r, logs, "relay4", "implicit.lab", pfAddressLimit)
@@ -51,37 +41,22 @@ func runNullImplicit(ctx context.Context, l *lab, r *Result) error {
 		Agree:   got == 1 && plan != nil && plan.Implicit,
 	})
 	r.fact("implicit arrived", strconv.Itoa(got))
-	for _, d := range []string{"nullmx.lab", "implicit.lab"} {
-		if err := l.audit(ctx, r, d); err != nil {
-			return err
-		}
-	}
-	l.libRow(ctx, r, "lib4", "bob@v4sender.lab", "user@nullmx.lab")
-	l.libRow(ctx, r, "lib4", "bob@v4sender.lab", "user@implicit.lab")
-	return nil
+	return l.finish(ctx, r, []string{"nullmx.lab", "implicit.lab"}, []send{
+		{"lib4", "bob@v4sender.lab", "user@nullmx.lab"},
+		{"lib4", "bob@v4sender.lab", "user@implicit.lab"},
+	})
 }
 
 func runFamilyLimits(ctx context.Context, l *lab, r *Result) error {
-	mark := l.mark()
-	sends := []struct{ relay, to string }{
-		{"relay4", "user@lim5.lab"},
-		{"relay46", "user@lim5.lab"},
-		{"relay4", "user@v6only5.lab"},
+	sends := []send{
+		{"relay4", "bob@v4sender.lab", "user@lim5.lab"},
+		{"relay46", "bob@v4sender.lab", "user@lim5.lab"},
+		{"relay4", "bob@v4sender.lab", "user@v6only5.lab"},
 	}
-	for _, s := range sends {
-		if err := l.submitVia(ctx, s.relay, "bob@v4sender.lab", s.to, "scenario 5"); err != nil {
-			return err
-		}
-	}
-	if err := l.settle(ctx, 40*time.Second, "relay4", "relay46"); err != nil {
-		return err
-	}
-	time.Sleep(200 * time.Millisecond)
-	logs, err := l.logs(mark)
+	logs, err := l.exchange(ctx, r, sends, 40*time.Second, "relay4", "relay46")
 	if err != nil {
 		return err
 	}
-	r.Sessions = l.takeSessions()
 	for _, ns := range []string{"relay4", "relay46"} {
 		ds, _, _ := l.hop(ctx, r, logs, ns, "lim5.lab", pfLimited)
 		if ns == "relay46" {
@@ -94,16 +69,11 @@ func runFamilyLimits(ctx context.Context, l *lab, r *Result) error {
 	text, lost := bounceFate(logs["relay4"], firstQueue(ds))
 	r.Postfix = append(r.Postfix, "relay4.lab: "+text)
 	r.fact("relay4 v6only5 bounce lost", strconv.FormatBool(lost))
-	for _, d := range []string{"lim5.lab", "v6only5.lab"} {
-		if err := l.audit(ctx, r, d); err != nil {
-			return err
-		}
-	}
-	l.libRow(ctx, r, "lib4", "bob@v4sender.lab", "user@lim5.lab")
-	l.libRow(ctx, r, "lib46", "bob@v4sender.lab", "user@lim5.lab")
-	l.libRow(ctx, r, "lib4", "bob@v4sender.lab", "user@v6only5.lab")
-	l.takeSessions()
-	return nil
+	return l.finish(ctx, r, []string{"lim5.lab", "v6only5.lab"}, []send{
+		{"lib4", "bob@v4sender.lab", "user@lim5.lab"},
+		{"lib46", "bob@v4sender.lab", "user@lim5.lab"},
+		{"lib4", "bob@v4sender.lab", "user@v6only5.lab"},
+	})
 }
 
 func firstQueue(ds []delivery) string {
