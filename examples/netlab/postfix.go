@@ -156,6 +156,9 @@ func (p *postfix) start(ctx context.Context) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("postfix %s: waiting for the master: %w", p.host.ns, err)
+	}
 	return fmt.Errorf("postfix %s did not start; see %s", p.host.ns, p.maillog())
 }
 
