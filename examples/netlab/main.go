@@ -15,6 +15,8 @@
 //	sudo go run ./examples/netlab -scenario 2       # one scenario (number or name)
 //	sudo go run ./examples/netlab -json             # results as JSON
 //	sudo go run ./examples/netlab -keep             # leave the lab up
+//	sudo go run ./examples/netlab -clean nl1a2b     # remove what -keep left
+//	sudo go run ./examples/netlab -q                # no progress on stderr
 //
 // Without -keep everything the lab started is stopped and removed when
 // it ends, fails or is interrupted (SIGINT, SIGTERM, SIGHUP): processes
