@@ -61,8 +61,8 @@ func (p *Planner) resolver() Resolver {
 // Plan does not wait for a Resolver past ctx's deadline, even one that
 // ignores its context: when ctx ends first, Plan returns at once the plan
 // so far (none when the MX lookup did not answer), whose LookupErrors
-// list the address lookups that did not answer as
-// timed out, with an error that unwraps to ctx's error.
+// list the address lookups that did not answer as timed out, with an
+// error that unwraps to ctx's error.
 func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	d, reason := normalize(domain)
 	if reason != "" {
