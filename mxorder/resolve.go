@@ -57,6 +57,12 @@ func (p *Planner) resolver() Resolver {
 // *net.DNSError is reachable with errors.As); the message should be
 // queued. A "not found" MX answer is handled as described in the package
 // documentation (implicit MX or [ErrNoSuchDomain]).
+//
+// Plan does not wait for a Resolver past ctx's deadline, even one that
+// ignores its context: when ctx ends first, Plan returns at once the plan
+// so far (none when the MX lookup did not answer), whose LookupErrors
+// list the address lookups that did not answer as timed out, with an
+// error that unwraps to ctx's error.
 func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	d, reason := normalize(domain)
 	if reason != "" {
