@@ -149,6 +149,9 @@ type Table struct {
 	// scope4 compiled the same way over the 32-bit IPv4 space.
 	s4starts []uint32
 	s4scopes []Scope
+	// s4top answers for an IPv4 first octet whose whole /8 has one scope
+	// (the scope, below s4split); the others are searched in s4starts.
+	s4top [256]uint16
 }
 
 // Lookup returns the precedence and label of the longest prefix of each
