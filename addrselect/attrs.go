@@ -99,11 +99,11 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo) {
 	p := s.prof
 	src := &d.Source
 	dx, sx := addrbits.From(d.Addr), addrbits.From(src.Addr)
-	at := s.lookup.Lookup(d.Addr)
 	a.usable = d.Addr.IsValid() && src.IsValid() && !d.Unreachable
-	a.v4 = p.isV4(d.Addr)
+	a.v4 = d.Addr.Is4() || p.mappedV4 && dx.IsMapped()
+	var at policytable.Attr
+	at, a.scope = p.classify(s, d.Addr, dx, a.v4)
 	a.label, a.prec = at.Label, at.Precedence
-	a.scope = p.scope(s, d.Addr, dx, a.v4)
 	a.srcScope, a.srcLabel = 0, 0
 	switch {
 	case p.missingSourceMatches && !a.usable:
@@ -159,7 +159,8 @@ func (s *Selector) sourceScopeLabel(a netip.Addr, x addrbits.U128, v4 bool, m *s
 			}
 		}
 	}
-	sc, l := s.prof.scope(s, a, x, v4), s.lookup.Lookup(a).Label
+	at, sc := s.prof.classify(s, a, x, v4)
+	l := at.Label
 	if m != nil {
 		m.entries[m.n&(len(m.entries)-1)] = srcMemoEntry{x, v4, sc, l}
 		m.n++

@@ -170,11 +170,14 @@ func (t *Table) scope4Index(v uint32) int {
 //
 // The zero Addr has global scope. Scope does not allocate.
 func (t *Table) Scope(a netip.Addr) Scope {
-	x := addrbits.From(a)
+	return t.compiled().scope(addrbits.From(a))
+}
+
+// scope is Scope on the 128-bit form of the address.
+func (t *Table) scope(x addrbits.U128) Scope {
 	if !x.IsMapped() {
 		return scope6(x)
 	}
-	t = t.compiled()
 	v := x.IPv4()
 	if sc := t.s4top[v>>24]; sc != s4split {
 		return Scope(sc)
