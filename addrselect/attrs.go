@@ -133,11 +133,14 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo) {
 // fillSourceFlags copies Source(D)'s flags into a (all false without a
 // source) and ranks its Mobile IPv6 roles for rule 4.
 func (s *Selector) fillSourceFlags(a *dattr, src *Source) {
-	valid := src.IsValid()
-	a.deprecated, a.home, a.careOf = valid && src.Deprecated, valid && src.Home, valid && src.CareOf
-	a.temporary, a.encap = valid && src.Temporary, valid && src.Encapsulated
-	a.iface = ""
-	if valid && s.prof.rule7AcrossInterfaces {
+	if !src.IsValid() {
+		a.deprecated, a.home, a.careOf, a.temporary, a.encap, a.iface = false, false, false, false, false, ""
+		a.homeRank = homeRank(false, false)
+		return
+	}
+	a.deprecated, a.home, a.careOf = src.Deprecated, src.Home, src.CareOf
+	a.temporary, a.encap, a.iface = src.Temporary, src.Encapsulated, ""
+	if s.prof.rule7AcrossInterfaces {
 		a.iface = src.Interface // only glibc's rule 7 reads it
 	}
 	a.homeRank = homeRank(a.home, a.careOf)
