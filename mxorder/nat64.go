@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 
 	"github.com/dualstack/dualstack/addrselect/nat64"
 )
@@ -50,6 +52,19 @@ func (t Translation) String() string {
 	return s
 }
 
+// Finding codes of NAT64 and DNS64.
+const (
+	// CodeDNS64 (address level): an AAAA answer of an MX host lies in a
+	// known NAT64 prefix; a DNS64 synthesized it (RFC 6147) and it stands
+	// for an IPv4 address, which the audit reports instead.
+	CodeDNS64 Code = "dns64-address"
+	// CodeNAT64Sender (domain level): the sender reaches IPv4-only MX
+	// hosts only through NAT64, so its mail leaves from the translator's
+	// IPv4 pool, which the SPF record and reverse DNS of the sending
+	// domain may not cover.
+	CodeNAT64Sender Code = "nat64-sender"
+)
+
 // checkNAT64 validates Planner.NAT64 (RFC 6052 section 2.2).
 func (p *Planner) checkNAT64() error {
 	for i, pfx := range p.NAT64 {
@@ -89,7 +104,7 @@ const nat64Host = "ipv4only.arpa"
 // extract returns the IPv4 address a stands for and the prefix it is in,
 // when a lies in one of prefixes: a DNS64 answer (RFC 6052 section 2.3).
 func extract(prefixes []netip.Prefix, a netip.Addr) (netip.Addr, netip.Prefix, bool) {
-	if !a.Is6() || a.Is4In6() {
+	if !a.Is6() || a.Is4In6() || a.Zone() != "" {
 		return netip.Addr{}, netip.Prefix{}, false
 	}
 	for _, pfx := range prefixes {
@@ -168,4 +183,126 @@ func (b *planBuilder) viaNAT64(e *entry, a netip.Addr) (try netip.Addr, fam Fami
 // natively, or through a known NAT64 prefix.
 func (b *planBuilder) reachesIPv4() bool {
 	return b.senders.Has(IPv4) || (b.senders.Has(IPv6) && len(b.plan.NAT64) > 0)
+}
+
+// auditDNS64 returns the IPv4 address that a, an address of the host of
+// e, stands for when it lies in a known NAT64 prefix, with a finding
+// that says so; otherwise a itself.
+func (p *Planner) auditDNS64(r *Report, e *entry, a netip.Addr) netip.Addr {
+	v4, pfx, ok := extract(p.NAT64, a)
+	if !ok {
+		return a
+	}
+	r.add(AuditFinding{Code: CodeDNS64, Severity: SeverityInfo, Host: e.name, Preference: int(e.pref), Addr: a,
+		Message: e.name + " has the AAAA answer " + a.String() + ", which a DNS64 synthesized from " + v4.String() +
+			" (NAT64 prefix " + pfx.String() + ", RFC 6147): it is counted as that IPv4 address"})
+	return v4
+}
+
+// relayReach returns the families a relay with the families relay
+// reaches: with IPv6 and a known NAT64 prefix, IPv4 too.
+func (p *Planner) relayReach(relay Family) Family {
+	if relay.Has(IPv6) && len(p.NAT64) > 0 {
+		return relay | IPv4
+	}
+	return relay
+}
+
+// nat64Caveat is the explanation of a [CodeNAT64Sender] finding.
+func nat64Caveat(prefixes []netip.Prefix) string {
+	s := "the mail leaves from the IPv4 address pool of the translator (NAT64 prefix " + prefixes[0].String()
+	if len(prefixes) > 1 {
+		s += " and " + strconv.Itoa(len(prefixes)-1) + " more"
+	}
+	return s + "), not from the sender's own address: the SPF record (RFC 7208) and reverse DNS of the sending domain may not match it, and receivers that check them may reject or mark the mail"
+}
+
+// auditNAT64 adds to r the failure of NAT64 prefix discovery
+// (discoverErr), and the [CodeNAT64Sender] finding when the sender (the
+// Planner's Families or Sources) lacks IPv4 and reaches some IPv4-only MX
+// host of the domain through NAT64.
+func (p *Planner) auditNAT64(ctx context.Context, r *Report, discoverErr error) {
+	if discoverErr != nil {
+		r.add(nat64LookupFinding(discoverErr))
+	}
+	if len(p.NAT64) == 0 {
+		return
+	}
+	senders, err := p.families(ctx, nil)
+	if err != nil || senders.Has(IPv4) || !senders.Has(IPv6) {
+		return
+	}
+	var hosts []string
+	for _, h := range r.Hosts {
+		if h.Families == IPv4 {
+			hosts = append(hosts, h.Name+" ("+strconv.Itoa(int(h.Preference))+")")
+		}
+	}
+	if len(hosts) == 0 {
+		return
+	}
+	r.add(AuditFinding{Code: CodeNAT64Sender, Severity: SeverityWarning, Preference: noPreference, Clients: IPv6,
+		Message: "this IPv6-only sender reaches the IPv4-only " + joinNames(hosts) + " only through NAT64 (RFC 6146): " + nat64Caveat(p.NAT64)})
+}
+
+// joinNames lists names as "a", "a and b" or "a, b and c".
+func joinNames(names []string) string {
+	s := names[0]
+	for i := 1; i < len(names); i++ {
+		if i == len(names)-1 {
+			s += " and " + names[i]
+		} else {
+			s += ", " + names[i]
+		}
+	}
+	return s
+}
+
+// nat64LookupFinding reports a failed NAT64 prefix discovery.
+func nat64LookupFinding(err error) AuditFinding {
+	return AuditFinding{Code: CodeLookupFailed, Severity: SeverityWarning, Host: nat64Host, Preference: noPreference,
+		Message: "NAT64 prefix discovery (AAAA " + nat64Host + ", RFC 7050 section 3) failed: " + err.Error() + "; the audit assumes no NAT64"}
+}
+
+// hostReach returns the families the MX host h reaches: its own, and
+// IPv4 through the translator when h is the local host (by name or
+// address) with IPv6 and the Planner knows a NAT64 prefix.
+func (p *Planner) hostReach(h AuditHost) Family {
+	local := slices.ContainsFunc(h.Addrs, func(a netip.Addr) bool {
+		return slices.ContainsFunc(p.LocalAddrs, func(l netip.Addr) bool { return l.Unmap() == a })
+	})
+	for _, n := range p.LocalNames {
+		if c, reason := normalize(n); reason == "" && c == h.Name {
+			local = true
+		}
+	}
+	if local {
+		return p.relayReach(h.Families)
+	}
+	return h.Families
+}
+
+// bounceNAT64 adds to b the failure of NAT64 prefix discovery
+// (discoverErr), and the [CodeNAT64Sender] finding when the relay
+// reaches one of the domains only through NAT64.
+func (p *Planner) bounceNAT64(b *BounceReport, relay Family, discoverErr error) {
+	if discoverErr != nil {
+		b.add(nat64LookupFinding(discoverErr))
+	}
+	if p.relayReach(relay) == relay {
+		return
+	}
+	var via []string
+	if !b.RecipientNullMX && b.RecipientFamilies&relay == 0 && b.RecipientFamilies.Has(IPv4) {
+		via = append(via, "the recipient domain "+b.Recipient)
+	}
+	if b.SenderFamilies&relay == 0 && b.SenderFamilies.Has(IPv4) {
+		via = append(via, "the sender domain "+b.Sender)
+	}
+	if len(via) == 0 {
+		return
+	}
+	b.add(AuditFinding{Code: CodeNAT64Sender, Severity: SeverityWarning, Preference: noPreference, Clients: relay,
+		Message: "the " + relay.Words() + " relay reaches " + joinNames(via) + " (IPv4-only) only through NAT64 (RFC 6146), so its mail and bounces arrive; but " + nat64Caveat(p.NAT64) +
+			" (a bounce has an empty return path, so receivers check SPF against the relay's HELO name, RFC 7208)"})
 }

@@ -223,3 +223,231 @@ func TestNAT64Temporary(t *testing.T) {
 		})
 	}
 }
+
+// dns64DNS: mx.v4.example is IPv4-only, and the resolver is a DNS64
+// with the prefix nsp: it answers AAAA queries with the synthesized
+// address as well. mx.a.example has only the synthesized AAAA (its A
+// lookup failed).
+func dns64DNS(t *testing.T) *mxordertest.Resolver {
+	return mxordertest.New().
+		MX("v4.example", 10, "mx.v4.example").
+		A("mx.v4.example", "203.0.113.25").
+		AAAA("mx.v4.example", synth(t, nsp, "203.0.113.25").String()).
+		MX("a.example", 10, "mx.a.example").
+		AAAA("mx.a.example", synth(t, nsp, "203.0.113.26").String()).
+		ServFail("mx.a.example", mxordertest.TypeA)
+}
+
+// TestPlanDNS64: a DNS64 answer in a known prefix makes an IPv4-only host
+// neither dual-stack nor counted twice; a sender with IPv4 uses the IPv4
+// address, one without uses the translator once.
+func TestPlanDNS64(t *testing.T) {
+	s25 := synth(t, nsp, "203.0.113.25").String()
+	tests := []struct {
+		name    string
+		p       mxorder.Planner
+		domain  string
+		want    []string
+		wantFam mxorder.Family // the host's and the domain's families
+		dup     bool           // the DNS64 answer is skipped as a duplicate
+	}{{
+		name: "dual-stack sender", domain: "v4.example",
+		p:    mxorder.Planner{Families: mxorder.DualStack, NAT64: []netip.Prefix{nsp}},
+		want: []string{"mx.v4.example 203.0.113.25"}, wantFam: mxorder.IPv4, dup: true,
+	}, {
+		name: "ipv4-only sender", domain: "v4.example",
+		p:    mxorder.Planner{Families: mxorder.IPv4, NAT64: []netip.Prefix{nsp}},
+		want: []string{"mx.v4.example 203.0.113.25"}, wantFam: mxorder.IPv4, dup: true,
+	}, {
+		name: "ipv6-only sender: the translator, once", domain: "v4.example",
+		p:    mxorder.Planner{Families: mxorder.IPv6, NAT64: []netip.Prefix{nsp}},
+		want: []string{"mx.v4.example " + s25 + " (203.0.113.25 via NAT64 2001:db8:64::/96 (DNS64))"}, wantFam: mxorder.IPv4,
+	}, {
+		name: "only the DNS64 answer: its ipv4 address is used", domain: "a.example",
+		p:    mxorder.Planner{Families: mxorder.DualStack, NAT64: []netip.Prefix{nsp}},
+		want: []string{"mx.a.example 203.0.113.26"}, wantFam: mxorder.IPv4, dup: true,
+	}, {
+		name: "prefix unknown: taken for native ipv6", domain: "v4.example",
+		p:    mxorder.Planner{Families: mxorder.DualStack},
+		want: []string{"mx.v4.example " + s25, "mx.v4.example 203.0.113.25"}, wantFam: mxorder.DualStack,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.p.Resolver = dns64DNS(t)
+			plan, err := tt.p.Plan(context.Background(), tt.domain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range plan.Attempts() {
+				got = append(got, attemptLine(a))
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("attempts (-want +got):\n%s\n%s", d, plan)
+			}
+			if plan.Hosts[0].Families != tt.wantFam || plan.DomainFamilies != tt.wantFam {
+				t.Errorf("host %v, domain %v, want %v", plan.Hosts[0].Families, plan.DomainFamilies, tt.wantFam)
+			}
+			dup := false
+			for _, s := range plan.Skipped {
+				dup = dup || (s.Reason == mxorder.SkipDuplicate && strings.Contains(s.Detail, "DNS64"))
+			}
+			if dup != tt.dup {
+				t.Errorf("DNS64 duplicate skipped: %v, want %v\n%s", dup, tt.dup, plan)
+			}
+		})
+	}
+}
+
+// findingKeys lists the findings as "code host".
+func findingKeys(fs []mxorder.AuditFinding) []string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, string(f.Code)+" "+f.Host)
+	}
+	return out
+}
+
+// TestAuditNAT64: the audit counts a DNS64 answer as its IPv4 address
+// (the host stays IPv4-only), and flags a sender that reaches IPv4-only
+// MX hosts through NAT64.
+func TestAuditNAT64(t *testing.T) {
+	tests := []struct {
+		name      string
+		p         mxorder.Planner
+		domain    string
+		wantAddrs []string // of the first host
+		wantFam   mxorder.Family
+		want      []string // findings, as findingKeys
+	}{{
+		name: "dns64 answer recognised", domain: "v4.example",
+		p:         mxorder.Planner{NAT64: []netip.Prefix{nsp}},
+		wantAddrs: []string{"203.0.113.25"}, wantFam: mxorder.IPv4,
+		want: []string{"dns64-address mx.v4.example", "documentation-address mx.v4.example", "single-stack mx.v4.example", "unreachable "},
+	}, {
+		name: "dns64 answer unknown", domain: "v4.example",
+		p:         mxorder.Planner{},
+		wantAddrs: []string{"2001:db8:64::cb00:7119", "203.0.113.25"}, wantFam: mxorder.DualStack,
+		want: []string{"documentation-address mx.v4.example", "documentation-address mx.v4.example"},
+	}, {
+		name: "ipv6-only sender behind nat64", domain: "v4.example",
+		p:         mxorder.Planner{Families: mxorder.IPv6, NAT64: []netip.Prefix{nsp}},
+		wantAddrs: []string{"203.0.113.25"}, wantFam: mxorder.IPv4,
+		want: []string{"dns64-address mx.v4.example", "documentation-address mx.v4.example", "single-stack mx.v4.example", "unreachable ", "nat64-sender "},
+	}, {
+		name: "ipv6-only sender by its sources", domain: "v4.example",
+		p:         mxorder.Planner{Sources: relay6, NAT64: []netip.Prefix{nsp}},
+		wantAddrs: []string{"203.0.113.25"}, wantFam: mxorder.IPv4,
+		want: []string{"dns64-address mx.v4.example", "documentation-address mx.v4.example", "single-stack mx.v4.example", "unreachable ", "nat64-sender "},
+	}, {
+		name: "dual-stack sender is not behind nat64", domain: "v4.example",
+		p:         mxorder.Planner{Sources: relay46, NAT64: []netip.Prefix{nsp}},
+		wantAddrs: []string{"203.0.113.25"}, wantFam: mxorder.IPv4,
+		want: []string{"dns64-address mx.v4.example", "documentation-address mx.v4.example", "single-stack mx.v4.example", "unreachable "},
+	}, {
+		name: "discovery fails", domain: "a.example",
+		p:         mxorder.Planner{Families: mxorder.IPv6, DiscoverNAT64: true},
+		wantAddrs: []string{"2001:db8:64::cb00:711a"}, wantFam: mxorder.IPv6,
+		want: []string{"lookup-failed mx.a.example", "documentation-address mx.a.example", "single-stack mx.a.example", "unreachable ", "lookup-failed ipv4only.arpa"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.p.Resolver = dns64DNS(t).ServFail("ipv4only.arpa")
+			r, err := tt.p.Audit(context.Background(), tt.domain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var addrs []string
+			for _, a := range r.Hosts[0].Addrs {
+				addrs = append(addrs, a.String())
+			}
+			if d := cmp.Diff(tt.wantAddrs, addrs); d != "" || r.Hosts[0].Families != tt.wantFam {
+				t.Errorf("host addresses (-want +got):\n%s\nfamilies %v, want %v", d, r.Hosts[0].Families, tt.wantFam)
+			}
+			if d := cmp.Diff(tt.want, findingKeys(r.Findings)); d != "" {
+				t.Errorf("findings (-want +got):\n%s\n%s", d, r)
+			}
+			for _, f := range r.Findings {
+				if f.Code == mxorder.CodeNAT64Sender && !(strings.Contains(f.Message, "SPF") && strings.Contains(f.Message, "reverse DNS") && strings.Contains(f.Message, "pool")) {
+					t.Errorf("nat64-sender finding does not explain SPF, reverse DNS and the pool: %s", f.Message)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckBounceNAT64: the study's lost bounce (an IPv6-only relay, an
+// IPv4-only sender domain) arrives when the relay has a translator.
+func TestCheckBounceNAT64(t *testing.T) {
+	ctx := context.Background()
+	pfx := []netip.Prefix{nsp}
+	mx20 := []string{"mx20.example.org"}
+	tests := []struct {
+		name                string
+		p                   mxorder.Planner
+		relay               mxorder.Family
+		recipient, sender   string
+		wantOK              bool
+		want                []string // findings, as findingKeys
+		wantRecipientInText bool     // the nat64-sender finding names the recipient domain
+	}{{
+		name: "the study: ipv6-only mx20 without a translator", relay: mxorder.IPv6,
+		p:         mxorder.Planner{LocalNames: mx20},
+		recipient: "example.org", sender: "v4only.example",
+		want: []string{"bounce-lost ", "bounce-lost mx20.example.org"},
+	}, {
+		name: "the study now: mx20 behind nat64", relay: mxorder.IPv6,
+		p:         mxorder.Planner{LocalNames: mx20, NAT64: pfx},
+		recipient: "example.org", sender: "v4only.example", wantOK: true,
+		want: []string{"nat64-sender "},
+	}, {
+		name: "mx20 known by address", relay: mxorder.IPv6,
+		p:         mxorder.Planner{LocalAddrs: addrs("2001:db8::20"), NAT64: pfx},
+		recipient: "example.org", sender: "v4only.example", wantOK: true,
+		want: []string{"nat64-sender "},
+	}, {
+		name: "another relay: mx20's own bounce is still lost", relay: mxorder.IPv6,
+		p:         mxorder.Planner{NAT64: pfx},
+		recipient: "example.org", sender: "v4only.example",
+		want: []string{"bounce-lost mx20.example.org", "nat64-sender "},
+	}, {
+		name: "ipv4 relay: no translator needed", relay: mxorder.IPv4,
+		p:         mxorder.Planner{NAT64: pfx},
+		recipient: "example.org", sender: "v4only.example",
+		want: []string{"bounce-lost mx20.example.org"},
+	}, {
+		name: "ipv6-only relay delivers to an ipv4-only recipient", relay: mxorder.IPv6,
+		p:         mxorder.Planner{NAT64: pfx},
+		recipient: "v4only.example", sender: "v6only.example",
+		want: []string{"bounce-lost mx.v4only.example", "nat64-sender "}, wantRecipientInText: true,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.p.Resolver = studyDNS()
+			b, err := tt.p.CheckBounce(ctx, tt.relay, tt.recipient, tt.sender)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.OK() != tt.wantOK {
+				t.Errorf("OK() = %v, want %v", b.OK(), tt.wantOK)
+			}
+			if d := cmp.Diff(tt.want, findingKeys(b.Findings)); d != "" {
+				t.Errorf("findings (-want +got):\n%s\n%v", d, b.Findings)
+			}
+			for _, f := range b.Findings {
+				if f.Code == mxorder.CodeNAT64Sender && strings.Contains(f.Message, "recipient domain") != tt.wantRecipientInText {
+					t.Errorf("finding names the recipient domain: %v, want %v: %s", !tt.wantRecipientInText, tt.wantRecipientInText, f.Message)
+				}
+			}
+		})
+	}
+}
+
+// addrs parses address literals.
+func addrs(ss ...string) []netip.Addr {
+	out := make([]netip.Addr, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParseAddr(s)
+	}
+	return out
+}
