@@ -218,6 +218,7 @@ func (b *planBuilder) addHost(ctx context.Context, e *entry) error {
 		b.cands = append(b.cands, Candidate{Addr: b.dsts[i].Addr, Source: b.dsts[i].Source, NAT64: b.translation(b.dsts[i].Addr)})
 	}
 	hc := b.cands[start:len(b.cands):len(b.cands)]
+	b.nativeFirst(hc)
 	if b.p.Prefer == IPv4 || b.p.Prefer == IPv6 {
 		preferFamily(hc, b.p.Prefer)
 	}

@@ -179,6 +179,26 @@ func (b *planBuilder) viaNAT64(e *entry, a netip.Addr) (try netip.Addr, fam Fami
 	return a, IPv4, false
 }
 
+// nativeFirst moves the native addresses of a host before those reached
+// through a translator, keeping the order within each group (a stable
+// partition in place, allocation-free like preferFamily). Native IPv6
+// avoids the translator's state and sends from the sender's own
+// address, which its SPF record and reverse DNS cover.
+func (b *planBuilder) nativeFirst(c []Candidate) {
+	if len(b.nat.addrs) == 0 {
+		return
+	}
+	k := 0
+	for i := range c {
+		if c[i].NAT64.IsZero() {
+			x := c[i]
+			copy(c[k+1:i+1], c[k:i])
+			c[k] = x
+			k++
+		}
+	}
+}
+
 // reachesIPv4 reports whether the sender can use IPv4 addresses:
 // natively, or through a known NAT64 prefix.
 func (b *planBuilder) reachesIPv4() bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -450,4 +451,38 @@ func addrs(ss ...string) []netip.Addr {
 		out[i] = netip.MustParseAddr(s)
 	}
 	return out
+}
+
+// TestNAT64NativeFirst: a host's native IPv6 addresses come before those
+// through the translator, whatever the order of the answers.
+func TestNAT64NativeFirst(t *testing.T) {
+	mx := []*net.MX{{Host: "mx.example.", Pref: 10}}
+	s10 := synth(t, nsp, "192.0.2.10").String()
+	tests := []struct {
+		name   string
+		answer []string
+		p      mxorder.Planner
+		want   []string
+	}{
+		{"a first", []string{"192.0.2.10", "2001:db8::10"}, mxorder.Planner{Families: mxorder.IPv6}, []string{"2001:db8::10", s10}},
+		{"aaaa first", []string{"2001:db8::10", "192.0.2.10"}, mxorder.Planner{Families: mxorder.IPv6}, []string{"2001:db8::10", s10}},
+		{"with sources", []string{"192.0.2.10", "192.0.2.11", "2001:db8::10"}, mxorder.Planner{Sources: relay6},
+			[]string{"2001:db8::10", s10, synth(t, nsp, "192.0.2.11").String()}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.p.NAT64 = []netip.Prefix{nsp}
+			plan, err := tt.p.Build(context.Background(), "example.com", mx, map[string]mxorder.HostAddrs{"mx.example": {Addrs: addrs(tt.answer...)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range plan.Attempts() {
+				got = append(got, a.Addr.String())
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("attempts (-want +got):\n%s", d)
+			}
+		})
+	}
 }
