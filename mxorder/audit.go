@@ -157,7 +157,10 @@ func Check(domain string, mx []*net.MX, addrs map[string]HostAddrs) (*Report, er
 // the error, the lookups that did not answer listed as failed (timed
 // out).
 func (p *Planner) Audit(ctx context.Context, domain string) (*Report, error) {
-	p, nat64Err := p.discoverNAT64(ctx)
+	p, nat64Err, err := p.discoverNAT64(ctx)
+	if err != nil {
+		return nil, err
+	}
 	dd, err := p.gather(ctx, domain)
 	if err != nil {
 		return nil, err
@@ -551,7 +554,10 @@ func (b *BounceReport) OK() bool {
 // host that is the local host (LocalNames, LocalAddrs); a path through
 // the translator is reported as [CodeNAT64Sender].
 func (p *Planner) CheckBounce(ctx context.Context, relay Family, recipientDomain, senderDomain string) (*BounceReport, error) {
-	p, nat64Err := p.discoverNAT64(ctx)
+	p, nat64Err, err := p.discoverNAT64(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rd, err := p.gather(ctx, recipientDomain)
 	if err != nil {
 		return nil, fmt.Errorf("mxorder: recipient domain of the bounce check: %w", err)

@@ -77,11 +77,15 @@ func (p *Planner) checkNAT64() error {
 
 // discoverNAT64 returns p, or, when p asks for discovery and has no
 // prefixes, a copy of p with the prefixes the resolver's DNS64 reveals
-// (RFC 7050 section 3). The error is that of a failed lookup; a resolver
-// without DNS64 (nat64.ErrNoDNS64) is an answer and gives p and nil.
-func (p *Planner) discoverNAT64(ctx context.Context) (*Planner, error) {
+// (RFC 7050 section 3). lookupErr is that of a failed lookup; a resolver
+// without DNS64 (nat64.ErrNoDNS64) is an answer and gives p and nil. err
+// reports an invalid prefix in Planner.NAT64.
+func (p *Planner) discoverNAT64(ctx context.Context) (q *Planner, lookupErr, err error) {
+	if err := p.checkNAT64(); err != nil {
+		return p, nil, err
+	}
 	if !p.DiscoverNAT64 || len(p.NAT64) > 0 {
-		return p, nil
+		return p, nil, nil
 	}
 	prefixes, err := guard(p, ctx, "ip6", nat64.WellKnownName, func(ctx context.Context) ([]netip.Prefix, error) {
 		return nat64.Discover(ctx, p.resolver())
@@ -90,11 +94,11 @@ func (p *Planner) discoverNAT64(ctx context.Context) (*Planner, error) {
 		if errors.Is(err, nat64.ErrNoDNS64) {
 			err = nil
 		}
-		return p, err
+		return p, err, nil
 	}
-	q := *p
-	q.NAT64 = prefixes
-	return &q, nil
+	c := *p
+	c.NAT64 = prefixes
+	return &c, nil, nil
 }
 
 // nat64Host is the name whose AAAA records reveal a DNS64's prefixes,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -482,6 +483,30 @@ func TestNAT64NativeFirst(t *testing.T) {
 			}
 			if d := cmp.Diff(tt.want, got); d != "" {
 				t.Errorf("attempts (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestNAT64InvalidPrefix: every entry point refuses a prefix RFC 6052
+// section 2.2 does not allow, with an error errors.Is can match.
+func TestNAT64InvalidPrefix(t *testing.T) {
+	ctx := context.Background()
+	p := mxorder.Planner{Resolver: studyDNS(), Families: mxorder.IPv6, NAT64: []netip.Prefix{nsp, netip.MustParsePrefix("2001:db8::/44")}}
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"Plan", func() error { _, err := p.Plan(ctx, "v4only.example"); return err }},
+		{"Build", func() error { _, err := p.Build(ctx, "v4only.example", nil, nil); return err }},
+		{"Audit", func() error { _, err := p.Audit(ctx, "v4only.example"); return err }},
+		{"CheckBounce", func() error { _, err := p.CheckBounce(ctx, mxorder.IPv6, "example.org", "v4only.example"); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if !errors.Is(err, nat64.ErrInvalidPrefix) || !strings.Contains(fmt.Sprint(err), "Planner.NAT64[1]") {
+				t.Errorf("error %v; want one wrapping nat64.ErrInvalidPrefix that names Planner.NAT64[1]", err)
 			}
 		})
 	}

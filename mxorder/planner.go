@@ -114,7 +114,8 @@ type Planner struct {
 
 	// NAT64 are the prefixes of the NAT64 translators (RFC 6146) the
 	// local host can use, each of a length RFC 6052 section 2.2 allows
-	// (nat64.CheckPrefix; an invalid one is an error of every plan), in
+	// (nat64.CheckPrefix; an invalid one makes Plan, Build, Audit and
+	// CheckBounce fail with an error wrapping nat64.ErrInvalidPrefix), in
 	// order of preference. With them a sender that has IPv6 but not
 	// IPv4 reaches IPv4 addresses through addresses it synthesizes (RFC
 	// 8305 section 7), and AAAA answers inside them are recognised as

@@ -62,7 +62,10 @@ func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	if reason != "" {
 		return nil, &NameError{Name: domain, Reason: reason}
 	}
-	p, nat64Err := p.discoverNAT64(ctx)
+	p, nat64Err, err := p.discoverNAT64(ctx)
+	if err != nil {
+		return nil, err
+	}
 	mx, mxErr, err := p.lookupMX(ctx, d)
 	if err != nil {
 		return nil, err
