@@ -68,6 +68,10 @@ func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	if reason != "" {
 		return nil, &NameError{Name: domain, Reason: reason}
 	}
+	p, nat64Err, err := p.discoverNAT64(ctx)
+	if err != nil {
+		return nil, err
+	}
 	mx, mxErr, err := p.lookupMX(ctx, d)
 	if err != nil {
 		return nil, err
@@ -75,6 +79,7 @@ func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	// The records are validated and normalised once, here; Build's own
 	// path (Planner.Build) is for records the caller already has.
 	plan := &Plan{Domain: d, MaxSessions: p.MaxSessions}
+	plan.noteLookup(nat64Host, "ip6", nat64Err)
 	entries, err := p.entries(plan, mx)
 	switch {
 	case err != nil:
