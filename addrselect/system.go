@@ -97,26 +97,27 @@ type sysSnapshot struct {
 // unique together with its interface (RFC 4007).
 func zoned(a netip.Addr) bool { return a.Is6() && a.IsLinkLocalUnicast() }
 
-func (sn *sysSnapshot) lookup(a netip.Addr, index int) (Source, bool) {
+// keyOf is the key of address a on the interface of the given index.
+func keyOf(a netip.Addr, index int) sysKey {
 	if !zoned(a) {
 		index = 0
 	}
-	src, ok := sn.addrs[sysKey{a, index}]
+	return sysKey{a, index}
+}
+
+func (sn *sysSnapshot) lookup(a netip.Addr, index int) (Source, bool) {
+	src, ok := sn.addrs[keyOf(a, index)]
 	return src, ok
 }
 
-func (s *System) maxAge() time.Duration {
-	if s.MaxAge == 0 || s.MaxAge > time.Second {
-		return time.Second
-	}
-	return s.MaxAge
-}
-
-// snapshot returns an address table no older than maxAge, reading a new
+// snapshot returns an address table no older than MaxAge, reading a new
 // one when needed. When the table cannot be read it returns an empty one:
 // the caller then reports bare addresses.
 func (s *System) snapshot() *sysSnapshot {
-	maxAge := s.maxAge()
+	maxAge := s.MaxAge
+	if maxAge == 0 || maxAge > time.Second {
+		maxAge = time.Second
+	}
 	if sn := s.snap.Load(); sn != nil && maxAge > 0 && time.Since(sn.at) < maxAge {
 		return sn
 	}
@@ -210,13 +211,11 @@ func (s *System) ask(dst netip.Addr, pub bool) (Source, error) {
 	if err != nil || !local.IsValid() {
 		return Source{}, err
 	}
-	if sn != nil {
-		if zone != "" && index == 0 {
-			index = sn.ifIndex[zone]
-		}
-		if src, ok := sn.lookup(local, index); ok {
-			return src, nil
-		}
+	if zone != "" && index == 0 {
+		index = sn.ifIndex[zone]
+	}
+	if src, ok := sn.lookup(local, index); ok {
+		return src, nil
 	}
 	return Source{Addr: local, Interface: zone}, nil
 }

@@ -3,6 +3,7 @@
 package addrselect
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"syscall"
@@ -109,7 +110,8 @@ func parseLink(m *syscall.NetlinkMessage) (index int, l sysLink, ok bool) {
 	index = int(int32(binary.NativeEndian.Uint32(m.Data[4:8])))
 	wellFormed := routeAttrs(m.Data[syscall.SizeofIfInfomsg:], func(t uint16, v []byte) {
 		if t == syscall.IFLA_IFNAME {
-			l, ok = sysLink{string(trimNUL(v)), encapsulatedLinkTypes[typ]}, true
+			name, _, _ := bytes.Cut(v, []byte{0})
+			l, ok = sysLink{string(name), encapsulatedLinkTypes[typ]}, true
 		}
 	})
 	return index, l, ok && wellFormed
@@ -186,18 +188,5 @@ func parseAddr(m *syscall.NetlinkMessage, byIndex map[int]sysLink) (k sysKey, sr
 		Encapsulated: l.encap,
 		Interface:    l.name,
 	}
-	k = sysKey{addr: addr}
-	if zoned(addr) {
-		k.index = index
-	}
-	return k, src, true
-}
-
-func trimNUL(b []byte) []byte {
-	for i, c := range b {
-		if c == 0 {
-			return b[:i]
-		}
-	}
-	return b
+	return keyOf(addr, index), src, true
 }
