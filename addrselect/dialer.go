@@ -260,7 +260,6 @@ type attemptResult struct {
 type dialLoop struct {
 	ctx    context.Context
 	d      *Dialer
-	src    Sources
 	v4, v6 bool // the families the network allows
 	port   uint16
 	dial   func(ctx context.Context, network, address string) (net.Conn, error)
@@ -284,39 +283,31 @@ type dialLoop struct {
 	// Readiness (RFC 8305 section 3): with nothing to resolve, at once;
 	// else when AAAA has answered, when both have answered, or when A
 	// has answered and the resolution delay has passed.
-	ready     bool
-	gotV6     bool
-	resDelay  *time.Timer
-	resDelayC <-chan time.Time
+	ready, gotV6 bool
+	resDelayC    <-chan time.Time // set while waiting for AAAA
 
 	// Pacing (RFC 8305 section 5): the next attempt may start when
-	// canStart is set, after the attempt delay or a failure.
-	attemptTimer *time.Timer
-	attemptC     <-chan time.Time
-	canStart     bool
-	lastStart    time.Time // zero before the first attempt
+	// canStart is set, after the attempt delay or a failure. The timers
+	// are not stopped: an unreferenced timer is collected (Go 1.23).
+	attemptC  <-chan time.Time
+	canStart  bool
+	lastStart time.Time // zero before the first attempt
 }
 
 func (d *Dialer) newDialLoop(ctx context.Context, network, address string, port uint16) *dialLoop {
 	l := &dialLoop{
-		ctx: ctx, d: d, src: d.Sources, port: port, dial: d.Dial,
-		v4:           !strings.HasSuffix(network, "6"),
-		v6:           !strings.HasSuffix(network, "4"),
-		dErr:         DialError{Network: network, Address: address},
-		seen:         make(map[netip.Addr]bool),
-		results:      make(chan attemptResult),
-		answers:      make(chan lookupAnswer, 2),
-		ready:        true,
-		attemptTimer: time.NewTimer(time.Hour),
-		canStart:     true,
-	}
-	l.attemptTimer.Stop()
-	if l.src == nil {
-		l.src = defaultSystem
+		ctx: ctx, d: d, port: port, dial: d.Dial,
+		v4:       !strings.HasSuffix(network, "6"),
+		v6:       !strings.HasSuffix(network, "4"),
+		dErr:     DialError{Network: network, Address: address},
+		seen:     make(map[netip.Addr]bool),
+		results:  make(chan attemptResult),
+		answers:  make(chan lookupAnswer, 2),
+		ready:    true,
+		canStart: true,
 	}
 	if l.dial == nil {
-		var nd net.Dialer
-		l.dial = nd.DialContext
+		l.dial = (&net.Dialer{}).DialContext
 	}
 	l.raceCtx, l.cancelRace = context.WithCancel(ctx)
 	return l
@@ -408,7 +399,7 @@ func (l *dialLoop) add(addrs []netip.Addr) error {
 			continue
 		}
 		l.seen[a] = true
-		s, err := l.d.Selector.findSource(l.ctx, l.src, a)
+		s, err := l.d.Selector.FindSource(l.ctx, l.d.Sources, a)
 		if err != nil {
 			if l.ctx.Err() != nil {
 				return l.ctx.Err()
@@ -473,8 +464,7 @@ func (l *dialLoop) start() {
 	l.lastStart = time.Now()
 	// RFC 8305 section 5: the Connection Attempt Delay, within bounds.
 	delay := cmp.Or(l.d.AttemptDelay, DefaultAttemptDelay)
-	l.attemptTimer.Reset(min(max(delay, MinAttemptDelay), MaxAttemptDelay))
-	l.attemptC = l.attemptTimer.C
+	l.attemptC = time.After(min(max(delay, MinAttemptDelay), MaxAttemptDelay))
 }
 
 // answer takes a lookup's answer into the race.
@@ -497,9 +487,8 @@ func (l *dialLoop) answer(ans lookupAnswer) error {
 		// A first: wait up to the resolution delay for AAAA.
 		if rd := cmp.Or(l.d.ResolutionDelay, DefaultResolutionDelay); rd <= 0 {
 			l.ready = true
-		} else if l.resDelay == nil {
-			l.resDelay = time.NewTimer(rd)
-			l.resDelayC = l.resDelay.C
+		} else if l.resDelayC == nil {
+			l.resDelayC = time.After(rd)
 		}
 	}
 	return nil
@@ -516,23 +505,18 @@ func (l *dialLoop) result(res attemptResult) net.Conn {
 	// A failed attempt lets the next start at once, but never within
 	// 10 ms of the previous start (RFC 8305 section 5).
 	if wait := MinAttemptDelay - time.Since(l.lastStart); wait > 0 {
-		l.attemptTimer.Reset(wait)
-		l.attemptC = l.attemptTimer.C
+		l.attemptC = time.After(wait)
 	} else {
 		l.canStart = true
 	}
 	return nil
 }
 
-// stop cancels the attempts and lookups still running and stops the
-// timers. The losers are waited for in the background, and what they
-// still connect is closed (RFC 8305 section 5).
+// stop cancels the attempts and lookups still running. The losers are
+// waited for in the background, and what they still connect is closed
+// (RFC 8305 section 5).
 func (l *dialLoop) stop() {
 	l.cancelRace()
-	l.attemptTimer.Stop()
-	if l.resDelay != nil {
-		l.resDelay.Stop()
-	}
 	if n, results := l.inflight, l.results; n > 0 {
 		go func() {
 			for range n {

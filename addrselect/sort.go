@@ -86,11 +86,6 @@ func (s *Selector) FindSource(ctx context.Context, src Sources, dst netip.Addr) 
 	if src == nil {
 		src = defaultSystem
 	}
-	return s.findSource(ctx, src, dst)
-}
-
-// findSource is FindSource with a non-nil src.
-func (s *Selector) findSource(ctx context.Context, src Sources, dst netip.Addr) (Source, error) {
 	if ss, ok := src.(selectorSources); ok {
 		return ss.sourceFor(ctx, s, dst)
 	}
