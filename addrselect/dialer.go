@@ -286,25 +286,24 @@ type dialLoop struct {
 	ready, gotV6 bool
 	resDelayC    <-chan time.Time // set while waiting for AAAA
 
-	// Pacing (RFC 8305 section 5): the next attempt may start when
-	// canStart is set, after the attempt delay or a failure. The timers
-	// are not stopped: an unreferenced timer is collected (Go 1.23).
+	// Pacing (RFC 8305 section 5): the next attempt may start when no
+	// delay is pending (attemptC nil), after the attempt delay or a
+	// failure. The timers are not stopped: an unreferenced timer is
+	// collected (Go 1.23).
 	attemptC  <-chan time.Time
-	canStart  bool
 	lastStart time.Time // zero before the first attempt
 }
 
 func (d *Dialer) newDialLoop(ctx context.Context, network, address string, port uint16) *dialLoop {
 	l := &dialLoop{
 		ctx: ctx, d: d, port: port, dial: d.Dial,
-		v4:       !strings.HasSuffix(network, "6"),
-		v6:       !strings.HasSuffix(network, "4"),
-		dErr:     DialError{Network: network, Address: address},
-		seen:     make(map[netip.Addr]bool),
-		results:  make(chan attemptResult),
-		answers:  make(chan lookupAnswer, 2),
-		ready:    true,
-		canStart: true,
+		v4:      !strings.HasSuffix(network, "6"),
+		v6:      !strings.HasSuffix(network, "4"),
+		dErr:    DialError{Network: network, Address: address},
+		seen:    make(map[netip.Addr]bool),
+		results: make(chan attemptResult),
+		answers: make(chan lookupAnswer, 2),
+		ready:   true,
 	}
 	if l.dial == nil {
 		l.dial = (&net.Dialer{}).DialContext
@@ -333,7 +332,7 @@ func (l *dialLoop) run(addrs []netip.Addr) (net.Conn, error) {
 		return nil, l.fail(err)
 	}
 	for {
-		if l.ready && l.canStart && len(l.order) > 0 {
+		if l.ready && l.attemptC == nil && len(l.order) > 0 {
 			l.start()
 		}
 		if l.inflight == 0 && l.pending == 0 && len(l.order) == 0 {
@@ -357,7 +356,6 @@ func (l *dialLoop) run(addrs []netip.Addr) (net.Conn, error) {
 			l.ready = true
 		case <-l.attemptC:
 			l.attemptC = nil
-			l.canStart = true
 		case res := <-l.results:
 			if c := l.result(res); c != nil {
 				return c, nil
@@ -460,7 +458,6 @@ func (l *dialLoop) start() {
 		c, err := dial(ctx, network, a.String())
 		results <- attemptResult{addr: a, conn: c, err: err}
 	}()
-	l.canStart = false
 	l.lastStart = time.Now()
 	// RFC 8305 section 5: the Connection Attempt Delay, within bounds.
 	delay := cmp.Or(l.d.AttemptDelay, DefaultAttemptDelay)
@@ -504,10 +501,9 @@ func (l *dialLoop) result(res attemptResult) net.Conn {
 	l.dErr.Attempts = append(l.dErr.Attempts, &AttemptError{Addr: res.addr, Err: res.err})
 	// A failed attempt lets the next start at once, but never within
 	// 10 ms of the previous start (RFC 8305 section 5).
+	l.attemptC = nil
 	if wait := MinAttemptDelay - time.Since(l.lastStart); wait > 0 {
 		l.attemptC = time.After(wait)
-	} else {
-		l.canStart = true
 	}
 	return nil
 }
