@@ -161,17 +161,11 @@ func ParseHost(s string) (*Host, error) {
 // by ';' or a newline) of items (separated by ',') of words (separated
 // by blanks); '#' starts a comment that runs to the end of the line.
 type hostParser struct {
-	in   string
-	pos  int                 // where the next token starts
-	tok  token               // the current token
-	seen map[netip.Addr]bool // the addresses read so far
-}
-
-// token is one token of a description, of kind tokWord, tokComma,
-// tokSemi or tokEOF.
-type token struct {
-	text      string
-	off, kind int
+	in        string
+	pos       int                 // where the next token starts
+	tok       string              // the current token
+	off, kind int                 // its offset and kind (tokWord...)
+	seen      map[netip.Addr]bool // the addresses read so far
 }
 
 const (
@@ -181,7 +175,7 @@ const (
 	tokEOF
 )
 
-// advance reads the next token into p.tok.
+// advance reads the next token.
 func (p *hostParser) advance() {
 	for p.pos < len(p.in) {
 		start := p.pos
@@ -193,10 +187,10 @@ func (p *hostParser) advance() {
 				p.pos++
 			}
 		case '\n', ';':
-			p.tok = token{p.in[start:p.pos], start, tokSemi}
+			p.tok, p.off, p.kind = p.in[start:p.pos], start, tokSemi
 			return
 		case ',':
-			p.tok = token{",", start, tokComma}
+			p.tok, p.off, p.kind = ",", start, tokComma
 			return
 		default:
 			if n := strings.IndexAny(p.in[p.pos:], " \t\r\n;,#"); n >= 0 {
@@ -204,16 +198,16 @@ func (p *hostParser) advance() {
 			} else {
 				p.pos = len(p.in)
 			}
-			p.tok = token{p.in[start:p.pos], start, tokWord}
+			p.tok, p.off, p.kind = p.in[start:p.pos], start, tokWord
 			return
 		}
 	}
-	p.tok = token{"", len(p.in), tokEOF}
+	p.tok, p.off, p.kind = "", len(p.in), tokEOF
 }
 
 // fail reports the current token as wrong for the reason kind.
 func (p *hostParser) fail(kind error, msg string) error {
-	return &HostParseError{Offset: p.tok.off, Token: p.tok.text, Msg: msg, Err: kind}
+	return &HostParseError{Offset: p.off, Token: p.tok, Msg: msg, Err: kind}
 }
 
 // failCause is fail with the net/netip error behind the reason.
@@ -225,24 +219,24 @@ func (p *hostParser) failCause(kind, cause error, msg string) error {
 // and returns it; msg says what is expected when there is none.
 func (p *hostParser) arg(msg string) (string, error) {
 	p.advance()
-	if p.tok.kind != tokWord {
+	if p.kind != tokWord {
 		return "", p.fail(errHostSyntax, msg)
 	}
-	return p.tok.text, nil
+	return p.tok, nil
 }
 
 // parse reads the statements of the description into h.
 func (p *hostParser) parse(h *Host) error {
 	p.advance()
-	for p.tok.kind != tokEOF {
+	for p.kind != tokEOF {
 		var err error
 		switch {
-		case p.tok.kind == tokSemi:
+		case p.kind == tokSemi:
 			p.advance()
 			continue
-		case p.tok.kind == tokComma:
+		case p.kind == tokComma:
 			return p.fail(errHostSyntax, "expected an address or \"route\"")
-		case p.tok.text == "route":
+		case p.tok == "route":
 			err = p.route(h)
 		default:
 			err = p.addrs(h)
@@ -250,7 +244,7 @@ func (p *hostParser) parse(h *Host) error {
 		if err != nil {
 			return err
 		}
-		if p.tok.kind != tokEOF && p.tok.kind != tokSemi {
+		if p.kind != tokEOF && p.kind != tokSemi {
 			return p.fail(errHostSyntax, "expected ';' or end of line")
 		}
 	}
@@ -260,7 +254,7 @@ func (p *hostParser) parse(h *Host) error {
 // addrs parses ADDR [flags] {, ADDR [flags]}.
 func (p *hostParser) addrs(h *Host) error {
 	for {
-		if p.tok.kind != tokWord {
+		if p.kind != tokWord {
 			return p.fail(errHostSyntax, "expected an address")
 		}
 		if len(h.Addrs) >= MaxHostAddrs {
@@ -271,7 +265,7 @@ func (p *hostParser) addrs(h *Host) error {
 			return err
 		}
 		h.Addrs = append(h.Addrs, src)
-		if p.tok.kind != tokComma {
+		if p.kind != tokComma {
 			return nil
 		}
 		p.advance()
@@ -281,7 +275,7 @@ func (p *hostParser) addrs(h *Host) error {
 // addr parses one address, ADDR[/PLEN] (plen 0 without /PLEN), with its
 // flags.
 func (p *hostParser) addr() (Source, error) {
-	addrText, plenText, hasPlen := strings.Cut(p.tok.text, "/")
+	addrText, plenText, hasPlen := strings.Cut(p.tok, "/")
 	a, err := netip.ParseAddr(addrText)
 	if err != nil {
 		return Source{}, p.failCause(errHostAddr, err, "expected ADDR[/PLEN]")
@@ -339,8 +333,8 @@ const msgDev = "expected an interface name after \"dev\""
 // addrFlags parses the flags after an address into src.
 func (p *hostParser) addrFlags(src *Source) error {
 	var seen uint16
-	for p.tok.kind == tokWord {
-		name, bit := p.tok.text, -1
+	for p.kind == tokWord {
+		name, bit := p.tok, -1
 		for i, f := range hostFlags {
 			if slices.Contains(f.names, name) {
 				bit = i
@@ -430,7 +424,7 @@ func (p *hostParser) route(h *Host) error {
 	}
 	p.advance()
 	fam := 0
-	switch p.tok.text {
+	switch p.tok {
 	case "v4":
 		fam = 32
 	case "v6":
@@ -439,12 +433,12 @@ func (p *hostParser) route(h *Host) error {
 	if fam != 0 {
 		p.advance()
 	}
-	if p.tok.kind != tokWord {
+	if p.kind != tokWord {
 		return p.fail(errHostSyntax, "expected a prefix or \"default\"")
 	}
 	var r Route
-	dstTok := p.tok
-	if dstTok.text != "default" {
+	dst, dstOff := p.tok, p.off
+	if dst != "default" {
 		pfx, err := p.routePrefix(fam)
 		if err != nil {
 			return err
@@ -455,10 +449,10 @@ func (p *hostParser) route(h *Host) error {
 	if err := p.routeOptions(&r, &fam); err != nil {
 		return err
 	}
-	if dstTok.text == "default" {
+	if dst == "default" {
 		switch fam {
 		case 0:
-			return &HostParseError{Offset: dstTok.off, Token: dstTok.text, Err: errHostSyntax,
+			return &HostParseError{Offset: dstOff, Token: dst, Err: errHostSyntax,
 				Msg: "default route of unknown family: write \"route v4 default\" or \"route v6 default\""}
 		case 32:
 			r.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
@@ -473,7 +467,7 @@ func (p *hostParser) route(h *Host) error {
 // routePrefix parses the current token as a route's prefix of the family
 // of bit length fam (0: either) and returns it masked.
 func (p *hostParser) routePrefix(fam int) (netip.Prefix, error) {
-	pfx, err := netip.ParsePrefix(p.tok.text)
+	pfx, err := netip.ParsePrefix(p.tok)
 	if err != nil {
 		return pfx, p.failCause(errHostAddr, err, "expected PREFIX or \"default\"")
 	}
@@ -490,9 +484,9 @@ func (p *hostParser) routePrefix(fam int) (netip.Prefix, error) {
 // hop sets the family *fam when it is still unknown (0). An option is
 // seen once its field is set: a next hop is valid, a name is not empty.
 func (p *hostParser) routeOptions(r *Route, fam *int) error {
-	for p.tok.kind == tokWord {
+	for p.kind == tokWord {
 		var err error
-		switch opt := p.tok.text; {
+		switch opt := p.tok; {
 		case opt == "via" && !r.Via.IsValid():
 			if r.Via, err = p.nextHop(*fam); err == nil && *fam == 0 {
 				*fam = r.Via.BitLen()

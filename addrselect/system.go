@@ -54,10 +54,10 @@ type System struct {
 
 	// CacheSize, when positive, enables the per-destination cache and
 	// sets its number of entries (at most 65536; larger values count as
-	// 65536). Each destination has one entry, chosen by a hash of its
-	// address: two destinations sharing an entry replace each other,
-	// which costs a system call, never a wrong answer. Zero (the
-	// default) or negative: no cache. Set it before first use.
+	// 65536). A hash of the destination picks a set of four entries; in
+	// a full set a new destination replaces the oldest: one pushed out
+	// costs a system call, never a wrong answer. Zero (the default) or
+	// negative: no cache. Set it before first use.
 	CacheSize int
 	// CacheTTL bounds the age of a cached answer, counted from before the
 	// kernel was asked. Zero, negative or above one second mean one
@@ -148,14 +148,34 @@ func (s *System) snapshot() *sysSnapshot {
 // whose zone name is resolved to an index) once the address table is
 // cached; with CacheSize set, a cached answer costs no system call.
 func (s *System) Source(ctx context.Context, dst netip.Addr) (Source, error) {
-	return s.source(ctx, dst, false)
+	return s.sourceFor(ctx, nil, dst)
 }
 
 // sourceFor implements selectorSources: when sel prefers public
 // addresses (source rule 7), the kernel is asked for a public IPv6
 // source; see [Selector.FindSource].
 func (s *System) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (Source, error) {
-	return s.source(ctx, dst, dst.Unmap().Is6() && s.prefersPublic(sel))
+	if err := ctx.Err(); err != nil {
+		return Source{}, err
+	}
+	dst = dst.Unmap()
+	if !dst.IsValid() || dst.IsUnspecified() {
+		return Source{}, nil
+	}
+	pub := dst.Is6() && s.prefersPublic(sel)
+	if s.CacheSize <= 0 {
+		return s.ask(dst, pub)
+	}
+	s.cache.init(s.CacheSize)
+	now := s.clock()
+	if src, ok := s.cache.get(dst, pub, now, s.cacheTTL()); ok {
+		return src, nil
+	}
+	src, err := s.ask(dst, pub)
+	if err == nil {
+		s.cache.put(dst, pub, src, now)
+	}
+	return src, err
 }
 
 // prefersPublic is sel.prefersPublic, remembered for the last Selector
@@ -176,30 +196,6 @@ func (s *System) prefersPublic(sel *Selector) bool {
 	}
 	s.defaultSel.Store(sel)
 	return false
-}
-
-// source is [System.Source], asking for a public source when pub is set.
-func (s *System) source(ctx context.Context, dst netip.Addr, pub bool) (Source, error) {
-	if err := ctx.Err(); err != nil {
-		return Source{}, err
-	}
-	dst = dst.Unmap()
-	if !dst.IsValid() || dst.IsUnspecified() {
-		return Source{}, nil
-	}
-	if s.CacheSize <= 0 {
-		return s.ask(dst, pub)
-	}
-	s.cache.init(s.CacheSize)
-	now := s.clock()
-	if src, ok := s.cache.get(dst, pub, now, s.cacheTTL()); ok {
-		return src, nil
-	}
-	src, err := s.ask(dst, pub)
-	if err == nil {
-		s.cache.put(dst, pub, src, now)
-	}
-	return src, err
 }
 
 // ask asks the kernel for the source of dst (valid, unmapped, not
