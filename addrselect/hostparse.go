@@ -305,7 +305,7 @@ func (p *hostParser) addr() (Source, error) {
 	}
 	p.seen[key] = true
 	p.advance()
-	if err := p.addrFlags(&src); err != nil {
+	if err := p.flags(&src, false); err != nil {
 		return Source{}, err
 	}
 	return src, nil
@@ -328,22 +328,25 @@ var hostFlags = [...]struct {
 	{[]string{"via"}, nil},
 }
 
-const msgDev = "expected an interface name after \"dev\""
-
-// addrFlags parses the flags after an address into src.
-func (p *hostParser) addrFlags(src *Source) error {
+// flags parses the flags after an address into src or, for a route,
+// its options "via ADDR" and "dev NAME" into src's NextHop and Interface.
+func (p *hostParser) flags(src *Source, route bool) error {
 	var seen uint16
 	for p.kind == tokWord {
 		name, bit := p.tok, -1
 		for i, f := range hostFlags {
-			if slices.Contains(f.names, name) {
+			if slices.Contains(f.names, name) && (!route || f.field == nil) {
 				bit = i
 			}
 		}
-		switch {
+		switch dup := bit >= 0 && seen&(1<<bit) != 0; {
+		case bit < 0 && route:
+			return p.fail(errHostSyntax, "unknown route option (want via ADDR or dev NAME)")
 		case bit < 0:
 			return p.fail(errHostSyntax, "unknown address flag (want deprecated, preferred_lft N, temporary, home, care-of, tunnel, dev NAME or via ADDR)")
-		case seen&(1<<bit) != 0:
+		case dup && route:
+			return p.fail(errHostDuplicate, strconv.Quote(name)+" given twice")
+		case dup:
 			return p.fail(errHostDuplicate, "flag given twice")
 		}
 		seen |= 1 << bit
@@ -354,7 +357,7 @@ func (p *hostParser) addrFlags(src *Source) error {
 		case "dev":
 			err = p.dev(src)
 		case "via":
-			src.NextHop, err = p.nextHop(src.Addr.BitLen())
+			src.NextHop, err = p.nextHop(src.Addr)
 		default:
 			*hostFlags[bit].field(src) = true
 		}
@@ -385,7 +388,7 @@ func (p *hostParser) lifetime(src *Source) error {
 // dev parses an address's interface name, which must agree with the
 // address's zone.
 func (p *hostParser) dev(src *Source) error {
-	name, err := p.arg(msgDev)
+	name, err := p.arg("expected an interface name after \"dev\"")
 	if err != nil {
 		return err
 	}
@@ -397,8 +400,8 @@ func (p *hostParser) dev(src *Source) error {
 }
 
 // nextHop parses the argument of "via", a unicast router address of the
-// family of bit length fam (32 or 128; 0: either).
-func (p *hostParser) nextHop(fam int) (netip.Addr, error) {
+// family of fam (either family when fam is the zero Addr).
+func (p *hostParser) nextHop(fam netip.Addr) (netip.Addr, error) {
 	text, err := p.arg("expected a next-hop address after \"via\"")
 	if err != nil {
 		return netip.Addr{}, err
@@ -410,27 +413,28 @@ func (p *hostParser) nextHop(fam int) (netip.Addr, error) {
 	if bare := nh.WithZone(""); bare.Is4In6() || bare.IsMulticast() || bare.IsUnspecified() {
 		return nh, p.fail(errHostAddr, "a next hop must be a unicast address")
 	}
-	if fam != 0 && nh.BitLen() != fam {
+	if fam.IsValid() && nh.Is4() != fam.Is4() {
 		return nh, p.fail(errHostAddr, "next hop of the other address family")
 	}
 	return nh, nil
 }
 
-// route parses: route [v4|v6] PREFIX|default [via ADDR] [dev NAME]. The
-// family is kept as its bit length, 0 while unknown.
+// route parses: route [v4|v6] PREFIX|default [via ADDR] [dev NAME]. An
+// address of the route's family, fam, stands for the family (the zero
+// Addr while it is unknown).
 func (p *hostParser) route(h *Host) error {
 	if len(h.Routes) >= MaxHostRoutes {
 		return p.fail(ErrHostTooLarge, "more than "+strconv.Itoa(MaxHostRoutes)+" routes")
 	}
 	p.advance()
-	fam := 0
+	var fam netip.Addr
 	switch p.tok {
 	case "v4":
-		fam = 32
+		fam = netip.IPv4Unspecified()
 	case "v6":
-		fam = 128
+		fam = netip.IPv6Unspecified()
 	}
-	if fam != 0 {
+	if fam.IsValid() {
 		p.advance()
 	}
 	if p.kind != tokWord {
@@ -443,30 +447,31 @@ func (p *hostParser) route(h *Host) error {
 		if err != nil {
 			return err
 		}
-		r.Prefix, fam = pfx, pfx.Addr().BitLen()
+		r.Prefix, fam = pfx, pfx.Addr()
 	}
 	p.advance()
-	if err := p.routeOptions(&r, &fam); err != nil {
+	opts := Source{Addr: fam}
+	if err := p.flags(&opts, true); err != nil {
 		return err
 	}
+	r.Via, r.Dev = opts.NextHop, opts.Interface
 	if dst == "default" {
-		switch fam {
-		case 0:
+		if !fam.IsValid() {
+			fam = r.Via // the next hop shows the family, if there is one
+		}
+		if !fam.IsValid() {
 			return &HostParseError{Offset: dstOff, Token: dst, Err: errHostSyntax,
 				Msg: "default route of unknown family: write \"route v4 default\" or \"route v6 default\""}
-		case 32:
-			r.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-		default:
-			r.Prefix = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
 		}
+		r.Prefix = netip.PrefixFrom(fam, 0).Masked() // 0.0.0.0/0 or ::/0
 	}
 	h.Routes = append(h.Routes, r)
 	return nil
 }
 
 // routePrefix parses the current token as a route's prefix of the family
-// of bit length fam (0: either) and returns it masked.
-func (p *hostParser) routePrefix(fam int) (netip.Prefix, error) {
+// of fam (either family when fam is the zero Addr) and returns it masked.
+func (p *hostParser) routePrefix(fam netip.Addr) (netip.Prefix, error) {
 	pfx, err := netip.ParsePrefix(p.tok)
 	if err != nil {
 		return pfx, p.failCause(errHostAddr, err, "expected PREFIX or \"default\"")
@@ -474,36 +479,10 @@ func (p *hostParser) routePrefix(fam int) (netip.Prefix, error) {
 	if pfx.Addr().Is4In6() {
 		return pfx, p.fail(errHostAddr, "IPv4-mapped prefix: write the IPv4 prefix")
 	}
-	if fam != 0 && fam != pfx.Addr().BitLen() {
+	if fam.IsValid() && fam.Is4() != pfx.Addr().Is4() {
 		return pfx, p.fail(errHostAddr, "prefix of the other address family")
 	}
 	return pfx.Masked(), nil
-}
-
-// routeOptions parses a route's "via ADDR" and "dev NAME" into r; a next
-// hop sets the family *fam when it is still unknown (0). An option is
-// seen once its field is set: a next hop is valid, a name is not empty.
-func (p *hostParser) routeOptions(r *Route, fam *int) error {
-	for p.kind == tokWord {
-		var err error
-		switch opt := p.tok; {
-		case opt == "via" && !r.Via.IsValid():
-			if r.Via, err = p.nextHop(*fam); err == nil && *fam == 0 {
-				*fam = r.Via.BitLen()
-			}
-		case opt == "dev" && r.Dev == "":
-			r.Dev, err = p.arg(msgDev)
-		case opt == "via" || opt == "dev":
-			return p.fail(errHostDuplicate, strconv.Quote(opt)+" given twice")
-		default:
-			return p.fail(errHostSyntax, "unknown route option (want via ADDR or dev NAME)")
-		}
-		if err != nil {
-			return err
-		}
-		p.advance()
-	}
-	return nil
 }
 
 // String returns the host in the form [ParseHost] reads: the addresses on
