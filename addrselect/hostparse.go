@@ -260,11 +260,9 @@ func (p *hostParser) addrs(h *Host) error {
 		if len(h.Addrs) >= MaxHostAddrs {
 			return p.fail(ErrHostTooLarge, "more than "+strconv.Itoa(MaxHostAddrs)+" addresses")
 		}
-		src, err := p.addr()
-		if err != nil {
+		if err := p.addr(h); err != nil {
 			return err
 		}
-		h.Addrs = append(h.Addrs, src)
 		if p.kind != tokComma {
 			return nil
 		}
@@ -273,42 +271,43 @@ func (p *hostParser) addrs(h *Host) error {
 }
 
 // addr parses one address, ADDR[/PLEN] (plen 0 without /PLEN), with its
-// flags.
-func (p *hostParser) addr() (Source, error) {
+// flags, into h.
+func (p *hostParser) addr(h *Host) error {
 	addrText, plenText, hasPlen := strings.Cut(p.tok, "/")
 	a, err := netip.ParseAddr(addrText)
 	if err != nil {
-		return Source{}, p.failCause(errHostAddr, err, "expected ADDR[/PLEN]")
+		return p.failCause(errHostAddr, err, "expected ADDR[/PLEN]")
 	}
 	key := a.WithZone("")
 	src := Source{Addr: key, Interface: a.Zone()}
 	if hasPlen {
 		pfx, err := netip.ParsePrefix(key.String() + "/" + plenText)
 		if err != nil {
-			return Source{}, p.failCause(errHostAddr, err, "bad prefix length")
+			return p.failCause(errHostAddr, err, "bad prefix length")
 		}
 		if pfx.Bits() == 0 {
 			// 0 means "unknown" in Source; a host's prefix is never /0.
-			return Source{}, p.fail(errHostAddr, "prefix length 0: leave out /PLEN if it is unknown")
+			return p.fail(errHostAddr, "prefix length 0: leave out /PLEN if it is unknown")
 		}
 		src.PrefixLen = pfx.Bits()
 	}
 	switch {
 	case key.Is4In6():
-		return Source{}, p.fail(errHostAddr, "IPv4-mapped address: write the IPv4 address")
+		return p.fail(errHostAddr, "IPv4-mapped address: write the IPv4 address")
 	case key.IsMulticast(), key.IsUnspecified():
 		// RFC 6724 section 4: multicast and unspecified addresses are
 		// never source addresses.
-		return Source{}, p.fail(errHostAddr, "multicast or unspecified address cannot be a host address")
+		return p.fail(errHostAddr, "multicast or unspecified address cannot be a host address")
 	case p.seen[key]:
-		return Source{}, p.fail(errHostDuplicate, "address listed twice")
+		return p.fail(errHostDuplicate, "address listed twice")
 	}
 	p.seen[key] = true
 	p.advance()
 	if err := p.flags(&src, false); err != nil {
-		return Source{}, err
+		return err
 	}
-	return src, nil
+	h.Addrs = append(h.Addrs, src)
+	return nil
 }
 
 // hostFlags are the address flags. The single-word ones (with a field)
