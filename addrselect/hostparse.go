@@ -52,12 +52,13 @@ type HostParseError struct {
 // Error formats the error with the offset, the token and the reason. A
 // token longer than 64 bytes is cut, with its length.
 func (e *HostParseError) Error() string {
-	s := "addrselect: host description: offset " + strconv.Itoa(e.Offset)
-	if e.Token != "" {
-		s += " at " + quoteCut(e.Token)
-	} else {
-		s += " at end of input"
+	at := "end of input"
+	if len(e.Token) > maxQuoted {
+		at = strconv.Quote(cut(e.Token, maxQuoted)) + " (" + strconv.Itoa(len(e.Token)) + " bytes)"
+	} else if e.Token != "" {
+		at = strconv.Quote(e.Token)
 	}
+	s := "addrselect: host description: offset " + strconv.Itoa(e.Offset) + " at " + at
 	var reason string
 	if e.Err != nil {
 		reason = e.Err.Error()
@@ -86,15 +87,6 @@ func (d *hostErrDetail) Unwrap() []error { return []error{d.kind, d.cause} }
 // maxQuoted bounds how much of a token an error message quotes, so that
 // a long token (up to MaxHostTextLen) does not make a long message.
 const maxQuoted = 64
-
-// quoteCut quotes s, cut to maxQuoted bytes, saying how long s was if it
-// was cut: "2001:db8::..."... (65536 bytes).
-func quoteCut(s string) string {
-	if len(s) <= maxQuoted {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(cut(s, maxQuoted)) + " (" + strconv.Itoa(len(s)) + " bytes)"
-}
 
 // cut returns s when it has at most n bytes, else its first n bytes or
 // fewer, at a character boundary, followed by "...".

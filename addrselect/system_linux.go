@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -69,16 +70,10 @@ func (o *sysOS) close() error {
 	return errors.Join(errs...)
 }
 
-// unusableErrno reports whether a connect error means "no route / not
+// unusableErrnos are the connect errors that mean "no route / not
 // allowed" (an unusable destination) rather than a failure to answer.
-func unusableErrno(e syscall.Errno) bool {
-	switch e {
-	case syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.EACCES, syscall.EPERM,
-		syscall.EINVAL, syscall.EADDRNOTAVAIL, syscall.EAFNOSUPPORT, syscall.ENODEV:
-		return true
-	}
-	return false
-}
+var unusableErrnos = []syscall.Errno{syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.EACCES,
+	syscall.EPERM, syscall.EINVAL, syscall.EADDRNOTAVAIL, syscall.EAFNOSUPPORT, syscall.ENODEV}
 
 // opError is the error of the system call op on a probe socket.
 func opError(op string, err error) error {
@@ -124,7 +119,7 @@ func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot, pub bool) (local netip.Ad
 		sl.pub = pub
 	}
 	if e := sl.connect(dst, scope); e != 0 {
-		if unusableErrno(e) {
+		if slices.Contains(unusableErrnos, e) {
 			return local, 0, "", nil
 		}
 		return local, 0, "", opError("connect", e)

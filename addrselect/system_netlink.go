@@ -4,6 +4,7 @@ package addrselect
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"net/netip"
 	"syscall"
@@ -169,10 +170,7 @@ func parseAddr(m *syscall.NetlinkMessage, byIndex map[int]sysLink) (k sysKey, sr
 	}
 	// For IPv4 point-to-point links IFA_ADDRESS is the peer and
 	// IFA_LOCAL our own address.
-	addr := local
-	if !addr.IsValid() {
-		addr = address
-	}
+	addr := cmp.Or(local, address)
 	if !addr.IsValid() || (family == syscall.AF_INET) != addr.Is4() || plen > addr.BitLen() {
 		return k, src, false
 	}
