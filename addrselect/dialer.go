@@ -208,10 +208,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	if a, err := netip.ParseAddr(host); err == nil {
 		return l.run([]netip.Addr{a})
 	}
-	r := d.Resolver
-	if r == nil {
-		r = net.DefaultResolver
-	}
+	r := cmp.Or(d.Resolver, Resolver(net.DefaultResolver))
 	// RFC 8305 section 3: AAAA first, then A, without waiting.
 	if l.v6 {
 		l.lookup(r, "ip6", host)
@@ -312,8 +309,7 @@ func (d *Dialer) newDialLoop(ctx context.Context, network, address string, port 
 	return l
 }
 
-// lookup starts looking host up on network ("ip4" or "ip6"): the dial
-// is then ready only as described at dialLoop.ready.
+// lookup starts looking host up on network ("ip4" or "ip6").
 func (l *dialLoop) lookup(r Resolver, network, host string) {
 	l.pending++
 	l.ready = false

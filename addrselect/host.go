@@ -1,6 +1,7 @@
 package addrselect
 
 import (
+	"cmp"
 	"context"
 	"net/netip"
 
@@ -98,9 +99,6 @@ func (h *Host) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (So
 	if err := ctx.Err(); err != nil {
 		return Source{}, err
 	}
-	if h.Selector != nil {
-		sel = h.Selector
-	}
 	dst = dst.Unmap()
 	if !dst.IsValid() || dst.IsUnspecified() {
 		return Source{}, nil
@@ -121,7 +119,7 @@ func (h *Host) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (So
 	case dst.Is4():
 		return h.source4(dst, dev, via), nil
 	}
-	return h.source6(sel, dst, dev, via), nil
+	return h.source6(cmp.Or(h.Selector, sel), dst, dev, via), nil
 }
 
 // route finds the outgoing interface and next hop for dst. ok is false
