@@ -59,14 +59,11 @@ func (e *HostParseError) Error() string {
 		at = strconv.Quote(e.Token)
 	}
 	s := "addrselect: host description: offset " + strconv.Itoa(e.Offset) + " at " + at
-	var reason string
-	if e.Err != nil {
-		reason = e.Err.Error()
+	if e.Err != nil && e.Err.Error() != "" {
+		s += ": " + e.Err.Error()
 	}
-	for _, part := range [...]string{reason, e.Msg} {
-		if part != "" {
-			s += ": " + part
-		}
+	if e.Msg != "" {
+		s += ": " + e.Msg
 	}
 	return s
 }

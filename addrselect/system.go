@@ -1,6 +1,7 @@
 package addrselect
 
 import (
+	"cmp"
 	"context"
 	"net/netip"
 	"sync"
@@ -114,10 +115,7 @@ func (sn *sysSnapshot) lookup(a netip.Addr, index int) (Source, bool) {
 // one when needed. When the table cannot be read it returns an empty one:
 // the caller then reports bare addresses.
 func (s *System) snapshot() *sysSnapshot {
-	maxAge := s.MaxAge
-	if maxAge == 0 || maxAge > time.Second {
-		maxAge = time.Second
-	}
+	maxAge := min(cmp.Or(s.MaxAge, time.Second), time.Second) // negative: no cache
 	if sn := s.snap.Load(); sn != nil && maxAge > 0 && time.Since(sn.at) < maxAge {
 		return sn
 	}
