@@ -420,15 +420,10 @@ func (l *dialLoop) reorder() {
 	if l.lastStart.IsZero() {
 		first = max(l.d.FirstFamilyCount, 1)
 	}
+	// same: the addresses of the first address's family, in order.
 	fam := l.order[0].Addr.Is4()
-	var same, other []Destination
-	for _, dst := range l.order {
-		if dst.Addr.Is4() == fam {
-			same = append(same, dst)
-		} else {
-			other = append(other, dst)
-		}
-	}
+	same := slices.DeleteFunc(slices.Clone(l.order), func(d Destination) bool { return d.Addr.Is4() != fam })
+	other := slices.DeleteFunc(slices.Clone(l.order), func(d Destination) bool { return d.Addr.Is4() == fam })
 	out := l.order[:0]
 	for len(same) > 0 {
 		n := min(first, len(same))
