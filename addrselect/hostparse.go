@@ -25,11 +25,9 @@ var ErrHostTooLarge = errors.New("too large")
 // The other reasons of a HostParseError: callers print them, the error's
 // Offset and Token say where.
 var (
-	errHostSyntax = errors.New("syntax error") // a token where it is not expected
-	// errHostAddr: an address, prefix or next hop does not parse or cannot
-	// be an address of a host (multicast, unspecified, IPv4-mapped).
-	errHostAddr      = errors.New("bad address")
-	errHostDuplicate = errors.New("duplicate") // an address or a flag given twice
+	errHostSyntax    = errors.New("syntax error") // a token where it is not expected
+	errHostAddr      = errors.New("bad address")  // unparsable, or multicast, unspecified, IPv4-mapped
+	errHostDuplicate = errors.New("duplicate")    // an address or a flag given twice
 )
 
 // HostParseError reports where and why [ParseHost] rejected its input.

@@ -80,8 +80,7 @@ type System struct {
 // defaultSystem answers for a nil Sources.
 var defaultSystem = new(System)
 
-// sysKey identifies an address in the table. Link-local addresses may
-// repeat on several interfaces, so they carry the interface index.
+// sysKey identifies an address in the table (see keyOf).
 type sysKey struct {
 	addr  netip.Addr // without zone
 	index int        // interface index for link-local addresses, else 0
@@ -181,19 +180,18 @@ func (s *System) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (
 // is immutable, so its answer never changes.
 func (s *System) prefersPublic(sel *Selector) bool {
 	switch sel {
-	case nil:
-		return false // RFC6724(): temporary addresses preferred
+	case nil, s.defaultSel.Load():
+		return false // nil is RFC6724(): temporary addresses preferred
 	case s.publicSel.Load():
 		return true
-	case s.defaultSel.Load():
-		return false
 	}
-	if sel.prefersPublic() {
+	pub := sel.prefersPublic()
+	if pub {
 		s.publicSel.Store(sel)
-		return true
+	} else {
+		s.defaultSel.Store(sel)
 	}
-	s.defaultSel.Store(sel)
-	return false
+	return pub
 }
 
 // ask asks the kernel for the source of dst (valid, unmapped, not
