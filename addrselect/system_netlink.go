@@ -67,8 +67,8 @@ func (e *netlinkError) Unwrap() error { return e.err }
 // It is pure, so that tests and fuzzing can feed it recorded and mutated
 // dumps. A dump that is not a sequence of netlink messages is a
 // *netlinkError; a message it cannot use (too short, bad attributes, an
-// address of the wrong family or with a prefix longer than the address)
-// is skipped. The table has at most one entry per RTM_NEWADDR message.
+// address of the wrong family or IPv4-mapped, or with a prefix longer
+// than the address) is skipped. The table has at most one entry per RTM_NEWADDR message.
 func parseSnapshot(links, addrs []byte) (*sysSnapshot, error) {
 	lmsgs, err := syscall.ParseNetlinkMessage(links)
 	if err != nil {
@@ -171,7 +171,7 @@ func parseAddr(m *syscall.NetlinkMessage, byIndex map[int]sysLink) (k sysKey, sr
 	// For IPv4 point-to-point links IFA_ADDRESS is the peer and
 	// IFA_LOCAL our own address.
 	addr := cmp.Or(local, address)
-	if !addr.IsValid() || (family == syscall.AF_INET) != addr.Is4() || plen > addr.BitLen() {
+	if !addr.IsValid() || addr.Is4In6() || (family == syscall.AF_INET) != addr.Is4() || plen > addr.BitLen() {
 		return k, src, false
 	}
 	l := byIndex[index]
