@@ -207,7 +207,7 @@ func (b *planBuilder) addHost(ctx context.Context, e *entry) error {
 	// RFC 5321 section 5.1: the addresses of a multihomed host are tried
 	// in the order the resolver's address selection gives (RFC 6724
 	// section 6).
-	b.p.Selector.SortDestinations(b.dsts)
+	b.p.selector().SortDestinations(b.dsts)
 	start := len(b.cands)
 	for i := range b.dsts {
 		b.cands = append(b.cands, Candidate{Addr: b.dsts[i].Addr, Source: b.dsts[i].Source})
@@ -277,7 +277,7 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 		var err error
 		// The Planner's Selector governs the source rules (a Host without
 		// a Selector of its own, a System asked for public sources).
-		if d.Source, err = b.p.Selector.FindSource(ctx, b.p.Sources, a); err != nil {
+		if d.Source, err = b.p.selector().FindSource(ctx, b.p.Sources, a); err != nil {
 			return fams, noRoute, &domainError{b.plan.Domain, fmt.Errorf("source address for %s (MX %s): %w", a, e.name, err)}
 		}
 		if !d.Source.Addr.IsValid() { // no source: no route

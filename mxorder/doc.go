@@ -86,6 +86,16 @@
 // moves one family first within each host but never reorders hosts across
 // preferences (RFC 3974 section 3 step 5).
 //
+// Round robin. Without a Selector the planner uses [DefaultSelector]:
+// RFC 6724 with rule 9 reduced to "on-link or not"
+// ([addrselect.Rule9OnLink]). The study this module starts from found
+// that the RFC's longest-matching-prefix rule sends every client of a
+// site to the same address of a load-balanced name (several A or AAAA
+// records of one MX host), whatever order the DNS server rotates them
+// in; with the on-link variant an address on the sender's own link
+// still comes first and the others keep the resolver's order. Set
+// Selector to addrselect.RFC6724() to get the RFC's rule back.
+//
 // Limits. MaxAddresses and MaxSessions mirror Postfix's
 // smtp_mx_address_limit and smtp_mx_session_limit; with Balance, a cut
 // list keeps up to half of the budget for each family (Postfix's

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/dualstack/dualstack/addrselect"
@@ -44,7 +45,8 @@ type Planner struct {
 	Resolver Resolver
 
 	// Selector orders the addresses of each host (RFC 6724 section 6).
-	// Nil means addrselect.RFC6724().
+	// Nil means [DefaultSelector]: RFC 6724 with the round-robin-safe
+	// rule 9 ([addrselect.Rule9OnLink]).
 	Selector *addrselect.Selector
 
 	// Sources finds the local host's source address for a destination; an
@@ -111,6 +113,28 @@ type Planner struct {
 	// LookupTimeout bounds each DNS query, in addition to the context.
 	// 0 means only the context's deadline applies.
 	LookupTimeout time.Duration
+}
+
+// DefaultSelector returns the address selection a Planner without a
+// Selector uses: [addrselect.RFC6724] with [addrselect.Rule9OnLink]. The
+// RFC's own rule 9 (longest matching prefix) puts the address
+// numerically closest to the sender first, whatever order DNS gives, so
+// every sender of a site picks the same address of a load-balanced MX
+// host; the on-link variant still prefers an address on the sender's
+// own link and otherwise keeps the resolver's order. The result is
+// shared and immutable.
+func DefaultSelector() *addrselect.Selector { return defaultSelector() }
+
+var defaultSelector = sync.OnceValue(func() *addrselect.Selector {
+	return addrselect.RFC6724(addrselect.WithRule9(addrselect.Rule9OnLink))
+})
+
+// selector returns the Selector to order addresses with.
+func (p *Planner) selector() *addrselect.Selector {
+	if p.Selector != nil {
+		return p.Selector
+	}
+	return defaultSelector()
 }
 
 func (p *Planner) maxMX() int {
