@@ -54,6 +54,19 @@ type entry struct {
 // returned with [ErrNullMX], [ErrNoSuchDomain], [ErrNoPrimaryRelay] and
 // [*UnreachableError], and is nil for an invalid domain name.
 func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs map[string]HostAddrs) (*Plan, error) {
+	return p.BuildWith(ctx, domain, mx, addrs, nil)
+}
+
+// BuildWith is [Planner.Build] for a delivery with a history and a TLS
+// policy: st (nil: none) says what happened on earlier attempts, the
+// domain's MTA-STS policy and its DANE status. The plan says per
+// attempt why it is where it is and what TLS it requires. Besides
+// Build's errors it returns [*PolicyError] when the TLS policy leaves no
+// MX host and [ErrFamilyDeferred] when the attempt number's families
+// leave no address, both temporary. For a given Seed (Seeded) and st the
+// plan is the same every time. BuildWith does not fetch MTA-STS
+// policies: [Planner.PlanWith] does.
+func (p *Planner) BuildWith(ctx context.Context, domain string, mx []*net.MX, addrs map[string]HostAddrs, st *DeliveryState) (*Plan, error) {
 	d, reason := normalize(domain)
 	if reason != "" {
 		return nil, &NameError{Name: domain, Reason: reason}
@@ -66,7 +79,7 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 	for i := range entries {
 		entries[i].ha = lookupAddrs(addrs, &entries[i])
 	}
-	return p.build(ctx, plan, entries)
+	return p.build(ctx, plan, entries, st)
 }
 
 // build makes the plan from the entries (sorted by preference, with
@@ -74,9 +87,13 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 // host and the MX hosts not better than it, find the sender's families,
 // add each host with its usable addresses, cut the attempts to the
 // limit.
-func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan, error) {
+func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry, st *DeliveryState) (*Plan, error) {
+	if st == nil {
+		st = &noState
+	}
+	plan.Attempt = st.History.Attempt
 	var r rng
-	p.newRNG(&r, plan.Domain)
+	p.newRNG(&r, plan.Domain, st.History.attempt())
 	shuffleRuns(entries, &r)
 	entries, err := p.dropSelf(plan, entries)
 	if err != nil {
@@ -90,20 +107,38 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 		return plan, &domainError{plan.Domain, err}
 	}
 	plan.SenderFamilies = senders
+	if st.STS != nil {
+		plan.STS = &STSApplied{Mode: st.STS.Mode, ID: st.STS.ID, Unlisted: []string{}}
+	}
 	var b planBuilder
 	b.init(p, plan, entries)
+	b.st = st
 	for i := range entries {
-		if err := b.addHost(ctx, &entries[i]); err != nil {
+		tls, ok := b.hostPolicy(&entries[i])
+		if !ok {
+			continue
+		}
+		if err := b.addHost(ctx, &entries[i], tls); err != nil {
 			return plan, err
 		}
 	}
 	if len(plan.Hosts) == 0 {
+		if err := b.policyError(); err != nil {
+			return plan, err
+		}
 		return plan, b.noHostError(len(entries))
 	}
 	plan.Skipped = append(plan.Skipped, b.dups...)
-	plan.attempts = p.limitAttempts(plan, b.attempts)
+	attempts, err := p.applyStrategies(plan, b.attempts, &st.History)
+	if err != nil {
+		return plan, err
+	}
+	plan.attempts = p.limitAttempts(plan, attempts)
 	return plan, nil
 }
+
+// noState is the DeliveryState of a plan made without one.
+var noState DeliveryState
 
 // nullMXPlan completes the plan of a domain whose MX records failed
 // with err: for a null MX (RFC 7505) the plan says so and names the
@@ -169,6 +204,11 @@ type planBuilder struct {
 	// dups are the addresses left out as already listed for a better
 	// host, in attempt order; they follow the hosts' own skips.
 	dups []Skip
+	// st is the delivery state; stsUnlisted and tlsaFailed name the
+	// hosts its TLS policy skipped.
+	st          *DeliveryState
+	stsUnlisted []string
+	tlsaFailed  []string
 }
 
 // init sizes every slice and map for all the addresses of the entries,
@@ -193,7 +233,7 @@ func (b *planBuilder) init(p *Planner, plan *Plan, entries []entry) {
 
 // addHost adds the MX host of e to the plan with its usable addresses
 // in delivery order, or records why it has none.
-func (b *planBuilder) addHost(ctx context.Context, e *entry) error {
+func (b *planBuilder) addHost(ctx context.Context, e *entry, tls hostTLS) error {
 	failed := b.noteLookups(e)
 	fams, noRoute, err := b.usable(ctx, e, b.limitAddrs(e))
 	if err != nil {
@@ -216,7 +256,7 @@ func (b *planBuilder) addHost(ctx context.Context, e *entry) error {
 	if b.p.Prefer == IPv4 || b.p.Prefer == IPv6 {
 		preferFamily(hc, b.p.Prefer)
 	}
-	b.addAttempts(e, hc)
+	b.addAttempts(e, hc, tls)
 	b.plan.Hosts = append(b.plan.Hosts, MXHost{Name: e.name, Preference: e.pref, Addrs: hc, Families: fams})
 	return nil
 }
@@ -336,7 +376,7 @@ func (b *planBuilder) skipHost(e *entry, fams Family, noRoute, failed bool) {
 // (10 MX x 4 addresses, go1.26, amd64, CPU profile), took about 20% of
 // Build (its lookups, inserts and four allocations); this scan takes
 // about 6%.
-func (b *planBuilder) addAttempts(e *entry, hc []Candidate) {
+func (b *planBuilder) addAttempts(e *entry, hc []Candidate, tls hostTLS) {
 	for _, c := range hc {
 		key := addrbits.From(c.Addr)
 		if i := slices.Index(b.listed, key); i >= 0 {
@@ -344,7 +384,8 @@ func (b *planBuilder) addAttempts(e *entry, hc []Candidate) {
 			continue
 		}
 		b.listed = append(b.listed, key)
-		b.attempts = append(b.attempts, Attempt{Host: e.name, Preference: e.pref, Addr: c.Addr, Source: c.Source.Addr})
+		b.attempts = append(b.attempts, Attempt{Host: e.name, Preference: e.pref, Addr: c.Addr, Source: c.Source.Addr,
+			Reason: ReasonMXOrder, TLS: tls.req, TLSAuth: tls.auth, TLSDetail: tls.detail})
 	}
 }
 

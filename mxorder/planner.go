@@ -97,6 +97,37 @@ type Planner struct {
 	// the Selector's order.
 	Prefer Family
 
+	// AttemptFamilies chooses the families by delivery attempt number
+	// ([History].Attempt): entry i applies to attempt i+1, the last entry
+	// to every later attempt; 0 or DualStack allows both. Addresses of
+	// other families are skipped ([SkipAttemptFamily]). {IPv6,
+	// DualStack} tries IPv6 only on the first attempt and both
+	// afterwards (Stalwart and KumoMTA choose the family by retry
+	// number). Nil allows both on every attempt.
+	AttemptFamilies []Family
+	// SwitchFamily starts a retry with the other family when the most
+	// recent earlier attempt failed to connect, timed out or was
+	// rejected for policy ([FailureConnect], [FailureTimeout],
+	// [FailurePolicy]): within each host, that family's addresses come
+	// first, overriding Prefer for this attempt. mox does this, to get
+	// around per-family blocklists and broken routes.
+	SwitchFamily bool
+	// GreylistRetry tries the address of the most recent greylisted
+	// attempt ([FailureGreylisted]) first, from the same source address,
+	// so that the receiver recognises the retry (mox keeps the address
+	// for this reason). It moves that address ahead of better MX hosts:
+	// the host was reached before, and the better ones failed.
+	GreylistRetry bool
+	// DANEOverridesSTS keeps an MX host that the enforced MTA-STS policy
+	// does not list when the host has usable TLSA records (it is then
+	// authenticated by DANE). RFC 8461 and RFC 7672 leave this open;
+	// KumoMTA lets DANE take precedence. False (the default) skips such
+	// a host, as the policy says.
+	DANEOverridesSTS bool
+	// STS, when set, is the MTA-STS policy cache [Planner.PlanWith]
+	// consults for a domain whose DeliveryState has no policy.
+	STS *STSCache
+
 	// NullMX is the policy for "." mixed with other MX records.
 	NullMX NullMXPolicy
 
@@ -166,7 +197,7 @@ type rng struct {
 	mode uint8 // 0 runtime, 1 pcg, 2 src
 }
 
-func (p *Planner) newRNG(r *rng, domain string) {
+func (p *Planner) newRNG(r *rng, domain string, attempt int) {
 	switch {
 	case p.Rand != nil:
 		r.src, r.mode = p.Rand, 2
@@ -175,7 +206,10 @@ func (p *Planner) newRNG(r *rng, domain string) {
 		// shuffles different domains differently.
 		h := fnv.New64a()
 		io.WriteString(h, domain)
-		r.pcg.Seed(p.Seed, h.Sum64())
+		// Later delivery attempts shuffle differently, so that a retry
+		// can start at another MX host of equal preference; the first
+		// attempt keeps the shuffle of a plan without history.
+		r.pcg.Seed(p.Seed, h.Sum64()+uint64(attempt-1)*0x9e3779b97f4a7c15)
 		r.mode = 1
 	}
 }
