@@ -266,19 +266,18 @@ func (p *STSPolicy) Match(mxHost string) bool {
 	if reason != "" {
 		h = strings.ToLower(strings.TrimSuffix(mxHost, "."))
 	}
-	for _, pat := range p.MX {
-		if suffix, ok := strings.CutPrefix(pat, "*."); ok {
-			first, rest, found := strings.Cut(h, ".")
-			if found && first != "" && rest == suffix {
-				return true
-			}
-			continue
-		}
-		if h == pat {
-			return true
-		}
+	return slices.ContainsFunc(p.MX, func(pat string) bool { return matchPattern(pat, h) })
+}
+
+// matchPattern reports whether the canonical host name h matches the mx
+// pattern pat (RFC 8461 section 4.1): a wildcard stands for exactly one
+// whole label.
+func matchPattern(pat, h string) bool {
+	if suffix, ok := strings.CutPrefix(pat, "*."); ok {
+		first, rest, found := strings.Cut(h, ".")
+		return found && first != "" && rest == suffix
 	}
-	return false
+	return h == pat
 }
 
 // String returns the policy in canonical form: version, mode, the mx
