@@ -150,7 +150,7 @@ func TestTLSPolicyInPlan(t *testing.T) {
 		},
 		{
 			name: "dane-overrides-sts", reason: "KumoMTA: an unlisted host with usable TLSA records is kept",
-			p:    mxorder.Planner{DANEOverridesSTS: true},
+			p: mxorder.Planner{DANEOverridesSTS: true},
 			st: func(t *testing.T) *mxorder.DeliveryState {
 				return &mxorder.DeliveryState{STS: mustPolicy(t, "enforce"), DANE: secure(map[string]mxorder.TLSAStatus{"rogue.example.org": mxorder.TLSAUsable})}
 			},
