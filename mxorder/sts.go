@@ -3,6 +3,7 @@ package mxorder
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"slices"
@@ -253,6 +254,13 @@ type STSPolicy struct {
 	// ID is the policy id of the TXT record the policy was fetched for;
 	// the parser leaves it empty, the [STSCache] sets it.
 	ID string `json:"id,omitempty"`
+}
+
+// MarshalJSON writes MX as a list ([] when empty), never null.
+func (p STSPolicy) MarshalJSON() ([]byte, error) {
+	type plain STSPolicy
+	p.MX = nonNil(p.MX)
+	return json.Marshal(plain(p))
 }
 
 // Match reports whether mxHost, an MX host name, matches one of the

@@ -15,13 +15,13 @@ import (
 // first attempt without policy.
 type DeliveryState struct {
 	// History is what happened on earlier attempts.
-	History History
+	History History `json:"history"`
 	// STS is the domain's MTA-STS policy (RFC 8461), nil for none. With
 	// [Planner.STS] set and STS nil, [Planner.PlanWith] fetches it.
-	STS *STSPolicy
+	STS *STSPolicy `json:"mta_sts,omitempty"`
 	// DANE is the DNSSEC and TLSA status of the MX hosts (RFC 7672), nil
 	// when DANE is not used.
-	DANE *DANEStatus
+	DANE *DANEStatus `json:"dane,omitempty"`
 }
 
 // TLSAStatus is the outcome of the TLSA lookup of one MX host

@@ -3,6 +3,8 @@ package mxorder_test
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -214,4 +216,82 @@ func nilIfEmpty(s []string) []string {
 		return nil
 	}
 	return s
+}
+
+func TestReportCheckSTS(t *testing.T) {
+	mx := []*net.MX{{Host: "mail.example.com.", Pref: 10}, {Host: "rogue.example.org.", Pref: 20}}
+	addrs := map[string]mxorder.HostAddrs{
+		"mail.example.com":  {Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8::10")}},
+		"rogue.example.org": {Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.30"), netip.MustParseAddr("2001:db8::30")}},
+	}
+	tests := []struct {
+		name   string
+		policy string
+		want   []string // "code severity host" of the MTA-STS findings
+	}{
+		{
+			name:   "rfc8461-example-enforce",
+			policy: rfc8461Policy,
+			want: []string{
+				"mta-sts-unlisted warning rogue.example.org",
+				`mta-sts-unused-pattern info `, // *.example.net
+				"mta-sts-unused-pattern info ", // backupmx.example.com
+			},
+		},
+		{
+			name:   "permits-no-mx-enforce",
+			policy: "version: STSv1\nmode: enforce\nmx: *.other.example\nmax_age: 60\n",
+			want: []string{
+				"mta-sts-unlisted warning mail.example.com",
+				"mta-sts-unlisted warning rogue.example.org",
+				"mta-sts-unused-pattern info ",
+				"mta-sts-no-mx error ",
+			},
+		},
+		{
+			name:   "permits-no-mx-testing",
+			policy: "version: STSv1\nmode: testing\nmx: *.other.example\nmax_age: 60\n",
+			want: []string{
+				"mta-sts-unlisted warning mail.example.com",
+				"mta-sts-unlisted warning rogue.example.org",
+				"mta-sts-unused-pattern info ",
+				"mta-sts-no-mx warning ",
+			},
+		},
+		{
+			name:   "none",
+			policy: "version: STSv1\nmode: none\nmax_age: 0\n",
+			want:   []string{},
+		},
+		{
+			name:   "all-covered",
+			policy: "version: STSv1\nmode: enforce\nmx: mail.example.com\nmx: *.example.org\nmax_age: 60\n",
+			want:   []string{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pol, err := mxorder.ParseSTSPolicy(strings.NewReader(tt.policy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := mxorder.Check("example.com", mx, addrs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.CheckSTS(pol)
+			got := []string{}
+			for _, f := range r.Findings {
+				if strings.HasPrefix(string(f.Code), "mta-sts") {
+					got = append(got, string(f.Code)+" "+f.Severity.String()+" "+f.Host)
+				}
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("findings (-want +got):\n%s\n%s", d, r)
+			}
+			if r.STS != pol {
+				t.Errorf("Report.STS = %v; want the policy", r.STS)
+			}
+		})
+	}
 }
