@@ -552,16 +552,22 @@ func (p *Planner) probedFamilies(ctx context.Context) Family {
 }
 
 // preferFamily moves the addresses of family f first, keeping the order
-// within each family (a stable partition in place).
+// within each family.
 func preferFamily(c []Candidate, f Family) {
-	// Insertion-style stable partition: n is small (bounded by
-	// MaxHostAddrs) and this allocates nothing.
+	moveFirst(c, func(c *Candidate) bool { return FamilyOf(c.Addr) == f })
+}
+
+// moveFirst moves the elements for which in reports true first, keeping
+// the order on both sides (a stable partition in place). Insertion
+// style: n is small (bounded by MaxHostAddrs) and this allocates
+// nothing.
+func moveFirst[T any](s []T, in func(*T) bool) {
 	k := 0
-	for i := range c {
-		if FamilyOf(c[i].Addr) == f {
-			x := c[i]
-			copy(c[k+1:i+1], c[k:i])
-			c[k] = x
+	for i := range s {
+		if in(&s[i]) {
+			x := s[i]
+			copy(s[k+1:i+1], s[k:i])
+			s[k] = x
 			k++
 		}
 	}

@@ -47,9 +47,18 @@ func (c FailureClass) MarshalText() ([]byte, error) { return []byte(c.String()),
 // UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
 // MarshalText writes.
 func (c *FailureClass) UnmarshalText(b []byte) error {
-	v, err := parseEnum(failureNames[:], b, "failure")
-	*c = FailureClass(v)
-	return err
+	return unmarshalEnum(c, failureNames[:], b, "failure")
+}
+
+// unmarshalEnum sets *dst to the value named by b in names (see
+// parseEnum), leaving it unchanged on error.
+func unmarshalEnum[T ~uint8](dst *T, names []string, b []byte, kind string) error {
+	v, err := parseEnum(names, b, kind)
+	if err != nil {
+		return err
+	}
+	*dst = T(v)
+	return nil
 }
 
 // switches reports whether a failure of this class makes
@@ -138,9 +147,7 @@ func (r AttemptReason) MarshalText() ([]byte, error) { return []byte(r.String())
 // UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
 // MarshalText writes.
 func (r *AttemptReason) UnmarshalText(b []byte) error {
-	v, err := parseEnum(reasonNames[:], b, "reason")
-	*r = AttemptReason(v)
-	return err
+	return unmarshalEnum(r, reasonNames[:], b, "reason")
 }
 
 // ErrFamilyDeferred: the families [Planner.AttemptFamilies] allows on
@@ -211,7 +218,7 @@ func (p *Planner) orderFamilies(out []Attempt, h *History) {
 			for end < len(out) && out[end].Host == out[start].Host {
 				end++
 			}
-			preferFamilyAttempts(out[start:end], first)
+			moveFirst(out[start:end], func(a *Attempt) bool { return FamilyOf(a.Addr) == first })
 			start = end
 		}
 	}
@@ -227,19 +234,6 @@ func (p *Planner) orderFamilies(out []Attempt, h *History) {
 	}
 }
 
-// preferFamilyAttempts moves the attempts of family f first, keeping
-// the order within each family.
-func preferFamilyAttempts(a []Attempt, f Family) {
-	k := 0
-	for i := range a {
-		if FamilyOf(a[i].Addr) == f {
-			x := a[i]
-			copy(a[k+1:i+1], a[k:i])
-			a[k] = x
-			k++
-		}
-	}
-}
 
 // greylistFirst moves the address of the most recent greylisted
 // attempt to the front, to be tried from the same source: a greylisting

@@ -39,9 +39,7 @@ func (m STSMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil 
 // UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
 // MarshalText writes.
 func (m *STSMode) UnmarshalText(b []byte) error {
-	v, err := parseEnum(stsModeNames[:], b, "mode")
-	*m = STSMode(v)
-	return err
+	return unmarshalEnum(m, stsModeNames[:], b, "mode")
 }
 
 // Bounds of the MTA-STS formats.

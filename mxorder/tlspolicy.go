@@ -70,9 +70,7 @@ func (s TLSAStatus) MarshalText() ([]byte, error) { return []byte(s.String()), n
 // UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
 // MarshalText writes.
 func (s *TLSAStatus) UnmarshalText(b []byte) error {
-	v, err := parseEnum(tlsaNames[:], b, "tlsa")
-	*s = TLSAStatus(v)
-	return err
+	return unmarshalEnum(s, tlsaNames[:], b, "tlsa")
 }
 
 // DANEStatus is the caller's DNSSEC view of a domain (RFC 7672): whether
@@ -128,9 +126,7 @@ func (r TLSRequirement) MarshalText() ([]byte, error) { return []byte(r.String()
 // UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
 // MarshalText writes.
 func (r *TLSRequirement) UnmarshalText(b []byte) error {
-	v, err := parseEnum(tlsReqNames[:], b, "tls")
-	*r = TLSRequirement(v)
-	return err
+	return unmarshalEnum(r, tlsReqNames[:], b, "tls")
 }
 
 // TLSAuth is how a server is authenticated under [TLSAuthenticated].
@@ -156,9 +152,7 @@ func (a TLSAuth) MarshalText() ([]byte, error) { return []byte(a.String()), nil 
 // UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
 // MarshalText writes.
 func (a *TLSAuth) UnmarshalText(b []byte) error {
-	v, err := parseEnum(tlsAuthNames[:], b, "auth")
-	*a = TLSAuth(v)
-	return err
+	return unmarshalEnum(a, tlsAuthNames[:], b, "auth")
 }
 
 // hostTLS is the TLS decision for one MX host.
