@@ -234,7 +234,6 @@ func (p *Planner) orderFamilies(out []Attempt, h *History) {
 	}
 }
 
-
 // greylistFirst moves the address of the most recent greylisted
 // attempt to the front, to be tried from the same source: a greylisting
 // receiver accepts the retry only from the client address it saw.
