@@ -10,7 +10,7 @@
 // # Use
 //
 //  1. Configure a [Planner] (the zero value works: net.DefaultResolver,
-//     RFC 6724, a dual-stack sender).
+//     RFC 6724 with a round-robin-safe rule 9, a dual-stack sender).
 //  2. Call [Planner.Plan] for the recipient domain; or [Planner.Build]
 //     with records you already have (the pure core: no DNS).
 //  3. Try [Plan.Attempts] in order, stopping after Plan.MaxSessions

@@ -35,8 +35,9 @@ const (
 )
 
 // Planner turns a domain into a delivery [Plan]. Its fields are
-// configuration; the zero Planner works (net.DefaultResolver, RFC 6724,
-// a dual-stack sender, random shuffling, no attempt limits). A Planner must
+// configuration; the zero Planner works (net.DefaultResolver, RFC 6724
+// with the round-robin-safe rule 9 of [DefaultSelector], a dual-stack
+// sender, random shuffling, no attempt limits). A Planner must
 // not be modified once in use; it is then safe for concurrent use (but see
 // Rand).
 type Planner struct {

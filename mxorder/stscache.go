@@ -44,7 +44,8 @@ var ErrNoTXTResolver = errors.New("resolver cannot look up TXT records")
 // concurrent use. A policy is cached for its max_age from the time it
 // was fetched, fetched again when the TXT record's id changes, and kept
 // while a refresh fails; a failed fetch is not repeated for the same id
-// within [STSRetryAfter].
+// within [STSRetryAfter]. It holds at most 4096 domains: when full,
+// expired policies are dropped first, then arbitrary ones.
 type STSCache struct {
 	// Client fetches the policies. Nil means a client of the standard
 	// library with the default transport. Whatever the client, redirects

@@ -295,3 +295,32 @@ func TestReportCheckSTS(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanStringPolicy checks that the text form of a plan shows the
+// reasons that moved attempts and the TLS they require.
+func TestPlanStringPolicy(t *testing.T) {
+	p := mxorder.Planner{Resolver: policyDNS(), Families: mxorder.IPv4, GreylistRetry: true}
+	st := &mxorder.DeliveryState{
+		STS: mustPolicy(t, "enforce"),
+		History: mxorder.History{Attempt: 2, Past: []mxorder.PastAttempt{
+			{Addr: netip.MustParseAddr("192.0.2.20"), Source: netip.MustParseAddr("198.51.100.9"), Failure: mxorder.FailureGreylisted},
+		}},
+	}
+	plan, err := p.PlanWith(context.Background(), "example.com", st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := plan.String()
+	for _, want := range []string{
+		"try 20 mx1.example.net 192.0.2.20 from 198.51.100.9 [greylist-retry: greylisted before; same source 198.51.100.9] tls authenticated/pkix",
+		"try 10 mail.example.com 192.0.2.10 tls authenticated/pkix",
+		"skip 30 rogue.example.org: mta-sts-unlisted (",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("String() lacks %q:\n%s", want, s)
+		}
+	}
+	if i, j := strings.Index(s, "mx1.example.net"), strings.Index(s, "mail.example.com"); i > j {
+		t.Errorf("the greylisted address is not tried first:\n%s", s)
+	}
+}
