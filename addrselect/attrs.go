@@ -121,10 +121,10 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) 
 		}
 	}
 	dx, sx := addrbits.From(daddr), addrbits.From(src.Addr)
-	at := s.lookup.Lookup(daddr)
-	a.v4 = p.isV4(daddr)
+	a.v4 = daddr.Is4() || p.mappedV4 && dx.IsMapped()
+	var at policytable.Attr
+	at, a.scope = p.classify(s, daddr, dx, a.v4)
 	a.label, a.prec = at.Label, at.Precedence
-	a.scope = p.scope(s, daddr, dx, a.v4)
 	a.srcScope, a.srcLabel = 0, 0
 	switch {
 	case p.missingSourceMatches && !a.usable:
@@ -232,11 +232,14 @@ func nativeV4(d *Destination) bool {
 // fillSourceFlags copies Source(D)'s flags into a (all false without a
 // source) and ranks its Mobile IPv6 roles for rule 4.
 func (s *Selector) fillSourceFlags(a *dattr, src *Source) {
-	valid := src.IsValid()
-	a.deprecated, a.home, a.careOf = valid && src.Deprecated, valid && src.Home, valid && src.CareOf
-	a.temporary, a.encap = valid && src.Temporary, valid && src.Encapsulated
-	a.iface = ""
-	if valid && s.prof.rule7AcrossInterfaces {
+	if !src.IsValid() {
+		a.deprecated, a.home, a.careOf, a.temporary, a.encap, a.iface = false, false, false, false, false, ""
+		a.homeRank = homeRank(false, false)
+		return
+	}
+	a.deprecated, a.home, a.careOf = src.Deprecated, src.Home, src.CareOf
+	a.temporary, a.encap, a.iface = src.Temporary, src.Encapsulated, ""
+	if s.prof.rule7AcrossInterfaces {
 		a.iface = src.Interface // only glibc's rule 7 reads it
 	}
 	a.homeRank = homeRank(a.home, a.careOf)
@@ -258,7 +261,8 @@ func (s *Selector) sourceScopeLabel(a netip.Addr, x addrbits.U128, v4 bool, m *s
 			}
 		}
 	}
-	sc, l := s.prof.scope(s, a, x, v4), s.lookup.Lookup(a).Label
+	at, sc := s.prof.classify(s, a, x, v4)
+	l := at.Label
 	if m != nil {
 		m.entries[m.n&(len(m.entries)-1)] = srcMemoEntry{x, v4, sc, l}
 		m.n++

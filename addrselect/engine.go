@@ -74,10 +74,10 @@ func (s *Selector) order(dsts []Destination, perm []int32) {
 // orderRecs runs the profile's sort on records recs (len(dsts) of them)
 // and writes the order to perm.
 func (s *Selector) orderRecs(dsts []Destination, recs []rec, perm []int32) {
-	if s.prof.sort == sortConsistent {
-		s.orderByKey(dsts, recs)
-	} else {
+	if s.prof.sort != sortConsistent {
 		s.orderByComparator(dsts, recs)
+	} else if s.orderByKey(dsts, recs, perm) {
+		return
 	}
 	for i := range recs {
 		perm[i] = recs[i].idx
@@ -86,8 +86,10 @@ func (s *Selector) orderRecs(dsts []Destination, recs []rec, perm []int32) {
 
 // orderByKey is the consistent sort: by key, then rule 9 per family
 // inside each run of equal key when rule 9 is not part of the key. recs
-// has len(dsts) elements.
-func (s *Selector) orderByKey(dsts []Destination, recs []rec) {
+// has len(dsts) elements. It reports whether it wrote the order to perm
+// itself (the one-integer form, for small inputs); otherwise recs are in
+// order.
+func (s *Selector) orderByKey(dsts []Destination, recs []rec, perm []int32) bool {
 	p := s.prof
 	var (
 		m  srcMemo
@@ -102,10 +104,22 @@ func (s *Selector) orderByKey(dsts []Destination, recs []rec) {
 		s.fillAttrs(&a, &dsts[i], &m, nv)
 		recs[i] = rec{key: p.key(&a), r9: uint8(p.value(Dst9, &a)), v4: a.v4, idx: int32(i)}
 	}
+	switch n := len(recs); {
+	case p.keyBits > packedKeyBits || n > packedMaxN:
+	case n <= 16:
+		var keys [16]uint64
+		sortPacked(recs, keys[:n], perm)
+		return true
+	default:
+		var keys [packedMaxN]uint64
+		sortPacked(recs, keys[:n], perm)
+		return true
+	}
 	sortByKey(recs)
 	if len(p.tail) > 0 {
 		rule9Pass(recs)
 	}
+	return false
 }
 
 // orderByComparator runs a stack's comparison sort: by key, then by the

@@ -54,6 +54,7 @@ type profile struct {
 	// Derived by compile from rules.
 	pairwise ruleSet   // rules that relate only some pairs under this profile
 	keyed    []keyPart // the leading rules that are not pairwise, packed into one key
+	keyBits  int       // the width of the packed key
 	// usableOnlyBits are the key bits of the keyed usableOnly rules.
 	usableOnlyBits uint64
 	tail           []Rule // the rules after them, compared pairwise
@@ -133,6 +134,7 @@ func (p *profile) compile() *profile {
 	if width > 64 {
 		panic(fmt.Sprintf("addrselect: profile %s: key of %d bits", p.name, width))
 	}
+	p.keyBits = width
 	for _, r := range p.rules[:len(p.rules)-len(p.tail)] {
 		d := &dstRules[r]
 		width -= int(d.bits)

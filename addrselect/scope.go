@@ -46,6 +46,17 @@ func (p *profile) scope(s *Selector, a netip.Addr, x addrbits.U128, v4 bool) pol
 	return s.effective.Scope(a)
 }
 
+// classify returns the policy attributes (from the table p reads) and the
+// scope (as scope computes it) of a, whose 128-bit form is x. Where p
+// reads both from one table and sees a's family as the table does, one
+// [policytable.Table.Classify] answers both.
+func (p *profile) classify(s *Selector, a netip.Addr, x addrbits.U128, v4 bool) (policytable.Attr, policytable.Scope) {
+	if p.table == tableSelector && p.scopeV4 == scopeFromTable && v4 == x.IsMapped() {
+		return s.lookup.Classify(a) // s.lookup is s.effective here
+	}
+	return s.lookup.Lookup(a), p.scope(s, a, x, v4)
+}
+
 // withPrivateScope returns t with the RFC 1918 ranges at scope sc (see
 // [policytable.WithPrivateIPv4Scope]): the table the RFC engine reads
 // under [WithPrivateIPv4Scope], built once per Selector.

@@ -45,6 +45,79 @@ func sortByKey(recs []rec) {
 	})
 }
 
+// Layout of sortPacked's one-integer records: the key above the family
+// (1 for IPv4), the rule 9 value and 63 minus the input position.
+const (
+	packedIdxBits = 6 // positions up to packedMaxN-1
+	packedR9Shift = packedIdxBits
+	packedFamBit  = packedR9Shift + 8
+	packedKeyShft = packedFamBit + 1
+	packedMaxN    = 1 << packedIdxBits
+	packedKeyBits = 64 - packedKeyShft // the widest key that fits
+)
+
+// sortPacked is sortByKey followed by rule9Pass, for up to packedMaxN
+// records whose keys fit in packedKeyBits: each record becomes one integer
+// (key, family, rule 9 value, inverted position), so that one descending
+// sort orders by key and, inside each run of equal key, each family by
+// rule 9 with ties in input order. A run holding both families is then
+// put back to the input's pattern of families (restoreFamilies). It writes
+// the order to perm (the input positions, first to last); keys is scratch
+// space of len(recs).
+func sortPacked(recs []rec, keys []uint64, perm []int32) {
+	for i, r := range recs {
+		keys[i] = r.key<<packedKeyShft | uint64(b2u(r.v4))<<packedFamBit | uint64(r.r9)<<packedR9Shift | uint64(63-i)
+	}
+	for i := 1; i < len(keys); i++ { // insertion sort, descending: inputs are small
+		x, j := keys[i], i
+		for ; j > 0 && keys[j-1] < x; j-- {
+			keys[j] = keys[j-1]
+		}
+		keys[j] = x
+	}
+	for start := 0; start < len(keys); {
+		end := start + 1
+		for end < len(keys) && keys[end]>>packedKeyShft == keys[start]>>packedKeyShft {
+			end++
+		}
+		if (keys[start]^keys[end-1])&(1<<packedFamBit) != 0 {
+			restoreFamilies(keys[start:end])
+		}
+		start = end
+	}
+	for i, k := range keys {
+		perm[i] = int32(63 - k&63)
+	}
+}
+
+// restoreFamilies rearranges a run of equal key holding both families: it
+// arrives with the IPv4 members first, each family in its final order;
+// each family goes back to the positions it held, in input order, in the
+// run.
+func restoreFamilies(run []uint64) {
+	var members, byInput [packedMaxN]uint64
+	n := copy(members[:], run)
+	copy(byInput[:], run)
+	in := byInput[:n]
+	slices.SortFunc(in, func(a, b uint64) int { return cmp.Compare(b&63, a&63) }) // input order
+	n4 := 0
+	for _, k := range members[:n] {
+		if k&(1<<packedFamBit) != 0 {
+			n4++
+		}
+	}
+	i4, i6 := 0, n4
+	for p, k := range in {
+		if k&(1<<packedFamBit) != 0 {
+			run[p] = members[i4]
+			i4++
+		} else {
+			run[p] = members[i6]
+			i6++
+		}
+	}
+}
+
 // rule9Pass is the consistent sort's second step: inside each run of
 // equal key, each family's members are stably sorted by the rule 9 value
 // among the positions the family holds in the run, the other family's

@@ -75,6 +75,10 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 // add each host with its usable addresses, cut the attempts to the
 // limit.
 func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan, error) {
+	if err := p.checkNAT64(); err != nil {
+		return nil, err
+	}
+	plan.NAT64 = slices.Clone(p.NAT64)
 	var r rng
 	p.newRNG(&r, plan.Domain)
 	shuffleRuns(entries, &r)
@@ -169,6 +173,7 @@ type planBuilder struct {
 	// dups are the addresses left out as already listed for a better
 	// host, in attempt order; they follow the hosts' own skips.
 	dups []Skip
+	nat  nat64State
 }
 
 // init sizes every slice and map for all the addresses of the entries,
@@ -210,9 +215,10 @@ func (b *planBuilder) addHost(ctx context.Context, e *entry) error {
 	b.p.Selector.SortDestinations(b.dsts)
 	start := len(b.cands)
 	for i := range b.dsts {
-		b.cands = append(b.cands, Candidate{Addr: b.dsts[i].Addr, Source: b.dsts[i].Source})
+		b.cands = append(b.cands, Candidate{Addr: b.dsts[i].Addr, Source: b.dsts[i].Source, NAT64: b.translation(b.dsts[i].Addr)})
 	}
 	hc := b.cands[start:len(b.cands):len(b.cands)]
+	b.nativeFirst(hc)
 	if b.p.Prefer == IPv4 || b.p.Prefer == IPv6 {
 		preferFamily(hc, b.p.Prefer)
 	}
@@ -227,7 +233,7 @@ func (b *planBuilder) noteLookups(e *entry) bool {
 	ha := &e.ha
 	failed4 := ha.Err4 != nil && b.plan.noteLookup(e.name, "ip4", ha.Err4)
 	failed6 := ha.Err6 != nil && b.plan.noteLookup(e.name, "ip6", ha.Err6)
-	if (failed4 && b.senders.Has(IPv4)) || (failed6 && b.senders.Has(IPv6)) {
+	if (failed4 && b.reachesIPv4()) || (failed6 && b.senders.Has(IPv6)) {
 		b.temporary = true
 	}
 	return failed4 || failed6
@@ -261,9 +267,12 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 			b.plan.skip(e, a.WithZone(""), SkipZonedAddr, "zone "+quotedZone(a)+": an address from DNS has none")
 			continue
 		}
-		fam := FamilyOf(a)
+		a, fam, ok := b.viaNAT64(e, a)
 		fams |= fam
-		if !b.senders.Has(fam) {
+		if !ok || b.inHost(a) {
+			continue
+		}
+		if fam = FamilyOf(a); !b.senders.Has(fam) {
 			// No address of this family has a source: the sender lacks
 			// the family (RFC 3974 section 3).
 			b.plan.skip(e, a, SkipFamily, noFamilyDetail(fam))
@@ -344,7 +353,7 @@ func (b *planBuilder) addAttempts(e *entry, hc []Candidate) {
 			continue
 		}
 		b.listed = append(b.listed, key)
-		b.attempts = append(b.attempts, Attempt{Host: e.name, Preference: e.pref, Addr: c.Addr, Source: c.Source.Addr})
+		b.attempts = append(b.attempts, Attempt{Host: e.name, Preference: e.pref, Addr: c.Addr, Source: c.Source.Addr, NAT64: c.NAT64})
 	}
 }
 

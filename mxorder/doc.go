@@ -86,6 +86,24 @@
 // moves one family first within each host but never reorders hosts across
 // preferences (RFC 3974 section 3 step 5).
 //
+// NAT64. Planner.NAT64 holds the prefixes of the translators (RFC 6146)
+// the sender can use, or Planner.DiscoverNAT64 asks the Resolver's DNS64
+// for them (RFC 7050 section 3). A sender with IPv6 and no IPv4 then
+// tries each IPv4 address through the address synthesized under the
+// first prefix that may carry it (RFC 6052 section 2.2 and 3.1, RFC 8305
+// section 7); a dual-stack host's native IPv6 addresses come before
+// those through the translator, each group in addrselect order. An AAAA
+// answer inside a known prefix is DNS64 synthesis (RFC 6147): it counts
+// as the IPv4 address it stands for (the host stays IPv4-only in the plan
+// and the audit), and a sender with IPv4 tries that address directly
+// rather than through the translator. Each attempt through a translator
+// carries a [Translation] ("192.0.2.1 via NAT64 64:ff9b::/96"); for
+// MaxAddresses and Balance it counts as IPv6, the family the sender uses.
+// Only when no prefix can help is the domain unreachable. Mail sent
+// through a translator leaves from its IPv4 pool: the audit reports this
+// as [CodeNAT64Sender], as the sending domain's SPF record and reverse
+// DNS may not match it.
+//
 // Limits. MaxAddresses and MaxSessions mirror Postfix's
 // smtp_mx_address_limit and smtp_mx_session_limit; with Balance, a cut
 // list keeps up to half of the budget for each family (Postfix's

@@ -35,6 +35,7 @@ func (richSources) Source(_ context.Context, dst netip.Addr) (addrselect.Source,
 // error value is not in the JSON (its message is).
 var jsonOpts = []cmp.Option{
 	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
 	cmpopts.IgnoreFields(mxorder.LookupError{}, "Err"),
 	cmp.AllowUnexported(mxorder.Plan{}),
 }

@@ -54,6 +54,9 @@ type Plan struct {
 	// after that many attempts that reached an SMTP greeting, as
 	// [Plan.Deliver] does.
 	MaxSessions int `json:"max_sessions,omitempty"`
+	// NAT64 are the NAT64 prefixes the planner knew ([Planner.NAT64],
+	// configured or discovered); see [Translation].
+	NAT64 []netip.Prefix `json:"nat64_prefixes,omitempty"`
 
 	attempts []Attempt
 }
@@ -84,6 +87,7 @@ func (h MXHost) MarshalJSON() ([]byte, error) {
 type Candidate struct {
 	Addr   netip.Addr        `json:"addr"` // the host's address (IPv4-mapped addresses unmapped)
 	Source addrselect.Source // the local source address for Addr, and its properties
+	NAT64  Translation       // for an address synthesized for NAT64, the IPv4 address it stands for; zero otherwise
 }
 
 // Attempt is one entry of [Plan.Attempts]: connect to Addr (port 25)
@@ -95,6 +99,9 @@ type Attempt struct {
 	Preference uint16     `json:"preference"`      // its MX preference
 	Addr       netip.Addr `json:"addr"`            // address to connect to
 	Source     netip.Addr `json:"source,omitzero"` // local address to connect from
+	// NAT64 is, for an address synthesized for NAT64, the IPv4 address
+	// it stands for and the prefix ("via NAT64"); zero for a native one.
+	NAT64 Translation `json:"nat64,omitzero"`
 }
 
 // Attempts returns the addresses to try, in order, after the address
@@ -185,7 +192,8 @@ const (
 	// forbids it); ignored under [NullMXIgnore].
 	SkipNullMX
 	// SkipDuplicate: an MX host listed twice (the best preference is
-	// kept) or an address already tried for a better host.
+	// kept), an address already tried for a better host, or a DNS64
+	// answer tried as the IPv4 address it stands for.
 	SkipDuplicate
 	// SkipZonedAddr: an address with a zone (fe80::1%eth0). A zone is
 	// local to the node that names it (RFC 4007 section 11) and no DNS
@@ -275,16 +283,17 @@ type LookupError struct {
 // under "source" and its other properties beside it, each left out when
 // zero.
 type candidateJSON struct {
-	Addr         netip.Addr `json:"addr"`
-	Source       netip.Addr `json:"source,omitzero"`
-	PrefixLen    int        `json:"source_prefix_len,omitempty"`
-	Deprecated   bool       `json:"source_deprecated,omitempty"`
-	Temporary    bool       `json:"source_temporary,omitempty"`
-	Home         bool       `json:"source_home,omitempty"`
-	CareOf       bool       `json:"source_care_of,omitempty"`
-	Encapsulated bool       `json:"source_encapsulated,omitempty"`
-	Interface    string     `json:"source_interface,omitempty"`
-	NextHop      netip.Addr `json:"source_next_hop,omitzero"`
+	Addr         netip.Addr  `json:"addr"`
+	Source       netip.Addr  `json:"source,omitzero"`
+	PrefixLen    int         `json:"source_prefix_len,omitempty"`
+	Deprecated   bool        `json:"source_deprecated,omitempty"`
+	Temporary    bool        `json:"source_temporary,omitempty"`
+	Home         bool        `json:"source_home,omitempty"`
+	CareOf       bool        `json:"source_care_of,omitempty"`
+	Encapsulated bool        `json:"source_encapsulated,omitempty"`
+	Interface    string      `json:"source_interface,omitempty"`
+	NextHop      netip.Addr  `json:"source_next_hop,omitzero"`
+	NAT64        Translation `json:"nat64,omitzero"`
 }
 
 // MarshalJSON writes the address and the source with its properties.
@@ -294,6 +303,7 @@ func (c Candidate) MarshalJSON() ([]byte, error) {
 		Addr: c.Addr, Source: s.Addr, PrefixLen: s.PrefixLen,
 		Deprecated: s.Deprecated, Temporary: s.Temporary, Home: s.Home, CareOf: s.CareOf,
 		Encapsulated: s.Encapsulated, Interface: s.Interface, NextHop: s.NextHop,
+		NAT64: c.NAT64,
 	})
 }
 
@@ -307,7 +317,7 @@ func (c *Candidate) UnmarshalJSON(b []byte) error {
 		Addr: v.Source, PrefixLen: v.PrefixLen,
 		Deprecated: v.Deprecated, Temporary: v.Temporary, Home: v.Home, CareOf: v.CareOf,
 		Encapsulated: v.Encapsulated, Interface: v.Interface, NextHop: v.NextHop,
-	}}
+	}, NAT64: v.NAT64}
 	return nil
 }
 
@@ -336,6 +346,9 @@ func (p *Plan) String() string {
 		b.WriteString("\n  try " + strconv.Itoa(int(a.Preference)) + " " + a.Host + " " + a.Addr.String())
 		if a.Source.IsValid() {
 			b.WriteString(" from " + a.Source.String())
+		}
+		if !a.NAT64.IsZero() {
+			b.WriteString(" (" + a.NAT64.String() + ")")
 		}
 	}
 	for _, s := range p.Skipped {

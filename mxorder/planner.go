@@ -111,6 +111,24 @@ type Planner struct {
 	// LookupTimeout bounds each DNS query, in addition to the context.
 	// 0 means only the context's deadline applies.
 	LookupTimeout time.Duration
+
+	// NAT64 are the prefixes of the NAT64 translators (RFC 6146) the
+	// local host can use, each of a length RFC 6052 section 2.2 allows
+	// (nat64.CheckPrefix; an invalid one makes Plan, Build, Audit and
+	// CheckBounce fail with an error wrapping nat64.ErrInvalidPrefix), in
+	// order of preference. With them a sender that has IPv6 but not
+	// IPv4 reaches IPv4 addresses through addresses it synthesizes (RFC
+	// 8305 section 7), and AAAA answers inside them are recognised as
+	// DNS64 synthesis (RFC 6147): such an address counts as the IPv4
+	// address it stands for, and a sender with IPv4 uses that address
+	// directly. See [Translation]. Empty means no NAT64.
+	NAT64 []netip.Prefix
+	// DiscoverNAT64, when NAT64 is empty, makes Plan, Audit and
+	// CheckBounce ask the Resolver for the prefixes of its DNS64 (RFC
+	// 7050 section 3, nat64.Discover) once per call; a resolver without
+	// DNS64 means no NAT64. Build never looks anything up. Callers that
+	// plan many domains should discover once and set NAT64.
+	DiscoverNAT64 bool
 }
 
 func (p *Planner) maxMX() int {

@@ -57,10 +57,20 @@ func (p *Planner) resolver() Resolver {
 // *net.DNSError is reachable with errors.As); the message should be
 // queued. A "not found" MX answer is handled as described in the package
 // documentation (implicit MX or [ErrNoSuchDomain]).
+//
+// Plan does not wait for a Resolver past ctx's deadline, even one that
+// ignores its context: when ctx ends first, Plan returns at once the plan
+// so far (none when the MX lookup did not answer), whose LookupErrors
+// list the address lookups that did not answer as timed out, with an
+// error that unwraps to ctx's error.
 func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	d, reason := normalize(domain)
 	if reason != "" {
 		return nil, &NameError{Name: domain, Reason: reason}
+	}
+	p, nat64Err, err := p.discoverNAT64(ctx)
+	if err != nil {
+		return nil, err
 	}
 	mx, mxErr, err := p.lookupMX(ctx, d)
 	if err != nil {
@@ -69,6 +79,7 @@ func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	// The records are validated and normalised once, here; Build's own
 	// path (Planner.Build) is for records the caller already has.
 	plan := &Plan{Domain: d, MaxSessions: p.MaxSessions}
+	plan.noteLookup(nat64Host, "ip6", nat64Err)
 	entries, err := p.entries(plan, mx)
 	switch {
 	case err != nil:

@@ -149,6 +149,9 @@ type Table struct {
 	// scope4 compiled the same way over the 32-bit IPv4 space.
 	s4starts []uint32
 	s4scopes []Scope
+	// s4top answers for an IPv4 first octet whose whole /8 has one scope
+	// (the scope, below s4split); the others are searched in s4starts.
+	s4top [256]uint16
 }
 
 // Lookup returns the precedence and label of the longest prefix of each
@@ -159,11 +162,23 @@ type Table struct {
 // 16 address bits, then a binary search over the interval boundaries that
 // share those bits (usually none or one), bounded by the 128 address bits.
 func (t *Table) Lookup(a netip.Addr) Attr {
+	return t.compiled().lookup(addrbits.From(a))
+}
+
+// Classify returns [Table.Lookup] and [Table.Scope] of a together, reading
+// a once: what the rules of RFC 6724 look up for every destination and
+// source. It does not allocate.
+func (t *Table) Classify(a netip.Addr) (Attr, Scope) {
 	t = t.compiled()
-	if a.Is4() && t.v4 != 0 {
+	k := addrbits.From(a)
+	return t.lookup(k), t.scope(k)
+}
+
+// lookup is Lookup on the 128-bit form of the address.
+func (t *Table) lookup(k addrbits.U128) Attr {
+	if k.IsMapped() && t.v4 != 0 {
 		return t.attrs[t.v4&^uniform]
 	}
-	k := addrbits.From(a)
 	e := t.l1[k.Hi>>56]
 	if e&uniform != 0 {
 		return t.attrs[e&^uniform]

@@ -792,3 +792,27 @@ func TestScopeRulesLinear(t *testing.T) {
 		}
 	}
 }
+
+// TestClassify: Classify answers as Lookup and Scope do, for IPv4,
+// IPv4-mapped and IPv6 addresses, under tables with and without IPv4 rows
+// of their own.
+func TestClassify(t *testing.T) {
+	split := MustNew([]Entry{
+		{Prefix: netip.MustParsePrefix("::/0"), Precedence: 40, Label: 1},
+		{Prefix: netip.MustParsePrefix("::ffff:0:0/96"), Precedence: 35, Label: 4},
+		{Prefix: netip.MustParsePrefix("::ffff:10.0.0.0/104"), Precedence: 20, Label: 9},
+	}, WithPrivateIPv4Scope(ScopeSiteLocal))
+	for _, tb := range []*Table{RFC6724(), RFC3484(), Glibc(), split, nil} {
+		for _, s := range []string{"10.1.2.3", "::ffff:10.1.2.3", "192.0.2.1", "::ffff:192.0.2.1", "169.254.0.1",
+			"2001:db8::1", "fe80::1%eth0", "ff05::2", "::1", "::", "2002:c000:201::1", "fd00::1"} {
+			a := netip.MustParseAddr(s)
+			at, sc := tb.Classify(a)
+			if at != tb.Lookup(a) || sc != tb.Scope(a) {
+				t.Errorf("Classify(%s) = %+v, %v; Lookup %+v, Scope %v", a, at, sc, tb.Lookup(a), tb.Scope(a))
+			}
+		}
+	}
+	if at, _ := split.Classify(netip.MustParseAddr("::ffff:10.1.2.3")); at.Label != 9 {
+		t.Errorf("mapped 10.1.2.3 label %d; want 9 (the more specific IPv4 row)", at.Label)
+	}
+}

@@ -133,6 +133,27 @@ func (t *Table) compileScope4() {
 		t.s4starts = append(t.s4starts, bounds[i])
 		t.s4scopes = append(t.s4scopes, s)
 	}
+	for o := range t.s4top {
+		first, last := t.scope4Index(uint32(o)<<24), t.scope4Index(uint32(o)<<24|(1<<24-1))
+		t.s4top[o] = s4split
+		if first == last {
+			t.s4top[o] = uint16(t.s4scopes[first])
+		}
+	}
+}
+
+// s4split marks a first octet whose /8 holds more than one scope.
+const s4split = 0x100
+
+// scope4Index returns the index of the interval of s4starts holding the
+// IPv4 address v.
+func (t *Table) scope4Index(v uint32) int {
+	// The last interval start <= v; s4starts[0] is 0.
+	i, found := slices.BinarySearch(t.s4starts, v)
+	if !found {
+		i--
+	}
+	return i
 }
 
 // Scope returns the scope of a, following RFC 6724 section 3.1 and 3.2:
@@ -149,17 +170,19 @@ func (t *Table) compileScope4() {
 //
 // The zero Addr has global scope. Scope does not allocate.
 func (t *Table) Scope(a netip.Addr) Scope {
-	x := addrbits.From(a)
+	return t.compiled().scope(addrbits.From(a))
+}
+
+// scope is Scope on the 128-bit form of the address.
+func (t *Table) scope(x addrbits.U128) Scope {
 	if !x.IsMapped() {
 		return scope6(x)
 	}
-	t = t.compiled()
-	// The last interval start <= the address; s4starts[0] is 0.
-	i, found := slices.BinarySearch(t.s4starts, x.IPv4())
-	if !found {
-		i--
+	v := x.IPv4()
+	if sc := t.s4top[v>>24]; sc != s4split {
+		return Scope(sc)
 	}
-	return t.s4scopes[i]
+	return t.s4scopes[t.scope4Index(v)]
 }
 
 // ScopeIPv6 returns the scope of an IPv6 address by RFC 6724 section 3.1,

@@ -35,6 +35,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -152,8 +153,17 @@ func readGaiConf(r io.Reader, name string, warn io.Writer) (*policytable.Table, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	var crash error
 	for _, w := range warnings {
+		if errors.Is(w, policytable.ErrGlibcCrash) {
+			crash = cmp.Or(crash, error(w)) // the first such line
+			continue
+		}
 		fmt.Fprintf(warn, "gaisort: %s: warning: %v\n", name, w)
+	}
+	if crash != nil {
+		// glibc's getaddrinfo crashes on this file: no order to show.
+		return nil, fmt.Errorf("%s: %w", name, crash)
 	}
 	builtin := builtinFindings(t)
 	for _, f := range policytable.Lint(t) {

@@ -288,3 +288,14 @@ func TestLintNamesBuiltinRows(t *testing.T) {
 		t.Errorf("rfc6724.conf drew remarks about built-in rows:\n%s", warn)
 	}
 }
+
+// TestGlibcCrashIsAnError: a gai.conf on which glibc's getaddrinfo
+// crashes (a scopev4 line without /LEN before any with one) is an error
+// of gaisort, not a warning (issue 8).
+func TestGlibcCrashIsAnError(t *testing.T) {
+	var warn bytes.Buffer
+	_, err := readGaiConf(strings.NewReader("scopev4 ::ffff:10.0.0.0 14\n"), "crash.conf", &warn)
+	if err == nil || !errors.Is(err, policytable.ErrGlibcCrash) || !strings.Contains(err.Error(), "crash.conf") {
+		t.Fatalf("readGaiConf = %v; want an error wrapping ErrGlibcCrash naming the file", err)
+	}
+}

@@ -24,6 +24,7 @@ var scenarios = []scenario{
 	{"mx-routing", "a message passed between MX hosts of different families", mxRouting},
 	{"clients", "clients without fallback and first-answer resolvers", clients},
 	{"privacy", "temporary (privacy) against public source addresses", privacy},
+	{"nat64", "the IPv6-only relay then and now: NAT64 and DNS64", nat64Relay},
 }
 
 // The study's advice, shared by the scenarios.

@@ -64,7 +64,7 @@ func deliver(ctx context.Context, title string, p *mxorder.Planner, domain strin
 		return st, "", err
 	}
 	for i, a := range plan.Attempts() {
-		line := fmt.Sprintf("attempt %d: %s (%s) from %s: ", i+1, a.Addr, a.Host, a.Source)
+		line := fmt.Sprintf("attempt %d: %s%s (%s) from %s: ", i+1, a.Addr, viaNAT64(a.NAT64), a.Host, a.Source)
 		if down[a.Host] {
 			st.Details = append(st.Details, line+"no answer, the host is down")
 			continue
@@ -94,12 +94,15 @@ func describePlan(st *Step, p *mxorder.Planner, plan *mxorder.Plan) {
 	if sel == nil {
 		sel = addrselect.RFC6724()
 	}
+	if len(plan.NAT64) > 0 {
+		st.Details = append(st.Details, fmt.Sprintf("NAT64 prefixes: %v", plan.NAT64))
+	}
 	for _, h := range plan.Hosts {
 		st.Order = append(st.Order, h.Name)
 		var parts []string
 		var ds []addrselect.Destination
 		for _, c := range h.Addrs {
-			parts = append(parts, fmt.Sprintf("%s from %s", c.Addr, c.Source.Addr))
+			parts = append(parts, fmt.Sprintf("%s%s from %s", c.Addr, viaNAT64(c.NAT64), c.Source.Addr))
 			ds = append(ds, addrselect.Destination{Addr: c.Addr, Source: c.Source})
 		}
 		st.Details = append(st.Details, fmt.Sprintf("plan: %s (%d, %s): %s", h.Name, h.Preference, h.Families.Words(), strings.Join(parts, ", ")))

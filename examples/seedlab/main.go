@@ -23,11 +23,15 @@
 //  6. clients: clients without fallback and resolvers that take the first
 //     answer, against the RFC 8305 Dialer.
 //  7. privacy: temporary against public source addresses.
+//  8. nat64: the IPv6-only relay of scenario 5 then and now, behind NAT64
+//     and DNS64, and a client on an IPv6-only network dialling an IPv4
+//     literal.
 //
 // Every name and address is from the documentation ranges (example.com,
 // 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) except where
 // a scenario needs a special prefix (6to4 2002::/16, Teredo 2001::/32, ULA
-// fd00::/8, private 10.0.0.0/8). DNS answers come from an in-memory
+// fd00::/8, private 10.0.0.0/8, the well-known 192.0.0.170 and
+// 192.0.0.171 of ipv4only.arpa). The NAT64 prefix is 2001:db8:64::/96. DNS answers come from an in-memory
 // resolver, hosts are described with addrselect.ParseHost, shuffling uses
 // fixed seeds and connections are simulated: the output is the same on
 // every run and every machine.

@@ -1,0 +1,7 @@
+//go:build linux
+
+package netns
+
+// sysSetns is setns(2) on linux/amd64, which package syscall does not
+// name.
+const sysSetns = 308
