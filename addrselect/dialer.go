@@ -1,10 +1,13 @@
 package addrselect
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,7 +109,7 @@ type AttemptError struct {
 }
 
 // Error formats the attempt as "addr:port: cause".
-func (e *AttemptError) Error() string { return e.Addr.String() + ": " + errText(e.Err) }
+func (e *AttemptError) Error() string { return fmt.Sprintf("%v: %v", e.Addr, e.Err) }
 
 // Unwrap returns the attempt's cause.
 func (e *AttemptError) Unwrap() error { return e.Err }
@@ -121,19 +124,11 @@ type ResolveError struct {
 
 // Error names the lookup and its cause.
 func (e *ResolveError) Error() string {
-	return "lookup " + e.Network + " " + e.Host + ": " + errText(e.Err)
+	return fmt.Sprintf("lookup %s %s: %v", e.Network, e.Host, e.Err)
 }
 
 // Unwrap returns the resolver's error.
 func (e *ResolveError) Unwrap() error { return e.Err }
-
-// errText is err's message, "<nil>" for nil as fmt writes it.
-func errText(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	return err.Error()
-}
 
 // DialError reports a dial in which no attempt succeeded. errors.Is and
 // errors.As look into every member: the attempts, the lookups and Err.
@@ -162,28 +157,21 @@ type DialError struct {
 // Error lists the dial, the reason it stopped and every failure.
 func (e *DialError) Error() string {
 	var b strings.Builder
-	b.WriteString("addrselect: dial ")
-	b.WriteString(e.Network)
+	b.WriteString("addrselect: dial " + e.Network)
 	if e.Address != "" {
-		b.WriteString(" ")
-		b.WriteString(e.Address)
+		b.WriteString(" " + e.Address)
 	}
 	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		b.WriteString(": " + e.Err.Error())
 	}
 	if e.Ignored > 0 {
-		b.WriteString("; ")
-		b.WriteString(strconv.Itoa(e.Ignored))
-		b.WriteString(" addresses ignored")
+		b.WriteString("; " + strconv.Itoa(e.Ignored) + " addresses ignored")
 	}
 	for _, l := range e.Lookups {
-		b.WriteString("; ")
-		b.WriteString(l.Error())
+		b.WriteString("; " + l.Error())
 	}
 	for _, a := range e.Attempts {
-		b.WriteString("; ")
-		b.WriteString(a.Error())
+		b.WriteString("; " + a.Error())
 	}
 	return b.String()
 }
@@ -203,92 +191,41 @@ func (e *DialError) Unwrap() []error {
 	return errs
 }
 
-func (d *Dialer) attemptDelay() time.Duration {
-	switch v := d.AttemptDelay; {
-	case v == 0:
-		return DefaultAttemptDelay
-	case v < MinAttemptDelay:
-		return MinAttemptDelay
-	case v > MaxAttemptDelay:
-		return MaxAttemptDelay
-	default:
-		return v
-	}
-}
-
-func (d *Dialer) resolutionDelay() time.Duration {
-	switch v := d.ResolutionDelay; {
-	case v == 0:
-		return DefaultResolutionDelay
-	case v < 0:
-		return 0
-	default:
-		return v
-	}
-}
-
-// families returns which address families network allows.
-func families(network string) (v4, v6 bool) {
-	switch {
-	case strings.HasSuffix(network, "4"):
-		return true, false
-	case strings.HasSuffix(network, "6"):
-		return false, true
-	}
-	return true, true
-}
-
 // DialContext connects to address, "host:port", on network ("tcp",
 // "tcp4", "tcp6", or another network Dial understands). The host may be a
 // name or a literal address; the port a number or a service name.
 // On failure the error is a *[DialError].
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	host, portStr, err := net.SplitHostPort(address)
+	var port uint16
+	if err == nil {
+		port, err = parsePort(ctx, network, portStr)
+	}
 	if err != nil {
 		return nil, &DialError{Network: network, Address: address, Err: err}
 	}
-	port, err := parsePort(ctx, network, portStr)
-	if err != nil {
-		return nil, &DialError{Network: network, Address: address, Err: err}
-	}
+	l := d.newDialLoop(ctx, network, address, port)
 	if a, err := netip.ParseAddr(host); err == nil {
-		return d.dial(ctx, network, address, []netip.Addr{a}, port, nil, 0)
+		return l.run([]netip.Addr{a})
 	}
-	v4, v6 := families(network)
-	r := d.Resolver
-	if r == nil {
-		r = net.DefaultResolver
-	}
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stop lookups still running when the race ends
-	answers := make(chan lookupAnswer, 2)
-	pending := 0
-	lookup := func(n string) {
-		pending++
-		go func() {
-			addrs, err := r.LookupNetIP(lctx, n, host)
-			answers <- lookupAnswer{v6: n == "ip6", addrs: addrs, err: err, network: n, host: host}
-		}()
-	}
+	r := cmp.Or(d.Resolver, Resolver(net.DefaultResolver))
 	// RFC 8305 section 3: AAAA first, then A, without waiting.
-	if v6 {
-		lookup("ip6")
+	if l.v6 {
+		l.lookup(r, "ip6", host)
 	}
-	if v4 {
-		lookup("ip4")
+	if l.v4 {
+		l.lookup(r, "ip4", host)
 	}
-	return d.dial(ctx, network, address, nil, port, answers, pending)
+	return l.run(nil)
 }
 
+// parsePort reads a port number or a service name.
 func parsePort(ctx context.Context, network, s string) (uint16, error) {
 	if p, err := strconv.ParseUint(s, 10, 16); err == nil {
 		return uint16(p), nil
 	}
 	p, err := net.DefaultResolver.LookupPort(ctx, network, s)
-	if err != nil {
-		return 0, err
-	}
-	return uint16(p), nil
+	return uint16(p), err
 }
 
 // DialAddrs connects to port on one of addrs, in Selector order with
@@ -299,14 +236,13 @@ func (d *Dialer) DialAddrs(ctx context.Context, network string, addrs []netip.Ad
 	if len(addrs) > MaxDialAddrs {
 		return nil, &DialError{Network: network, Err: ErrTooManyAddrs}
 	}
-	return d.dial(ctx, network, "", addrs, port, nil, 0)
+	return d.newDialLoop(ctx, network, "", port).run(addrs)
 }
 
 type lookupAnswer struct {
-	v6            bool
+	network, host string
 	addrs         []netip.Addr
 	err           error
-	network, host string
 }
 
 type attemptResult struct {
@@ -315,210 +251,120 @@ type attemptResult struct {
 	err  error
 }
 
-// race is the state of one dial.
-type race struct {
-	d       *Dialer
-	src     Sources
-	v4, v6  bool
-	port    uint16
-	seen    map[netip.Addr]bool
-	pool    []Destination // untried, in arrival order
-	order   []Destination // untried, in attempt order
-	started int
-	dErr    DialError
-}
-
-// add takes new addresses into the pool, with their sources.
-func (r *race) add(ctx context.Context, addrs []netip.Addr) error {
-	for _, a := range addrs {
-		a = a.Unmap()
-		if !a.IsValid() || (a.Is4() && !r.v4) || (a.Is6() && !r.v6) || r.seen[a] {
-			continue
-		}
-		if len(r.seen) >= MaxDialAddrs {
-			r.dErr.Ignored++
-			continue
-		}
-		r.seen[a] = true
-		s, err := r.d.Selector.findSource(ctx, r.src, a)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			s = Source{} // unknown source: sorts last but is still tried
-		}
-		r.pool = append(r.pool, Destination{Addr: a, Source: s})
-	}
-	r.reorder()
-	return nil
-}
-
-// reorder sorts the untried addresses with the Selector (RFC 8305
-// section 4 step 1) and interleaves the families (step 2). After the
-// first attempt, First Address Family Count no longer applies: the
-// families simply alternate.
-func (r *race) reorder() {
-	r.order = append(r.order[:0], r.pool...)
-	r.d.Selector.SortDestinations(r.order)
-	if len(r.order) < 3 {
-		return
-	}
-	first := 1
-	if r.started == 0 && r.d.FirstFamilyCount > 1 {
-		first = r.d.FirstFamilyCount
-	}
-	fam := r.order[0].Addr.Is4()
-	var same, other []Destination
-	for _, dst := range r.order {
-		if dst.Addr.Is4() == fam {
-			same = append(same, dst)
-		} else {
-			other = append(other, dst)
-		}
-	}
-	out := r.order[:0]
-	for len(same) > 0 || len(other) > 0 {
-		n := min(first, len(same))
-		out = append(out, same[:n]...)
-		same = same[n:]
-		first = 1
-		if len(other) > 0 {
-			out = append(out, other[0])
-			other = other[1:]
-		}
-		if len(same) == 0 {
-			out = append(out, other...)
-			other = nil
-		}
-	}
-	r.order = out
-}
-
-// next removes and returns the next address to try.
-func (r *race) next() netip.Addr {
-	a := r.order[0].Addr
-	r.order = r.order[1:]
-	for i := range r.pool {
-		if r.pool[i].Addr == a {
-			r.pool = append(r.pool[:i], r.pool[i+1:]...)
-			break
-		}
-	}
-	r.started++
-	return a
-}
-
-func (d *Dialer) dial(ctx context.Context, network, address string, addrs []netip.Addr, port uint16, answers <-chan lookupAnswer, pending int) (net.Conn, error) {
-	r := &race{d: d, src: d.Sources, port: port, seen: make(map[netip.Addr]bool)}
-	r.dErr.Network, r.dErr.Address = network, address
-	if r.src == nil {
-		r.src = defaultSystem
-	}
-	r.v4, r.v6 = families(network)
-	if err := r.add(ctx, addrs); err != nil {
-		return nil, r.fail(err)
-	}
-	l := newDialLoop(ctx, r, network, answers, pending)
-	defer l.stop()
-	return l.run()
-}
-
-// fail returns the dial's error, stopped for the reason err.
-func (r *race) fail(err error) error {
-	r.dErr.Err = err
-	e := r.dErr
-	return &e
-}
-
-// dialLoop runs one dial's attempts and lookups (RFC 8305 sections 3
-// and 5): it starts attempts, takes lookup answers and attempt results,
-// and ends with the first connection or when nothing is left to try.
+// dialLoop is the state of one dial (RFC 8305 sections 3 to 6): it
+// starts attempts, takes lookup answers and attempt results, and ends
+// with the first connection or when nothing is left to try.
 type dialLoop struct {
-	ctx     context.Context
-	r       *race
-	network string
-	dial    func(ctx context.Context, network, address string) (net.Conn, error)
+	ctx    context.Context
+	d      *Dialer
+	v4, v6 bool // the families the network allows
+	port   uint16
+	dial   func(ctx context.Context, network, address string) (net.Conn, error)
+	dErr   DialError // the failures so far
 
-	// Attempts: their context, results, and how many still run.
-	attemptCtx     context.Context
-	cancelAttempts context.CancelFunc
-	results        chan attemptResult
-	inflight       int
+	// The addresses seen, and the untried ones in arrival and in
+	// attempt order.
+	seen  map[netip.Addr]bool
+	pool  []Destination
+	order []Destination
 
-	// Lookups: their answers and how many are still pending.
-	answers <-chan lookupAnswer
-	pending int
+	// raceCtx ends the attempts and lookups still running when the
+	// dial ends.
+	raceCtx    context.Context
+	cancelRace context.CancelFunc
+	results    chan attemptResult
+	inflight   int // attempts running
+	answers    chan lookupAnswer
+	pending    int // lookups running
 
 	// Readiness (RFC 8305 section 3): with nothing to resolve, at once;
-	// else when AAAA answers with addresses, when both have answered, or
-	// when A has answered and the resolution delay has passed.
-	ready, gotV4, gotV6, wantV6 bool
-	resDelay                    *time.Timer
-	resDelayC                   <-chan time.Time
+	// else when AAAA has answered, when both have answered, or when A
+	// has answered and the resolution delay has passed.
+	ready, gotV6 bool
+	resDelayC    <-chan time.Time // set while waiting for AAAA
 
-	// Pacing (RFC 8305 section 5): the next attempt may start when
-	// canStart is set, after the attempt delay or a failure.
-	attemptTimer *time.Timer
-	attemptC     <-chan time.Time
-	canStart     bool
-	lastStart    time.Time
+	// Pacing (RFC 8305 section 5): the next attempt may start when no
+	// delay is pending (attemptC nil), after the attempt delay or a
+	// failure. The timers are not stopped: an unreferenced timer is
+	// collected (Go 1.23).
+	attemptC  <-chan time.Time
+	lastStart time.Time // zero before the first attempt
 }
 
-func newDialLoop(ctx context.Context, r *race, network string, answers <-chan lookupAnswer, pending int) *dialLoop {
+func (d *Dialer) newDialLoop(ctx context.Context, network, address string, port uint16) *dialLoop {
 	l := &dialLoop{
-		ctx: ctx, r: r, network: network, dial: r.d.Dial,
+		ctx: ctx, d: d, port: port, dial: d.Dial,
+		v4:      !strings.HasSuffix(network, "6"),
+		v6:      !strings.HasSuffix(network, "4"),
+		dErr:    DialError{Network: network, Address: address},
+		seen:    make(map[netip.Addr]bool),
 		results: make(chan attemptResult),
-		answers: answers, pending: pending,
-		ready: answers == nil, wantV6: r.v6 && answers != nil,
-		attemptTimer: time.NewTimer(time.Hour),
-		canStart:     true,
+		answers: make(chan lookupAnswer, 2),
+		ready:   true,
 	}
-	l.attemptTimer.Stop()
 	if l.dial == nil {
-		var nd net.Dialer
-		l.dial = nd.DialContext
+		l.dial = (&net.Dialer{}).DialContext
 	}
-	l.attemptCtx, l.cancelAttempts = context.WithCancel(ctx)
+	l.raceCtx, l.cancelRace = context.WithCancel(ctx)
 	return l
 }
 
-// run is the loop: it returns the first connection, or the dial's error.
-func (l *dialLoop) run() (net.Conn, error) {
-	r := l.r
+// lookup starts looking host up on network ("ip4" or "ip6").
+func (l *dialLoop) lookup(r Resolver, network, host string) {
+	l.pending++
+	l.ready = false
+	ctx, answers := l.raceCtx, l.answers
+	go func() {
+		addrs, err := r.LookupNetIP(ctx, network, host)
+		answers <- lookupAnswer{network: network, host: host, addrs: addrs, err: err}
+	}()
+}
+
+// run takes addrs, then runs the dial: it returns the first connection,
+// or the dial's error.
+func (l *dialLoop) run(addrs []netip.Addr) (net.Conn, error) {
+	defer l.stop()
+	if err := l.add(addrs); err != nil {
+		return nil, l.fail(err)
+	}
 	for {
-		if l.ready && l.canStart && len(r.order) > 0 {
+		if l.ready && l.attemptC == nil && len(l.order) > 0 {
 			l.start()
 		}
-		if l.inflight == 0 && l.pending == 0 && len(r.order) == 0 {
+		if l.inflight == 0 && l.pending == 0 && len(l.order) == 0 {
 			// The last attempt or lookup may have failed because the
 			// context ended: say so.
-			if err := ctxEnded(l.ctx); err != nil {
-				return nil, r.fail(err)
+			err := ctxEnded(l.ctx)
+			if err == nil && len(l.dErr.Attempts) == 0 {
+				err = ErrNoAddresses
 			}
-			if len(r.dErr.Attempts) == 0 {
-				return nil, r.fail(ErrNoAddresses)
-			}
-			return nil, r.fail(nil)
+			return nil, l.fail(err)
 		}
 		select {
 		case <-l.ctx.Done():
-			return nil, r.fail(l.ctx.Err())
+			return nil, l.fail(l.ctx.Err())
 		case ans := <-l.answers:
 			if err := l.answer(ans); err != nil {
-				return nil, r.fail(err)
+				return nil, l.fail(err)
 			}
 		case <-l.resDelayC:
 			l.resDelayC = nil
 			l.ready = true
 		case <-l.attemptC:
 			l.attemptC = nil
-			l.canStart = true
 		case res := <-l.results:
 			if c := l.result(res); c != nil {
 				return c, nil
 			}
 		}
 	}
+}
+
+// fail returns the dial's error, stopped for the reason err.
+func (l *dialLoop) fail(err error) error {
+	e := l.dErr
+	e.Err = err
+	return &e
 }
 
 // ctxEnded returns ctx's error, or context.DeadlineExceeded once ctx's
@@ -535,49 +381,102 @@ func ctxEnded(ctx context.Context) error {
 	return nil
 }
 
+// add takes new addresses into the pool, with their sources.
+func (l *dialLoop) add(addrs []netip.Addr) error {
+	for _, a := range addrs {
+		a = a.Unmap()
+		if !a.IsValid() || (a.Is4() && !l.v4) || (a.Is6() && !l.v6) || l.seen[a] {
+			continue
+		}
+		if len(l.seen) >= MaxDialAddrs {
+			l.dErr.Ignored++
+			continue
+		}
+		l.seen[a] = true
+		s, err := l.d.Selector.FindSource(l.ctx, l.d.Sources, a)
+		if err != nil {
+			if l.ctx.Err() != nil {
+				return l.ctx.Err()
+			}
+			s = Source{} // unknown source: sorts last but is still tried
+		}
+		l.pool = append(l.pool, Destination{Addr: a, Source: s})
+	}
+	l.reorder()
+	return nil
+}
+
+// reorder sorts the untried addresses with the Selector (RFC 8305
+// section 4 step 1) and interleaves the families (step 2). After the
+// first attempt, First Address Family Count no longer applies: the
+// families simply alternate.
+func (l *dialLoop) reorder() {
+	l.order = append(l.order[:0], l.pool...)
+	l.d.Selector.SortDestinations(l.order)
+	if len(l.order) < 3 {
+		return
+	}
+	first := 1
+	if l.lastStart.IsZero() {
+		first = max(l.d.FirstFamilyCount, 1)
+	}
+	// same: the addresses of the first address's family, in order.
+	fam := l.order[0].Addr.Is4()
+	same := slices.DeleteFunc(slices.Clone(l.order), func(d Destination) bool { return d.Addr.Is4() != fam })
+	other := slices.DeleteFunc(slices.Clone(l.order), func(d Destination) bool { return d.Addr.Is4() == fam })
+	out := l.order[:0]
+	for len(same) > 0 {
+		n := min(first, len(same))
+		out = append(out, same[:n]...)
+		same, first = same[n:], 1
+		if len(other) > 0 {
+			out = append(out, other[0])
+			other = other[1:]
+		}
+	}
+	l.order = append(out, other...)
+}
+
 // start starts an attempt to the next address.
 func (l *dialLoop) start() {
-	a := netip.AddrPortFrom(l.r.next(), l.r.port)
+	dst := l.order[0].Addr
+	l.order = l.order[1:]
+	l.pool = slices.DeleteFunc(l.pool, func(d Destination) bool { return d.Addr == dst })
+	a := netip.AddrPortFrom(dst, l.port)
 	l.inflight++
-	ctx, network, dial, results := l.attemptCtx, l.network, l.dial, l.results
+	ctx, network, dial, results := l.raceCtx, l.dErr.Network, l.dial, l.results
 	go func() {
 		c, err := dial(ctx, network, a.String())
 		results <- attemptResult{addr: a, conn: c, err: err}
 	}()
-	l.canStart = false
 	l.lastStart = time.Now()
-	l.attemptTimer.Reset(l.r.d.attemptDelay())
-	l.attemptC = l.attemptTimer.C
+	// RFC 8305 section 5: the Connection Attempt Delay, within bounds.
+	delay := cmp.Or(l.d.AttemptDelay, DefaultAttemptDelay)
+	l.attemptC = time.After(min(max(delay, MinAttemptDelay), MaxAttemptDelay))
 }
 
 // answer takes a lookup's answer into the race.
 func (l *dialLoop) answer(ans lookupAnswer) error {
-	r := l.r
 	l.pending--
 	if ans.err != nil {
-		r.dErr.Lookups = append(r.dErr.Lookups, &ResolveError{Network: ans.network, Host: ans.host, Err: ans.err})
+		l.dErr.Lookups = append(l.dErr.Lookups, &ResolveError{Network: ans.network, Host: ans.host, Err: ans.err})
 	}
-	if err := r.add(l.ctx, ans.addrs); err != nil {
+	if err := l.add(ans.addrs); err != nil {
 		return err
 	}
-	if ans.v6 {
-		l.gotV6 = true
-	} else {
-		l.gotV4 = true
-	}
+	l.gotV6 = l.gotV6 || ans.network == "ip6"
 	switch {
 	case l.ready:
 		// Late answers were merged into the untried list (RFC 8305
 		// section 6).
-	case ans.v6 && len(ans.addrs) > 0, l.pending == 0, !l.wantV6 || l.gotV6:
+	case l.gotV6 || l.pending == 0:
 		l.ready = true
-	case l.gotV4 && len(r.order) > 0:
+	case len(l.order) > 0:
 		// A first: wait up to the resolution delay for AAAA.
-		if rd := r.d.resolutionDelay(); rd <= 0 {
+		if rd := cmp.Or(l.d.ResolutionDelay, DefaultResolutionDelay); rd <= 0 {
 			l.ready = true
-		} else if l.resDelay == nil {
-			l.resDelay = time.NewTimer(rd)
-			l.resDelayC = l.resDelay.C
+		} else if l.resDelayC == nil {
+			l.resDelayC = time.After(rd)
 		}
 	}
 	return nil
@@ -590,27 +489,21 @@ func (l *dialLoop) result(res attemptResult) net.Conn {
 	if res.err == nil {
 		return res.conn
 	}
-	l.r.dErr.Attempts = append(l.r.dErr.Attempts, &AttemptError{Addr: res.addr, Err: res.err})
+	l.dErr.Attempts = append(l.dErr.Attempts, &AttemptError{Addr: res.addr, Err: res.err})
 	// A failed attempt lets the next start at once, but never within
 	// 10 ms of the previous start (RFC 8305 section 5).
+	l.attemptC = nil
 	if wait := MinAttemptDelay - time.Since(l.lastStart); wait > 0 {
-		l.attemptTimer.Reset(wait)
-		l.attemptC = l.attemptTimer.C
-	} else {
-		l.canStart = true
+		l.attemptC = time.After(wait)
 	}
 	return nil
 }
 
-// stop cancels the attempts still running and stops the timers. The
-// losers are waited for in the background, and what they still connect
-// is closed (RFC 8305 section 5).
+// stop cancels the attempts and lookups still running. The losers are
+// waited for in the background, and what they still connect is closed
+// (RFC 8305 section 5).
 func (l *dialLoop) stop() {
-	l.cancelAttempts()
-	l.attemptTimer.Stop()
-	if l.resDelay != nil {
-		l.resDelay.Stop()
-	}
+	l.cancelRace()
 	if n, results := l.inflight, l.results; n > 0 {
 		go func() {
 			for range n {

@@ -1,6 +1,7 @@
 package addrselect
 
 import (
+	"cmp"
 	"context"
 	"net/netip"
 
@@ -89,20 +90,12 @@ type Route struct {
 //
 // Source does not allocate for hosts with up to 16 addresses per family.
 func (h *Host) Source(ctx context.Context, dst netip.Addr) (Source, error) {
-	return h.sourceWith(ctx, h.Selector, dst)
+	return h.sourceFor(ctx, nil, dst)
 }
 
 // sourceFor implements selectorSources: the Host's own Selector, when
 // set, wins over sel, the caller's.
 func (h *Host) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (Source, error) {
-	if h.Selector != nil {
-		sel = h.Selector
-	}
-	return h.sourceWith(ctx, sel, dst)
-}
-
-// sourceWith is [Host.Source] with sel picking among IPv6 candidates.
-func (h *Host) sourceWith(ctx context.Context, sel *Selector, dst netip.Addr) (Source, error) {
 	if err := ctx.Err(); err != nil {
 		return Source{}, err
 	}
@@ -110,65 +103,52 @@ func (h *Host) sourceWith(ctx context.Context, sel *Selector, dst netip.Addr) (S
 	if !dst.IsValid() || dst.IsUnspecified() {
 		return Source{}, nil
 	}
-	// A destination that is one of our own addresses: source rule 1, and
-	// for IPv4 the kernel's choice too.
-	for i := range h.Addrs {
-		if h.Addrs[i].Addr == dst.WithZone("") {
-			if h.Addrs[i].Addr.Is6() {
-				break // let SelectSource apply rule 1 with the full candidate set
+	if dst.Is4() {
+		// One of our own addresses: the kernel's choice. (For IPv6,
+		// SelectSource applies rule 1 with the full candidate set.)
+		for i := range h.Addrs {
+			if h.Addrs[i].Addr == dst {
+				return h.Addrs[i], nil
 			}
-			return h.Addrs[i], nil
 		}
 	}
 	dev, via, ok := h.route(dst)
-	if !ok {
+	switch {
+	case !ok:
 		return Source{}, nil
-	}
-	if dst.Is4() {
+	case dst.Is4():
 		return h.source4(dst, dev, via), nil
 	}
-	return h.source6(sel, dst, dev, via), nil
-}
-
-// linkScoped reports whether dst needs a zone: IPv6 link-local unicast
-// and interface- or link-local multicast (RFC 4007 zones).
-func linkScoped(dst netip.Addr) bool {
-	if !dst.Is6() || dst.IsLoopback() {
-		return false
-	}
-	return policytable.ScopeIPv6(dst) <= policytable.ScopeLinkLocal
+	return h.source6(cmp.Or(h.Selector, sel), dst, dev, via), nil
 }
 
 // route finds the outgoing interface and next hop for dst. ok is false
 // when the host has no route.
 func (h *Host) route(dst netip.Addr) (dev string, via netip.Addr, ok bool) {
-	if linkScoped(dst) {
-		// RFC 6724 section 4: link-local destinations use addresses on
-		// the link the zone names; without a zone there is no link.
-		if dst.Zone() == "" {
-			return "", via, false
-		}
+	if dst.Is6() && !dst.IsLoopback() && policytable.ScopeIPv6(dst) <= policytable.ScopeLinkLocal {
+		// RFC 6724 section 4 (and RFC 4007 zones): link-local
+		// destinations use addresses on the link the zone names; without
+		// a zone there is no link.
+		zone := dst.Zone()
 		for i := range h.Addrs {
-			if h.Addrs[i].Interface == dst.Zone() && h.Addrs[i].Addr.Is6() {
-				return dst.Zone(), via, true
+			if zone != "" && h.Addrs[i].Interface == zone && h.Addrs[i].Addr.Is6() {
+				return zone, via, true
 			}
 		}
 		return "", via, false
 	}
 	bare := dst.WithZone("")
 	best := -1
-	// On-link prefixes of the host's own addresses.
+	// On-link prefixes of the host's own addresses; an unknown prefix
+	// routes the address alone.
 	for i := range h.Addrs {
 		a := &h.Addrs[i]
-		if a.Addr.Is4() != bare.Is4() {
-			continue
-		}
-		if a.Addr.IsLoopback() != bare.IsLoopback() {
+		if a.Addr.Is4() != bare.Is4() || a.Addr.IsLoopback() != bare.IsLoopback() {
 			continue
 		}
 		plen := a.PrefixLen
 		if plen == 0 {
-			plen = a.Addr.BitLen() // unknown prefix: the address alone
+			plen = a.Addr.BitLen()
 		}
 		if plen > best {
 			if p, err := a.Addr.Prefix(plen); err == nil && p.Contains(bare) {
@@ -206,47 +186,38 @@ func (h *Host) onLinkDev(nh netip.Addr) string {
 	return dev
 }
 
+// source4 picks the IPv4 source as described at [Host.Source].
 func (h *Host) source4(dst netip.Addr, dev string, via netip.Addr) Source {
 	var first, firstDeprecated, subnet, gwSubnet *Source
 	for i := range h.Addrs {
 		a := &h.Addrs[i]
-		if !a.Addr.Is4() || a.Addr.IsLoopback() != dst.IsLoopback() {
+		if !a.Addr.Is4() || a.Addr.IsLoopback() != dst.IsLoopback() || (dev != "" && a.Interface != dev) {
 			continue
 		}
-		if dev != "" && a.Interface != dev {
-			continue
-		}
-		if a.PrefixLen > 0 {
-			if p, err := a.Addr.Prefix(a.PrefixLen); err == nil {
-				if subnet == nil && p.Contains(dst) {
-					subnet = a
-				}
-				if gwSubnet == nil && via.IsValid() && p.Contains(via) {
-					gwSubnet = a
-				}
+		if p, err := a.Addr.Prefix(a.PrefixLen); err == nil && a.PrefixLen > 0 {
+			if subnet == nil && p.Contains(dst) {
+				subnet = a
+			}
+			if gwSubnet == nil && via.IsValid() && p.Contains(via) {
+				gwSubnet = a
 			}
 		}
-		if a.Deprecated {
-			if firstDeprecated == nil {
-				firstDeprecated = a
-			}
-		} else if first == nil {
+		if a.Deprecated && firstDeprecated == nil {
+			firstDeprecated = a
+		} else if !a.Deprecated && first == nil {
 			first = a
 		}
 	}
-	switch {
-	case subnet != nil:
-		return *subnet
-	case gwSubnet != nil:
-		return *gwSubnet
-	case first != nil:
-		return *first
-	case firstDeprecated != nil:
-		return *firstDeprecated
+	for _, pick := range [...]*Source{subnet, gwSubnet, first, firstDeprecated} {
+		if pick != nil {
+			return *pick
+		}
 	}
 	return Source{}
 }
 
+// source6 picks among the IPv6 candidates with sel (RFC 6724 sections 4
+// and 5).
 func (h *Host) source6(sel *Selector, dst netip.Addr, dev string, via netip.Addr) Source {
 	var buf [16]Source
 	cands := buf[:0]
@@ -268,8 +239,7 @@ func (h *Host) source6(sel *Selector, dst netip.Addr, dev string, via netip.Addr
 	if len(cands) == 0 {
 		return Source{}
 	}
-	// RFC 6724 section 5, with the outgoing interface (rule 5) and the
-	// next hop (rule 5.5).
+	// Rule 5 with the outgoing interface, rule 5.5 with the next hop.
 	src, _ := sel.SelectSourceVia(dst, dev, via, cands)
 	return src
 }

@@ -25,13 +25,9 @@ var ErrHostTooLarge = errors.New("too large")
 // The other reasons of a HostParseError: callers print them, the error's
 // Offset and Token say where.
 var (
-	// errHostSyntax: a token was not expected where it stands.
-	errHostSyntax = errors.New("syntax error")
-	// errHostAddr: an address, prefix or next hop does not parse or cannot
-	// be an address of a host (multicast, unspecified, IPv4-mapped).
-	errHostAddr = errors.New("bad address")
-	// errHostDuplicate: an address or a flag is given twice.
-	errHostDuplicate = errors.New("duplicate")
+	errHostSyntax    = errors.New("syntax error") // a token where it is not expected
+	errHostAddr      = errors.New("bad address")  // unparsable, or multicast, unspecified, IPv4-mapped
+	errHostDuplicate = errors.New("duplicate")    // an address or a flag given twice
 )
 
 // HostParseError reports where and why [ParseHost] rejected its input.
@@ -54,51 +50,38 @@ type HostParseError struct {
 // Error formats the error with the offset, the token and the reason. A
 // token longer than 64 bytes is cut, with its length.
 func (e *HostParseError) Error() string {
-	var b strings.Builder
-	b.WriteString("addrselect: host description: offset ")
-	b.WriteString(strconv.Itoa(e.Offset))
-	if e.Token != "" {
-		b.WriteString(" at ")
-		b.WriteString(quoteCut(e.Token))
-	} else {
-		b.WriteString(" at end of input")
+	at := "end of input"
+	if len(e.Token) > maxQuoted {
+		at = strconv.Quote(cut(e.Token, maxQuoted)) + " (" + strconv.Itoa(len(e.Token)) + " bytes)"
+	} else if e.Token != "" {
+		at = strconv.Quote(e.Token)
 	}
-	if e.Err != nil {
-		writeField(&b, ": ", e.Err.Error())
+	s := "addrselect: host description: offset " + strconv.Itoa(e.Offset) + " at " + at
+	if e.Err != nil && e.Err.Error() != "" {
+		s += ": " + e.Err.Error()
 	}
-	writeField(&b, ": ", e.Msg)
-	return b.String()
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	return s
 }
 
 // Unwrap returns the reason.
 func (e *HostParseError) Unwrap() error { return e.Err }
 
 // hostErrDetail is a reason with the net/netip error behind it.
-type hostErrDetail struct {
-	kind  error
-	cause error
-}
+type hostErrDetail struct{ kind, cause error }
 
 func (d *hostErrDetail) Error() string {
-	if d.cause == nil {
-		return d.kind.Error()
-	}
-	// The cause (a net/netip error) quotes the token again: cut it too.
+	// The cause quotes the token again: cut it too.
 	return d.kind.Error() + " (" + cut(d.cause.Error(), 2*maxQuoted) + ")"
 }
+
+func (d *hostErrDetail) Unwrap() []error { return []error{d.kind, d.cause} }
 
 // maxQuoted bounds how much of a token an error message quotes, so that
 // a long token (up to MaxHostTextLen) does not make a long message.
 const maxQuoted = 64
-
-// quoteCut quotes s, cut to maxQuoted bytes, saying how long s was if it
-// was cut: "2001:db8::..."... (65536 bytes).
-func quoteCut(s string) string {
-	if len(s) <= maxQuoted {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(cut(s, maxQuoted)) + " (" + strconv.Itoa(len(s)) + " bytes)"
-}
 
 // cut returns s when it has at most n bytes, else its first n bytes or
 // fewer, at a character boundary, followed by "...".
@@ -110,65 +93,6 @@ func cut(s string, n int) string {
 		n--
 	}
 	return s[:n] + "..."
-}
-
-func (d *hostErrDetail) Unwrap() []error {
-	if d.cause == nil {
-		return []error{d.kind}
-	}
-	return []error{d.kind, d.cause}
-}
-
-// token is one word of a host description.
-type token struct {
-	text string
-	off  int
-}
-
-// hostLexer splits a description into statements (separated by ';' or a
-// newline) of items (separated by ',') of words (separated by blanks).
-// '#' starts a comment that runs to the end of the line.
-type hostLexer struct {
-	in  string
-	pos int
-}
-
-const (
-	tokWord = iota
-	tokComma
-	tokSemi
-	tokEOF
-)
-
-func (l *hostLexer) next() (token, int) {
-	for l.pos < len(l.in) {
-		c := l.in[l.pos]
-		switch {
-		case c == ' ' || c == '\t' || c == '\r':
-			l.pos++
-		case c == '#':
-			for l.pos < len(l.in) && l.in[l.pos] != '\n' {
-				l.pos++
-			}
-		case c == '\n' || c == ';':
-			l.pos++
-			return token{string(c), l.pos - 1}, tokSemi
-		case c == ',':
-			l.pos++
-			return token{",", l.pos - 1}, tokComma
-		default:
-			start := l.pos
-			for l.pos < len(l.in) {
-				c := l.in[l.pos]
-				if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ';' || c == ',' || c == '#' {
-					break
-				}
-				l.pos++
-			}
-			return token{l.in[start:l.pos], start}, tokWord
-		}
-	}
-	return token{"", len(l.in)}, tokEOF
 }
 
 // ParseHost parses the compact text form of a [Host]:
@@ -212,7 +136,7 @@ func ParseHost(s string) (*Host, error) {
 		return nil, &HostParseError{Offset: MaxHostTextLen, Err: ErrHostTooLarge,
 			Msg: "longer than " + strconv.Itoa(MaxHostTextLen) + " bytes"}
 	}
-	p := hostParser{lex: hostLexer{in: s}}
+	p := hostParser{in: s, seen: make(map[netip.Addr]bool)}
 	h := &Host{}
 	if err := p.parse(h); err != nil {
 		return nil, err
@@ -220,51 +144,98 @@ func ParseHost(s string) (*Host, error) {
 	return h, nil
 }
 
+// hostParser reads a description token by token: statements (separated
+// by ';' or a newline) of items (separated by ',') of words (separated
+// by blanks); '#' starts a comment that runs to the end of the line.
 type hostParser struct {
-	lex  hostLexer
-	tok  token
-	kind int
-	seen map[netip.Addr]bool
+	in        string
+	pos       int                 // where the next token starts
+	tok       string              // the current token
+	off, kind int                 // its offset and kind (tokWord...)
+	seen      map[netip.Addr]bool // the addresses read so far
 }
 
-func (p *hostParser) advance() { p.tok, p.kind = p.lex.next() }
+const (
+	tokWord = iota
+	tokComma
+	tokSemi
+	tokEOF
+)
 
+// advance reads the next token.
+func (p *hostParser) advance() {
+	for p.pos < len(p.in) {
+		start := p.pos
+		p.pos++
+		switch p.in[start] {
+		case ' ', '\t', '\r':
+		case '#':
+			for p.pos < len(p.in) && p.in[p.pos] != '\n' {
+				p.pos++
+			}
+		case '\n', ';':
+			p.tok, p.off, p.kind = p.in[start:p.pos], start, tokSemi
+			return
+		case ',':
+			p.tok, p.off, p.kind = ",", start, tokComma
+			return
+		default:
+			if n := strings.IndexAny(p.in[p.pos:], " \t\r\n;,#"); n >= 0 {
+				p.pos += n
+			} else {
+				p.pos = len(p.in)
+			}
+			p.tok, p.off, p.kind = p.in[start:p.pos], start, tokWord
+			return
+		}
+	}
+	p.tok, p.off, p.kind = "", len(p.in), tokEOF
+}
+
+// fail reports the current token as wrong for the reason kind.
 func (p *hostParser) fail(kind error, msg string) error {
-	return &HostParseError{Offset: p.tok.off, Token: p.tok.text, Msg: msg, Err: kind}
+	return &HostParseError{Offset: p.off, Token: p.tok, Msg: msg, Err: kind}
 }
 
+// failCause is fail with the net/netip error behind the reason.
 func (p *hostParser) failCause(kind, cause error, msg string) error {
-	return &HostParseError{Offset: p.tok.off, Token: p.tok.text, Msg: msg,
-		Err: &hostErrDetail{kind: kind, cause: cause}}
+	return p.fail(&hostErrDetail{kind: kind, cause: cause}, msg)
 }
 
+// arg moves to the argument of the flag or option at the current token
+// and returns it; msg says what is expected when there is none.
+func (p *hostParser) arg(msg string) (string, error) {
+	p.advance()
+	if p.kind != tokWord {
+		return "", p.fail(errHostSyntax, msg)
+	}
+	return p.tok, nil
+}
+
+// parse reads the statements of the description into h.
 func (p *hostParser) parse(h *Host) error {
 	p.advance()
-	for {
-		switch p.kind {
-		case tokEOF:
-			return nil
-		case tokSemi:
+	for p.kind != tokEOF {
+		var err error
+		switch {
+		case p.kind == tokSemi:
 			p.advance()
 			continue
-		case tokComma:
+		case p.kind == tokComma:
 			return p.fail(errHostSyntax, "expected an address or \"route\"")
-		}
-		var err error
-		if p.tok.text == "route" {
+		case p.tok == "route":
 			err = p.route(h)
-		} else {
+		default:
 			err = p.addrs(h)
 		}
 		if err != nil {
 			return err
 		}
-		switch p.kind {
-		case tokEOF, tokSemi:
-		default:
+		if p.kind != tokEOF && p.kind != tokSemi {
 			return p.fail(errHostSyntax, "expected ';' or end of line")
 		}
 	}
+	return nil
 }
 
 // addrs parses ADDR [flags] {, ADDR [flags]}.
@@ -276,11 +247,9 @@ func (p *hostParser) addrs(h *Host) error {
 		if len(h.Addrs) >= MaxHostAddrs {
 			return p.fail(ErrHostTooLarge, "more than "+strconv.Itoa(MaxHostAddrs)+" addresses")
 		}
-		src, err := p.addr()
-		if err != nil {
+		if err := p.addr(h); err != nil {
 			return err
 		}
-		h.Addrs = append(h.Addrs, src)
 		if p.kind != tokComma {
 			return nil
 		}
@@ -288,98 +257,97 @@ func (p *hostParser) addrs(h *Host) error {
 	}
 }
 
-// addr parses one address with its flags.
-func (p *hostParser) addr() (Source, error) {
-	a, plen, err := p.addrPrefix()
+// addr parses one address, ADDR[/PLEN] (plen 0 without /PLEN), with its
+// flags, into h.
+func (p *hostParser) addr(h *Host) error {
+	addrText, plenText, hasPlen := strings.Cut(p.tok, "/")
+	a, err := netip.ParseAddr(addrText)
 	if err != nil {
-		return Source{}, err
+		return p.failCause(errHostAddr, err, "expected ADDR[/PLEN]")
 	}
 	key := a.WithZone("")
-	if p.seen == nil {
-		p.seen = make(map[netip.Addr]bool)
-	}
-	if p.seen[key] {
-		return Source{}, p.fail(errHostDuplicate, "address listed twice")
-	}
-	p.seen[key] = true
-	src := Source{Addr: key, PrefixLen: plen, Interface: a.Zone()}
-	p.advance()
-	if err := p.addrFlags(&src); err != nil {
-		return Source{}, err
-	}
-	return src, nil
-}
-
-// addrPrefix parses the current token as ADDR[/PLEN], an address a host
-// can have; plen is 0 without /PLEN.
-func (p *hostParser) addrPrefix() (a netip.Addr, plen int, err error) {
-	addrText, plenText, hasPlen := strings.Cut(p.tok.text, "/")
-	a, err = netip.ParseAddr(addrText)
-	if err != nil {
-		return a, 0, p.failCause(errHostAddr, err, "expected ADDR[/PLEN]")
-	}
+	src := Source{Addr: key, Interface: a.Zone()}
 	if hasPlen {
-		pfx, err := netip.ParsePrefix(a.WithZone("").String() + "/" + plenText)
+		pfx, err := netip.ParsePrefix(key.String() + "/" + plenText)
 		if err != nil {
-			return a, 0, p.failCause(errHostAddr, err, "bad prefix length")
+			return p.failCause(errHostAddr, err, "bad prefix length")
 		}
 		if pfx.Bits() == 0 {
 			// 0 means "unknown" in Source; a host's prefix is never /0.
-			return a, 0, p.fail(errHostAddr, "prefix length 0: leave out /PLEN if it is unknown")
+			return p.fail(errHostAddr, "prefix length 0: leave out /PLEN if it is unknown")
 		}
-		plen = pfx.Bits()
+		src.PrefixLen = pfx.Bits()
 	}
-	switch key := a.WithZone(""); {
+	switch {
 	case key.Is4In6():
-		return a, 0, p.fail(errHostAddr, "IPv4-mapped address: write the IPv4 address")
+		return p.fail(errHostAddr, "IPv4-mapped address: write the IPv4 address")
 	case key.IsMulticast(), key.IsUnspecified():
 		// RFC 6724 section 4: multicast and unspecified addresses are
 		// never source addresses.
-		return a, 0, p.fail(errHostAddr, "multicast or unspecified address cannot be a host address")
+		return p.fail(errHostAddr, "multicast or unspecified address cannot be a host address")
+	case p.seen[key]:
+		return p.fail(errHostDuplicate, "address listed twice")
 	}
-	return a, plen, nil
+	p.seen[key] = true
+	p.advance()
+	if err := p.flags(&src, false); err != nil {
+		return err
+	}
+	h.Addrs = append(h.Addrs, src)
+	return nil
 }
 
-// hostFlags are the address flags that are single words, in the order
-// [Host.String] writes them; the first name is the one it writes. A
-// flag's index is its bit in the set of flags seen.
+// hostFlags are the address flags. The single-word ones (with a field)
+// come in the order [Host.String] writes them, and the first name is the
+// one it writes. A flag's index is its bit in the set of flags seen: a
+// lifetime ("preferred_lft") sets Deprecated, so it shares that bit.
 var hostFlags = [...]struct {
 	names []string
-	field func(*Source) *bool
+	field func(*Source) *bool // nil for a flag with an argument
 }{
-	{[]string{"deprecated"}, func(s *Source) *bool { return &s.Deprecated }},
+	{[]string{"deprecated", "preferred_lft"}, func(s *Source) *bool { return &s.Deprecated }},
 	{[]string{"temporary"}, func(s *Source) *bool { return &s.Temporary }},
 	{[]string{"home"}, func(s *Source) *bool { return &s.Home }},
 	{[]string{"care-of", "coa"}, func(s *Source) *bool { return &s.CareOf }},
 	{[]string{"tunnel", "encap"}, func(s *Source) *bool { return &s.Encapsulated }},
+	{[]string{"dev"}, nil},
+	{[]string{"via"}, nil},
 }
 
-// Bits of the flags with an argument, past those of hostFlags; a
-// lifetime sets "deprecated", so it shares that flag's bit.
-const (
-	flagBitLifetime = 0
-	flagBitDev      = len(hostFlags)
-	flagBitVia      = len(hostFlags) + 1
-)
-
-const (
-	msgLifetime = "expected a lifetime (seconds or \"forever\") after \"preferred_lft\""
-	msgDev      = "expected an interface name after \"dev\""
-)
-
-// addrFlags parses the flags after an address into src.
-func (p *hostParser) addrFlags(src *Source) error {
+// flags parses the flags after an address into src or, for a route,
+// its options "via ADDR" and "dev NAME" into src's NextHop and Interface.
+func (p *hostParser) flags(src *Source, route bool) error {
 	var seen uint16
 	for p.kind == tokWord {
-		bit, ok := flagBit(p.tok.text)
-		if !ok {
-			return p.fail(errHostSyntax, "unknown address flag (want deprecated, preferred_lft N, temporary, home, care-of, tunnel, dev NAME or via ADDR)")
+		name, bit := p.tok, -1
+		for i, f := range hostFlags {
+			if slices.Contains(f.names, name) && (!route || f.field == nil) {
+				bit = i
+			}
 		}
-		if seen&(1<<bit) != 0 {
+		switch dup := bit >= 0 && seen&(1<<bit) != 0; {
+		case bit < 0 && route:
+			return p.fail(errHostSyntax, "unknown route option (want via ADDR or dev NAME)")
+		case bit < 0:
+			return p.fail(errHostSyntax, "unknown address flag (want deprecated, preferred_lft N, temporary, home, care-of, tunnel, dev NAME or via ADDR)")
+		case dup && route:
+			return p.fail(errHostDuplicate, strconv.Quote(name)+" given twice")
+		case dup:
 			return p.fail(errHostDuplicate, "flag given twice")
 		}
 		seen |= 1 << bit
-		if err := p.addrFlag(src, bit); err != nil {
+		var err error
+		switch name {
+		case "preferred_lft":
+			err = p.lifetime(src)
+		case "dev":
+			err = p.dev(src)
+		case "via":
+			src.NextHop, err = p.nextHop(src.Addr)
+		default:
+			*hostFlags[bit].field(src) = true
+		}
+		if err != nil {
 			return err
 		}
 		p.advance()
@@ -387,56 +355,17 @@ func (p *hostParser) addrFlags(src *Source) error {
 	return nil
 }
 
-// flagBit returns the bit of the address flag named name.
-func flagBit(name string) (int, bool) {
-	for i, f := range hostFlags {
-		if slices.Contains(f.names, name) {
-			return i, true
-		}
-	}
-	switch name {
-	case "preferred_lft":
-		return flagBitLifetime, true
-	case "dev":
-		return flagBitDev, true
-	case "via":
-		return flagBitVia, true
-	}
-	return 0, false
-}
-
-// addrFlag parses the flag at the current token, of the given bit, and
-// its argument if it has one, into src.
-func (p *hostParser) addrFlag(src *Source, bit int) error {
-	switch p.tok.text {
-	case "preferred_lft":
-		p.advance()
-		return p.lifetime(src)
-	case "dev":
-		p.advance()
-		return p.dev(src)
-	case "via":
-		p.advance()
-		nh, err := p.nextHop(src.Addr.Is4())
-		src.NextHop = nh
-		return err
-	}
-	*hostFlags[bit].field(src) = true
-	return nil
-}
-
 // lifetime parses iproute2's preferred lifetime: 0 is a deprecated
 // address, any other lifetime a preferred one.
 func (p *hostParser) lifetime(src *Source) error {
-	if p.kind != tokWord {
-		return p.fail(errHostSyntax, msgLifetime)
+	const msg = "expected a lifetime (seconds or \"forever\") after \"preferred_lft\""
+	text, err := p.arg(msg)
+	if err != nil || text == "forever" {
+		return err
 	}
-	if p.tok.text == "forever" {
-		return nil
-	}
-	secs, err := strconv.ParseUint(strings.TrimSuffix(p.tok.text, "sec"), 10, 32)
+	secs, err := strconv.ParseUint(strings.TrimSuffix(text, "sec"), 10, 32)
 	if err != nil {
-		return p.fail(errHostSyntax, msgLifetime)
+		return p.fail(errHostSyntax, msg)
 	}
 	src.Deprecated = secs == 0
 	return nil
@@ -445,152 +374,101 @@ func (p *hostParser) lifetime(src *Source) error {
 // dev parses an address's interface name, which must agree with the
 // address's zone.
 func (p *hostParser) dev(src *Source) error {
-	if p.kind != tokWord {
-		return p.fail(errHostSyntax, msgDev)
+	name, err := p.arg("expected an interface name after \"dev\"")
+	if err != nil {
+		return err
 	}
-	if src.Interface != "" && src.Interface != p.tok.text {
+	if src.Interface != "" && src.Interface != name {
 		return p.fail(errHostSyntax, "interface differs from the address's zone "+strconv.Quote(src.Interface))
 	}
-	src.Interface = p.tok.text
+	src.Interface = name
 	return nil
 }
 
-// nextHop parses the current token as a router address of the family
-// given by v4.
-func (p *hostParser) nextHop(v4 bool) (netip.Addr, error) {
-	if p.kind != tokWord {
-		return netip.Addr{}, p.fail(errHostSyntax, "expected a next-hop address after \"via\"")
+// nextHop parses the argument of "via", a unicast router address of the
+// family of fam (either family when fam is the zero Addr).
+func (p *hostParser) nextHop(fam netip.Addr) (netip.Addr, error) {
+	text, err := p.arg("expected a next-hop address after \"via\"")
+	if err != nil {
+		return netip.Addr{}, err
 	}
-	nh, err := netip.ParseAddr(p.tok.text)
+	nh, err := netip.ParseAddr(text)
 	if err != nil {
 		return nh, p.failCause(errHostAddr, err, "bad next-hop address")
 	}
 	if bare := nh.WithZone(""); bare.Is4In6() || bare.IsMulticast() || bare.IsUnspecified() {
 		return nh, p.fail(errHostAddr, "a next hop must be a unicast address")
 	}
-	if nh.Is4() != v4 {
+	if fam.IsValid() && nh.Is4() != fam.Is4() {
 		return nh, p.fail(errHostAddr, "next hop of the other address family")
 	}
 	return nh, nil
 }
 
-// route parses: route [v4|v6] PREFIX|default [via ADDR] [dev NAME].
+// route parses: route [v4|v6] PREFIX|default [via ADDR] [dev NAME]. An
+// address of the route's family, fam, stands for the family (the zero
+// Addr while it is unknown).
 func (p *hostParser) route(h *Host) error {
 	if len(h.Routes) >= MaxHostRoutes {
 		return p.fail(ErrHostTooLarge, "more than "+strconv.Itoa(MaxHostRoutes)+" routes")
 	}
 	p.advance()
-	fam := p.routeFamily()
+	var fam netip.Addr
+	switch p.tok {
+	case "v4":
+		fam = netip.IPv4Unspecified()
+	case "v6":
+		fam = netip.IPv6Unspecified()
+	}
+	if fam.IsValid() {
+		p.advance()
+	}
 	if p.kind != tokWord {
 		return p.fail(errHostSyntax, "expected a prefix or \"default\"")
 	}
 	var r Route
-	dstTok := p.tok
-	if dstTok.text != "default" {
+	dst, dstOff := p.tok, p.off
+	if dst != "default" {
 		pfx, err := p.routePrefix(fam)
 		if err != nil {
 			return err
 		}
-		r.Prefix, fam = pfx, familyOf(pfx.Addr())
+		r.Prefix, fam = pfx, pfx.Addr()
 	}
 	p.advance()
-	if err := p.routeOptions(&r, &fam); err != nil {
+	opts := Source{Addr: fam}
+	if err := p.flags(&opts, true); err != nil {
 		return err
 	}
-	if dstTok.text == "default" {
-		if fam == 0 {
-			return &HostParseError{Offset: dstTok.off, Token: dstTok.text, Err: errHostSyntax,
+	r.Via, r.Dev = opts.NextHop, opts.Interface
+	if dst == "default" {
+		if !fam.IsValid() {
+			fam = r.Via // the next hop shows the family, if there is one
+		}
+		if !fam.IsValid() {
+			return &HostParseError{Offset: dstOff, Token: dst, Err: errHostSyntax,
 				Msg: "default route of unknown family: write \"route v4 default\" or \"route v6 default\""}
 		}
-		r.Prefix = defaultRoute(fam)
+		r.Prefix = netip.PrefixFrom(fam, 0).Masked() // 0.0.0.0/0 or ::/0
 	}
 	h.Routes = append(h.Routes, r)
 	return nil
 }
 
-// familyOf returns 4 or 6, a's address family.
-func familyOf(a netip.Addr) int {
-	if a.Is4() {
-		return 4
-	}
-	return 6
-}
-
-// defaultRoute returns the default route's prefix of family fam (4 or 6).
-func defaultRoute(fam int) netip.Prefix {
-	if fam == 4 {
-		return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-	}
-	return netip.PrefixFrom(netip.IPv6Unspecified(), 0)
-}
-
-// routeFamily parses an optional "v4" or "v6" and returns 4, 6 or 0.
-func (p *hostParser) routeFamily() int {
-	if p.kind != tokWord || (p.tok.text != "v4" && p.tok.text != "v6") {
-		return 0
-	}
-	fam := 4
-	if p.tok.text == "v6" {
-		fam = 6
-	}
-	p.advance()
-	return fam
-}
-
-// routePrefix parses the current token as a route's prefix of family
-// fam (0: either) and returns it masked.
-func (p *hostParser) routePrefix(fam int) (netip.Prefix, error) {
-	pfx, err := netip.ParsePrefix(p.tok.text)
+// routePrefix parses the current token as a route's prefix of the family
+// of fam (either family when fam is the zero Addr) and returns it masked.
+func (p *hostParser) routePrefix(fam netip.Addr) (netip.Prefix, error) {
+	pfx, err := netip.ParsePrefix(p.tok)
 	if err != nil {
 		return pfx, p.failCause(errHostAddr, err, "expected PREFIX or \"default\"")
 	}
 	if pfx.Addr().Is4In6() {
 		return pfx, p.fail(errHostAddr, "IPv4-mapped prefix: write the IPv4 prefix")
 	}
-	if fam != 0 && fam != familyOf(pfx.Addr()) {
+	if fam.IsValid() && fam.Is4() != pfx.Addr().Is4() {
 		return pfx, p.fail(errHostAddr, "prefix of the other address family")
 	}
 	return pfx.Masked(), nil
-}
-
-// routeOptions parses a route's "via ADDR" and "dev NAME" into r; a next
-// hop sets the family *fam when it is still unknown (0).
-func (p *hostParser) routeOptions(r *Route, fam *int) error {
-	var seenVia, seenDev bool
-	for p.kind == tokWord {
-		switch p.tok.text {
-		case "via":
-			if seenVia {
-				return p.fail(errHostDuplicate, "\"via\" given twice")
-			}
-			seenVia = true
-			p.advance()
-			if *fam == 0 && p.kind == tokWord {
-				if nh, err := netip.ParseAddr(p.tok.text); err == nil {
-					*fam = familyOf(nh)
-				}
-			}
-			nh, err := p.nextHop(*fam == 4)
-			if err != nil {
-				return err
-			}
-			r.Via = nh
-		case "dev":
-			if seenDev {
-				return p.fail(errHostDuplicate, "\"dev\" given twice")
-			}
-			seenDev = true
-			p.advance()
-			if p.kind != tokWord {
-				return p.fail(errHostSyntax, msgDev)
-			}
-			r.Dev = p.tok.text
-		default:
-			return p.fail(errHostSyntax, "unknown route option (want via ADDR or dev NAME)")
-		}
-		p.advance()
-	}
-	return nil
 }
 
 // String returns the host in the form [ParseHost] reads: the addresses on
@@ -611,51 +489,39 @@ func (h *Host) String() string {
 		if b.Len() > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString("route ")
-		if r.Prefix.Bits() == 0 {
-			if r.Prefix.Addr().Is4() {
-				b.WriteString("v4 default")
-			} else {
-				b.WriteString("v6 default")
-			}
-		} else {
-			b.WriteString(r.Prefix.String())
+		switch {
+		case r.Prefix.Bits() != 0:
+			b.WriteString("route " + r.Prefix.String())
+		case r.Prefix.Addr().Is4():
+			b.WriteString("route v4 default")
+		default:
+			b.WriteString("route v6 default")
 		}
-		writeField(&b, " via ", addrText(r.Via))
-		writeField(&b, " dev ", r.Dev)
+		if r.Via.IsValid() {
+			b.WriteString(" via " + r.Via.String())
+		}
+		if r.Dev != "" {
+			b.WriteString(" dev " + r.Dev)
+		}
 	}
 	return b.String()
-}
-
-// writeField writes sep and s to b unless s is empty.
-func writeField(b *strings.Builder, sep, s string) {
-	if s != "" {
-		b.WriteString(sep)
-		b.WriteString(s)
-	}
-}
-
-// addrText is a's text, "" for the zero Addr.
-func addrText(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
-	}
-	return a.String()
 }
 
 // writeHostAddr writes one address of a host with its flags.
 func writeHostAddr(b *strings.Builder, a *Source) {
 	b.WriteString(a.Addr.WithZone("").String())
 	if a.PrefixLen > 0 {
-		b.WriteByte('/')
-		b.WriteString(strconv.Itoa(a.PrefixLen))
+		b.WriteString("/" + strconv.Itoa(a.PrefixLen))
 	}
 	for _, f := range hostFlags {
-		if *f.field(a) {
-			b.WriteByte(' ')
-			b.WriteString(f.names[0])
+		if f.field != nil && *f.field(a) {
+			b.WriteString(" " + f.names[0])
 		}
 	}
-	writeField(b, " dev ", a.Interface)
-	writeField(b, " via ", addrText(a.NextHop))
+	if a.Interface != "" {
+		b.WriteString(" dev " + a.Interface)
+	}
+	if a.NextHop.IsValid() {
+		b.WriteString(" via " + a.NextHop.String())
+	}
 }

@@ -169,6 +169,7 @@ func (p *profile) applies(r Rule, a, b *dattr) bool {
 		return a.v4 == b.v4
 	case pairsAcrossInterfaces:
 		return a.iface != b.iface || a.iface == ""
+	case pairsAll:
 	}
 	return true
 }

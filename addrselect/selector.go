@@ -286,6 +286,8 @@ func rfcProfile(s *Selector) *profile {
 		name:       s.name,
 		rules:      rules,
 		usableOnly: rulesOf(Dst2, Dst3, Dst4, Dst5, Dst7, Dst9),
+		table:      tableSelector,
+		scopeV4:    scopeFromTable,
 		mappedV4:   true,
 		rule9:      rfcCount(s.rule9, s.fullPrefix),
 		sort:       sortConsistent,

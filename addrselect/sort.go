@@ -86,11 +86,6 @@ func (s *Selector) FindSource(ctx context.Context, src Sources, dst netip.Addr) 
 	if src == nil {
 		src = defaultSystem
 	}
-	return s.findSource(ctx, src, dst)
-}
-
-// findSource is FindSource with a non-nil src.
-func (s *Selector) findSource(ctx context.Context, src Sources, dst netip.Addr) (Source, error) {
 	if ss, ok := src.(selectorSources); ok {
 		return ss.sourceFor(ctx, s, dst)
 	}
@@ -107,24 +102,21 @@ type selectorSources interface {
 	sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (Source, error)
 }
 
-// rule7Probe is a choice between two sources that only source rule 7
-// (prefer public or temporary addresses, RFC 6724 section 5) decides:
-// same scope, label, prefix and flags otherwise.
-var rule7Probe = struct {
-	dst   netip.Addr
-	cands [2]Source
-}{
-	dst: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}),
-	cands: [2]Source{
+// rule7Dst and rule7Cands are a choice between two sources that only
+// source rule 7 (prefer public or temporary addresses, RFC 6724 section
+// 5) decides: same scope, label, prefix and flags otherwise.
+var (
+	rule7Dst   = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1})
+	rule7Cands = [2]Source{
 		{Addr: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 0x0a}), PrefixLen: 64, Temporary: true},
 		{Addr: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 0x0b}), PrefixLen: 64},
-	},
-}
+	}
+)
 
 // prefersPublic reports whether s's source rule 7 prefers a public
 // address over a temporary one. It asks s to choose, so the answer comes
 // from the rule's one definition; it does not allocate.
 func (s *Selector) prefersPublic() bool {
-	src, _ := s.SelectSource(rule7Probe.dst, rule7Probe.cands[:])
-	return src.Addr == rule7Probe.cands[1].Addr
+	src, _ := s.SelectSource(rule7Dst, rule7Cands[:])
+	return src.Addr == rule7Cands[1].Addr
 }

@@ -1,6 +1,7 @@
 package addrselect
 
 import (
+	"cmp"
 	"context"
 	"net/netip"
 	"sync"
@@ -54,10 +55,10 @@ type System struct {
 
 	// CacheSize, when positive, enables the per-destination cache and
 	// sets its number of entries (at most 65536; larger values count as
-	// 65536). Each destination has one entry, chosen by a hash of its
-	// address: two destinations sharing an entry replace each other,
-	// which costs a system call, never a wrong answer. Zero (the
-	// default) or negative: no cache. Set it before first use.
+	// 65536). A hash of the destination picks a set of four entries; in
+	// a full set a new destination replaces the oldest: one pushed out
+	// costs a system call, never a wrong answer. Zero (the default) or
+	// negative: no cache. Set it before first use.
 	CacheSize int
 	// CacheTTL bounds the age of a cached answer, counted from before the
 	// kernel was asked. Zero, negative or above one second mean one
@@ -81,8 +82,7 @@ type System struct {
 // defaultSystem answers for a nil Sources.
 var defaultSystem = new(System)
 
-// sysKey identifies an address in the table. Link-local addresses may
-// repeat on several interfaces, so they carry the interface index.
+// sysKey identifies an address in the table (see keyOf).
 type sysKey struct {
 	addr  netip.Addr // without zone
 	index int        // interface index for link-local addresses, else 0
@@ -99,26 +99,24 @@ type sysSnapshot struct {
 // unique together with its interface (RFC 4007).
 func zoned(a netip.Addr) bool { return a.Is6() && a.IsLinkLocalUnicast() }
 
-func (sn *sysSnapshot) lookup(a netip.Addr, index int) (Source, bool) {
+// keyOf is the key of address a on the interface of the given index.
+func keyOf(a netip.Addr, index int) sysKey {
 	if !zoned(a) {
 		index = 0
 	}
-	src, ok := sn.addrs[sysKey{a, index}]
+	return sysKey{a, index}
+}
+
+func (sn *sysSnapshot) lookup(a netip.Addr, index int) (Source, bool) {
+	src, ok := sn.addrs[keyOf(a, index)]
 	return src, ok
 }
 
-func (s *System) maxAge() time.Duration {
-	if s.MaxAge == 0 || s.MaxAge > time.Second {
-		return time.Second
-	}
-	return s.MaxAge
-}
-
-// snapshot returns an address table no older than maxAge, reading a new
+// snapshot returns an address table no older than MaxAge, reading a new
 // one when needed. When the table cannot be read it returns an empty one:
 // the caller then reports bare addresses.
 func (s *System) snapshot() *sysSnapshot {
-	maxAge := s.maxAge()
+	maxAge := min(cmp.Or(s.MaxAge, time.Second), time.Second) // negative: no cache
 	if sn := s.snap.Load(); sn != nil && maxAge > 0 && time.Since(sn.at) < maxAge {
 		return sn
 	}
@@ -149,38 +147,13 @@ func (s *System) snapshot() *sysSnapshot {
 // whose zone name is resolved to an index) once the address table is
 // cached; with CacheSize set, a cached answer costs no system call.
 func (s *System) Source(ctx context.Context, dst netip.Addr) (Source, error) {
-	return s.source(ctx, dst, false)
+	return s.sourceFor(ctx, nil, dst)
 }
 
 // sourceFor implements selectorSources: when sel prefers public
 // addresses (source rule 7), the kernel is asked for a public IPv6
 // source; see [Selector.FindSource].
 func (s *System) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (Source, error) {
-	return s.source(ctx, dst, dst.Unmap().Is6() && s.prefersPublic(sel))
-}
-
-// prefersPublic is sel.prefersPublic, remembered for the last Selector
-// of each answer: asking sel costs more than a cached lookup. A Selector
-// is immutable, so its answer never changes.
-func (s *System) prefersPublic(sel *Selector) bool {
-	switch sel {
-	case nil:
-		return false // RFC6724(): temporary addresses preferred
-	case s.publicSel.Load():
-		return true
-	case s.defaultSel.Load():
-		return false
-	}
-	if sel.prefersPublic() {
-		s.publicSel.Store(sel)
-		return true
-	}
-	s.defaultSel.Store(sel)
-	return false
-}
-
-// source is [System.Source], asking for a public source when pub is set.
-func (s *System) source(ctx context.Context, dst netip.Addr, pub bool) (Source, error) {
 	if err := ctx.Err(); err != nil {
 		return Source{}, err
 	}
@@ -188,6 +161,7 @@ func (s *System) source(ctx context.Context, dst netip.Addr, pub bool) (Source, 
 	if !dst.IsValid() || dst.IsUnspecified() {
 		return Source{}, nil
 	}
+	pub := dst.Is6() && s.prefersPublic(sel)
 	if s.CacheSize <= 0 {
 		return s.ask(dst, pub)
 	}
@@ -203,6 +177,25 @@ func (s *System) source(ctx context.Context, dst netip.Addr, pub bool) (Source, 
 	return src, err
 }
 
+// prefersPublic is sel.prefersPublic, remembered for the last Selector
+// of each answer: asking sel costs more than a cached lookup. A Selector
+// is immutable, so its answer never changes.
+func (s *System) prefersPublic(sel *Selector) bool {
+	switch sel {
+	case nil, s.defaultSel.Load():
+		return false // nil is RFC6724(): temporary addresses preferred
+	case s.publicSel.Load():
+		return true
+	}
+	pub := sel.prefersPublic()
+	if pub {
+		s.publicSel.Store(sel)
+	} else {
+		s.defaultSel.Store(sel)
+	}
+	return pub
+}
+
 // ask asks the kernel for the source of dst (valid, unmapped, not
 // unspecified), a public one if pub is set, and completes it from the
 // address table.
@@ -212,13 +205,11 @@ func (s *System) ask(dst netip.Addr, pub bool) (Source, error) {
 	if err != nil || !local.IsValid() {
 		return Source{}, err
 	}
-	if sn != nil {
-		if zone != "" && index == 0 {
-			index = sn.ifIndex[zone]
-		}
-		if src, ok := sn.lookup(local, index); ok {
-			return src, nil
-		}
+	if zone != "" && index == 0 {
+		index = sn.ifIndex[zone]
+	}
+	if src, ok := sn.lookup(local, index); ok {
+		return src, nil
 	}
 	return Source{Addr: local, Interface: zone}, nil
 }

@@ -60,17 +60,13 @@ func (c *destCache) set(dst netip.Addr) []destSlot {
 func (c *destCache) get(dst netip.Addr, pub bool, now time.Time, ttl time.Duration) (Source, bool) {
 	set := c.set(dst)
 	c.mu.RLock()
+	defer c.mu.RUnlock()
 	for i := range set {
-		if set[i].dst == dst && set[i].pub == pub {
-			e := set[i]
-			c.mu.RUnlock()
-			if now.Sub(e.at) >= ttl || now.Before(e.at) {
-				return Source{}, false
-			}
+		e := &set[i]
+		if e.dst == dst && e.pub == pub && now.Sub(e.at) < ttl && !now.Before(e.at) {
 			return e.src, true
 		}
 	}
-	c.mu.RUnlock()
 	return Source{}, false
 }
 

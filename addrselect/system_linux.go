@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,7 @@ type sysOS struct {
 	next  atomic.Uint32
 }
 
+// acquire locks a free socket of family fam, else waits for one.
 func (o *sysOS) acquire(fam int) *sockSlot {
 	for i := range o.slots[fam] {
 		if o.slots[fam][i].mu.TryLock() {
@@ -59,9 +61,7 @@ func (o *sysOS) close() error {
 			sl := &o.slots[f][i]
 			sl.mu.Lock()
 			if sl.ok {
-				if err := syscall.Close(sl.fd); err != nil {
-					errs = append(errs, err)
-				}
+				errs = append(errs, syscall.Close(sl.fd))
 				sl.ok = false
 			}
 			sl.mu.Unlock()
@@ -70,15 +70,14 @@ func (o *sysOS) close() error {
 	return errors.Join(errs...)
 }
 
-// unusableErrno reports whether a connect error means "no route / not
+// unusableErrnos are the connect errors that mean "no route / not
 // allowed" (an unusable destination) rather than a failure to answer.
-func unusableErrno(e syscall.Errno) bool {
-	switch e {
-	case syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.EACCES, syscall.EPERM,
-		syscall.EINVAL, syscall.EADDRNOTAVAIL, syscall.EAFNOSUPPORT, syscall.ENODEV:
-		return true
-	}
-	return false
+var unusableErrnos = []syscall.Errno{syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.EACCES,
+	syscall.EPERM, syscall.EINVAL, syscall.EADDRNOTAVAIL, syscall.EAFNOSUPPORT, syscall.ENODEV}
+
+// opError is the error of the system call op on a probe socket.
+func opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "udp", Err: err}
 }
 
 // probe asks the kernel for the source of dst, a public one if pub is
@@ -86,74 +85,51 @@ func unusableErrno(e syscall.Errno) bool {
 // the previous association (a connected UDP socket stays bound to the
 // source of its first connect otherwise), then connect(dst) makes the
 // kernel pick a route and source, and getsockname reads it. Raw sockaddrs
-// on the stack keep this free of allocations.
+// on the stack keep this free of allocations. A zero local address and
+// a nil error mean an unusable destination.
 func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot, pub bool) (local netip.Addr, index int, zone string, err error) {
-	fam := 0
+	fam, domain, scope := 0, syscall.AF_INET, 0
 	if dst.Is6() {
-		fam = 1
+		fam, domain = 1, syscall.AF_INET6
 	}
-	scope := 0
 	if z := dst.Zone(); z != "" {
 		if scope, err = zoneIndex(z, sn); err != nil {
-			return netip.Addr{}, 0, "", nil // unknown interface: unusable
+			return local, 0, "", nil // unknown interface
 		}
 	}
 	sl := o.acquire(fam)
 	defer sl.mu.Unlock()
-	if err := sl.open(fam); err != nil {
-		if err == syscall.EAFNOSUPPORT {
-			return netip.Addr{}, 0, "", nil // no IPv6 (or IPv4) at all: unusable
+	if !sl.ok {
+		if sl.fd, err = openProbeSocket(domain); err == syscall.EAFNOSUPPORT {
+			return local, 0, "", nil // no IPv6 (or IPv4) at all
+		} else if err != nil {
+			return local, 0, "", opError("socket", err)
 		}
-		return netip.Addr{}, 0, "", &net.OpError{Op: "socket", Net: "udp", Err: err}
+		sl.ok, sl.pub = true, false
 	}
 	if fam == 1 && sl.pub != pub {
-		if err := sl.preferPublic(pub); err != nil {
-			return netip.Addr{}, 0, "", &net.OpError{Op: "setsockopt", Net: "udp", Err: err}
+		// RFC 5014: public addresses, or the system's default.
+		v := ipv6PreferSrcPubTmpDefault
+		if pub {
+			v = ipv6PreferSrcPublic
 		}
+		if err := syscall.SetsockoptInt(sl.fd, syscall.IPPROTO_IPV6, ipv6AddrPreferences, v); err != nil {
+			return local, 0, "", opError("setsockopt", err)
+		}
+		sl.pub = pub
 	}
 	if e := sl.connect(dst, scope); e != 0 {
-		if unusableErrno(e) {
-			return netip.Addr{}, 0, "", nil
+		if slices.Contains(unusableErrnos, e) {
+			return local, 0, "", nil
 		}
-		return netip.Addr{}, 0, "", &net.OpError{Op: "connect", Net: "udp", Err: e}
+		return local, 0, "", opError("connect", e)
 	}
 	return sl.localAddr()
 }
 
-// open opens the slot's socket for family fam (0: IPv4, 1: IPv6) unless
-// it is open.
-func (sl *sockSlot) open(fam int) error {
-	if sl.ok {
-		return nil
-	}
-	domain := syscall.AF_INET
-	if fam == 1 {
-		domain = syscall.AF_INET6
-	}
-	fd, err := openProbeSocket(domain)
-	if err != nil {
-		return err
-	}
-	sl.fd, sl.ok, sl.pub = fd, true, false
-	return nil
-}
-
-// preferPublic sets the IPv6 socket's source preference: public
-// addresses (RFC 5014 IPV6_PREFER_SRC_PUBLIC) or the system's default.
-func (sl *sockSlot) preferPublic(pub bool) error {
-	v := ipv6PreferSrcPubTmpDefault
-	if pub {
-		v = ipv6PreferSrcPublic
-	}
-	if err := syscall.SetsockoptInt(sl.fd, syscall.IPPROTO_IPV6, ipv6AddrPreferences, v); err != nil {
-		return err
-	}
-	sl.pub = pub
-	return nil
-}
-
 // connect dissolves the socket's association and connects it to dst
-// (with the IPv6 scope, an interface index); nothing is sent.
+// (with the IPv6 scope, an interface index) on the discard port, in
+// network byte order; nothing is sent.
 func (sl *sockSlot) connect(dst netip.Addr, scope int) syscall.Errno {
 	fd := uintptr(sl.fd)
 	var unspec syscall.RawSockaddr
@@ -164,17 +140,12 @@ func (sl *sockSlot) connect(dst netip.Addr, scope int) syscall.Errno {
 
 	var e syscall.Errno
 	if dst.Is4() {
-		var sa syscall.RawSockaddrInet4
-		sa.Family = syscall.AF_INET
-		sa.Port = htons(9) // discard; nothing is sent
-		sa.Addr = dst.As4()
+		sa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: dst.As4()}
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], 9)
 		_, _, e = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
 	} else {
-		var sa syscall.RawSockaddrInet6
-		sa.Family = syscall.AF_INET6
-		sa.Port = htons(9)
-		sa.Addr = dst.As16()
-		sa.Scope_id = uint32(scope)
+		sa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: dst.As16(), Scope_id: uint32(scope)}
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], 9)
 		_, _, e = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
 	}
 	return e
@@ -187,7 +158,7 @@ func (sl *sockSlot) localAddr() (local netip.Addr, index int, zone string, err e
 	n := uint32(unsafe.Sizeof(rsa))
 	_, _, e := syscall.RawSyscall(syscall.SYS_GETSOCKNAME, uintptr(sl.fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)))
 	if e != 0 {
-		return netip.Addr{}, 0, "", &net.OpError{Op: "getsockname", Net: "udp", Err: e}
+		return local, 0, "", opError("getsockname", e)
 	}
 	switch rsa.Addr.Family {
 	case syscall.AF_INET:
@@ -197,7 +168,7 @@ func (sl *sockSlot) localAddr() (local netip.Addr, index int, zone string, err e
 		sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&rsa))
 		return netip.AddrFrom16(sa.Addr), int(sa.Scope_id), "", nil
 	}
-	return netip.Addr{}, 0, "", nil
+	return local, 0, "", nil
 }
 
 // openProbeSocket opens a UDP socket bound to a fixed port. Binding an
@@ -208,46 +179,48 @@ func (sl *sockSlot) localAddr() (local netip.Addr, index int, zone string, err e
 // process takes it in between, the socket stays unbound (auto-bound on
 // connect), which is slower but correct.
 func openProbeSocket(domain int) (int, error) {
-	fd, err := syscall.Socket(domain, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	fd, err := udpSocket(domain)
 	if err != nil {
 		return -1, err
-	}
-	if domain == syscall.AF_INET6 {
-		// Keep off the IPv4 port space.
-		syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 1)
 	}
 	// Nothing is ever read: datagrams someone sends to the port should
 	// not pile up (the kernel rounds this up to its minimum).
 	syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1)
 	for range 3 {
 		port, err := freeUDPPort(domain)
-		if err != nil {
-			break
-		}
-		var sa syscall.Sockaddr = &syscall.SockaddrInet4{Port: port}
-		if domain == syscall.AF_INET6 {
-			sa = &syscall.SockaddrInet6{Port: port}
-		}
-		if syscall.Bind(fd, sa) == nil {
+		if err != nil || syscall.Bind(fd, anyAddr(domain, port)) == nil {
 			break
 		}
 	}
 	return fd, nil
 }
 
+// udpSocket opens a UDP socket; an IPv6 one keeps off the IPv4 port
+// space.
+func udpSocket(domain int) (int, error) {
+	fd, err := syscall.Socket(domain, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err == nil && domain == syscall.AF_INET6 {
+		syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 1)
+	}
+	return fd, err
+}
+
+// anyAddr is the wildcard address of domain with port.
+func anyAddr(domain, port int) syscall.Sockaddr {
+	if domain == syscall.AF_INET6 {
+		return &syscall.SockaddrInet6{Port: port}
+	}
+	return &syscall.SockaddrInet4{Port: port}
+}
+
 // freeUDPPort asks the kernel for a UDP port that is free right now.
 func freeUDPPort(domain int) (int, error) {
-	fd, err := syscall.Socket(domain, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	fd, err := udpSocket(domain)
 	if err != nil {
 		return 0, err
 	}
 	defer syscall.Close(fd)
-	var sa syscall.Sockaddr = &syscall.SockaddrInet4{}
-	if domain == syscall.AF_INET6 {
-		syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 1)
-		sa = &syscall.SockaddrInet6{}
-	}
-	if err := syscall.Bind(fd, sa); err != nil {
+	if err := syscall.Bind(fd, anyAddr(domain, 0)); err != nil {
 		return 0, err
 	}
 	got, err := syscall.Getsockname(fd)
@@ -263,18 +236,10 @@ func freeUDPPort(domain int) (int, error) {
 	return 0, errors.New("unexpected socket address")
 }
 
-func htons(p uint16) uint16 {
-	var b [2]byte
-	binary.BigEndian.PutUint16(b[:], p)
-	return binary.NativeEndian.Uint16(b[:])
-}
-
 // zoneIndex resolves an IPv6 zone (an interface name or number).
 func zoneIndex(z string, sn *sysSnapshot) (int, error) {
-	if sn != nil {
-		if i, ok := sn.ifIndex[z]; ok {
-			return i, nil
-		}
+	if i, ok := sn.ifIndex[z]; ok {
+		return i, nil
 	}
 	if i, err := strconv.Atoi(z); err == nil && i > 0 {
 		return i, nil

@@ -3,6 +3,8 @@
 package addrselect
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"net/netip"
 	"syscall"
@@ -65,8 +67,8 @@ func (e *netlinkError) Unwrap() error { return e.err }
 // It is pure, so that tests and fuzzing can feed it recorded and mutated
 // dumps. A dump that is not a sequence of netlink messages is a
 // *netlinkError; a message it cannot use (too short, bad attributes, an
-// address of the wrong family or with a prefix longer than the address)
-// is skipped. The table has at most one entry per RTM_NEWADDR message.
+// address of the wrong family or IPv4-mapped, or with a prefix longer
+// than the address) is skipped. The table has at most one entry per RTM_NEWADDR message.
 func parseSnapshot(links, addrs []byte) (*sysSnapshot, error) {
 	lmsgs, err := syscall.ParseNetlinkMessage(links)
 	if err != nil {
@@ -109,7 +111,8 @@ func parseLink(m *syscall.NetlinkMessage) (index int, l sysLink, ok bool) {
 	index = int(int32(binary.NativeEndian.Uint32(m.Data[4:8])))
 	wellFormed := routeAttrs(m.Data[syscall.SizeofIfInfomsg:], func(t uint16, v []byte) {
 		if t == syscall.IFLA_IFNAME {
-			l, ok = sysLink{string(trimNUL(v)), encapsulatedLinkTypes[typ]}, true
+			name, _, _ := bytes.Cut(v, []byte{0})
+			l, ok = sysLink{string(name), encapsulatedLinkTypes[typ]}, true
 		}
 	})
 	return index, l, ok && wellFormed
@@ -167,11 +170,8 @@ func parseAddr(m *syscall.NetlinkMessage, byIndex map[int]sysLink) (k sysKey, sr
 	}
 	// For IPv4 point-to-point links IFA_ADDRESS is the peer and
 	// IFA_LOCAL our own address.
-	addr := local
-	if !addr.IsValid() {
-		addr = address
-	}
-	if !addr.IsValid() || (family == syscall.AF_INET) != addr.Is4() || plen > addr.BitLen() {
+	addr := cmp.Or(local, address)
+	if !addr.IsValid() || addr.Is4In6() || (family == syscall.AF_INET) != addr.Is4() || plen > addr.BitLen() {
 		return k, src, false
 	}
 	l := byIndex[index]
@@ -186,18 +186,5 @@ func parseAddr(m *syscall.NetlinkMessage, byIndex map[int]sysLink) (k sysKey, sr
 		Encapsulated: l.encap,
 		Interface:    l.name,
 	}
-	k = sysKey{addr: addr}
-	if zoned(addr) {
-		k.index = index
-	}
-	return k, src, true
-}
-
-func trimNUL(b []byte) []byte {
-	for i, c := range b {
-		if c == 0 {
-			return b[:i]
-		}
-	}
-	return b
+	return keyOf(addr, index), src, true
 }

@@ -53,11 +53,7 @@ func loadSnapshot() (*sysSnapshot, error) {
 			}
 			ip = ip.Unmap()
 			ones, _ := ipn.Mask.Size()
-			k := sysKey{addr: ip}
-			if zoned(ip) {
-				k.index = ifi.Index
-			}
-			sn.addrs[k] = Source{Addr: ip, PrefixLen: ones, Interface: ifi.Name}
+			sn.addrs[keyOf(ip, ifi.Index)] = Source{Addr: ip, PrefixLen: ones, Interface: ifi.Name}
 		}
 	}
 	return sn, nil

@@ -64,6 +64,12 @@ const (
 	CodeRelayUnreachable Code = "relay-unreachable" // the relay cannot reach the recipient domain (CheckBounce)
 	CodeBounceLost       Code = "bounce-lost"       // a DSN cannot reach the sender's domain (CheckBounce)
 
+	// MTA-STS (RFC 8461), reported by [Report.CheckSTS].
+	CodeSTSUnlisted      Code = "mta-sts-unlisted"       // an MX host the domain's MTA-STS policy does not list
+	CodeSTSUnusedPattern Code = "mta-sts-unused-pattern" // a policy mx pattern that matches no MX host
+	CodeSTSNoMX          Code = "mta-sts-no-mx"          // the policy permits none of the MX hosts
+	CodeSTSFailed        Code = "mta-sts-failed"         // the policy could not be discovered or fetched
+
 	// Host level.
 	CodeInvalidExchange Code = "invalid-exchange" // exchange is an IP literal or not a host name (RFC 5321 section 5.1)
 	CodeNoAddress       Code = "no-address"       // MX host without A or AAAA records
@@ -113,6 +119,8 @@ type Report struct {
 	Reach []Reach `json:"reach"`
 	// Findings are the problems and facts found, never nil.
 	Findings []AuditFinding `json:"findings"`
+	// STS is the MTA-STS policy checked by [Report.CheckSTS], if any.
+	STS *STSPolicy `json:"mta_sts,omitempty"`
 }
 
 // AuditHost is an MX host as the audit saw it.
@@ -166,11 +174,61 @@ func (p *Planner) Audit(ctx context.Context, domain string) (*Report, error) {
 		return nil, err
 	}
 	r, err := p.check(dd.domain, dd.mx, dd.addrs, dd.cnames)
+	if err == nil && p.STS != nil && !r.NullMX {
+		pol, serr := p.STS.Policy(ctx, p.resolver(), r.Domain)
+		if serr != nil {
+			r.add(AuditFinding{Code: CodeSTSFailed, Severity: SeverityWarning, Preference: noPreference,
+				Message: "MTA-STS policy of " + r.Domain + " could not be refreshed: " + serr.Error()})
+		}
+		if pol != nil {
+			r.CheckSTS(pol)
+		}
+	}
 	if err == nil {
 		p.auditNAT64(ctx, r, nat64Err)
 		err = ctx.Err()
 	}
 	return r, err
+}
+
+// CheckSTS adds to r the findings about the domain's MTA-STS policy pol
+// (RFC 8461) against its MX hosts: hosts no mx pattern matches (section
+// 4.1; under enforce senders skip them), patterns that match no host,
+// and a policy that permits no MX host at all (under enforce, mail to
+// the domain is deferred until the policy changes). A policy in mode
+// none is recorded without findings.
+func (r *Report) CheckSTS(pol *STSPolicy) {
+	r.STS = pol
+	if pol.Mode == STSModeNone || r.NullMX {
+		return
+	}
+	sev, effect := SeverityWarning, "senders that enforce the policy skip it"
+	if pol.Mode == STSModeTesting {
+		effect = "senders deliver anyway (mode testing) and report the mismatch"
+	}
+	listed := 0
+	for _, h := range r.Hosts {
+		if pol.Match(h.Name) {
+			listed++
+			continue
+		}
+		r.add(AuditFinding{Code: CodeSTSUnlisted, Severity: sev, Host: h.Name, Preference: int(h.Preference),
+			Message: "MX host " + h.Name + " matches no mx pattern of the MTA-STS policy (" + pol.Mode.String() + "): " + effect + " (RFC 8461 sections 4.1 and 5)"})
+	}
+	for _, pat := range pol.MX {
+		if !slices.ContainsFunc(r.Hosts, func(h AuditHost) bool { return matchPattern(pat, h.Name) }) {
+			r.add(AuditFinding{Code: CodeSTSUnusedPattern, Severity: SeverityInfo, Preference: noPreference,
+				Message: "MTA-STS mx pattern " + strconv.Quote(pat) + " matches no MX host of " + r.Domain})
+		}
+	}
+	if listed == 0 && len(r.Hosts) > 0 {
+		sev = SeverityError
+		if pol.Mode == STSModeTesting {
+			sev = SeverityWarning
+		}
+		r.add(AuditFinding{Code: CodeSTSNoMX, Severity: sev, Preference: noPreference,
+			Message: "the MTA-STS policy of " + r.Domain + " (" + pol.Mode.String() + ") permits none of its MX hosts: under enforce, senders defer all mail to it (RFC 8461 section 5)"})
+	}
 }
 
 type domainData struct {

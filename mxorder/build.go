@@ -54,6 +54,19 @@ type entry struct {
 // returned with [ErrNullMX], [ErrNoSuchDomain], [ErrNoPrimaryRelay] and
 // [*UnreachableError], and is nil for an invalid domain name.
 func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs map[string]HostAddrs) (*Plan, error) {
+	return p.BuildWith(ctx, domain, mx, addrs, nil)
+}
+
+// BuildWith is [Planner.Build] for a delivery with a history and a TLS
+// policy: st (nil: none) says what happened on earlier attempts, the
+// domain's MTA-STS policy and its DANE status. The plan says per
+// attempt why it is where it is and what TLS it requires. Besides
+// Build's errors it returns [*PolicyError] when the TLS policy leaves no
+// MX host and [ErrFamilyDeferred] when the attempt number's families
+// leave no address, both temporary. For a given Seed (Seeded) and st the
+// plan is the same every time. BuildWith does not fetch MTA-STS
+// policies: [Planner.PlanWith] does.
+func (p *Planner) BuildWith(ctx context.Context, domain string, mx []*net.MX, addrs map[string]HostAddrs, st *DeliveryState) (*Plan, error) {
 	d, reason := normalize(domain)
 	if reason != "" {
 		return nil, &NameError{Name: domain, Reason: reason}
@@ -66,7 +79,7 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 	for i := range entries {
 		entries[i].ha = lookupAddrs(addrs, &entries[i])
 	}
-	return p.build(ctx, plan, entries)
+	return p.build(ctx, plan, entries, st)
 }
 
 // build makes the plan from the entries (sorted by preference, with
@@ -74,13 +87,17 @@ func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs 
 // host and the MX hosts not better than it, find the sender's families,
 // add each host with its usable addresses, cut the attempts to the
 // limit.
-func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan, error) {
+func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry, st *DeliveryState) (*Plan, error) {
 	if err := p.checkNAT64(); err != nil {
 		return nil, err
 	}
 	plan.NAT64 = slices.Clone(p.NAT64)
+	if st == nil {
+		st = &noState
+	}
+	plan.Attempt = st.History.Attempt
 	var r rng
-	p.newRNG(&r, plan.Domain)
+	p.newRNG(&r, plan.Domain, st.History.attempt())
 	shuffleRuns(entries, &r)
 	entries, err := p.dropSelf(plan, entries)
 	if err != nil {
@@ -94,20 +111,38 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry) (*Plan
 		return plan, &domainError{plan.Domain, err}
 	}
 	plan.SenderFamilies = senders
+	if st.STS != nil {
+		plan.STS = &STSApplied{Mode: st.STS.Mode, ID: st.STS.ID, Unlisted: []string{}}
+	}
 	var b planBuilder
 	b.init(p, plan, entries)
+	b.st = st
 	for i := range entries {
-		if err := b.addHost(ctx, &entries[i]); err != nil {
+		tls, ok := b.hostPolicy(&entries[i])
+		if !ok {
+			continue
+		}
+		if err := b.addHost(ctx, &entries[i], tls); err != nil {
 			return plan, err
 		}
 	}
 	if len(plan.Hosts) == 0 {
+		if err := b.policyError(); err != nil {
+			return plan, err
+		}
 		return plan, b.noHostError(len(entries))
 	}
 	plan.Skipped = append(plan.Skipped, b.dups...)
-	plan.attempts = p.limitAttempts(plan, b.attempts)
+	attempts, err := p.applyStrategies(plan, b.attempts, &st.History)
+	if err != nil {
+		return plan, err
+	}
+	plan.attempts = p.limitAttempts(plan, attempts)
 	return plan, nil
 }
+
+// noState is the DeliveryState of a plan made without one.
+var noState DeliveryState
 
 // nullMXPlan completes the plan of a domain whose MX records failed
 // with err: for a null MX (RFC 7505) the plan says so and names the
@@ -174,6 +209,11 @@ type planBuilder struct {
 	// host, in attempt order; they follow the hosts' own skips.
 	dups []Skip
 	nat  nat64State
+	// st is the delivery state; stsUnlisted and tlsaFailed name the
+	// hosts its TLS policy skipped.
+	st          *DeliveryState
+	stsUnlisted []string
+	tlsaFailed  []string
 }
 
 // init sizes every slice and map for all the addresses of the entries,
@@ -198,7 +238,7 @@ func (b *planBuilder) init(p *Planner, plan *Plan, entries []entry) {
 
 // addHost adds the MX host of e to the plan with its usable addresses
 // in delivery order, or records why it has none.
-func (b *planBuilder) addHost(ctx context.Context, e *entry) error {
+func (b *planBuilder) addHost(ctx context.Context, e *entry, tls hostTLS) error {
 	failed := b.noteLookups(e)
 	fams, noRoute, err := b.usable(ctx, e, b.limitAddrs(e))
 	if err != nil {
@@ -212,7 +252,7 @@ func (b *planBuilder) addHost(ctx context.Context, e *entry) error {
 	// RFC 5321 section 5.1: the addresses of a multihomed host are tried
 	// in the order the resolver's address selection gives (RFC 6724
 	// section 6).
-	b.p.Selector.SortDestinations(b.dsts)
+	b.p.selector().SortDestinations(b.dsts)
 	start := len(b.cands)
 	for i := range b.dsts {
 		b.cands = append(b.cands, Candidate{Addr: b.dsts[i].Addr, Source: b.dsts[i].Source, NAT64: b.translation(b.dsts[i].Addr)})
@@ -222,7 +262,7 @@ func (b *planBuilder) addHost(ctx context.Context, e *entry) error {
 	if b.p.Prefer == IPv4 || b.p.Prefer == IPv6 {
 		preferFamily(hc, b.p.Prefer)
 	}
-	b.addAttempts(e, hc)
+	b.addAttempts(e, hc, tls)
 	b.plan.Hosts = append(b.plan.Hosts, MXHost{Name: e.name, Preference: e.pref, Addrs: hc, Families: fams})
 	return nil
 }
@@ -286,7 +326,7 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 		var err error
 		// The Planner's Selector governs the source rules (a Host without
 		// a Selector of its own, a System asked for public sources).
-		if d.Source, err = b.p.Selector.FindSource(ctx, b.p.Sources, a); err != nil {
+		if d.Source, err = b.p.selector().FindSource(ctx, b.p.Sources, a); err != nil {
 			return fams, noRoute, &domainError{b.plan.Domain, fmt.Errorf("source address for %s (MX %s): %w", a, e.name, err)}
 		}
 		if !d.Source.Addr.IsValid() { // no source: no route
@@ -345,7 +385,7 @@ func (b *planBuilder) skipHost(e *entry, fams Family, noRoute, failed bool) {
 // (10 MX x 4 addresses, go1.26, amd64, CPU profile), took about 20% of
 // Build (its lookups, inserts and four allocations); this scan takes
 // about 6%.
-func (b *planBuilder) addAttempts(e *entry, hc []Candidate) {
+func (b *planBuilder) addAttempts(e *entry, hc []Candidate, tls hostTLS) {
 	for _, c := range hc {
 		key := addrbits.From(c.Addr)
 		if i := slices.Index(b.listed, key); i >= 0 {
@@ -353,7 +393,8 @@ func (b *planBuilder) addAttempts(e *entry, hc []Candidate) {
 			continue
 		}
 		b.listed = append(b.listed, key)
-		b.attempts = append(b.attempts, Attempt{Host: e.name, Preference: e.pref, Addr: c.Addr, Source: c.Source.Addr, NAT64: c.NAT64})
+		b.attempts = append(b.attempts, Attempt{Host: e.name, Preference: e.pref, Addr: c.Addr, Source: c.Source.Addr, NAT64: c.NAT64,
+			Reason: ReasonMXOrder, TLS: tls.req, TLSAuth: tls.auth, TLSDetail: tls.detail})
 	}
 }
 
@@ -520,16 +561,22 @@ func (p *Planner) probedFamilies(ctx context.Context) Family {
 }
 
 // preferFamily moves the addresses of family f first, keeping the order
-// within each family (a stable partition in place).
+// within each family.
 func preferFamily(c []Candidate, f Family) {
-	// Insertion-style stable partition: n is small (bounded by
-	// MaxHostAddrs) and this allocates nothing.
+	moveFirst(c, func(c *Candidate) bool { return FamilyOf(c.Addr) == f })
+}
+
+// moveFirst moves the elements for which in reports true first, keeping
+// the order on both sides (a stable partition in place). Insertion
+// style: n is small (bounded by MaxHostAddrs) and this allocates
+// nothing.
+func moveFirst[T any](s []T, in func(*T) bool) {
 	k := 0
-	for i := range c {
-		if FamilyOf(c[i].Addr) == f {
-			x := c[i]
-			copy(c[k+1:i+1], c[k:i])
-			c[k] = x
+	for i := range s {
+		if in(&s[i]) {
+			x := s[i]
+			copy(s[k+1:i+1], s[k:i])
+			s[k] = x
 			k++
 		}
 	}

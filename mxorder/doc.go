@@ -10,7 +10,7 @@
 // # Use
 //
 //  1. Configure a [Planner] (the zero value works: net.DefaultResolver,
-//     RFC 6724, a dual-stack sender).
+//     RFC 6724 with a round-robin-safe rule 9, a dual-stack sender).
 //  2. Call [Planner.Plan] for the recipient domain; or [Planner.Build]
 //     with records you already have (the pure core: no DNS).
 //  3. Try [Plan.Attempts] in order, stopping after Plan.MaxSessions
@@ -19,7 +19,15 @@
 //     [ErrNoSuchDomain], [ErrNoPrimaryRelay] (permanent) and
 //     [ErrNoReachableMX] (see [UnreachableError.Temporary]).
 //  4. For diagnostics, [Planner.Audit], [Check] and [Planner.CheckBounce]
-//     report what is wrong with a domain's MX set for mixed-stack mail.
+//     report what is wrong with a domain's MX set for mixed-stack mail;
+//     [Report.CheckSTS] adds the domain's MTA-STS coverage.
+//  5. A mail transfer agent that retries calls [Planner.PlanWith] (or
+//     [Planner.BuildWith]) with a [DeliveryState]: the [History] of
+//     earlier attempts, the domain's MTA-STS policy ([STSCache] fetches
+//     and caches it; [ParseSTSPolicy] reads one) and its DANE status
+//     ([DANEStatus]). Each [Attempt] then says why it is where it is
+//     (Reason, Detail) and which TLS it requires (TLS, TLSAuth,
+//     TLSDetail); [*PolicyError] and [ErrFamilyDeferred] are temporary.
 //
 // # Model
 //
@@ -104,11 +112,47 @@
 // as [CodeNAT64Sender], as the sending domain's SPF record and reverse
 // DNS may not match it.
 //
+// Round robin. Without a Selector the planner uses [DefaultSelector]:
+// RFC 6724 with rule 9 reduced to "on-link or not"
+// ([addrselect.Rule9OnLink]). The study this module starts from found
+// that the RFC's longest-matching-prefix rule sends every client of a
+// site to the same address of a load-balanced name (several A or AAAA
+// records of one MX host), whatever order the DNS server rotates them
+// in; with the on-link variant an address on the sender's own link
+// still comes first and the others keep the resolver's order. Set
+// Selector to addrselect.RFC6724() to get the RFC's rule back.
+//
 // Limits. MaxAddresses and MaxSessions mirror Postfix's
 // smtp_mx_address_limit and smtp_mx_session_limit; with Balance, a cut
 // list keeps up to half of the budget for each family (Postfix's
 // smtp_balance_inet_protocols). Skipped addresses (family, route) cost
 // nothing. Addresses listed under two hosts are tried once.
+//
+// Retries. [Planner.AttemptFamilies] chooses the families by attempt
+// number, [Planner.SwitchFamily] starts a retry with the other family
+// after a connection failure, timeout or policy rejection, and
+// [Planner.GreylistRetry] retries a greylisted address first from the
+// same source; they combine with Prefer, MaxAddresses and Balance, which
+// apply after them. Family reordering stays within each host, so MX
+// preferences are kept; only the greylisted address may move ahead of
+// better hosts (they failed before it was reached). With Seeded, the
+// shuffle of equal preferences depends on the seed, the domain and the
+// attempt number, so the same history gives the same plan and retries
+// rotate among equal-preference hosts.
+//
+// TLS policy. DANE (RFC 7672) is decided first: with a DNSSEC-secure MX
+// RRset, a host whose TLSA lookup failed is skipped ([SkipTLSAFailed]);
+// usable TLSA records make the attempt require DANE-authenticated TLS,
+// secure but unusable ones TLS without authentication. MTA-STS (RFC
+// 8461) comes next: in enforce mode a host that no mx pattern matches is
+// skipped ([SkipSTSUnlisted]) and the others require a PKIX-valid
+// certificate; in testing mode the mismatch is reported (Plan.STS) and
+// delivery proceeds; mode none changes nothing. MTA-STS never overrides
+// DANE (RFC 8461 section 2): a host skipped for its TLSA lookup stays
+// skipped whatever the policy lists. Whether a host with usable TLSA
+// records that the policy does not list may be used is
+// [Planner.DANEOverridesSTS] (off by default). When the policy leaves no
+// host the error is a temporary [*PolicyError] (RFC 8461 section 5).
 //
 // Hostile DNS. At most MaxMX records and MaxHostAddrs addresses per host
 // are considered, at most Concurrency hosts are resolved at once, and

@@ -73,7 +73,7 @@ func TestPlanJSON(t *testing.T) {
 			name: "limits", domain: "example.org",
 			p: mxorder.Planner{Resolver: dns, Sources: relay4, Seeded: true, MaxAddresses: 1, MaxSessions: 2},
 			contains: []string{
-				`"attempts":[{"host":"mx10.example.org","preference":10,"addr":"192.0.2.10","source":"198.51.100.7"}]`,
+				`"attempts":[{"host":"mx10.example.org","preference":10,"addr":"192.0.2.10","source":"198.51.100.7","reason":"mx-order","tls":"opportunistic"`,
 				`"source_prefix_len":24`, `"reason":"family"`, `"reason":"address-limit"`,
 				`"sender_families":"ipv4"`, `"domain_families":"dual"`, `"max_sessions":2`, `"truncated":{"attempts":1}`,
 			},

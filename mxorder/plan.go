@@ -57,6 +57,12 @@ type Plan struct {
 	// NAT64 are the NAT64 prefixes the planner knew ([Planner.NAT64],
 	// configured or discovered); see [Translation].
 	NAT64 []netip.Prefix `json:"nat64_prefixes,omitempty"`
+	// Attempt is the number of the delivery attempt the plan was made
+	// for ([History].Attempt), 0 when no history was given.
+	Attempt int `json:"attempt,omitempty"`
+	// STS describes the MTA-STS policy applied (RFC 8461), nil when
+	// none was.
+	STS *STSApplied `json:"mta_sts,omitempty"`
 
 	attempts []Attempt
 }
@@ -94,6 +100,11 @@ type Candidate struct {
 // from Source for the MX host Host. Source is the zero Addr when the
 // planner has no Sources; the full [addrselect.Source] is in the host's
 // [Candidate].
+//
+// Reason and Detail say why the attempt is where it is (MX order, a
+// family strategy, a greylisting retry); TLS, TLSAuth and TLSDetail say
+// what TLS the connection requires (RFC 7672 section 2.2, RFC 8461
+// section 5) and why.
 type Attempt struct {
 	Host       string     `json:"host"`            // MX host name
 	Preference uint16     `json:"preference"`      // its MX preference
@@ -101,7 +112,12 @@ type Attempt struct {
 	Source     netip.Addr `json:"source,omitzero"` // local address to connect from
 	// NAT64 is, for an address synthesized for NAT64, the IPv4 address
 	// it stands for and the prefix ("via NAT64"); zero for a native one.
-	NAT64 Translation `json:"nat64,omitzero"`
+	NAT64     Translation    `json:"nat64,omitzero"`
+	Reason    AttemptReason  `json:"reason"`               // why it is here
+	Detail    string         `json:"detail,omitempty"`     // the specifics of Reason, for people
+	TLS       TLSRequirement `json:"tls"`                  // the TLS the connection requires
+	TLSAuth   TLSAuth        `json:"tls_auth,omitempty"`   // how the server is authenticated, for TLSAuthenticated
+	TLSDetail string         `json:"tls_detail,omitempty"` // why, for people
 }
 
 // Attempts returns the addresses to try, in order, after the address
@@ -200,6 +216,17 @@ const (
 	// answer carries one, so a Resolver that returns one is wrong; the
 	// address is never tried.
 	SkipZonedAddr
+	// SkipAttemptFamily: the address is in a family that
+	// [Planner.AttemptFamilies] does not allow on this attempt number.
+	SkipAttemptFamily
+	// SkipSTSUnlisted: the domain's MTA-STS policy is in enforce mode and
+	// none of its mx patterns matches the host (RFC 8461 sections 4.1
+	// and 5).
+	SkipSTSUnlisted
+	// SkipTLSAFailed: the MX RRset is DNSSEC-secure and the TLSA lookup
+	// of the host failed: the host counts as unreachable (RFC 7672
+	// section 2.2.1).
+	SkipTLSAFailed
 )
 
 var skipNames = [...]string{
@@ -216,6 +243,9 @@ var skipNames = [...]string{
 	SkipNullMX:        "null-mx",
 	SkipDuplicate:     "duplicate",
 	SkipZonedAddr:     "zoned-address",
+	SkipAttemptFamily: "attempt-family",
+	SkipSTSUnlisted:   "mta-sts-unlisted",
+	SkipTLSAFailed:    "tlsa-lookup-failed",
 }
 
 // String returns the reason's short name, such as "family", and
@@ -325,7 +355,7 @@ func (c *Candidate) UnmarshalJSON(b []byte) error {
 // item and failed lookup:
 //
 //	example.org: sender ipv4, domain dual
-//	  try 10 mx10.example.org 192.0.2.10 from 198.51.100.7
+//	  try 10 mx10.example.org 192.0.2.10 from 198.51.100.7 tls authenticated/dane
 //	  skip 20 mx20.example.org: family (host is IPv6-only, sender is IPv4-only)
 //
 // The format may change; use the fields (or JSON) to process a plan.
@@ -349,6 +379,15 @@ func (p *Plan) String() string {
 		}
 		if !a.NAT64.IsZero() {
 			b.WriteString(" (" + a.NAT64.String() + ")")
+		}
+		if a.Reason > ReasonMXOrder {
+			b.WriteString(" [" + a.Reason.String() + ": " + a.Detail + "]")
+		}
+		if a.TLS > TLSOpportunistic {
+			b.WriteString(" tls " + a.TLS.String())
+			if a.TLSAuth != 0 {
+				b.WriteString("/" + a.TLSAuth.String())
+			}
 		}
 	}
 	for _, s := range p.Skipped {

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/dualstack/dualstack/addrselect"
@@ -34,8 +35,9 @@ const (
 )
 
 // Planner turns a domain into a delivery [Plan]. Its fields are
-// configuration; the zero Planner works (net.DefaultResolver, RFC 6724,
-// a dual-stack sender, random shuffling, no attempt limits). A Planner must
+// configuration; the zero Planner works (net.DefaultResolver, RFC 6724
+// with the round-robin-safe rule 9 of [DefaultSelector], a dual-stack
+// sender, random shuffling, no attempt limits). A Planner must
 // not be modified once in use; it is then safe for concurrent use (but see
 // Rand).
 type Planner struct {
@@ -44,7 +46,8 @@ type Planner struct {
 	Resolver Resolver
 
 	// Selector orders the addresses of each host (RFC 6724 section 6).
-	// Nil means addrselect.RFC6724().
+	// Nil means [DefaultSelector]: RFC 6724 with the round-robin-safe
+	// rule 9 ([addrselect.Rule9OnLink]).
 	Selector *addrselect.Selector
 
 	// Sources finds the local host's source address for a destination; an
@@ -95,6 +98,37 @@ type Planner struct {
 	// the Selector's order.
 	Prefer Family
 
+	// AttemptFamilies chooses the families by delivery attempt number
+	// ([History].Attempt): entry i applies to attempt i+1, the last entry
+	// to every later attempt; 0 or DualStack allows both. Addresses of
+	// other families are skipped ([SkipAttemptFamily]). {IPv6,
+	// DualStack} tries IPv6 only on the first attempt and both
+	// afterwards (Stalwart and KumoMTA choose the family by retry
+	// number). Nil allows both on every attempt.
+	AttemptFamilies []Family
+	// SwitchFamily starts a retry with the other family when the most
+	// recent earlier attempt failed to connect, timed out or was
+	// rejected for policy ([FailureConnect], [FailureTimeout],
+	// [FailurePolicy]): within each host, that family's addresses come
+	// first, overriding Prefer for this attempt. mox does this, to get
+	// around per-family blocklists and broken routes.
+	SwitchFamily bool
+	// GreylistRetry tries the address of the most recent greylisted
+	// attempt ([FailureGreylisted]) first, from the same source address,
+	// so that the receiver recognises the retry (mox keeps the address
+	// for this reason). It moves that address ahead of better MX hosts:
+	// the host was reached before, and the better ones failed.
+	GreylistRetry bool
+	// DANEOverridesSTS keeps an MX host that the enforced MTA-STS policy
+	// does not list when the host has usable TLSA records (it is then
+	// authenticated by DANE). RFC 8461 and RFC 7672 leave this open;
+	// KumoMTA lets DANE take precedence. False (the default) skips such
+	// a host, as the policy says.
+	DANEOverridesSTS bool
+	// STS, when set, is the MTA-STS policy cache [Planner.PlanWith]
+	// consults for a domain whose DeliveryState has no policy.
+	STS *STSCache
+
 	// NullMX is the policy for "." mixed with other MX records.
 	NullMX NullMXPolicy
 
@@ -131,6 +165,28 @@ type Planner struct {
 	DiscoverNAT64 bool
 }
 
+// DefaultSelector returns the address selection a Planner without a
+// Selector uses: [addrselect.RFC6724] with [addrselect.Rule9OnLink]. The
+// RFC's own rule 9 (longest matching prefix) puts the address
+// numerically closest to the sender first, whatever order DNS gives, so
+// every sender of a site picks the same address of a load-balanced MX
+// host; the on-link variant still prefers an address on the sender's
+// own link and otherwise keeps the resolver's order. The result is
+// shared and immutable.
+func DefaultSelector() *addrselect.Selector { return defaultSelector() }
+
+var defaultSelector = sync.OnceValue(func() *addrselect.Selector {
+	return addrselect.RFC6724(addrselect.WithRule9(addrselect.Rule9OnLink))
+})
+
+// selector returns the Selector to order addresses with.
+func (p *Planner) selector() *addrselect.Selector {
+	if p.Selector != nil {
+		return p.Selector
+	}
+	return defaultSelector()
+}
+
 func (p *Planner) maxMX() int {
 	if p.MaxMX > 0 {
 		return p.MaxMX
@@ -160,7 +216,7 @@ type rng struct {
 	mode uint8 // 0 runtime, 1 pcg, 2 src
 }
 
-func (p *Planner) newRNG(r *rng, domain string) {
+func (p *Planner) newRNG(r *rng, domain string, attempt int) {
 	switch {
 	case p.Rand != nil:
 		r.src, r.mode = p.Rand, 2
@@ -169,7 +225,10 @@ func (p *Planner) newRNG(r *rng, domain string) {
 		// shuffles different domains differently.
 		h := fnv.New64a()
 		io.WriteString(h, domain)
-		r.pcg.Seed(p.Seed, h.Sum64())
+		// Later delivery attempts shuffle differently, so that a retry
+		// can start at another MX host of equal preference; the first
+		// attempt keeps the shuffle of a plan without history.
+		r.pcg.Seed(p.Seed, h.Sum64()+uint64(attempt-1)*0x9e3779b97f4a7c15)
 		r.mode = 1
 	}
 }

@@ -64,6 +64,17 @@ func (p *Planner) resolver() Resolver {
 // list the address lookups that did not answer as timed out, with an
 // error that unwraps to ctx's error.
 func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
+	return p.PlanWith(ctx, domain, nil)
+}
+
+// PlanWith is [Planner.Plan] for a delivery with a history and a TLS
+// policy (st, nil for none), as [Planner.BuildWith] describes. When
+// Planner.STS is set and st carries no MTA-STS policy, the policy is
+// taken from that cache (fetched if needed, through the Planner's
+// Resolver); a failure to get one is recorded in Plan.LookupErrors
+// (network "mta-sts") and delivery proceeds without a policy, or with
+// the last good one still cached (RFC 8461 sections 3.3 and 5.1).
+func (p *Planner) PlanWith(ctx context.Context, domain string, st *DeliveryState) (*Plan, error) {
 	d, reason := normalize(domain)
 	if reason != "" {
 		return nil, &NameError{Name: domain, Reason: reason}
@@ -80,6 +91,7 @@ func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	// path (Planner.Build) is for records the caller already has.
 	plan := &Plan{Domain: d, MaxSessions: p.MaxSessions}
 	plan.noteLookup(nat64Host, "ip6", nat64Err)
+	st = p.withSTS(ctx, plan, st)
 	entries, err := p.entries(plan, mx)
 	switch {
 	case err != nil:
@@ -99,12 +111,34 @@ func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 			err = &domainError{d, err}
 			break
 		}
-		plan, err = p.build(ctx, plan, entries)
+		plan, err = p.build(ctx, plan, entries, st)
 	}
 	if plan != nil && mxErr != nil {
 		plan.noteLookup(d, "mx", mxErr)
 	}
 	return plan, err
+}
+
+// withSTS returns st with the MTA-STS policy of the plan's domain from
+// Planner.STS when st has none, and records a failure to get it.
+func (p *Planner) withSTS(ctx context.Context, plan *Plan, st *DeliveryState) *DeliveryState {
+	if p.STS == nil || (st != nil && st.STS != nil) {
+		return st
+	}
+	pol, err := p.STS.Policy(ctx, p.resolver(), plan.Domain)
+	if err != nil {
+		plan.LookupErrors = append(plan.LookupErrors, LookupError{Host: plan.Domain, Network: "mta-sts",
+			Temporary: true, Message: err.Error(), Err: err})
+	}
+	if pol == nil {
+		return st
+	}
+	var out DeliveryState
+	if st != nil {
+		out = *st
+	}
+	out.STS = pol
+	return &out
 }
 
 // lookupMX returns the MX records, a non-fatal error that came with

@@ -60,7 +60,7 @@ type options struct {
 	Seed    int64                // < 0: random shuffling
 	Audit   bool                 // also audit the domain
 	JSON    bool                 // JSON output
-	Sel     *addrselect.Selector // nil: RFC 6724
+	Sel     *addrselect.Selector // nil: the planner's default (mxorder.DefaultSelector)
 }
 
 func main() {
@@ -69,7 +69,8 @@ func main() {
 
 // help is the -h text after the synopsis.
 const help = `Prints the delivery plan for a mail domain: the MX hosts in the order to
-try them, their addresses in RFC 6724 order with the source address, what
+try them, their addresses in RFC 6724 order (rule 9 on-link only, so
+that DNS round robin survives) with the source address, what
 was skipped and why, and the attempts.
 
 Arguments:
@@ -345,7 +346,9 @@ func writePlan(w io.Writer, p *mxorder.Planner, plan *mxorder.Plan) {
 	}
 	sel := p.Selector
 	if sel == nil {
-		sel = addrselect.RFC6724()
+		// The planner's own default: RFC 6724 with the on-link rule 9,
+		// which keeps DNS round robin.
+		sel = mxorder.DefaultSelector()
 	}
 	fmt.Fprintln(w, "\nhosts:")
 	if len(plan.Hosts) == 0 {

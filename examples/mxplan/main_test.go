@@ -334,3 +334,31 @@ func TestTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundRobinDefault checks that mxplan follows the planner's default
+// (rule 9 on-link only): of two off-link addresses of one MX host, the
+// one DNS lists first is tried first, even though the other shares a
+// longer prefix with the sender (which RFC 6724's own rule 9 prefers).
+func TestRoundRobinDefault(t *testing.T) {
+	tests := []struct {
+		name  string
+		addrs []string
+		first string
+	}{
+		{"near-listed-first", []string{"192.0.2.200", "203.0.113.1"}, "192.0.2.200"},
+		{"far-listed-first", []string{"203.0.113.1", "192.0.2.200"}, "203.0.113.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := mxordertest.New().MX("rr.example", 10, "mx.rr.example").A("mx.rr.example", tt.addrs...)
+			o := options{Sources: host(t, "192.0.2.25/25; route v4 default"), Seed: 1}
+			var buf bytes.Buffer
+			if err := run(context.Background(), &buf, res, o, "rr.example"); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if want := "1. " + tt.first + " port 25"; !strings.Contains(buf.String(), want) {
+				t.Errorf("output lacks %q:\n%s", want, buf.String())
+			}
+		})
+	}
+}

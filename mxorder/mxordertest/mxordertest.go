@@ -1,6 +1,6 @@
 // Package mxordertest provides an in-memory DNS [Resolver] for unit tests
-// of code that uses [github.com/dualstack/dualstack/mxorder]: MX, A, AAAA
-// and CNAME records, NXDOMAIN, no-data answers, SERVFAIL, timeouts and
+// of code that uses [github.com/dualstack/dualstack/mxorder]: MX, A, AAAA,
+// CNAME and TXT records, NXDOMAIN, no-data answers, SERVFAIL, timeouts and
 // delays, per name and query type.
 //
 // Its errors are *net.DNSError values with the same IsNotFound,
@@ -34,9 +34,10 @@ const (
 	TypeA
 	TypeAAAA
 	TypeCNAME
+	TypeTXT
 )
 
-// String returns "MX", "A", "AAAA", "CNAME" or "ANY".
+// String returns "MX", "A", "AAAA", "CNAME", "TXT" or "ANY".
 func (t QType) String() string {
 	switch t {
 	case TypeMX:
@@ -47,6 +48,8 @@ func (t QType) String() string {
 		return "AAAA"
 	case TypeCNAME:
 		return "CNAME"
+	case TypeTXT:
+		return "TXT"
 	}
 	return "ANY"
 }
@@ -69,13 +72,14 @@ type node struct {
 	mx      []*net.MX
 	a, aaaa []netip.Addr
 	cname   string
+	txt     []string
 	nx      bool
-	fail    [5]failure
-	delay   [5]time.Duration
+	fail    [6]failure
+	delay   [6]time.Duration
 }
 
-// Resolver is an in-memory implementation of [mxorder.Resolver] and
-// [mxorder.CNAMEResolver]. Build it with [New] and the chaining methods,
+// Resolver is an in-memory implementation of [mxorder.Resolver],
+// [mxorder.CNAMEResolver] and [mxorder.TXTResolver]. Build it with [New] and the chaining methods,
 // which panic on malformed literals (they are meant for hard-coded test
 // data); then use it from any number of goroutines. Names are compared
 // case-insensitively, with or without a trailing dot. A name that was
@@ -89,6 +93,7 @@ type Resolver struct {
 var (
 	_ mxorder.Resolver      = (*Resolver)(nil)
 	_ mxorder.CNAMEResolver = (*Resolver)(nil)
+	_ mxorder.TXTResolver   = (*Resolver)(nil)
 )
 
 // New returns an empty Resolver: every name is NXDOMAIN.
@@ -124,6 +129,13 @@ func (r *Resolver) MX(domain string, pref uint16, host string) *Resolver {
 		host = strings.TrimSuffix(host, ".") + "."
 	}
 	return r.edit(domain, func(n *node) { n.mx = append(n.mx, &net.MX{Host: host, Pref: pref}) })
+}
+
+// TXT adds a TXT record to name (its strings already concatenated, as
+// *net.Resolver returns them), for example the MTA-STS record
+// TXT("_mta-sts.example.com", "v=STSv1; id=1").
+func (r *Resolver) TXT(name, record string) *Resolver {
+	return r.edit(name, func(n *node) { n.txt = append(n.txt, record) })
 }
 
 // NullMX publishes the null MX "domain MX 0 ." (RFC 7505).
@@ -403,4 +415,20 @@ func (r *Resolver) LookupCNAME(ctx context.Context, host string) (string, error)
 		n = next
 	}
 	return "", &net.DNSError{Err: "too many CNAMEs", Name: host, Server: server}
+}
+
+// LookupTXT returns the TXT records of name, in the order added. No TXT
+// records gives an IsNotFound error, as *net.Resolver does.
+func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	nd, _, err := r.lookup(ctx, TypeTXT, name)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	out := slices.Clone(nd.txt)
+	r.mu.Unlock()
+	if len(out) == 0 {
+		return nil, notFound(name)
+	}
+	return out, nil
 }

@@ -267,3 +267,45 @@ func Example() {
 	// true lookup nowhere.example on mxordertest: no such host
 	// true lookup broken.example on mxordertest: server misbehaving
 }
+
+func TestTXT(t *testing.T) {
+	r := mxordertest.New().
+		TXT("_mta-sts.example.com", "v=STSv1; id=1").
+		TXT("_mta-sts.example.com", "other").
+		CNAME("_mta-sts.alias.example", "_mta-sts.example.com").
+		ServFail("_mta-sts.broken.example", mxordertest.TypeTXT).
+		NoData("_mta-sts.empty.example")
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		want     []string
+		notFound bool
+		temp     bool
+	}{
+		{name: "_mta-sts.example.com.", want: []string{"v=STSv1; id=1", "other"}},
+		{name: "_mta-sts.alias.example", want: []string{"v=STSv1; id=1", "other"}},
+		{name: "_mta-sts.broken.example", temp: true},
+		{name: "_mta-sts.empty.example", notFound: true},
+		{name: "_mta-sts.missing.example", notFound: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.LookupTXT(ctx, tt.name)
+			var de *net.DNSError
+			switch {
+			case tt.notFound || tt.temp:
+				if !errors.As(err, &de) || de.IsNotFound != tt.notFound || de.IsTemporary != tt.temp {
+					t.Fatalf("LookupTXT(%s) error = %#v; want notFound=%v temporary=%v", tt.name, err, tt.notFound, tt.temp)
+				}
+			case err != nil:
+				t.Fatalf("LookupTXT(%s): %v", tt.name, err)
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("LookupTXT(%s) (-want +got):\n%s", tt.name, d)
+			}
+		})
+	}
+	if n := r.Count(mxordertest.TypeTXT, "_mta-sts.example.com"); n != 1 {
+		t.Errorf("Count(TXT) = %d; want 1", n)
+	}
+}

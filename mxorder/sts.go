@@ -1,0 +1,482 @@
+package mxorder
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// STSMode is the mode of an MTA-STS policy (RFC 8461 section 5).
+type STSMode uint8
+
+// The modes.
+const (
+	// STSModeEnforce: do not deliver to MX hosts that fail MX matching or
+	// certificate validation, or lack STARTTLS.
+	STSModeEnforce STSMode = iota + 1
+	// STSModeTesting: report validation failures, deliver anyway.
+	STSModeTesting
+	// STSModeNone: as if the domain had no policy (used to remove one,
+	// RFC 8461 section 8.3).
+	STSModeNone
+)
+
+var stsModeNames = [...]string{STSModeEnforce: "enforce", STSModeTesting: "testing", STSModeNone: "none"}
+
+// String returns "enforce", "testing" or "none".
+func (m STSMode) String() string { return enumString(stsModeNames[:], uint8(m), "mode") }
+
+// MarshalText implements [encoding.TextMarshaler] with String.
+func (m STSMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
+// MarshalText writes.
+func (m *STSMode) UnmarshalText(b []byte) error {
+	return unmarshalEnum(m, stsModeNames[:], b, "mode")
+}
+
+// Bounds of the MTA-STS formats.
+const (
+	// MaxSTSAge is the largest max_age a policy may have, 31,557,600
+	// seconds (RFC 8461 section 3.2).
+	MaxSTSAge = 31557600 * time.Second
+	// MaxSTSPolicySize is the largest policy body read, 64 KiB (the size
+	// RFC 8461 section 3.3 suggests).
+	MaxSTSPolicySize = 64 << 10
+	// maxSTSRecordLen bounds a TXT record: far more than any valid one.
+	maxSTSRecordLen = 4096
+)
+
+// ErrInvalidSTS: an MTA-STS TXT record or policy is not valid. The
+// concrete error is an [*STSParseError].
+var ErrInvalidSTS = errors.New("invalid MTA-STS record or policy")
+
+// STSParseError reports where an MTA-STS TXT record or policy file is
+// invalid and why. It unwraps to [ErrInvalidSTS].
+type STSParseError struct {
+	Input  string // "record" (the _mta-sts TXT record) or "policy"
+	Line   int    // 1-based line (always 1 for a record); 0 when about the whole input
+	Column int    // 1-based byte column in the line; 0 when about the whole line or input
+	Field  string // the key concerned, if any
+	Reason string // what is wrong
+}
+
+// Error says where and what, for example
+// `mxorder: MTA-STS policy line 2 column 7 (mode): unknown mode "strict"`.
+func (e *STSParseError) Error() string {
+	var b strings.Builder
+	b.WriteString("mxorder: MTA-STS " + e.Input)
+	if e.Line > 0 {
+		b.WriteString(" line " + strconv.Itoa(e.Line))
+	}
+	if e.Column > 0 {
+		b.WriteString(" column " + strconv.Itoa(e.Column))
+	}
+	if e.Field != "" {
+		b.WriteString(" (" + e.Field + ")")
+	}
+	b.WriteString(": " + e.Reason)
+	return b.String()
+}
+
+// Unwrap returns [ErrInvalidSTS].
+func (e *STSParseError) Unwrap() error { return ErrInvalidSTS }
+
+// STSExtension is a field of an MTA-STS record or policy that RFC 8461
+// does not define; parsers keep it (in order) and otherwise ignore it.
+type STSExtension struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// STSRecord is a parsed _mta-sts TXT record (RFC 8461 section 3.1).
+type STSRecord struct {
+	ID         string         `json:"id"`                   // the policy id: 1 to 32 letters and digits
+	Extensions []STSExtension `json:"extensions,omitempty"` // unknown fields, first of each name
+}
+
+// String returns the record in canonical form: "v=STSv1; id=ID;" and
+// the extensions.
+func (r *STSRecord) String() string {
+	var b strings.Builder
+	b.WriteString("v=STSv1; id=" + r.ID + ";")
+	for _, x := range r.Extensions {
+		b.WriteString(" " + x.Key + "=" + x.Value + ";")
+	}
+	return b.String()
+}
+
+// ParseSTSRecord parses the text of an _mta-sts TXT record (its strings
+// concatenated without spaces, RFC 8461 section 3.1). The record must
+// begin with "v=STSv1" and have an id; unknown fields are kept as
+// extensions; of a field given twice only the first counts.
+func ParseSTSRecord(txt string) (*STSRecord, error) {
+	bad := func(col int, field, reason string) error {
+		return &STSParseError{Input: "record", Line: 1, Column: col, Field: field, Reason: reason}
+	}
+	if len(txt) > maxSTSRecordLen {
+		return nil, bad(0, "", "longer than "+strconv.Itoa(maxSTSRecordLen)+" bytes")
+	}
+	const version = "v=STSv1"
+	if !strings.HasPrefix(txt, version) {
+		return nil, bad(1, "v", "the record must begin with "+strconv.Quote(version))
+	}
+	r := &STSRecord{}
+	seen := map[string]bool{"v": true}
+	i := len(version)
+	for {
+		i = skipWSP(txt, i)
+		if i == len(txt) {
+			break
+		}
+		if txt[i] != ';' {
+			return nil, bad(i+1, "", "expected \";\" between fields, found "+quoteByte(txt[i]))
+		}
+		i = skipWSP(txt, i+1)
+		if i == len(txt) {
+			break
+		}
+		name, value, next, err := recordField(txt, i)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[name] {
+			seen[name] = true
+			if name == "id" {
+				if reason := checkSTSID(value); reason != "" {
+					return nil, bad(i+len("id=")+1, "id", reason)
+				}
+				r.ID = value
+			} else {
+				r.Extensions = append(r.Extensions, STSExtension{Key: name, Value: value})
+			}
+		}
+		i = next
+	}
+	if r.ID == "" {
+		return nil, bad(0, "id", "the id field is missing")
+	}
+	return r, nil
+}
+
+// recordField parses "name=value" at txt[i:] (RFC 8461 section 3.1
+// sts-extension; the id has the same shape) and returns the offset
+// after it.
+func recordField(txt string, i int) (name, value string, next int, err error) {
+	eq := strings.IndexByte(txt[i:], '=')
+	if eq < 0 {
+		return "", "", 0, &STSParseError{Input: "record", Line: 1, Column: i + 1, Reason: "field without \"=\""}
+	}
+	name = txt[i : i+eq]
+	if reason := checkSTSKey(name); reason != "" {
+		return "", "", 0, &STSParseError{Input: "record", Line: 1, Column: i + 1, Field: printableName(name), Reason: reason}
+	}
+	j := i + eq + 1
+	k := j
+	for k < len(txt) && txt[k] != ';' && txt[k] != ' ' && txt[k] != '\t' {
+		// sts-ext-value: %x21-3A / %x3C / %x3E-7E (no "=", ";", SP, CTLs).
+		if c := txt[k]; c < 0x21 || c > 0x7e || c == '=' {
+			return "", "", 0, &STSParseError{Input: "record", Line: 1, Column: k + 1, Field: name, Reason: "invalid character " + quoteByte(c) + " in the value"}
+		}
+		k++
+	}
+	if k == j {
+		return "", "", 0, &STSParseError{Input: "record", Line: 1, Column: j + 1, Field: name, Reason: "empty value"}
+	}
+	return name, txt[j:k], k, nil
+}
+
+func skipWSP(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+func quoteByte(c byte) string { return strconv.QuoteRune(rune(c)) }
+
+// checkSTSKey checks a field name: a letter or digit, then up to 31
+// letters, digits, "_", "-" or "." (RFC 8461 sections 3.1 and 3.2).
+func checkSTSKey(k string) string {
+	if k == "" {
+		return "empty field name"
+	}
+	if len(k) > 32 {
+		return "field name longer than 32 characters"
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !isAlnum(c) && (i == 0 || (c != '_' && c != '-' && c != '.')) {
+			return "invalid character " + quoteByte(c) + " in the field name"
+		}
+	}
+	return ""
+}
+
+// checkSTSID checks a policy id: 1 to 32 letters and digits.
+func checkSTSID(id string) string {
+	if len(id) > 32 {
+		return "id longer than 32 characters"
+	}
+	for i := 0; i < len(id); i++ {
+		if !isAlnum(id[i]) {
+			return "invalid character " + quoteByte(id[i]) + " in the id (letters and digits only)"
+		}
+	}
+	return ""
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// STSPolicy is a parsed MTA-STS policy (RFC 8461 section 3.2). A policy
+// returned by this package must not be modified: the cache shares it.
+type STSPolicy struct {
+	Mode STSMode `json:"mode"`
+	// MX are the allowed MX patterns, in order, lower case: host names or
+	// "*." followed by a domain (RFC 8461 sections 3.2 and 4.1).
+	MX []string `json:"mx"`
+	// MaxAge is how long the policy may be cached, at most [MaxSTSAge]
+	// (in JSON: nanoseconds, as time.Duration marshals).
+	MaxAge time.Duration `json:"max_age_ns"`
+	// Extensions are the fields RFC 8461 does not define.
+	Extensions []STSExtension `json:"extensions,omitempty"`
+	// ID is the policy id of the TXT record the policy was fetched for;
+	// the parser leaves it empty, the [STSCache] sets it.
+	ID string `json:"id,omitempty"`
+}
+
+// MarshalJSON writes MX as a list ([] when empty), never null.
+func (p STSPolicy) MarshalJSON() ([]byte, error) {
+	type plain STSPolicy
+	p.MX = nonNil(p.MX)
+	return json.Marshal(plain(p))
+}
+
+// Match reports whether mxHost, an MX host name, matches one of the
+// policy's mx patterns (RFC 8461 section 4.1): equal names, ignoring
+// case and a trailing dot, or for a pattern "*.example.com" a name of
+// exactly one more label ("mail.example.com", but neither "example.com"
+// nor "a.b.example.com"). A name in U-labels is compared in its A-label
+// form.
+func (p *STSPolicy) Match(mxHost string) bool {
+	h, reason := normalize(mxHost)
+	if reason != "" {
+		h = strings.ToLower(strings.TrimSuffix(mxHost, "."))
+	}
+	return slices.ContainsFunc(p.MX, func(pat string) bool { return matchPattern(pat, h) })
+}
+
+// matchPattern reports whether the canonical host name h matches the mx
+// pattern pat (RFC 8461 section 4.1): a wildcard stands for exactly one
+// whole label.
+func matchPattern(pat, h string) bool {
+	if suffix, ok := strings.CutPrefix(pat, "*."); ok {
+		first, rest, found := strings.Cut(h, ".")
+		return found && first != "" && rest == suffix
+	}
+	return h == pat
+}
+
+// String returns the policy in canonical form: version, mode, the mx
+// patterns, max_age and the extensions, one per line, each line ending
+// in CRLF. ParseSTSPolicy of the result gives the policy back (but ID).
+func (p *STSPolicy) String() string {
+	var b strings.Builder
+	b.WriteString("version: STSv1\r\nmode: " + p.Mode.String() + "\r\n")
+	for _, m := range p.MX {
+		b.WriteString("mx: " + m + "\r\n")
+	}
+	b.WriteString("max_age: " + strconv.FormatInt(int64(p.MaxAge/time.Second), 10) + "\r\n")
+	for _, x := range p.Extensions {
+		b.WriteString(x.Key + ": " + x.Value + "\r\n")
+	}
+	return b.String()
+}
+
+// ParseSTSPolicy reads an MTA-STS policy file (RFC 8461 section 3.2):
+// "key: value" lines ending in LF or CRLF, with version STSv1, a mode, a
+// max_age of at most 31,557,600 seconds and at least one mx pattern
+// unless the mode is none. Unknown keys are kept as extensions; of a key
+// other than mx given twice only the first counts. Empty lines are
+// accepted. At most [MaxSTSPolicySize] bytes are read; a longer input is
+// an error. Errors are [*STSParseError] values with the line and column.
+func ParseSTSPolicy(r io.Reader) (*STSPolicy, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxSTSPolicySize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxSTSPolicySize {
+		return nil, &STSParseError{Input: "policy", Reason: "longer than " + strconv.Itoa(MaxSTSPolicySize) + " bytes"}
+	}
+	var ps policyParser
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), MaxSTSPolicySize+1)
+	for sc.Scan() {
+		ps.line++
+		if err := ps.parseLine(strings.TrimSuffix(sc.Text(), "\r")); err != nil {
+			return nil, err
+		}
+	}
+	return ps.finish()
+}
+
+// policyParser holds what ParseSTSPolicy has read so far.
+type policyParser struct {
+	p    STSPolicy
+	line int
+	seen map[string]bool
+}
+
+func (ps *policyParser) bad(col int, field, reason string) error {
+	return &STSParseError{Input: "policy", Line: ps.line, Column: col, Field: field, Reason: reason}
+}
+
+// parseLine parses one "key: value" line (sts-policy-field, then *WSP).
+func (ps *policyParser) parseLine(l string) error {
+	if l == "" {
+		return nil
+	}
+	colon := strings.IndexByte(l, ':')
+	if colon < 0 {
+		return ps.bad(1, "", "expected \"key: value\"")
+	}
+	key := l[:colon]
+	if reason := checkSTSKey(key); reason != "" {
+		return ps.bad(1, printableName(key), reason)
+	}
+	start := skipWSP(l, colon+1)
+	end := len(l)
+	for end > start && (l[end-1] == ' ' || l[end-1] == '\t') {
+		end--
+	}
+	value := l[start:end]
+	if value == "" {
+		return ps.bad(colon+2, key, "empty value")
+	}
+	if col := badValueByte(value); col >= 0 {
+		return ps.bad(start+col+1, key, "control character or invalid UTF-8 in the value")
+	}
+	if key == "mx" {
+		return ps.addMX(value, start+1)
+	}
+	if ps.seen[key] {
+		return nil // RFC 8461 section 3.2: only the first counts
+	}
+	if ps.seen == nil {
+		ps.seen = make(map[string]bool)
+	}
+	ps.seen[key] = true
+	return ps.setField(key, value, start+1)
+}
+
+// setField sets the non-repeated field key to value (at column col).
+func (ps *policyParser) setField(key, value string, col int) error {
+	switch key {
+	case "version":
+		if value != "STSv1" {
+			return ps.bad(col, key, "unsupported version "+strconv.Quote(value)+" (want STSv1)")
+		}
+	case "mode":
+		// The names only: UnmarshalText also takes "mode(N)".
+		m := slices.Index(stsModeNames[:], value)
+		if m <= 0 {
+			return ps.bad(col, key, "unknown mode "+strconv.Quote(value)+" (want enforce, testing or none)")
+		}
+		ps.p.Mode = STSMode(m)
+	case "max_age":
+		if len(value) > 10 || strings.Trim(value, "0123456789") != "" {
+			return ps.bad(col, key, "max_age must be 1 to 10 digits")
+		}
+		n, _ := strconv.ParseInt(value, 10, 64)
+		if time.Duration(n)*time.Second > MaxSTSAge {
+			return ps.bad(col, key, "max_age "+value+" exceeds 31557600 seconds")
+		}
+		ps.p.MaxAge = time.Duration(n) * time.Second
+	default:
+		ps.p.Extensions = append(ps.p.Extensions, STSExtension{Key: key, Value: value})
+	}
+	return nil
+}
+
+// addMX adds an mx pattern: a domain (RFC 5321 section 4.1.2), A-labels
+// for IDNs, with an optional leading "*." (RFC 8461 section 3.2).
+func (ps *policyParser) addMX(v string, col int) error {
+	d := strings.TrimPrefix(v, "*.")
+	if reason := checkLDHDomain(d); reason != "" {
+		return ps.bad(col, "mx", "invalid pattern "+strconv.Quote(v)+": "+reason)
+	}
+	ps.p.MX = append(ps.p.MX, strings.ToLower(v))
+	return nil
+}
+
+// finish checks the required fields.
+func (ps *policyParser) finish() (*STSPolicy, error) {
+	ps.line = 0
+	for _, k := range [...]string{"version", "mode", "max_age"} {
+		if !ps.seen[k] {
+			return nil, ps.bad(0, k, "the "+k+" field is missing")
+		}
+	}
+	if len(ps.p.MX) == 0 && ps.p.Mode != STSModeNone {
+		return nil, ps.bad(0, "mx", "no mx pattern (required unless the mode is none)")
+	}
+	if ps.p.MX == nil {
+		ps.p.MX = []string{}
+	}
+	return &ps.p, nil
+}
+
+// badValueByte returns the offset of the first control character or
+// invalid UTF-8 in a policy value, or -1 (RFC 8461 section 3.2:
+// sts-policy-vchar and SP).
+func badValueByte(v string) int {
+	for i, r := range v {
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f {
+			if r == utf8.RuneError {
+				if _, size := utf8.DecodeRuneInString(v[i:]); size == 1 {
+					return i
+				}
+				continue
+			}
+			return i
+		}
+	}
+	return -1
+}
+
+// checkLDHDomain checks a domain of letter-digit-hyphen labels (RFC 5321
+// section 4.1.2 Domain): each label 1 to 63 characters, starting and
+// ending with a letter or digit, at most 253 characters in all.
+func checkLDHDomain(d string) string {
+	if d == "" {
+		return "empty domain"
+	}
+	if len(d) > maxNameLen {
+		return "longer than 253 characters"
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		switch {
+		case label == "":
+			return "empty label"
+		case len(label) > 63:
+			return "label longer than 63 characters"
+		case !isAlnum(label[0]) || !isAlnum(label[len(label)-1]):
+			return "label " + strconv.Quote(label) + " must start and end with a letter or digit"
+		}
+		for i := 0; i < len(label); i++ {
+			if !isAlnum(label[i]) && label[i] != '-' {
+				return "invalid character " + quoteByte(label[i]) + " (A-labels only)"
+			}
+		}
+	}
+	return ""
+}
