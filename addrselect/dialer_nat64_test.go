@@ -3,6 +3,7 @@ package addrselect_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -129,5 +130,31 @@ func TestDialerNAT64NoDelay(t *testing.T) {
 	d.DialContext(context.Background(), "tcp", "198.51.100.1:25")
 	if ts := f.times(); len(ts) != 1 || ts[0] > 5*time.Millisecond {
 		t.Errorf("attempts at %v; want one at once", ts)
+	}
+}
+
+// BenchmarkDialerSynthesis compares, on an IPv6-only Host with a dial
+// that connects at once, a dial to an IPv4 literal (found without a
+// route, synthesized) with a dial to the synthesized literal itself: the
+// difference is the whole cost of RFC 8305 section 7 synthesis.
+func BenchmarkDialerSynthesis(b *testing.B) {
+	h := mustHost(b, "2001:db8:1::100/64 dev eth0; route v6 default dev eth0")
+	dial := func(context.Context, string, string) (net.Conn, error) {
+		c, peer := net.Pipe()
+		peer.Close()
+		return c, nil
+	}
+	d := &addrselect.Dialer{Sources: h, Dial: dial, NAT64: []netip.Prefix{netip.MustParsePrefix("2001:db8:64::/96")}}
+	for _, address := range []string{"[2001:db8:64::c633:6401]:25", "198.51.100.1:25"} {
+		b.Run(address, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := d.DialContext(context.Background(), "tcp", address)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+		})
 	}
 }
