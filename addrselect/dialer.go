@@ -79,12 +79,13 @@ type Resolver interface {
 // Timing: the Dialer follows RFC 8305 section 5 to the letter and starts
 // no attempt within 10 ms of the previous one, also after a failure.
 // net.Dialer retries at once after a failure and falls back to the
-// other family after 300 ms: where IPv6 is refused outright the Dialer
-// connects about 10 ms later than net.Dialer (measured numbers: the
-// README's section on IPv6-only networks); where IPv6 packets are silently dropped it
-// falls back after AttemptDelay (250 ms), sooner than net.Dialer.
-// Synthesis itself adds no measurable time (no lookup when the prefix
-// is known).
+// other family after 300 ms. So where IPv6 is refused outright the
+// Dialer connects about 10 ms later than net.Dialer (11 ms against
+// 0.7 ms in network namespaces; the README's section on IPv6-only
+// networks has the numbers), and where IPv6 packets are silently
+// dropped it falls back after AttemptDelay (250 ms), sooner than
+// net.Dialer. Synthesis itself adds no measurable time (no lookup when
+// the prefix is known).
 //
 // Each attempt and each lookup runs in its own goroutine; the losers'
 // goroutines end when their Dial returns, which it must do promptly once
