@@ -40,8 +40,22 @@ func TestMain(m *testing.M) {
 // jobs are the child jobs by name: each decodes its argument and
 // returns its result.
 var jobs = map[string]func(arg []byte) (any, error){
-	"discover": jobDiscover,
-	"dial":     jobDial,
+	"discover": job(jobDiscover),
+	"dial":     job(jobDial),
+}
+
+// job adapts f to the jobs table: it decodes the argument into a T and
+// gives f a context that ends after 30 s.
+func job[T any](f func(ctx context.Context, a T) (any, error)) func(arg []byte) (any, error) {
+	return func(arg []byte) (any, error) {
+		var a T
+		if err := json.Unmarshal(arg, &a); err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return f(ctx, a)
+	}
 }
 
 func runJob(job string, arg []byte) (any, error) {
@@ -66,13 +80,7 @@ type discoverResult struct {
 }
 
 // jobDiscover runs nat64.Discover through the resolver given.
-func jobDiscover(arg []byte) (any, error) {
-	var server string
-	if err := json.Unmarshal(arg, &server); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+func jobDiscover(ctx context.Context, server string) (any, error) {
 	ps, err := nat64.Discover(ctx, resolverFor(server))
 	res := discoverResult{Prefixes: ps, NoDNS64: errors.Is(err, nat64.ErrNoDNS64)}
 	if err != nil {
@@ -96,13 +104,7 @@ type dialResult struct {
 	Attempts      []string // the failed attempts, as AttemptError writes them
 }
 
-func jobDial(arg []byte) (any, error) {
-	var a dialArg
-	if err := json.Unmarshal(arg, &a); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+func jobDial(ctx context.Context, a dialArg) (any, error) {
 	d := newDialer(a)
 	c, err := d.DialContext(ctx, "tcp", a.Address)
 	if err != nil {

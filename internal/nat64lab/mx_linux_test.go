@@ -5,7 +5,6 @@ package nat64lab
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -30,17 +29,11 @@ type mxResult struct {
 	Err      string // Plan's or Deliver's error
 }
 
-func init() { jobs["mx"] = jobMX }
+func init() { jobs["mx"] = job(jobMX) }
 
 // jobMX plans MailDomain with the running system's sources and delivers
 // a message along the plan.
-func jobMX(arg []byte) (any, error) {
-	var a mxArg
-	if err := json.Unmarshal(arg, &a); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+func jobMX(ctx context.Context, a mxArg) (any, error) {
 	p := &mxorder.Planner{
 		Resolver: resolverFor(a.Resolver), Sources: &addrselect.System{},
 		NAT64: a.NAT64, DiscoverNAT64: a.Discover,

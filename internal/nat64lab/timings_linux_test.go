@@ -4,7 +4,6 @@ package nat64lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -42,11 +41,7 @@ type timing struct {
 
 // jobTimings dials each case Runs times with each dialer, alternating
 // which goes first, and returns the sorted durations.
-func jobTimings(arg []byte) (any, error) {
-	var a timingArg
-	if err := json.Unmarshal(arg, &a); err != nil {
-		return nil, err
-	}
+func jobTimings(_ context.Context, a timingArg) (any, error) {
 	var out []timing
 	for _, c := range a.Cases {
 		r := resolverFor(c.Resolver)
@@ -96,7 +91,7 @@ func appendTiming(ts []int64, d time.Duration, err error, errText string) ([]int
 	return append(ts, d.Microseconds()), errText
 }
 
-func init() { jobs["timings"] = jobTimings }
+func init() { jobs["timings"] = job(jobTimings) }
 
 // ms formats microseconds as milliseconds.
 func ms(us int64) string { return fmt.Sprintf("%.2f", float64(us)/1000) }
