@@ -2,8 +2,10 @@ package addrselect
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
+	"github.com/dualstack/dualstack/addrselect/nat64"
 	"github.com/dualstack/dualstack/internal/addrbits"
 	"github.com/dualstack/dualstack/policytable"
 )
@@ -30,6 +32,12 @@ type dattr struct {
 	cpl                                        int    // CommonPrefixLen(Source(D), D) as the profile's rule 9 counts it
 	r9                                         uint8  // the rule 9 value
 	plen                                       uint8  // the prefix length bounding cpl, for reasons
+	// NAT64 (WithNAT64): the IPv4 address D stands for and the prefix
+	// it was synthesized with (zero when D is in no known prefix), and
+	// whether that IPv4 address is reachable natively (DstNAT64).
+	synth       netip.Addr
+	synthPrefix netip.Prefix
+	hairpin     bool
 	// vals are the attributes the rules read, by dattrField (setVals).
 	vals [16]uint32
 }
@@ -48,10 +56,11 @@ const (
 	attrScope
 	attrHistory
 	attrRule9
+	attrHairpin
 )
 
 // vals holds up to 16 attributes.
-var _ [16 - int(attrRule9) - 1]struct{}
+var _ [16 - int(attrHairpin) - 1]struct{}
 
 // setVals records the attributes the rules read as numbers (true is 1),
 // once per destination.
@@ -67,6 +76,7 @@ func (a *dattr) setVals() {
 	v[attrScope] = uint32(a.scope)
 	v[attrHistory] = uint32(a.hist)
 	v[attrRule9] = uint32(a.r9)
+	v[attrHairpin] = uint32(b2u(a.hairpin))
 }
 
 // srcMemo remembers the scope and label of the sources of one sort: its
@@ -84,31 +94,46 @@ type srcMemoEntry struct {
 	label uint8
 }
 
-// dstAttrs computes the attributes of d under s's profile. m may be nil.
-func (s *Selector) dstAttrs(d *Destination, m *srcMemo) dattr {
+// dstAttrs computes the attributes of d under s's profile. m may be nil;
+// nv is the list d is sorted in, for the NAT64 step (nil: none).
+func (s *Selector) dstAttrs(d *Destination, m *srcMemo, nv *natives) dattr {
 	var a dattr
-	s.fillAttrs(&a, d, m)
+	s.fillAttrs(&a, d, m, nv)
 	a.addr, a.src = d.Addr, d.Source.Addr // for reasons and Facts only
 	return a
 }
 
 // fillAttrs sets *a to the attributes of d under s's profile that the
 // rules read (the sort's form of dstAttrs: no copy of the result, no
-// addresses for reasons). m may be nil.
-func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo) {
+// addresses for reasons). m may be nil; nv is the list d is sorted in
+// (nil: none).
+func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) {
 	p := s.prof
 	src := &d.Source
-	dx, sx := addrbits.From(d.Addr), addrbits.From(src.Addr)
 	a.usable = d.Addr.IsValid() && src.IsValid() && !d.Unreachable
-	a.v4 = d.Addr.Is4() || p.mappedV4 && dx.IsMapped()
+	// daddr is the address the policy rules read: D, or under
+	// NAT64AsIPv4 the IPv4 address a synthesized D stands for.
+	daddr, asV4 := d.Addr, false
+	a.synth, a.synthPrefix, a.hairpin = netip.Addr{}, netip.Prefix{}, false
+	if s.natOn {
+		if asV4 = s.fillNAT64(a, d, nv); asV4 {
+			daddr = a.synth
+		}
+	}
+	dx, sx := addrbits.From(daddr), addrbits.From(src.Addr)
+	a.v4 = daddr.Is4() || p.mappedV4 && dx.IsMapped()
 	var at policytable.Attr
-	at, a.scope = p.classify(s, d.Addr, dx, a.v4)
+	at, a.scope = p.classify(s, daddr, dx, a.v4)
 	a.label, a.prec = at.Label, at.Precedence
 	a.srcScope, a.srcLabel = 0, 0
 	switch {
 	case p.missingSourceMatches && !a.usable:
 		// c-ares: the source of an unusable destination has no family.
 		a.srcScope, a.srcLabel = policytable.ScopeInterfaceLocal, 1
+	case asV4 && src.IsValid():
+		// Beyond the translator the path is IPv4 from the
+		// translator's address, which stands in for Source(D).
+		a.srcScope, a.srcLabel = a.scope, a.label
 	case src.IsValid():
 		srcV4 := p.isV4(src.Addr)
 		if p.srcInDstFamily {
@@ -128,6 +153,80 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo) {
 		a.hist = uint32(histKey(a.rtt, a.hasRTT))
 	}
 	a.setVals()
+}
+
+// fillNAT64 records in a what d stands for when it lies inside a known
+// NAT64 prefix (the first that holds it, RFC 6052 section 2.3), and
+// whether that IPv4 address is among nv's destinations with a usable
+// source, so that the host reaches it natively and the translator would
+// only hairpin (rule DstNAT64). It reports whether the rules rank d as
+// that IPv4 address (NAT64AsIPv4).
+//
+// Where the texts stand: RFC 8305 section 7 synthesizes addresses on an
+// IPv6-only network and sorts them with the rest without saying how they
+// rank; the Happy Eyeballs v3 draft's current text undoes DNS64
+// synthesis with the known prefix when the host has IPv4 and ranks the
+// result as native IPv4, while whether a synthesized address counts as
+// IPv4 at all is still an open issue there (see WithNAT64Rank).
+func (s *Selector) fillNAT64(a *dattr, d *Destination, nv *natives) bool {
+	for _, p := range s.nat64 {
+		if v4, ok := nat64.Extract(p, d.Addr); ok {
+			a.synth, a.synthPrefix = v4, p
+			a.hairpin = a.usable && nv.has(v4)
+			return s.nat64Rank != NAT64AsIPv6
+		}
+	}
+	return false
+}
+
+// natives answers, for the destinations of one sort (or one pair),
+// whether an IPv4 address is among them with a usable source: the host
+// reaches it natively.
+type natives struct {
+	dsts   []Destination // scanned, for short lists
+	sorted []netip.Addr  // for long lists: the usable IPv4 destinations, sorted
+}
+
+// newNatives prepares the question for dsts: a scan per synthesized
+// destination for up to stackN destinations (no allocation), one sort
+// for longer lists (whose sort allocates anyway), so that the cost stays
+// O(n log n).
+func newNatives(dsts []Destination) natives {
+	if len(dsts) <= stackN {
+		return natives{dsts: dsts}
+	}
+	var nv natives
+	for i := range dsts {
+		if nativeV4(&dsts[i]) {
+			nv.sorted = append(nv.sorted, dsts[i].Addr.Unmap())
+		}
+	}
+	slices.SortFunc(nv.sorted, netip.Addr.Compare)
+	return nv
+}
+
+// has reports whether v4 is one of the destinations with a usable
+// source. A nil nv has none.
+func (nv *natives) has(v4 netip.Addr) bool {
+	if nv == nil {
+		return false
+	}
+	if nv.dsts == nil {
+		_, ok := slices.BinarySearchFunc(nv.sorted, v4, netip.Addr.Compare)
+		return ok
+	}
+	for i := range nv.dsts {
+		if d := &nv.dsts[i]; nativeV4(d) && d.Addr.Unmap() == v4 {
+			return true
+		}
+	}
+	return false
+}
+
+// nativeV4 reports whether d is an IPv4 destination (IPv4-mapped
+// included) that is usable in the sense of rule 1.
+func nativeV4(d *Destination) bool {
+	return isV4(d.Addr) && d.Source.IsValid() && !d.Unreachable
 }
 
 // fillSourceFlags copies Source(D)'s flags into a (all false without a

@@ -190,16 +190,16 @@ func checkConsistent(s *Selector, in, out []Destination) error {
 			var ord int
 			var rule Rule
 			if earlierIsX {
-				ord, rule = slowCompare(z, x, y)
+				ord, rule = slowCompareIn(z, in, x, y)
 			} else {
-				ord, rule = slowCompare(z, y, x)
+				ord, rule = slowCompareIn(z, in, y, x)
 				ord = -ord
 			}
 			// ord < 0 now means "x first" is what the rule wants.
 			switch {
 			case rule != Dst10 && ord > 0:
 				return fmt.Errorf("%s orders %v before %v but output has it at %d after %d", rule, y.Addr, x.Addr, j, i)
-			case rule == Dst10 && isV4(x.Addr) == isV4(y.Addr) && !earlierIsX:
+			case rule == Dst10 && slowFamilyV4(z, x) == slowFamilyV4(z, y) && !earlierIsX:
 				return fmt.Errorf("%v and %v (same family, tied) swapped: input %d, %d", x.Addr, y.Addr, idx[i], idx[j])
 			}
 			if rule == Dst9 || rule == Dst10 {
@@ -223,7 +223,7 @@ func checkConsistent(s *Selector, in, out []Destination) error {
 		ins := slices.Clone(idx[start:end])
 		slices.Sort(ins)
 		for k := range ins {
-			if isV4(in[ins[k]].Addr) != isV4(out[start+k].Addr) {
+			if slowFamilyV4(z, in[ins[k]]) != slowFamilyV4(z, out[start+k]) {
 				return fmt.Errorf("family pattern of tied run at %d..%d changed", start, end)
 			}
 		}

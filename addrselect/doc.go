@@ -34,7 +34,12 @@
 //     ([Rule9OnLink]) for load-balanced names and [WithPreferPublic] for
 //     servers and MTAs.
 //   - To connect: a [Dialer] (RFC 8305: both lookups, interleaved
-//     families, staggered attempts).
+//     families, staggered attempts; on an IPv6-only network it dials IPv4
+//     through NAT64, section 7).
+//   - On networks with NAT64 and DNS64: [WithNAT64] recognises synthesized
+//     addresses, ranks them ([WithNAT64Rank]) and keeps a host with native
+//     IPv4 off the translator ([DstNAT64]); package nat64 has the prefix
+//     arithmetic and discovery.
 //   - To know why: [Selector.Explain] for a pair, [Selector.Trace] for a
 //     whole order, [Selector.ExplainSource] for a source choice.
 //   - To predict another stack: [GoNet], [Glibc] (with [WithTable] and a

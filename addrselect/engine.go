@@ -92,11 +92,16 @@ func (s *Selector) orderRecs(dsts []Destination, recs []rec, perm []int32) {
 func (s *Selector) orderByKey(dsts []Destination, recs []rec, perm []int32) bool {
 	p := s.prof
 	var (
-		m srcMemo
-		a dattr
+		m  srcMemo
+		a  dattr
+		nv *natives
 	)
+	if s.natOn {
+		l := newNatives(dsts)
+		nv = &l
+	}
 	for i := range dsts {
-		s.fillAttrs(&a, &dsts[i], &m)
+		s.fillAttrs(&a, &dsts[i], &m, nv)
 		recs[i] = rec{key: p.key(&a), r9: uint8(p.value(Dst9, &a)), v4: a.v4, idx: int32(i)}
 	}
 	switch n := len(recs); {
@@ -130,7 +135,7 @@ func (s *Selector) orderByComparator(dsts []Destination, recs []rec) {
 	attrs = attrs[:len(dsts)]
 	var m srcMemo
 	for i := range dsts {
-		s.fillAttrs(&attrs[i], &dsts[i], &m)
+		s.fillAttrs(&attrs[i], &dsts[i], &m, nil) // stack profiles: no NAT64
 		recs[i] = rec{key: p.key(&attrs[i]), idx: int32(i)}
 	}
 	compare := func(a, b rec) int {
@@ -169,10 +174,15 @@ func (s *Selector) orderByComparator(dsts []Destination, recs []rec) {
 // happen): slices.SortStableFunc with Compare may then give an order that
 // depends on the algorithm. Use [Selector.SortDestinations] (and carry an
 // index) for an order that is consistent by construction. Compare
-// computes every attribute on each call; it does not allocate.
+// computes every attribute on each call; it does not allocate. With
+// [WithNAT64], the pair is the whole list: a synthesized destination
+// counts as natively reachable ([DstNAT64]) only when the other one is
+// its IPv4 address with a source.
 func (s *Selector) Compare(a, b Destination) int {
 	s = s.orZero()
-	da, db := s.dstAttrs(&a, nil), s.dstAttrs(&b, nil)
+	pair := [2]Destination{a, b}
+	nv := natives{dsts: pair[:]}
+	da, db := s.dstAttrs(&a, nil, &nv), s.dstAttrs(&b, nil, &nv)
 	c, _ := s.prof.compare(&da, &db)
 	return c
 }

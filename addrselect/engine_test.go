@@ -538,7 +538,7 @@ func TestKeyMatchesRules(t *testing.T) {
 					src.Addr = netip.AddrFrom16(src.Addr.As16()).WithZone("eth0")
 				}
 			}
-			a, b := z.dstAttrs(&ds[0], nil), z.dstAttrs(&ds[1], nil)
+			a, b := z.dstAttrs(&ds[0], nil, nil), z.dstAttrs(&ds[1], nil, nil)
 			for _, rule := range p.rules {
 				if v := uint64(a.vals[dstRules[rule].attr]); v>>dstRules[rule].bits != 0 {
 					t.Fatalf("%s: %v value %d does not fit %d bits", name, rule, v, dstRules[rule].bits)

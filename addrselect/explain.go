@@ -62,6 +62,17 @@ type Facts struct {
 	// RTT is the measured round-trip time from the History, when HasRTT.
 	RTT    time.Duration
 	HasRTT bool
+	// SynthesizedFrom is, for a destination inside a NAT64 prefix the
+	// Selector knows ([WithNAT64]), the IPv4 address it stands for, and
+	// NAT64Prefix that prefix; both zero otherwise. Under [NAT64AsIPv4]
+	// Scope, Label and Precedence are that IPv4 address's, and
+	// SourceScope and SourceLabel match them (the translator's address
+	// stands in for the source beyond it).
+	SynthesizedFrom netip.Addr
+	NAT64Prefix     netip.Prefix
+	// NativeIPv4: SynthesizedFrom is itself among the destinations with
+	// a usable source, so the synthesized address loses ([DstNAT64]).
+	NativeIPv4 bool
 }
 
 // String formats the decision as "rule: reason".
@@ -77,6 +88,7 @@ func dstFacts(a *dattr) Facts {
 		Deprecated: a.deprecated, Home: a.home, CareOf: a.careOf,
 		Temporary: a.temporary, Encapsulated: a.encap,
 		CommonPrefixLen: a.cpl, RTT: a.rtt, HasRTT: a.hasRTT,
+		SynthesizedFrom: a.synth, NAT64Prefix: a.synthPrefix, NativeIPv4: a.hairpin,
 	}
 }
 
@@ -93,15 +105,29 @@ func dstFacts(a *dattr) Facts {
 // 9 prefix count in CommonPrefixLen (for example at most 64 bits and IPv6
 // only for [GoNet], the source's subnet for IPv4 under [Glibc]). The
 // Reason starts with the profile's name.
+//
+// With [WithNAT64], the Reason also says which side was synthesized, from
+// which IPv4 address, by which prefix ("64:ff9b::c000:201 synthesized
+// from 192.0.2.1 by NAT64 prefix 64:ff9b::/96"), and the pair is the
+// whole list: a synthesized destination is natively reachable
+// ([DstNAT64]) only when the other one is its IPv4 address with a source
+// ([Selector.Trace] judges it within the whole list, as the sort does).
 func (s *Selector) Explain(a, b Destination) Decision {
-	z := s.orZero()
-	da, db := z.dstAttrs(&a, nil), z.dstAttrs(&b, nil)
-	ord, rule := z.prof.compare(&da, &db)
+	pair := [2]Destination{a, b}
+	nv := natives{dsts: pair[:]}
+	return s.orZero().explain(&a, &b, &nv)
+}
+
+// explain is Explain for a and b sorted among the destinations of nv,
+// under a compiled s.
+func (s *Selector) explain(a, b *Destination, nv *natives) Decision {
+	da, db := s.dstAttrs(a, nil, nv), s.dstAttrs(b, nil, nv)
+	ord, rule := s.prof.compare(&da, &db)
 	if ord == 0 {
 		ord = -1 // rule 10: a came first
 	}
 	d := Decision{Rule: rule, Order: ord, A: dstFacts(&da), B: dstFacts(&db)}
-	d.Reason = z.reasonPrefix() + z.dstReason(rule, ord, &da, &db)
+	d.Reason = s.reasonPrefix() + s.dstReason(rule, ord, &da, &db)
 	return d
 }
 
@@ -114,8 +140,27 @@ func (s *Selector) reasonPrefix() string {
 }
 
 // dstReason words the decision of rule between a and b (a earlier in the
-// input); ord 0 is a pair the sort placed against the pairwise rules.
+// input), then what a synthesized side stands for; ord 0 is a pair the
+// sort placed against the pairwise rules.
 func (s *Selector) dstReason(rule Rule, ord int, a, b *dattr) string {
+	return s.dstWhy(rule, ord, a, b) + s.nat64Note(a) + s.nat64Note(b)
+}
+
+// nat64Note says what a synthesized destination stands for and how it
+// ranked; empty for any other.
+func (s *Selector) nat64Note(a *dattr) string {
+	if !a.synth.IsValid() {
+		return ""
+	}
+	rank := "IPv4"
+	if s.nat64Rank == NAT64AsIPv6 {
+		rank = "IPv6"
+	}
+	return fmt.Sprintf("; %s synthesized from %s by NAT64 prefix %s, ranked as %s", a.addr, a.synth, a.synthPrefix, rank)
+}
+
+// dstWhy is dstReason without the NAT64 notes.
+func (s *Selector) dstWhy(rule Rule, ord int, a, b *dattr) string {
 	if ord == 0 {
 		if s.prof.stack {
 			return fmt.Sprintf("no rule orders %s and %s, yet the sort moved them out of input order (the comparator is not transitive, so its sort algorithm decides)", a.addr, b.addr)
@@ -186,8 +231,10 @@ func (s *Selector) ExplainSourceVia(dst netip.Addr, outIface string, nextHop net
 // destinations of different families whose positions rule 9 rearranged
 // around them; for a stack profile, a pair that the sort algorithm of its
 // non-transitive comparator moved. [Musl] leaves a list of only IPv4
-// addresses unsorted: every pair of such a list is rule 10. dsts is not
-// modified.
+// addresses unsorted: every pair of such a list is rule 10. With
+// [WithNAT64], whether a synthesized destination's IPv4 address is
+// reachable natively ([DstNAT64]) is judged within the whole of dsts, as
+// the sort does. dsts is not modified.
 func (s *Selector) Trace(dsts []Destination) []Decision {
 	if len(dsts) < 2 {
 		return nil
@@ -195,15 +242,16 @@ func (s *Selector) Trace(dsts []Destination) []Decision {
 	z := s.orZero()
 	perm := make([]int32, len(dsts))
 	z.order(dsts, perm)
+	nv := newNatives(dsts) // the NAT64 step judges within the whole list
 	unsorted := z.prof.ipv4OnlyUnsorted && !slices.ContainsFunc(dsts, func(d Destination) bool { return !d.Addr.Is4() })
 	ds := make([]Decision, 0, len(dsts)-1)
 	for i := 0; i+1 < len(perm); i++ {
 		x, y := perm[i], perm[i+1]
 		var d Decision
 		if x < y {
-			d = z.Explain(dsts[x], dsts[y])
+			d = z.explain(&dsts[x], &dsts[y], &nv)
 		} else {
-			d = z.Explain(dsts[y], dsts[x])
+			d = z.explain(&dsts[y], &dsts[x], &nv)
 			d.A, d.B, d.Order = d.B, d.A, -d.Order
 		}
 		switch {
@@ -215,7 +263,7 @@ func (s *Selector) Trace(dsts []Destination) []Decision {
 		case d.Order > 0 || d.Rule == Dst10 && x > y:
 			// The result does not follow the pairwise rules here.
 			d.Rule, d.Order = RuleNone, 0
-			da, db := z.dstAttrs(&dsts[x], nil), z.dstAttrs(&dsts[y], nil)
+			da, db := z.dstAttrs(&dsts[x], nil, &nv), z.dstAttrs(&dsts[y], nil, &nv)
 			d.Reason = z.reasonPrefix() + z.dstReason(RuleNone, 0, &da, &db)
 		}
 		ds = append(ds, d)

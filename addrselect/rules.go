@@ -47,6 +47,11 @@ const (
 	Src7                   // prefer temporary (or public) addresses
 	Src8                   // use longest matching prefix
 	SrcOrder               // candidates equal: the first one listed wins
+	// DstNAT64 applies right after rule 1 when the Selector knows NAT64
+	// prefixes ([WithNAT64]): avoid a translated address whose IPv4
+	// address is reachable natively. It is numbered last so that the
+	// values above stay as they were.
+	DstNAT64
 )
 
 // ruleText is what the standards say of one rule: its number as the test
@@ -81,6 +86,7 @@ var texts = [...]ruleText{
 	Src7:       {"src-7", "prefer temporary addresses", "RFC 6724 section 5"},
 	Src8:       {"src-8", "use longest matching prefix", "RFC 6724 section 5"},
 	SrcOrder:   {"src-order", "candidates equal: the first listed wins", "RFC 6724 section 5 (implementation-specific tiebreaker)"},
+	DstNAT64:   {"dst-nat64", "avoid translating what native IPv4 reaches", "RFC 8305 section 7 and draft-ietf-happy-happyeyeballs-v3"},
 }
 
 // String returns the rule's short name as the test vectors write it:
@@ -212,6 +218,18 @@ var dstRules = [...]dstRule{
 			return fmt.Sprintf("it is on-link with its source, the other is not (%s, rule 9 variant %s)", famName(w.v4), p.rule9.variant)
 		}
 		return fmt.Sprintf("longer prefix shared with its source (%d > %d bits, %s)", w.cpl, l.cpl, p.rule9.note(p, w, l))
+	}},
+	// The NAT64 step, right after rule 1 (WithNAT64): a destination
+	// inside a known NAT64 prefix whose IPv4 address is also a usable
+	// destination loses, so the host does not hairpin through the
+	// translator to a host it reaches natively. RFC 8305 section 7 only
+	// synthesizes on IPv6-only networks; the Happy Eyeballs v3 draft
+	// replaces DNS64-synthesized addresses by the IPv4 addresses they
+	// stand for when the host has IPv4. Ordering them last keeps the
+	// sort a permutation of its input and still tries them if the
+	// native path fails.
+	DstNAT64: {attr: attrHairpin, prefer: preferSmaller, bits: 1, why: func(_ *profile, _, l *dattr) string {
+		return fmt.Sprintf("the latter is translated by NAT64 although %s, the IPv4 address it stands for, is reachable natively", l.synth)
 	}},
 }
 

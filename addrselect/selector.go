@@ -2,9 +2,11 @@ package addrselect
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/dualstack/dualstack/addrselect/nat64"
 	"github.com/dualstack/dualstack/policytable"
 )
 
@@ -40,11 +42,17 @@ type Selector struct {
 	// history, when set, adds the RFC 8305 section 4 step between rules 8
 	// and 9.
 	history History
+	// nat64 are the known NAT64 prefixes (WithNAT64), nat64Rank how a
+	// destination inside one ranks.
+	nat64     []netip.Prefix
+	nat64Rank NAT64Rank
 
 	// Built by compile: effective is the table with the private-IPv4
 	// override (the one the source rules and the RFC engine read);
-	// lookup is the table the profile's destination rules read.
+	// lookup is the table the profile's destination rules read; natOn
+	// says the NAT64 attributes apply (known prefixes, RFC engine).
 	effective, lookup *policytable.Table
+	natOn             bool
 	compiled          bool
 }
 
@@ -118,6 +126,98 @@ func WithHistory(h History) Option {
 	return func(s *Selector) { s.history = h }
 }
 
+// WithNAT64 names the NAT64 prefixes (RFC 6052) the host knows: learned
+// from router advertisements (RFC 8781, [System.NAT64Prefixes]),
+// discovered through DNS64 ([nat64.Discover]) or configured. A
+// destination inside one stands for the IPv4 address embedded in it
+// ([nat64.Extract]); [Selector.Explain] says so ("synthesized from
+// 192.0.2.1 by NAT64 prefix 64:ff9b::/96") in its Reason and in
+// [Facts].SynthesizedFrom. Such a destination
+//
+//   - ranks as [WithNAT64Rank] says (by default as that IPv4 address);
+//   - goes after every other usable destination when that IPv4 address
+//     is in the same list with a usable source (rule [DstNAT64]): the
+//     host reaches it natively, and the translator would only add a
+//     detour (a hairpin through the NAT64), as the Happy Eyeballs v3
+//     draft asks.
+//
+// Prefixes that [nat64.CheckPrefix] refuses are left out, as are
+// repeats; with none left (or none given) nothing changes, which is the
+// default. The stack profiles ([GoNet], [Glibc], [Musl], [CAres]) ignore
+// it: their stacks know nothing of NAT64. Sorting costs one prefix test
+// per destination and known prefix.
+func WithNAT64(prefixes ...netip.Prefix) Option {
+	return func(s *Selector) {
+		s.nat64 = nil
+		for _, p := range prefixes {
+			if nat64.CheckPrefix(p) == nil && !slices.Contains(s.nat64, p) {
+				s.nat64 = append(s.nat64, p)
+			}
+		}
+	}
+}
+
+// NAT64Rank says how a destination inside a known NAT64 prefix ranks
+// under destination rules 2 to 9 (see [WithNAT64Rank]).
+type NAT64Rank uint8
+
+const (
+	// NAT64AsIPv4 ranks a synthesized destination as the IPv4 address it
+	// stands for: its scope, label and precedence, the IPv4 family for
+	// rule 9, and a source of matching scope and label (the
+	// translator's IPv4 address stands in for Source(D) beyond the
+	// translator; rule 9 counts 0 bits, as for any destination whose
+	// source is of the other family). The default.
+	NAT64AsIPv4 NAT64Rank = iota
+	// NAT64AsIPv6 ranks it as the IPv6 address it is, by the table (with
+	// RFC 6724's, 64:ff9b::/96 falls under ::/0: precedence 40, label 1,
+	// as native IPv6), as the stacks do.
+	NAT64AsIPv6
+)
+
+// String returns "ipv4" or "ipv6".
+func (r NAT64Rank) String() string {
+	if r == NAT64AsIPv6 {
+		return "ipv6"
+	}
+	return "ipv4"
+}
+
+// WithNAT64Rank chooses how a destination inside a prefix of [WithNAT64]
+// ranks: as the IPv4 address it stands for ([NAT64AsIPv4], the default)
+// or as the IPv6 address it is ([NAT64AsIPv6]). An unknown value behaves
+// as NAT64AsIPv4.
+//
+// RFC 8305 section 7 synthesizes addresses and sorts them with the
+// others but does not say how they rank; whether a synthesized address
+// counts as IPv4 is an open question of the Happy Eyeballs v3 draft
+// (draft-ietf-happy-happyeyeballs-v3), whose current text leans to IPv4:
+// it undoes DNS64 synthesis with the known prefix and ranks the result
+// as native IPv4. The default follows it, for three reasons. The path
+// beyond the translator is IPv4: ranked as IPv6, a translated path ties
+// with native IPv6 under RFC 6724's table (precedence 40, label 1) and
+// rule 9 or the DNS order would choose between them; ranked as IPv4
+// (precedence 35), native IPv6 goes first, as RFC 6724 prefers native
+// IPv6 over IPv4. A table that prefers IPv4 (RFC 6724 section 10.3)
+// then holds for translated IPv4 too. And a translated connection
+// leaves from the translator's IPv4 pool, whose reverse DNS and SPF
+// standing are not the sender's: for mail, native IPv6 first avoids
+// that. Choose NAT64AsIPv6 to predict what a stack does (every stack
+// sees an IPv6 address) or to keep DNS64 answers level with native
+// IPv6.
+func WithNAT64Rank(r NAT64Rank) Option {
+	return func(s *Selector) { s.nat64Rank = r }
+}
+
+// NAT64Prefixes returns a copy of the NAT64 prefixes the Selector knows
+// ([WithNAT64]), nil when none.
+func (s *Selector) NAT64Prefixes() []netip.Prefix {
+	if s == nil {
+		return nil
+	}
+	return slices.Clone(s.nat64)
+}
+
 // RFC6724 returns the default Selector: RFC 6724 followed literally. The
 // policy table is [policytable.RFC6724] with its IPv4 scopes (RFC 1918 is
 // global), rule 9 applies to both families ([Rule9RFC]), CommonPrefixLen
@@ -163,6 +263,7 @@ func (s *Selector) compile() *Selector {
 		}
 	}
 	s.lookup = s.prof.lookupTable(s)
+	s.natOn = len(s.nat64) > 0 && !s.prof.stack
 	s.compiled = true
 	return s
 }
@@ -172,6 +273,9 @@ func (s *Selector) compile() *Selector {
 // consistently (see [Selector.SortDestinations]).
 func rfcProfile(s *Selector) *profile {
 	rules := []Rule{Dst1, Dst2, Dst3, Dst4, Dst5, Dst6, Dst7, Dst8}
+	if len(s.nat64) > 0 {
+		rules = slices.Insert(rules, 1, DstNAT64)
+	}
 	if s.history != nil {
 		rules = append(rules, DstHistory)
 	}

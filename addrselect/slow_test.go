@@ -138,8 +138,14 @@ func slowHome(src Source) int {
 }
 
 // slowCompare applies RFC 6724 section 6 to DA (earlier in the input) and
-// DB: -1 prefer DA, +1 prefer DB, 0 with Dst10 when no rule decides.
+// DB: -1 prefer DA, +1 prefer DB, 0 with Dst10 when no rule decides. The
+// pair is the whole list for the NAT64 step.
 func slowCompare(s *Selector, da, db Destination) (int, Rule) {
+	return slowCompareIn(s, []Destination{da, db}, da, db)
+}
+
+// slowCompareIn is slowCompare for DA and DB sorted in list.
+func slowCompareIn(s *Selector, list []Destination, da, db Destination) (int, Rule) {
 	prefer := func(a bool) int {
 		if a {
 			return -1
@@ -151,9 +157,18 @@ func slowCompare(s *Selector, da, db Destination) (int, Rule) {
 	if ua != ub {
 		return prefer(ua), Dst1
 	}
+	// The NAT64 step: a usable synthesized address loses when its IPv4
+	// address is a usable destination of the list. Under NAT64AsIPv4
+	// the rules below read that IPv4 address, with a source of matching
+	// scope and label.
+	na, nb := slowNAT64(s, list, da), slowNAT64(s, list, db)
+	if ha, hb := ua && na.hairpin, ub && nb.hairpin; ha != hb {
+		return prefer(hb), DstNAT64
+	}
+	da.Addr, db.Addr = na.view, nb.view
 	// Rule 2: Prefer matching scope.
-	ma := ua && slowScope(s, da.Addr) == slowScope(s, da.Source.Addr)
-	mb := ub && slowScope(s, db.Addr) == slowScope(s, db.Source.Addr)
+	ma := ua && (na.asV4 || slowScope(s, da.Addr) == slowScope(s, da.Source.Addr))
+	mb := ub && (nb.asV4 || slowScope(s, db.Addr) == slowScope(s, db.Source.Addr))
 	if ma != mb {
 		return prefer(ma), Dst2
 	}
@@ -174,8 +189,8 @@ func slowCompare(s *Selector, da, db Destination) (int, Rule) {
 		return prefer(ha > hb), Dst4
 	}
 	// Rule 5: Prefer matching label.
-	la := ua && s.table.Label(da.Addr) == s.table.Label(da.Source.Addr)
-	lb := ub && s.table.Label(db.Addr) == s.table.Label(db.Source.Addr)
+	la := ua && (na.asV4 || s.table.Label(da.Addr) == s.table.Label(da.Source.Addr))
+	lb := ub && (nb.asV4 || s.table.Label(db.Addr) == s.table.Label(db.Source.Addr))
 	if la != lb {
 		return prefer(la), Dst5
 	}
@@ -194,8 +209,8 @@ func slowCompare(s *Selector, da, db Destination) (int, Rule) {
 	}
 	// RFC 8305 section 4: history first, then lower RTT (in whole µs).
 	if s.history != nil {
-		ra, oka := slowRTT(s, da.Addr)
-		rb, okb := slowRTT(s, db.Addr)
+		ra, oka := slowRTT(s, na.addr)
+		rb, okb := slowRTT(s, nb.addr)
 		if oka != okb {
 			return prefer(oka), DstHistory
 		}
@@ -308,4 +323,52 @@ next:
 		return c, true
 	}
 	return Source{}, false
+}
+
+// slowNAT64Info is what the NAT64 step knows of one destination.
+type slowNAT64Info struct {
+	addr, view netip.Addr // the destination; the address the rules read
+	synth      netip.Addr // the IPv4 address it stands for, if any
+	asV4       bool       // ranked as synth
+	hairpin    bool       // synth is a usable destination of the list
+}
+
+// slowNAT64 reads d under s's NAT64 prefixes, with the octet positions of
+// RFC 6052 section 2.2's figure.
+func slowNAT64(s *Selector, list []Destination, d Destination) slowNAT64Info {
+	in := slowNAT64Info{addr: d.Addr, view: d.Addr}
+	for _, p := range s.nat64 {
+		if !d.Addr.Is6() || d.Addr.Is4In6() || !p.Contains(d.Addr.WithZone("")) {
+			continue
+		}
+		b := d.Addr.As16()
+		if b[8] != 0 {
+			continue
+		}
+		var v4 [4]byte
+		k := 0
+		for i := p.Bits() / 8; k < 4; i++ {
+			if i != 8 { // bits 64-71, the u octet, carry nothing
+				v4[k] = b[i]
+				k++
+			}
+		}
+		in.synth = netip.AddrFrom4(v4)
+		in.asV4 = s.nat64Rank != NAT64AsIPv6
+		if in.asV4 {
+			in.view = in.synth
+		}
+		for _, o := range list {
+			if slowIs4(o.Addr) && o.Addr.Unmap() == in.synth && o.Source.Addr.IsValid() && !o.Unreachable {
+				in.hairpin = true
+			}
+		}
+		break
+	}
+	return in
+}
+
+// slowFamilyV4 reports whether the rules see d as IPv4.
+func slowFamilyV4(s *Selector, d Destination) bool {
+	return slowIs4(slowNAT64(s, nil, d).view)
 }
