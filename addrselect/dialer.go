@@ -539,7 +539,15 @@ func (l *dialLoop) answer(ans lookupAnswer) error {
 	if err := l.add(ans.addrs); err != nil {
 		return err
 	}
-	l.gotV6 = l.gotV6 || ans.network == "ip6"
+	// An AAAA answer made only of addresses synthesized by DNS64 (inside
+	// a known NAT64 prefix) does not count as IPv6 having answered: like
+	// an A answer first, it waits up to the resolution delay for the A
+	// records it stands for, so that a host with native IPv4 does not
+	// start through the translator (draft-ietf-happy-happyeyeballs-v3,
+	// which prefers the IPv4 address over its DNS64 synthesis).
+	l.gotV6 = l.gotV6 || ans.network == "ip6" && slices.ContainsFunc(ans.addrs, func(a netip.Addr) bool {
+		return !l.translated(a).IsValid()
+	})
 	switch {
 	case l.ready:
 		// Late answers were merged into the untried list (RFC 8305

@@ -14,15 +14,21 @@ import (
 	"github.com/dualstack/dualstack/addrselect/nat64"
 )
 
-// nameResolver answers by name and network ("ip4", "ip6"), after delay.
+// nameResolver answers by name and network ("ip4", "ip6"), after delay
+// (and A queries v4delay later still).
 type nameResolver struct {
 	answers map[string][]netip.Addr // "name ip6"
 	delay   time.Duration
+	v4delay time.Duration
 }
 
 func (r nameResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	wait := r.delay
+	if network == "ip4" {
+		wait += r.v4delay
+	}
 	select {
-	case <-time.After(r.delay):
+	case <-time.After(wait):
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -57,6 +63,7 @@ func TestDialerNAT64(t *testing.T) {
 		nat64    []netip.Prefix
 		discover bool
 		delay    time.Duration // the resolver's
+		v4delay  time.Duration // the A answer's, after delay
 		want     []netip.Addr  // the attempts, in order (all refused)
 		from     []netip.Addr  // their SynthesizedFrom
 	}{
@@ -80,6 +87,9 @@ func TestDialerNAT64(t *testing.T) {
 			want: []netip.Addr{synth}, from: []netip.Addr{v4a}},
 		{name: "dns64 on a dual-stack host: native ipv4 first", host: dialHost, address: "dns64.test:25", nat64: []netip.Prefix{nsp},
 			want: []netip.Addr{v4a, synth}, from: []netip.Addr{{}, v4a}},
+		{name: "dns64 answer 20 ms before its A record, dual-stack host: waits for A", host: dialHost, address: "dns64.test:25",
+			nat64: []netip.Prefix{nsp}, v4delay: 20 * time.Millisecond,
+			want: []netip.Addr{v4a, synth}, from: []netip.Addr{{}, v4a}},
 		{name: "native ipv6 before the translated path", host: v6only, address: "both.test:25", nat64: []netip.Prefix{nsp},
 			want: []netip.Addr{v6a, synth}, from: []netip.Addr{{}, v4a}},
 	}
@@ -87,7 +97,7 @@ func TestDialerNAT64(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeNet(t, nil)
 			d := &addrselect.Dialer{
-				Sources: mustHost(t, tt.host), Resolver: nameResolver{dns, tt.delay}, Dial: f.dial,
+				Sources: mustHost(t, tt.host), Resolver: nameResolver{answers: dns, delay: tt.delay, v4delay: tt.v4delay}, Dial: f.dial,
 				AttemptDelay: addrselect.MinAttemptDelay, NAT64: tt.nat64, DiscoverNAT64: tt.discover,
 			}
 			_, err := d.DialContext(context.Background(), cmpOr(tt.network, "tcp"), tt.address)
