@@ -46,7 +46,9 @@ type Resolver interface {
 //
 //   - it asks for AAAA and A at once and starts as soon as AAAA answers;
 //     when A answers first it waits up to ResolutionDelay for AAAA
-//     (section 3);
+//     (section 3), and so it does when the AAAA answer holds only
+//     addresses DNS64 synthesized inside a known NAT64 prefix (the A
+//     records they stand for come first on a host with IPv4);
 //   - it sorts the addresses with the Selector, finding sources with
 //     Sources as [Selector.FindSource] does, so the Selector's source
 //     rules apply (RFC 6724 section 6, RFC 8305 section 4), then interleaves
