@@ -16,11 +16,14 @@
 //     rules), with profiles that reproduce Go, glibc, musl and c-ares,
 //     explanations of every decision, sources from the running system or
 //     from a described host, and a dialer that falls back across families
-//     (RFC 8305).
+//     (RFC 8305) and reaches IPv4 through NAT64 on IPv6-only hosts; its
+//     subpackage nat64 does the RFC 6052 arithmetic, RFC 7050 discovery
+//     and RFC 8781 PREF64 options.
 //   - [github.com/dualstack/dualstack/mxorder]: mail exchanger ordering
 //     (RFC 5321 section 5.1) with null MX (RFC 7505), implicit MX, self-MX
 //     pruning, seeded randomisation, family-aware skipping (RFC 3974),
-//     limits, and an audit of the traps of mixed-stack mail.
+//     limits, family strategies across retries, MTA-STS and DANE
+//     constraints, NAT64, and an audit of the traps of mixed-stack mail.
 //
 // Where to start: an MTA builds an [github.com/dualstack/dualstack/mxorder.Planner]
 // and asks it for a plan; a client that connects to a name uses
@@ -29,7 +32,13 @@
 // and asks a Selector to explain its order. The program examples/seedlab
 // replays the mixed-stack mail scenarios on built-in data.
 //
-// Everything configured is an immutable value, safe for concurrent use,
-// and no package touches the network or the file system unless the caller
-// hands it something that does (a Resolver, a Sources, an io.Reader).
+// Everything configured is an immutable value, safe for concurrent use.
+// The pure parts (policy tables, sorting with given sources, Explain,
+// Planner.Build) touch neither the network nor the file system. Three zero
+// values do reach outside the process, and say so in their docs: a nil
+// Sources means the running kernel's source choice (connected UDP sockets,
+// no packet sent, and netlink on Linux), a zero Dialer uses
+// net.DefaultResolver and real connections, and a zero Planner uses
+// net.DefaultResolver; hand in a Sources, Resolver or Dial function to
+// keep them inside.
 package dualstack
