@@ -33,6 +33,8 @@ type lab struct {
 	all     []*netns.NS // every namespace made, for removal
 	sinks   map[string]*sink
 	postfix map[string]*postfix
+	exim    map[string]*exim // empty when eximErr says why
+	eximErr error
 	res     *labResolver
 
 	mu       sync.Mutex
@@ -77,6 +79,7 @@ func newLab(ctx context.Context, logw io.Writer) (_ *lab, err error) {
 		ns:      map[string]*netns.NS{},
 		sinks:   map[string]*sink{},
 		postfix: map[string]*postfix{},
+		exim:    map[string]*exim{},
 	}
 	defer func() {
 		if err != nil {
@@ -100,6 +103,7 @@ func newLab(ctx context.Context, logw io.Writer) (_ *lab, err error) {
 		{"NAT64", l.startNAT64},
 		{"sinks", l.startSinks},
 		{"Postfix", l.startPostfixes},
+		{"Exim", l.startExims},
 	}
 	for _, s := range steps {
 		if err = ctx.Err(); err != nil {

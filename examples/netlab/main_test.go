@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/testenv"
 	"github.com/dualstack/dualstack/mxorder"
 )
 
@@ -41,6 +42,12 @@ func TestLab(t *testing.T) {
 		byName[r.Name] = r
 	}
 	t.Run("facts", func(t *testing.T) { checkFacts(t, byName) })
+	t.Run("exim", func(t *testing.T) {
+		if len(l.exim) == 0 {
+			testenv.Missingf(t, "Exim did not run: %v", l.eximErr)
+		}
+		checkFactList(t, byName, eximFacts)
+	})
 	t.Run("table", func(t *testing.T) { checkTable(t, results) })
 }
 
@@ -52,10 +59,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 }
 
 // labFacts are the observed facts whose value is not random.
-var labFacts = []struct {
-	scenario, key, want string
-	contains            bool // the value contains want
-}{
+var labFacts = []factCase{
 	// 1: the IPv4-only relay uses the MX's IPv4 address; the recipient is
 	// refused; the bounce to the IPv6-only domain is lost.
 	{"relay-bounce", "relay4 rcpt1.lab tries", "mx.rcpt1.lab[192.0.2.21] bounced", false},
@@ -112,8 +116,36 @@ var labFacts = []struct {
 	{"nat64-bounce", "lib6 nobody@rcpt1.lab lib bounce lost", "false", false},
 }
 
+// eximFacts are what the unpacked Exim did: as the IPv4-only relay of
+// scenario 1 its bounce to the IPv6-only domain is lost (frozen, then
+// dropped); as the IPv6-only relay behind NAT64 in scenario 6 its
+// bounce arrives from tayga's pool.
+var eximFacts = []factCase{
+	{"relay-bounce", "exim exim4 rcpt1.lab tries", "mx.rcpt1.lab[192.0.2.21] bounced", false},
+	{"relay-bounce", "exim exim4 bounce lost", "true", false},
+	{"relay-bounce", "exim exim4 bounce frozen", "true", false},
+	{"nat64-bounce", "exim exim6 rcpt1.lab tries", "mx.rcpt1.lab[2001:db8:1::21] bounced", false},
+	{"nat64-bounce", "exim exim6 bounce lost", "false", false},
+	{"nat64-bounce", "exim exim6 bounce peer", "192.168.255.", true},
+}
+
 func checkFacts(t *testing.T, byName map[string]*Result) {
-	for _, tt := range labFacts {
+	checkFactList(t, byName, labFacts)
+	// Postfix keeps round robin over a host's addresses: over the runs
+	// its first address varies.
+	if n, _ := strconv.Atoi(byName["round-robin"].facts["postfix distinct first"]); n < 2 {
+		t.Errorf("Postfix started at %d distinct addresses over %d messages; want at least 2", n, rrRuns)
+	}
+}
+
+// factCase is one observed fact a scenario must have recorded.
+type factCase struct {
+	scenario, key, want string
+	contains            bool // the value contains want
+}
+
+func checkFactList(t *testing.T, byName map[string]*Result, facts []factCase) {
+	for _, tt := range facts {
 		t.Run(tt.scenario+"/"+tt.key, func(t *testing.T) {
 			r := byName[tt.scenario]
 			if r == nil {
@@ -127,11 +159,6 @@ func checkFacts(t *testing.T, byName map[string]*Result) {
 				t.Errorf("%s: %s = %q; want %q", tt.scenario, tt.key, got, tt.want)
 			}
 		})
-	}
-	// Postfix keeps round robin over a host's addresses: over the runs
-	// its first address varies.
-	if n, _ := strconv.Atoi(byName["round-robin"].facts["postfix distinct first"]); n < 2 {
-		t.Errorf("Postfix started at %d distinct addresses over %d messages; want at least 2", n, rrRuns)
 	}
 }
 

@@ -180,6 +180,9 @@ func runNAT64Bounce(ctx context.Context, l *lab, r *Result) error {
 	if err := l.nat64Rows(ctx, r, logs["relay6"], firstQueue(ds)); err != nil {
 		return err
 	}
+	if err := l.eximRows(ctx, r, "exim6", "bob@v4sender.lab", "nobody@rcpt1.lab", "mx.v4sender.lab"); err != nil {
+		return err
+	}
 	if err := l.dns64Row(ctx, r); err != nil {
 		return err
 	}

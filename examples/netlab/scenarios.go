@@ -178,6 +178,9 @@ func runRelayBounce(ctx context.Context, l *lab, r *Result) error {
 	if err := l.bounceRows(ctx, r, logs, "relay4", "relay4", ds, "rcpt1.lab", "v6sender.lab", "mx.v6sender.lab"); err != nil {
 		return err
 	}
+	if err := l.eximRows(ctx, r, "exim4", "alice@v6sender.lab", "nobody@rcpt1.lab", "mx.v6sender.lab"); err != nil {
+		return err
+	}
 	return l.finish(ctx, r, []string{"v6sender.lab"}, []send{{"lib4", "alice@v6sender.lab", "nobody@rcpt1.lab"}})
 }
 

@@ -20,6 +20,7 @@ const (
 	kindDown                // addresses of mail hosts that are down: nothing listens
 	kindLib                 // the relay built on mxorder (this program)
 	kindNAT64               // tayga (NAT64) and unbound (DNS64), scenario 6
+	kindExim                // an Exim instance (an unpacked copy, see exim.go)
 )
 
 // host is one network namespace of the lab. Every host has one
@@ -113,6 +114,7 @@ var hosts = []host{
 	{ns: "relay46", name: "relay46.lab", addrs: []string{"192.0.2.11", "2001:db8:1::11"}, kind: kindPostfix},
 	{ns: "lib4", name: "lib4.lab", addrs: []string{"192.0.2.12"}, kind: kindLib},
 	{ns: "lib46", name: "lib46.lab", addrs: []string{"192.0.2.13", "2001:db8:1::13"}, kind: kindLib},
+	{ns: "exim4", name: "exim4.lab", addrs: []string{"192.0.2.16"}, kind: kindExim},
 	// Scenario 1.
 	{ns: "s1mx", name: "mx.rcpt1.lab", addrs: []string{"192.0.2.21", "2001:db8:1::21"}, kind: kindSink, users: []string{"carol"}},
 	{ns: "s1snd", name: "mx.v6sender.lab", addrs: []string{"2001:db8:1::22"}, kind: kindSink},
@@ -131,6 +133,7 @@ var hosts = []host{
 	// Scenario 6: IPv6-only relays behind the translator.
 	{ns: "relay6", name: "relay6.lab", addrs: []string{"2001:db8:1::14"}, kind: kindPostfix, nat64: true},
 	{ns: "lib6", name: "lib6.lab", addrs: []string{"2001:db8:1::15"}, kind: kindLib, nat64: true},
+	{ns: "exim6", name: "exim6.lab", addrs: []string{"2001:db8:1::16"}, kind: kindExim, nat64: true},
 	{ns: "nat64", name: "nat64.lab", addrs: []string{nat64V4, nat64V6}, kind: kindNAT64},
 	// Mail hosts that are down: mx10.rcpt2 (scenario 2), a, b and c.lim5
 	// (scenario 5). The addresses exist, so connections are refused at
@@ -153,6 +156,7 @@ relay46      IN AAAA 2001:db8:1::11
 lib4         IN A    192.0.2.12
 lib46        IN A    192.0.2.13
 lib46        IN AAAA 2001:db8:1::13
+exim4        IN A    192.0.2.16
 ; 1. relay bounce: dual-stack recipient MX, IPv6-only sender domain
 rcpt1        IN MX   10 mx.rcpt1
 mx.rcpt1     IN A    192.0.2.21
@@ -200,6 +204,7 @@ v6only5      IN MX   20 b.lim5
 ;    scenario 1 to the IPv4-only v4sender.lab
 relay6       IN AAAA 2001:db8:1::14
 lib6         IN AAAA 2001:db8:1::15
+exim6        IN AAAA 2001:db8:1::16
 nat64        IN A    192.0.2.70
 nat64        IN AAAA 2001:db8:1::70
 `
