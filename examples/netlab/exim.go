@@ -89,7 +89,7 @@ tls_advertise_hosts =
 acl_smtp_rcpt = acl_check_rcpt
 domainlist local_domains = %[2]s
 hostlist relay_from_hosts = <; 192.0.2.0/24 ; 2001:db8:1::/64
-ignore_bounce_errors_after = 3s
+ignore_bounce_errors_after = 1s
 begin acl
 acl_check_rcpt:
   accept hosts = +relay_from_hosts
@@ -164,7 +164,11 @@ func (l *lab) startExim(ctx context.Context, e *exim) error {
 		}
 	}
 	cmd := n.Command(e.bin(), "-C", e.conf(), "-bdf", "-q1s")
-	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(e.root, "usr/lib/x86_64-linux-gnu"))
+	libs, _ := filepath.Glob(filepath.Join(e.root, "usr/lib/*/libidn.so.12"))
+	if len(libs) == 0 {
+		return fmt.Errorf("exim: no libidn.so.12 under %s/usr/lib (unpack libidn12 there too)", e.root)
+	}
+	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Dir(libs[0]))
 	if err := l.startDaemon("exim "+e.host.ns, filepath.Join(e.dir, "daemon.out"), cmd); err != nil {
 		return err
 	}
