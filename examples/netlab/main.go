@@ -9,6 +9,8 @@
 // did next to what mxorder planned for the same sender, and whether they
 // agree (with the reason for every difference). A second relay built on
 // the library (Plan.Deliver with net/smtp) runs the same messages.
+// Exim 4.96, from an unpacked copy of Debian's packages ($NETLAB_EXIM_ROOT,
+// see exim.go), relays the messages of scenarios 1 and 6 beside Postfix.
 //
 // Usage (Debian packages postfix, nsd, tayga, unbound and iproute2
 // installed):

@@ -169,15 +169,11 @@ func synthesize(a netip.Addr) netip.Addr {
 }
 
 func runNAT64Bounce(ctx context.Context, l *lab, r *Result) error {
-	logs, err := l.exchange(ctx, r, []send{{"relay6", "bob@v4sender.lab", "nobody@rcpt1.lab"}}, 20*time.Second, "relay6")
+	ds, ml, err := l.relayBounce(ctx, r, "relay6", "bob@v4sender.lab", "mx.v4sender.lab")
 	if err != nil {
 		return err
 	}
-	ds := l.rejectedHop(ctx, r, logs, "relay6")
-	if err := l.bounceRows(ctx, r, logs, "relay6", "relay6", ds, "rcpt1.lab", "v4sender.lab", "mx.v4sender.lab"); err != nil {
-		return err
-	}
-	if err := l.nat64Rows(ctx, r, logs["relay6"], firstQueue(ds)); err != nil {
+	if err := l.nat64Rows(ctx, r, ml, firstQueue(ds)); err != nil {
 		return err
 	}
 	if err := l.eximRows(ctx, r, "exim6", "bob@v4sender.lab", "nobody@rcpt1.lab", "mx.v4sender.lab"); err != nil {

@@ -169,13 +169,22 @@ func (l *lab) finish(ctx context.Context, r *Result, domains []string, lib []sen
 	return nil
 }
 
-func runRelayBounce(ctx context.Context, l *lab, r *Result) error {
-	logs, err := l.exchange(ctx, r, []send{{"relay4", "alice@v6sender.lab", "nobody@rcpt1.lab"}}, 20*time.Second, "relay4")
+// relayBounce sends a message from sender to the unknown recipient
+// nobody@rcpt1.lab through the Postfix relay on host ns, compares the hop
+// and the bounce to the sender's domain (whose MX is senderSink), and
+// returns the relay's deliveries and log.
+func (l *lab) relayBounce(ctx context.Context, r *Result, ns, sender, senderSink string) ([]delivery, *mtaLog, error) {
+	logs, err := l.exchange(ctx, r, []send{{ns, sender, "nobody@rcpt1.lab"}}, 20*time.Second, ns)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	ds := l.rejectedHop(ctx, r, logs, "relay4")
-	if err := l.bounceRows(ctx, r, logs, "relay4", "relay4", ds, "rcpt1.lab", "v6sender.lab", "mx.v6sender.lab"); err != nil {
+	ds := l.rejectedHop(ctx, r, logs, ns)
+	_, senderDomain, _ := strings.Cut(sender, "@")
+	return ds, logs[ns], l.bounceRows(ctx, r, logs, ns, ns, ds, "rcpt1.lab", senderDomain, senderSink)
+}
+
+func runRelayBounce(ctx context.Context, l *lab, r *Result) error {
+	if _, _, err := l.relayBounce(ctx, r, "relay4", "alice@v6sender.lab", "mx.v6sender.lab"); err != nil {
 		return err
 	}
 	if err := l.eximRows(ctx, r, "exim4", "alice@v6sender.lab", "nobody@rcpt1.lab", "mx.v6sender.lab"); err != nil {
