@@ -33,6 +33,8 @@ type lab struct {
 	all     []*netns.NS // every namespace made, for removal
 	sinks   map[string]*sink
 	postfix map[string]*postfix
+	exim    map[string]*exim // empty when eximErr says why
+	eximErr error
 	res     *labResolver
 
 	mu       sync.Mutex
@@ -45,9 +47,9 @@ func requirements() error {
 	if os.Geteuid() != 0 {
 		return errors.New("the lab needs root (network namespaces, Postfix, NSD)")
 	}
-	for _, bin := range []string{"ip", "nsd", "nsd-checkzone", "postfix", "postconf", "postqueue"} {
+	for _, bin := range []string{"ip", "nsd", "nsd-checkzone", "postfix", "postconf", "postqueue", "tayga", "unbound", "sysctl"} {
 		if _, err := lookPath(bin); err != nil {
-			return fmt.Errorf("%s not found (install the Debian packages iproute2, nsd and postfix): %w", bin, err)
+			return fmt.Errorf("%s not found (install the Debian packages iproute2, nsd, postfix, tayga and unbound): %w", bin, err)
 		}
 	}
 	return netns.Check(fmt.Sprintf("nl%x-probe", os.Getpid()&0xffff))
@@ -77,6 +79,7 @@ func newLab(ctx context.Context, logw io.Writer) (_ *lab, err error) {
 		ns:      map[string]*netns.NS{},
 		sinks:   map[string]*sink{},
 		postfix: map[string]*postfix{},
+		exim:    map[string]*exim{},
 	}
 	defer func() {
 		if err != nil {
@@ -97,8 +100,10 @@ func newLab(ctx context.Context, logw io.Writer) (_ *lab, err error) {
 	}{
 		{"network", l.network},
 		{"DNS", l.startDNS},
+		{"NAT64", l.startNAT64},
 		{"sinks", l.startSinks},
 		{"Postfix", l.startPostfixes},
+		{"Exim", l.startExims},
 	}
 	for _, s := range steps {
 		if err = ctx.Err(); err != nil {
@@ -201,10 +206,14 @@ func (l *lab) network(context.Context) error {
 	for i := range hosts {
 		h := &hosts[i]
 		n := l.ns[h.ns]
-		if err := n.Batch(netns.HostLines("eth0", h.prefixes())...); err != nil {
+		lines := append(netns.HostLines("eth0", h.prefixes()), h.routes...)
+		if h.nat64 {
+			lines = append(lines, "route add "+nat64Prefix+" via "+nat64V6)
+		}
+		if err := n.Batch(lines...); err != nil {
 			return err
 		}
-		if err := n.WriteEtc("resolv.conf", resolvConf(h.families())); err != nil {
+		if err := n.WriteEtc("resolv.conf", resolvConf(h)); err != nil {
 			return err
 		}
 	}
@@ -212,9 +221,15 @@ func (l *lab) network(context.Context) error {
 	return nil
 }
 
-// resolvConf names NSD by its address in each family the host has.
-func resolvConf(f mxorder.Family) string {
+// resolvConf names NSD by its address in each family the host has, or,
+// behind the translator, the DNS64.
+func resolvConf(h *host) string {
 	var b strings.Builder
+	f := h.families()
+	if h.nat64 {
+		f = 0
+		b.WriteString("nameserver " + nat64V6 + "\n")
+	}
 	if f.Has(mxorder.IPv4) {
 		b.WriteString("nameserver " + dnsV4 + "\n")
 	}

@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/dualstack/dualstack/addrselect"
+	"github.com/dualstack/dualstack/internal/testenv"
 	"github.com/dualstack/dualstack/mxorder"
 )
 
 // TestLab runs every scenario on the live lab and asserts what Postfix
 // did, what arrived where, which bounces were lost, and the agreement
-// table. It needs root, iproute2, nsd and postfix (CI installs them from
-// .ci/apt-packages).
+// table. It needs root, iproute2, nsd, postfix, tayga and unbound (CI
+// installs them from .ci/apt-packages).
 func TestLab(t *testing.T) {
 	if err := requirements(); err != nil {
 		t.Skipf("live lab not possible here: %v", err)
@@ -41,6 +42,12 @@ func TestLab(t *testing.T) {
 		byName[r.Name] = r
 	}
 	t.Run("facts", func(t *testing.T) { checkFacts(t, byName) })
+	t.Run("exim", func(t *testing.T) {
+		if len(l.exim) == 0 {
+			testenv.Missingf(t, "Exim did not run: %v", l.eximErr)
+		}
+		checkFactList(t, byName, eximFacts)
+	})
 	t.Run("table", func(t *testing.T) { checkTable(t, results) })
 }
 
@@ -52,10 +59,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 }
 
 // labFacts are the observed facts whose value is not random.
-var labFacts = []struct {
-	scenario, key, want string
-	contains            bool // the value contains want
-}{
+var labFacts = []factCase{
 	// 1: the IPv4-only relay uses the MX's IPv4 address; the recipient is
 	// refused; the bounce to the IPv6-only domain is lost.
 	{"relay-bounce", "relay4 rcpt1.lab tries", "mx.rcpt1.lab[192.0.2.21] bounced", false},
@@ -95,10 +99,53 @@ var labFacts = []struct {
 	{"family-limits", "relay4 v6only5.lab tries", "no connection", false},
 	{"family-limits", "relay4 v6only5.lab fate", "bounced dsn=5.4.4", false},
 	{"family-limits", "lib46 user@lim5.lab lib tries", "a.lim5.lab[2001:db8:1::61] no-session, c.lim5.lab[192.0.2.63] no-session", false},
+	// 6: the IPv6-only relay behind tayga reaches the dual-stack MX over
+	// IPv6; its bounce reaches the IPv4-only domain through the
+	// synthesized address and arrives from tayga's pool, as the plan's
+	// nat64-sender caveat says; the DNS64 hides the MX's IPv4 address,
+	// which the plan keeps as a translated fallback.
+	{"nat64-bounce", "relay6 rcpt1.lab tries", "mx.rcpt1.lab[2001:db8:1::21] bounced", false},
+	{"nat64-bounce", "relay6 bounce lost", "false", false},
+	{"nat64-bounce", "mx.v4sender.lab bounces", "1", false},
+	{"nat64-bounce", "relay6 bounce tries", "mx.v4sender.lab[2001:db8:64::c000:221] sent", false},
+	{"nat64-bounce", "mx.v4sender.lab bounce peers in pool", "1 of 1", false},
+	{"nat64-bounce", "nat64-sender caveat", "true", false},
+	{"nat64-bounce", "dns64 mx.rcpt1.lab", "[2001:db8:1::21]", false},
+	{"nat64-bounce", "plan mx.rcpt1.lab", "[2001:db8:1::21 2001:db8:64::c000:215]", false},
+	{"nat64-bounce", "lib6 nobody@rcpt1.lab lib tries", "mx.rcpt1.lab[2001:db8:1::21] permanent", false},
+	{"nat64-bounce", "lib6 nobody@rcpt1.lab lib bounce lost", "false", false},
+}
+
+// eximFacts are what the unpacked Exim did: as the IPv4-only relay of
+// scenario 1 its bounce to the IPv6-only domain is lost (frozen, then
+// dropped); as the IPv6-only relay behind NAT64 in scenario 6 its
+// bounce arrives from tayga's pool.
+var eximFacts = []factCase{
+	{"relay-bounce", "exim exim4 rcpt1.lab tries", "mx.rcpt1.lab[192.0.2.21] bounced", false},
+	{"relay-bounce", "exim exim4 bounce lost", "true", false},
+	{"relay-bounce", "exim exim4 bounce frozen", "true", false},
+	{"nat64-bounce", "exim exim6 rcpt1.lab tries", "mx.rcpt1.lab[2001:db8:1::21] bounced", false},
+	{"nat64-bounce", "exim exim6 bounce lost", "false", false},
+	{"nat64-bounce", "exim exim6 bounce peer", "192.168.255.", true},
 }
 
 func checkFacts(t *testing.T, byName map[string]*Result) {
-	for _, tt := range labFacts {
+	checkFactList(t, byName, labFacts)
+	// Postfix keeps round robin over a host's addresses: over the runs
+	// its first address varies.
+	if n, _ := strconv.Atoi(byName["round-robin"].facts["postfix distinct first"]); n < 2 {
+		t.Errorf("Postfix started at %d distinct addresses over %d messages; want at least 2", n, rrRuns)
+	}
+}
+
+// factCase is one observed fact a scenario must have recorded.
+type factCase struct {
+	scenario, key, want string
+	contains            bool // the value contains want
+}
+
+func checkFactList(t *testing.T, byName map[string]*Result, facts []factCase) {
+	for _, tt := range facts {
 		t.Run(tt.scenario+"/"+tt.key, func(t *testing.T) {
 			r := byName[tt.scenario]
 			if r == nil {
@@ -113,11 +160,6 @@ func checkFacts(t *testing.T, byName map[string]*Result) {
 			}
 		})
 	}
-	// Postfix keeps round robin over a host's addresses: over the runs
-	// its first address varies.
-	if n, _ := strconv.Atoi(byName["round-robin"].facts["postfix distinct first"]); n < 2 {
-		t.Errorf("Postfix started at %d distinct addresses over %d messages; want at least 2", n, rrRuns)
-	}
 }
 
 // labDiffers are the rows where Postfix and the plan may differ, with
@@ -128,6 +170,9 @@ var labDiffers = map[string]bool{
 	// Both shuffle equal preferences; over rrRuns messages Postfix picks
 	// one host every time with probability 2^(1-rrRuns).
 	"equal-preference hosts used first": false,
+	// The DNS64 hides a dual-stack MX's IPv4 address; the plan keeps it
+	// as a translated fallback.
+	"addresses of the dual-stack mx.rcpt1.lab behind NAT64": true,
 }
 
 func checkTable(t *testing.T, results []*Result) {
@@ -313,10 +358,10 @@ func TestSelectScenarios(t *testing.T) {
 		which string
 		want  string // names, or the start of the error
 	}{
-		{"", "relay-bounce mx-routing round-robin null-implicit family-limits"},
+		{"", "relay-bounce mx-routing round-robin null-implicit family-limits nat64-bounce"},
 		{"2", "mx-routing"},
 		{"null-implicit", "null-implicit"},
-		{"6", "scenario 6 (NAT64"},
+		{"6", "nat64-bounce"},
 		{"7", "no scenario"},
 	}
 	for _, tt := range tests {

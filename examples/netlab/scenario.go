@@ -74,16 +74,14 @@ type scenario struct {
 	run    func(ctx context.Context, l *lab, r *Result) error
 }
 
-// scenarios are the scenarios in order. Scenario 6 (an IPv6-only relay
-// behind tayga NAT64 returning the bounce of scenario 1 to an IPv4-only
-// domain) comes with the IPv6-only issue: add it here, with a relay6
-// host, a tayga namespace and the NAT64 prefix in the planner.
+// scenarios are the scenarios in order.
 var scenarios = []scenario{
 	{1, "relay-bounce", "Relay bounce: IPv4-only relay, dual-stack recipient MX, IPv6-only sender domain", runRelayBounce},
 	{2, "mx-routing", "MX routing across families: mx10 down, mx20 IPv6-only, mx30 dual-stack; bounce to an IPv4-only domain", runMXRouting},
 	{3, "round-robin", "Equal preferences and several addresses per host: the first address over repeated deliveries", runRoundRobin},
 	{4, "null-implicit", "Null MX (RFC 7505) and implicit MX (no MX records)", runNullImplicit},
 	{5, "family-limits", "Family limits: IPv6-only MX hosts before IPv4 ones under smtp_mx_address_limit", runFamilyLimits},
+	{6, "nat64-bounce", "NAT64: IPv6-only relay behind tayga, dual-stack recipient MX, bounce to an IPv4-only sender domain", runNAT64Bounce},
 }
 
 // fact records an observed value for the tests.
@@ -95,7 +93,8 @@ func (r *Result) fact(key, value string) {
 }
 
 // planner returns the Planner that models the MTA on host h: its
-// families and addresses (as the lab configures them), its own names
+// families and addresses (as the lab configures them), the NAT64 prefix
+// of a host behind the translator, its own names
 // (RFC 5321 section 5.1), and Postfix's limits (smtp_mx_address_limit,
 // smtp_mx_session_limit, smtp_balance_inet_protocols).
 func (l *lab) planner(h *host, addrLimit int, seed uint64) (*mxorder.Planner, error) {
@@ -103,7 +102,12 @@ func (l *lab) planner(h *host, addrLimit int, seed uint64) (*mxorder.Planner, er
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %w", h.ns, err)
 	}
+	var prefixes []netip.Prefix
+	if h.nat64 {
+		prefixes = []netip.Prefix{netip.MustParsePrefix(nat64Prefix)}
+	}
 	return &mxorder.Planner{
+		NAT64:        prefixes,
 		Resolver:     l.res,
 		Sources:      src,
 		Families:     h.families(),
@@ -142,20 +146,29 @@ func (l *lab) plan(ctx context.Context, r *Result, ns, domain string, addrLimit 
 // audit adds the audit findings of domain, without the address-range
 // warnings every lab address draws (the lab uses documentation ranges).
 func (l *lab) audit(ctx context.Context, r *Result, domain string) error {
-	p, err := l.planner(hostByNS("relay46"), pfAddressLimit, 1)
+	return l.auditFrom(ctx, r, "relay46", domain)
+}
+
+// auditFrom is audit as the relay on host ns sees domain.
+func (l *lab) auditFrom(ctx context.Context, r *Result, ns, domain string) error {
+	p, err := l.planner(hostByNS(ns), pfAddressLimit, 1)
 	if err != nil {
 		return err
 	}
+	label := domain
+	if ns != "relay46" {
+		label += " from " + p.LocalNames[0]
+	}
 	rep, err := p.Audit(ctx, domain)
 	if err != nil {
-		r.Plans = append(r.Plans, fmt.Sprintf("audit %s: %v", domain, err))
+		r.Plans = append(r.Plans, fmt.Sprintf("audit %s: %v", label, err))
 		return nil
 	}
 	for _, f := range rep.Findings {
 		if f.Code == mxorder.CodeDocumentation {
 			continue
 		}
-		r.Plans = append(r.Plans, fmt.Sprintf("audit %s: %s", domain, f))
+		r.Plans = append(r.Plans, fmt.Sprintf("audit %s: %s", label, f))
 	}
 	return nil
 }

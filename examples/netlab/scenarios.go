@@ -169,12 +169,34 @@ func (l *lab) finish(ctx context.Context, r *Result, domains []string, lib []sen
 	return nil
 }
 
-func runRelayBounce(ctx context.Context, l *lab, r *Result) error {
-	logs, err := l.exchange(ctx, r, []send{{"relay4", "alice@v6sender.lab", "nobody@rcpt1.lab"}}, 20*time.Second, "relay4")
+// relayBounce sends a message from sender to the unknown recipient
+// nobody@rcpt1.lab through the Postfix relay on host ns, compares the hop
+// and the bounce to the sender's domain (whose MX is senderSink), and
+// returns the relay's deliveries and log.
+func (l *lab) relayBounce(ctx context.Context, r *Result, ns, sender, senderSink string) ([]delivery, *mtaLog, error) {
+	logs, err := l.exchange(ctx, r, []send{{ns, sender, "nobody@rcpt1.lab"}}, 20*time.Second, ns)
 	if err != nil {
+		return nil, nil, err
+	}
+	ds := l.rejectedHop(ctx, r, logs, ns)
+	_, senderDomain, _ := strings.Cut(sender, "@")
+	return ds, logs[ns], l.bounceRows(ctx, r, logs, ns, ns, ds, "rcpt1.lab", senderDomain, senderSink)
+}
+
+func runRelayBounce(ctx context.Context, l *lab, r *Result) error {
+	if _, _, err := l.relayBounce(ctx, r, "relay4", "alice@v6sender.lab", "mx.v6sender.lab"); err != nil {
 		return err
 	}
-	ds, _, _ := l.hop(ctx, r, logs, "relay4", "rcpt1.lab", pfAddressLimit)
+	if err := l.eximRows(ctx, r, "exim4", "alice@v6sender.lab", "nobody@rcpt1.lab", "mx.v6sender.lab"); err != nil {
+		return err
+	}
+	return l.finish(ctx, r, []string{"v6sender.lab"}, []send{{"lib4", "alice@v6sender.lab", "nobody@rcpt1.lab"}})
+}
+
+// rejectedHop compares the hop of relay ns to rcpt1.lab, whose MX
+// rejects the recipient, and returns its deliveries.
+func (l *lab) rejectedHop(ctx context.Context, r *Result, logs map[string]*mtaLog, ns string) []delivery {
+	ds, _, _ := l.hop(ctx, r, logs, ns, "rcpt1.lab", pfAddressLimit)
 	rejected := len(ds) > 0 && ds[len(ds)-1].Status == evBounced && strings.HasPrefix(ds[len(ds)-1].DSN, "5.")
 	r.Rows = append(r.Rows, Row{
 		Aspect:  "unknown recipient at mx.rcpt1.lab",
@@ -182,10 +204,7 @@ func runRelayBounce(ctx context.Context, l *lab, r *Result) error {
 		Plan:    "a 5yz reply ends Plan.Deliver with a permanent DeliveryError: return the message (RFC 3974 section 3 step 9)",
 		Agree:   rejected,
 	})
-	if err := l.bounceRows(ctx, r, logs, "relay4", "relay4", ds, "rcpt1.lab", "v6sender.lab", "mx.v6sender.lab"); err != nil {
-		return err
-	}
-	return l.finish(ctx, r, []string{"v6sender.lab"}, []send{{"lib4", "alice@v6sender.lab", "nobody@rcpt1.lab"}})
+	return ds
 }
 
 func runMXRouting(ctx context.Context, l *lab, r *Result) error {

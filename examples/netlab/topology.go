@@ -19,6 +19,8 @@ const (
 	kindSink                // a recording SMTP sink written in Go
 	kindDown                // addresses of mail hosts that are down: nothing listens
 	kindLib                 // the relay built on mxorder (this program)
+	kindNAT64               // tayga (NAT64) and unbound (DNS64), scenario 6
+	kindExim                // an Exim instance (an unpacked copy, see exim.go)
 )
 
 // host is one network namespace of the lab. Every host has one
@@ -35,6 +37,12 @@ type host struct {
 	users []string
 	// relayDomains is Postfix's relay_domains (backup MX hosts).
 	relayDomains string
+	// nat64 puts the host behind the lab's translator: its resolver is
+	// the DNS64, the NAT64 prefix is routed to the translator, and its
+	// planner knows the prefix (Planner.NAT64).
+	nat64 bool
+	// routes are extra ip route commands (ip -batch lines).
+	routes []string
 }
 
 // families returns the IP versions of the host's addresses.
@@ -82,6 +90,21 @@ const (
 	dnsV6 = "2001:db8:1::53"
 )
 
+// The translator of scenario 6. Debian 12's tayga 0.9.2 refuses
+// documentation and private IPv4 addresses under the well-known prefix
+// 64:ff9b::/96 (RFC 6052 section 3.1), and the lab's IPv4 hosts are
+// numbered from 192.0.2.0/24, so the lab uses a network-specific prefix
+// (RFC 6052 section 2.2) in both tayga and unbound's dns64-prefix. IPv4
+// hosts see translated clients as addresses of the dynamic pool.
+const (
+	nat64V4     = "192.0.2.70"
+	nat64V6     = "2001:db8:1::70"
+	nat64Prefix = "2001:db8:64::/96"
+	nat64Pool   = "192.168.255.0/24"
+	// nat64Own is tayga's own IPv4 address, in its pool.
+	nat64Own = "192.168.255.1"
+)
+
 // hosts is the lab: every namespace, its addresses and what runs there.
 // zone must agree with it (TestZoneMatchesHosts).
 var hosts = []host{
@@ -91,13 +114,15 @@ var hosts = []host{
 	{ns: "relay46", name: "relay46.lab", addrs: []string{"192.0.2.11", "2001:db8:1::11"}, kind: kindPostfix},
 	{ns: "lib4", name: "lib4.lab", addrs: []string{"192.0.2.12"}, kind: kindLib},
 	{ns: "lib46", name: "lib46.lab", addrs: []string{"192.0.2.13", "2001:db8:1::13"}, kind: kindLib},
+	{ns: "exim4", name: "exim4.lab", addrs: []string{"192.0.2.16"}, kind: kindExim},
 	// Scenario 1.
 	{ns: "s1mx", name: "mx.rcpt1.lab", addrs: []string{"192.0.2.21", "2001:db8:1::21"}, kind: kindSink, users: []string{"carol"}},
 	{ns: "s1snd", name: "mx.v6sender.lab", addrs: []string{"2001:db8:1::22"}, kind: kindSink},
 	// Scenario 2 (and the IPv4-only sender domain of 4 and 5).
 	{ns: "s2mx20", name: "mx20.rcpt2.lab", addrs: []string{"2001:db8:1::31"}, kind: kindPostfix, relayDomains: "rcpt2.lab"},
 	{ns: "s2mx30", name: "mx30.rcpt2.lab", addrs: []string{"192.0.2.32", "2001:db8:1::32"}, kind: kindPostfix, relayDomains: "rcpt2.lab"},
-	{ns: "s2snd", name: "mx.v4sender.lab", addrs: []string{"192.0.2.33"}, kind: kindSink},
+	// Its route back to NAT64's pool serves scenario 6.
+	{ns: "s2snd", name: "mx.v4sender.lab", addrs: []string{"192.0.2.33"}, kind: kindSink, routes: []string{"route add " + nat64Pool + " via " + nat64V4}},
 	// Scenario 3.
 	{ns: "s3a", name: "a.rr3.lab", addrs: []string{"192.0.2.41", "198.51.100.41", "2001:db8:1::41", "2001:db8:2::41"}, kind: kindSink},
 	{ns: "s3b", name: "b.rr3.lab", addrs: []string{"192.0.2.42", "198.51.100.42", "2001:db8:1::42", "2001:db8:2::42"}, kind: kindSink},
@@ -105,6 +130,11 @@ var hosts = []host{
 	{ns: "s4impl", name: "implicit.lab", addrs: []string{"192.0.2.51", "2001:db8:1::51"}, kind: kindSink},
 	// Scenario 5.
 	{ns: "s5d", name: "d.lim5.lab", addrs: []string{"192.0.2.64"}, kind: kindSink},
+	// Scenario 6: IPv6-only relays behind the translator.
+	{ns: "relay6", name: "relay6.lab", addrs: []string{"2001:db8:1::14"}, kind: kindPostfix, nat64: true},
+	{ns: "lib6", name: "lib6.lab", addrs: []string{"2001:db8:1::15"}, kind: kindLib, nat64: true},
+	{ns: "exim6", name: "exim6.lab", addrs: []string{"2001:db8:1::16"}, kind: kindExim, nat64: true},
+	{ns: "nat64", name: "nat64.lab", addrs: []string{nat64V4, nat64V6}, kind: kindNAT64},
 	// Mail hosts that are down: mx10.rcpt2 (scenario 2), a, b and c.lim5
 	// (scenario 5). The addresses exist, so connections are refused at
 	// once instead of timing out.
@@ -126,6 +156,7 @@ relay46      IN AAAA 2001:db8:1::11
 lib4         IN A    192.0.2.12
 lib46        IN A    192.0.2.13
 lib46        IN AAAA 2001:db8:1::13
+exim4        IN A    192.0.2.16
 ; 1. relay bounce: dual-stack recipient MX, IPv6-only sender domain
 rcpt1        IN MX   10 mx.rcpt1
 mx.rcpt1     IN A    192.0.2.21
@@ -169,8 +200,13 @@ c.lim5       IN A    192.0.2.63
 d.lim5       IN A    192.0.2.64
 v6only5      IN MX   10 a.lim5
 v6only5      IN MX   20 b.lim5
-; 6. NAT64 (tayga) comes with the IPv6-only issue: an IPv6-only relay
-;    returning the bounce of scenario 1 to an IPv4-only domain.
+; 6. NAT64: IPv6-only relays behind tayga, which returns the bounce of
+;    scenario 1 to the IPv4-only v4sender.lab
+relay6       IN AAAA 2001:db8:1::14
+lib6         IN AAAA 2001:db8:1::15
+exim6        IN AAAA 2001:db8:1::16
+nat64        IN A    192.0.2.70
+nat64        IN AAAA 2001:db8:1::70
 `
 
 // hostByNS returns the host with the short namespace name ns.
