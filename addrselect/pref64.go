@@ -46,6 +46,7 @@ type NDUserOptError struct {
 	Err    error
 }
 
+// Error says which ND user option message was bad and why.
 func (e *NDUserOptError) Error() string {
 	return "addrselect: netlink ND user option at octet " + strconv.Itoa(e.Offset) + ": " + e.Err.Error()
 }

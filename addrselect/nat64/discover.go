@@ -63,6 +63,7 @@ type DiscoverError struct {
 	Err       error     // the resolver's error, or nil
 }
 
+// Error says what the discovery found and why it failed.
 func (e *DiscoverError) Error() string {
 	if e.Err != nil {
 		return "nat64: discovery through " + WellKnownName + ": " + e.Err.Error()

@@ -34,6 +34,7 @@ type Error struct {
 	Reason string     // detail: which rule, or which special-purpose range
 }
 
+// Error names the prefix or address and the reason.
 func (e *Error) Error() string {
 	s := "nat64: "
 	if e.Addr.IsValid() {

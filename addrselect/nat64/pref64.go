@@ -73,6 +73,7 @@ type OptionError struct {
 	Err    error
 }
 
+// Error names the offset of the bad field and the reason.
 func (e *OptionError) Error() string {
 	return "nat64: PREF64 option at octet " + strconv.Itoa(e.Offset) + ": " + e.Err.Error()
 }

@@ -35,6 +35,7 @@ type UsageError struct {
 	Err error
 }
 
+// Error is the usage problem, as the tool prints it.
 func (e *UsageError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the cause.
