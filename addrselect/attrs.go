@@ -38,8 +38,10 @@ type dattr struct {
 	synth       netip.Addr
 	synthPrefix netip.Prefix
 	hairpin     bool
-	// vals are the attributes the rules read, by dattrField (setVals).
-	vals [16]uint32
+	// vals holds each rule's value (the attribute it reads, inverted
+	// when the rule prefers the smaller) at the rule's place in
+	// dstLayout: the profiles' keys are masks of this word (setVals).
+	vals uint64
 }
 
 // dattrField names an attribute of a destination that a rule reads.
@@ -59,39 +61,44 @@ const (
 	attrHairpin
 )
 
-// vals holds up to 16 attributes.
-var _ [16 - int(attrHairpin) - 1]struct{}
+const numDattrFields = int(attrHairpin) + 1
 
-// setVals records the attributes the rules read as numbers (true is 1),
-// once per destination.
+// setVals packs the attributes the rules read as numbers (true is 1),
+// each at its rule's place (see slotOf), once per destination.
 func (a *dattr) setVals() {
-	v := &a.vals
-	v[attrUsable] = uint32(b2u(a.usable))
-	v[attrScopeMatch] = uint32(b2u(a.scope == a.srcScope))
-	v[attrDeprecated] = uint32(b2u(a.deprecated))
-	v[attrHomeRank] = uint32(a.homeRank)
-	v[attrLabelMatch] = uint32(b2u(a.label == a.srcLabel))
-	v[attrPrecedence] = uint32(a.prec)
-	v[attrEncapsulated] = uint32(b2u(a.encap))
-	v[attrScope] = uint32(a.scope)
-	v[attrHistory] = uint32(a.hist)
-	v[attrRule9] = uint32(a.r9)
-	v[attrHairpin] = uint32(b2u(a.hairpin))
+	a.vals = slots.put(attrUsable, b2u(a.usable)) |
+		slots.put(attrScopeMatch, b2u(a.scope == a.srcScope)) |
+		slots.put(attrDeprecated, b2u(a.deprecated)) |
+		slots.put(attrHomeRank, uint64(a.homeRank)) |
+		slots.put(attrLabelMatch, b2u(a.label == a.srcLabel)) |
+		slots.put(attrPrecedence, uint64(a.prec)) |
+		slots.put(attrEncapsulated, b2u(a.encap)) |
+		slots.put(attrScope, uint64(a.scope)) |
+		slots.put(attrHistory, uint64(a.hist)) |
+		slots.put(attrRule9, uint64(a.r9)) |
+		slots.put(attrHairpin, b2u(a.hairpin))
 }
 
 // srcMemo remembers the scope and label of the sources of one sort: its
-// destinations share a few sources (one or two per family, usually), and
-// looking a source up again costs more than finding it here.
+// destinations share a few sources, and looking a source up again costs
+// more than finding it here. It is direct-mapped: a source has one place,
+// chosen by a hash of its address.
 type srcMemo struct {
-	n       int
-	entries [4]srcMemoEntry
+	entries [8]srcMemoEntry
 }
 
 type srcMemoEntry struct {
 	x     addrbits.U128 // scope and label do not depend on a zone
+	set   bool
 	v4    bool
 	scope policytable.Scope
 	label uint8
+}
+
+// slot returns the entry for the source x.
+func (m *srcMemo) slot(x addrbits.U128) *srcMemoEntry {
+	const golden = 0x9e3779b97f4a7c15 // Fibonacci hashing: the top bits mix every bit
+	return &m.entries[((x.Lo^x.Hi)*golden)>>61]
 }
 
 // dstAttrs computes the attributes of d under s's profile. m may be nil;
@@ -114,8 +121,8 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) 
 	// daddr is the address the policy rules read: D, or under
 	// NAT64AsIPv4 the IPv4 address a synthesized D stands for.
 	daddr, asV4 := d.Addr, false
-	a.synth, a.synthPrefix, a.hairpin = netip.Addr{}, netip.Prefix{}, false
-	if s.natOn {
+	if s.natOn { // else these fields stay zero
+		a.synth, a.synthPrefix, a.hairpin = netip.Addr{}, netip.Prefix{}, false
 		if asV4 = s.fillNAT64(a, d, nv); asV4 {
 			daddr = a.synth
 		}
@@ -146,7 +153,9 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) 
 	if a.usable && p.rule9.kind != countNone {
 		a.cpl, a.r9, a.plen = p.rule9.count(sx, dx, a.v4, src.PrefixLen, src.Addr.Is4())
 	}
-	a.rtt, a.hasRTT, a.hist = 0, false, 0
+	if s.history != nil { // else these fields stay zero
+		a.rtt, a.hasRTT, a.hist = 0, false, 0
+	}
 	if s.history != nil && d.Addr.IsValid() {
 		a.rtt, a.hasRTT = s.history.Lookup(d.Addr)
 		a.rtt = max(a.rtt, 0)
@@ -251,23 +260,17 @@ func (s *Selector) fillSourceFlags(a *dattr, src *Source) {
 // sourceScopeLabel returns the scope and label of the source a (seen as
 // IPv4 when v4), through the memo m when it has them.
 func (s *Selector) sourceScopeLabel(a netip.Addr, x addrbits.U128, v4 bool, m *srcMemo) (policytable.Scope, uint8) {
+	var e *srcMemoEntry
 	if m != nil {
-		if last := &m.entries[(m.n-1)&(len(m.entries)-1)]; m.n > 0 && last.x == x && last.v4 == v4 {
-			return last.scope, last.label
-		}
-		for i := range min(m.n, len(m.entries)) {
-			if e := &m.entries[i]; e.x == x && e.v4 == v4 {
-				return e.scope, e.label
-			}
+		if e = m.slot(x); e.set && e.x == x && e.v4 == v4 {
+			return e.scope, e.label
 		}
 	}
 	at, sc := s.prof.classify(s, a, x, v4)
-	l := at.Label
-	if m != nil {
-		m.entries[m.n&(len(m.entries)-1)] = srcMemoEntry{x, v4, sc, l}
-		m.n++
+	if e != nil {
+		*e = srcMemoEntry{x: x, set: true, v4: v4, scope: sc, label: at.Label}
 	}
-	return sc, l
+	return sc, at.Label
 }
 
 // histBits is the width of the history step's value: 1 bit "has

@@ -52,17 +52,18 @@ func (s *Selector) SortDestinations(dsts []Destination) {
 // order computes the sorted order of dsts: the new position i holds the
 // old dsts[perm[i]]. perm has len(dsts) elements.
 func (s *Selector) order(dsts []Destination, perm []int32) {
-	p := s.prof
-	if p.ipv4OnlyUnsorted && !slices.ContainsFunc(dsts, func(d Destination) bool { return !d.Addr.Is4() }) {
+	p, n := s.prof, len(dsts)
+	switch {
+	case p.ipv4OnlyUnsorted && !slices.ContainsFunc(dsts, func(d Destination) bool { return !d.Addr.Is4() }):
 		for i := range perm {
 			perm[i] = int32(i)
 		}
-		return
-	}
-	switch n := len(dsts); {
-	case n <= 16:
-		var buf [16]rec
-		s.orderRecs(dsts, buf[:n], perm)
+	case p.sort == sortConsistent && p.keyBits <= packedKeyBits && n <= 16:
+		var keys [16]uint64
+		s.orderPacked(dsts, keys[:n], perm)
+	case p.sort == sortConsistent && p.keyBits <= packedKeyBits && n <= packedMaxN:
+		var keys [packedMaxN]uint64
+		s.orderPacked(dsts, keys[:n], perm)
 	case n <= stackN:
 		var buf [stackN]rec
 		s.orderRecs(dsts, buf[:n], perm)
@@ -74,52 +75,63 @@ func (s *Selector) order(dsts []Destination, perm []int32) {
 // orderRecs runs the profile's sort on records recs (len(dsts) of them)
 // and writes the order to perm.
 func (s *Selector) orderRecs(dsts []Destination, recs []rec, perm []int32) {
-	if s.prof.sort != sortConsistent {
+	if s.prof.sort == sortConsistent {
+		s.orderByKey(dsts, recs)
+	} else {
 		s.orderByComparator(dsts, recs)
-	} else if s.orderByKey(dsts, recs, perm) {
-		return
 	}
 	for i := range recs {
 		perm[i] = recs[i].idx
 	}
 }
 
-// orderByKey is the consistent sort: by key, then rule 9 per family
-// inside each run of equal key when rule 9 is not part of the key. recs
-// has len(dsts) elements. It reports whether it wrote the order to perm
-// itself (the one-integer form, for small inputs); otherwise recs are in
-// order.
-func (s *Selector) orderByKey(dsts []Destination, recs []rec, perm []int32) bool {
+// orderPacked is the consistent sort in its one-integer form (see
+// sortPacked), for up to packedMaxN destinations whose key fits
+// packedKeyBits. keys has len(dsts) elements.
+func (s *Selector) orderPacked(dsts []Destination, keys []uint64, perm []int32) {
 	p := s.prof
 	var (
-		m  srcMemo
-		a  dattr
-		nv *natives
+		m srcMemo
+		a dattr
+		l natives
 	)
-	if s.natOn {
-		l := newNatives(dsts)
-		nv = &l
+	nv := s.nativesOf(dsts, &l)
+	for i := range dsts {
+		s.fillAttrs(&a, &dsts[i], &m, nv)
+		keys[i] = packRec(p.key(&a), a.v4, p.value(Dst9, &a), i)
 	}
+	sortPacked(keys, perm)
+}
+
+// nativesOf prepares in *l the NAT64 step's question for dsts (see
+// natives) and returns l, or nil when the Selector knows no NAT64 prefix.
+func (s *Selector) nativesOf(dsts []Destination, l *natives) *natives {
+	if !s.natOn {
+		return nil
+	}
+	*l = newNatives(dsts)
+	return l
+}
+
+// orderByKey is the consistent sort: by key, then rule 9 per family
+// inside each run of equal key when rule 9 is not part of the key. recs
+// has len(dsts) elements.
+func (s *Selector) orderByKey(dsts []Destination, recs []rec) {
+	p := s.prof
+	var (
+		m srcMemo
+		a dattr
+		l natives
+	)
+	nv := s.nativesOf(dsts, &l)
 	for i := range dsts {
 		s.fillAttrs(&a, &dsts[i], &m, nv)
 		recs[i] = rec{key: p.key(&a), r9: uint8(p.value(Dst9, &a)), v4: a.v4, idx: int32(i)}
-	}
-	switch n := len(recs); {
-	case p.keyBits > packedKeyBits || n > packedMaxN:
-	case n <= 16:
-		var keys [16]uint64
-		sortPacked(recs, keys[:n], perm)
-		return true
-	default:
-		var keys [packedMaxN]uint64
-		sortPacked(recs, keys[:n], perm)
-		return true
 	}
 	sortByKey(recs)
 	if len(p.tail) > 0 {
 		rule9Pass(recs)
 	}
-	return false
 }
 
 // orderByComparator runs a stack's comparison sort: by key, then by the

@@ -520,10 +520,7 @@ func TestKeyMatchesRules(t *testing.T) {
 	for name, s := range sels {
 		z := s.orZero()
 		p := z.prof
-		keyed := make([]Rule, len(p.keyed))
-		for i, kp := range p.keyed {
-			keyed[i] = kp.rule
-		}
+		keyed := p.rules[:len(p.rules)-len(p.tail)]
 		r := newTestRand(31)
 		for range 300 {
 			ds := randDestinations(r, 2)
@@ -539,15 +536,29 @@ func TestKeyMatchesRules(t *testing.T) {
 				}
 			}
 			a, b := z.dstAttrs(&ds[0], nil, nil), z.dstAttrs(&ds[1], nil, nil)
-			for _, rule := range p.rules {
-				if v := uint64(a.vals[dstRules[rule].attr]); v>>dstRules[rule].bits != 0 {
-					t.Fatalf("%s: %v value %d does not fit %d bits", name, rule, v, dstRules[rule].bits)
-				}
-			}
+			checkSlots(t, &a)
 			want, _ := p.compareRules(keyed, &a, &b)
 			if got := -cmpU64(p.key(&a), p.key(&b)); got != want {
 				t.Fatalf("%s: keys of %v and %v compare %d; the keyed rules %d", name, ds[0], ds[1], got, want)
 			}
+		}
+	}
+}
+
+// checkSlots checks that every attribute reads back from its rule's
+// place in a.vals: no value overflows into its neighbour's bits.
+func checkSlots(t *testing.T, a *dattr) {
+	t.Helper()
+	attrs := map[Rule]uint64{
+		Dst1: b2u(a.usable), DstNAT64: b2u(a.hairpin), Dst2: b2u(a.scope == a.srcScope),
+		Dst3: b2u(a.deprecated), Dst4: uint64(a.homeRank), Dst5: b2u(a.label == a.srcLabel),
+		Dst6: uint64(a.prec), Dst7: b2u(a.encap), Dst8: uint64(a.scope),
+		DstHistory: uint64(a.hist), Dst9: uint64(a.r9),
+	}
+	for _, r := range dstOrder {
+		sl, d := slotOf(r), &dstRules[r]
+		if got := ruleValue(a.vals&sl.mask>>sl.shift, d.prefer, d.bits); got != attrs[r] {
+			t.Fatalf("%v: reads back %d from its slot; the attribute is %d", r, got, attrs[r])
 		}
 	}
 }
@@ -581,10 +592,7 @@ func TestProfileDerivation(t *testing.T) {
 		{"cares", caresProfile, []Rule{Dst1, Dst2, Dst5, Dst6, Dst8}, []Rule{Dst9}},
 	}
 	for _, tt := range tests {
-		var keyed []Rule
-		for _, kp := range tt.p.keyed {
-			keyed = append(keyed, kp.rule)
-		}
+		keyed := tt.p.rules[:len(tt.p.rules)-len(tt.p.tail)]
 		if !slices.Equal(keyed, tt.keyed) || !slices.Equal(tt.p.tail, tt.tail) {
 			t.Errorf("%s: keyed %v, tail %v; want %v, %v", tt.name, keyed, tt.p.tail, tt.keyed, tt.tail)
 		}

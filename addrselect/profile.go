@@ -2,6 +2,7 @@ package addrselect
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"slices"
 
@@ -52,11 +53,14 @@ type profile struct {
 	sort sortAlgorithm
 
 	// Derived by compile from rules.
-	pairwise ruleSet   // rules that relate only some pairs under this profile
-	keyed    []keyPart // the leading rules that are not pairwise, packed into one key
-	keyBits  int       // the width of the packed key
-	// usableOnlyBits are the key bits of the keyed usableOnly rules.
-	usableOnlyBits uint64
+	pairwise ruleSet // rules that relate only some pairs under this profile
+	// The leading rules that are not pairwise form the key: dattr.vals
+	// under keyMask, shifted down by keyShift, keyBits wide.
+	keyMask  uint64
+	keyShift uint8
+	keyBits  int
+	// usableOnlyMask are the key bits of the keyed usableOnly rules.
+	usableOnlyMask uint64
 	tail           []Rule // the rules after them, compared pairwise
 }
 
@@ -73,14 +77,46 @@ func rulesOf(rs ...Rule) ruleSet {
 
 func (s ruleSet) has(r Rule) bool { return s&(1<<r) != 0 }
 
-// keyPart places one rule's value in the packed key: what profile.value
-// computes for the rule, prepared once per profile.
-type keyPart struct {
-	rule   Rule
-	attr   dattrField
+// slot is where one rule's value sits in dattr.vals.
+type slot struct {
 	shift  uint8
-	invert uint32 // all the rule's bits for preferSmaller, else 0
+	mask   uint64 // the rule's bits, in place
+	invert uint64 // the rule's bits (unshifted) when it prefers the smaller value, else 0
 }
+
+// slotTable holds the slot of each attribute's rule.
+type slotTable [numDattrFields]slot
+
+// slots lays the rules' values out in dattr.vals in dstOrder, the first
+// rule highest. Since every profile applies a subsequence of dstOrder,
+// its key is that word with the other rules masked out: comparing two
+// keys compares the rules one by one, in the profile's order.
+var slots = func() (t slotTable) {
+	width := 0
+	for i := len(dstOrder) - 1; i >= 0; i-- {
+		d := &dstRules[dstOrder[i]]
+		sl := slot{shift: uint8(width), mask: (1<<d.bits - 1) << width}
+		if d.prefer == preferSmaller {
+			sl.invert = 1<<d.bits - 1
+		}
+		t[d.attr] = sl
+		width += int(d.bits)
+	}
+	if width > 64 {
+		panic(fmt.Sprintf("addrselect: rule values take %d bits", width))
+	}
+	return t
+}()
+
+// put places attribute f's value v (which fits its rule's bits) as its
+// rule's value.
+func (t *slotTable) put(f dattrField, v uint64) uint64 {
+	sl := &t[f]
+	return (v ^ sl.invert) << (sl.shift & 63)
+}
+
+// slotOf returns the slot of rule r's value.
+func slotOf(r Rule) slot { return slots[dstRules[r].attr] }
 
 // tableSource says which policy table a profile reads.
 type tableSource uint8
@@ -110,7 +146,10 @@ const (
 // panics on a profile the engine cannot run (a programmer's error: the
 // profiles are package data, checked by the tests).
 func (p *profile) compile() *profile {
-	p.pairwise, p.keyed, p.tail, p.usableOnlyBits = 0, nil, nil, 0
+	if !isSubsequence(p.rules, dstOrder[:]) {
+		panic(fmt.Sprintf("addrselect: profile %s: rules %v are not in the order %v", p.name, p.rules, dstOrder))
+	}
+	p.pairwise, p.tail = 0, nil
 	for _, r := range p.rules {
 		switch dstRules[r].pairs {
 		case pairsSameFamily:
@@ -123,29 +162,23 @@ func (p *profile) compile() *profile {
 			}
 		}
 	}
-	width := 0
 	for i, r := range p.rules {
 		if p.pairwise.has(r) {
 			p.tail = p.rules[i:]
 			break
 		}
-		width += int(dstRules[r].bits)
 	}
-	if width > 64 {
-		panic(fmt.Sprintf("addrselect: profile %s: key of %d bits", p.name, width))
-	}
-	p.keyBits = width
+	p.keyMask, p.usableOnlyMask = 0, 0
 	for _, r := range p.rules[:len(p.rules)-len(p.tail)] {
-		d := &dstRules[r]
-		width -= int(d.bits)
-		kp := keyPart{rule: r, attr: d.attr, shift: uint8(width)}
-		if d.prefer == preferSmaller {
-			kp.invert = 1<<d.bits - 1
-		}
+		p.keyMask |= slotOf(r).mask
 		if p.usableOnly.has(r) {
-			p.usableOnlyBits |= (1<<d.bits - 1) << width
+			p.usableOnlyMask |= slotOf(r).mask
 		}
-		p.keyed = append(p.keyed, kp)
+	}
+	p.keyShift, p.keyBits = 0, 0
+	if p.keyMask != 0 {
+		p.keyShift = uint8(bits.TrailingZeros64(p.keyMask))
+		p.keyBits = 64 - bits.LeadingZeros64(p.keyMask) - int(p.keyShift)
 	}
 	if p.sort == sortConsistent && len(p.tail) > 0 && !slices.Equal(p.tail, []Rule{Dst9}) {
 		panic(fmt.Sprintf("addrselect: profile %s: the consistent sort takes rule 9 alone after its key, not %v", p.name, p.tail))
@@ -153,13 +186,26 @@ func (p *profile) compile() *profile {
 	return p
 }
 
+// isSubsequence reports whether rs lists some of order's rules, in
+// order.
+func isSubsequence(rs, order []Rule) bool {
+	for _, r := range rs {
+		i := slices.Index(order, r)
+		if i < 0 {
+			return false
+		}
+		order = order[i+1:]
+	}
+	return true
+}
+
 // value is rule r's value for a under p.
 func (p *profile) value(r Rule, a *dattr) uint64 {
 	if !a.usable && p.usableOnly.has(r) {
 		return 0
 	}
-	d := &dstRules[r]
-	return ruleValue(uint64(a.vals[d.attr]), d.prefer, d.bits)
+	sl := slotOf(r)
+	return a.vals & sl.mask >> sl.shift
 }
 
 // applies reports whether rule r, pairwise under p, relates a and b.
@@ -177,16 +223,11 @@ func (p *profile) applies(r Rule, a, b *dattr) bool {
 // key packs the values of p's keyed rules for a: a larger key is
 // preferred, and two keys compare as the rules do one by one.
 func (p *profile) key(a *dattr) uint64 {
-	var k uint64
-	for _, kp := range p.keyed {
-		// preferSmaller: the bits' complement. The masks let the compiler
-		// drop bounds and shift-width checks (vals has 16 entries).
-		k |= (uint64(a.vals[kp.attr&15]) ^ uint64(kp.invert)) << (kp.shift & 63)
-	}
+	k := a.vals & p.keyMask
 	if !a.usable {
-		k &^= p.usableOnlyBits // those rules' values are 0
+		k &^= p.usableOnlyMask // those rules' values are 0
 	}
-	return k
+	return k >> (p.keyShift & 63)
 }
 
 // compareRules applies rules in order to a and b: negative when a is

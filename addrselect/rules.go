@@ -233,6 +233,12 @@ var dstRules = [...]dstRule{
 	}},
 }
 
+// dstOrder is the order in which the destination rules apply: RFC 6724
+// section 6's, with the NAT64 step after rule 1 and the history step
+// between rules 8 and 9 (Dst10 is implied). Every profile applies a
+// subsequence of it.
+var dstOrder = [...]Rule{Dst1, DstNAT64, Dst2, Dst3, Dst4, Dst5, Dst6, Dst7, Dst8, DstHistory, Dst9}
+
 // srcRule is one source rule: the attribute it reads, which side it
 // prefers, its width in the packed source key, and why it decided.
 type srcRule struct {

@@ -272,15 +272,13 @@ func (s *Selector) compile() *Selector {
 // step when there is a History, rule 9 in the chosen variant, sorted
 // consistently (see [Selector.SortDestinations]).
 func rfcProfile(s *Selector) *profile {
-	rules := []Rule{Dst1, Dst2, Dst3, Dst4, Dst5, Dst6, Dst7, Dst8}
-	if len(s.nat64) > 0 {
-		rules = slices.Insert(rules, 1, DstNAT64)
-	}
-	if s.history != nil {
-		rules = append(rules, DstHistory)
-	}
-	if s.rule9 < Rule9Off {
-		rules = append(rules, Dst9)
+	rules := make([]Rule, 0, len(dstOrder))
+	for _, r := range dstOrder {
+		switch {
+		case r == DstNAT64 && len(s.nat64) == 0, r == DstHistory && s.history == nil, r == Dst9 && s.rule9 >= Rule9Off:
+			continue // off under s's options
+		}
+		rules = append(rules, r)
 	}
 	p := &profile{
 		name:       s.name,

@@ -56,18 +56,20 @@ const (
 	packedKeyBits = 64 - packedKeyShft // the widest key that fits
 )
 
+// packRec is a destination's record as one integer for sortPacked: its
+// key (of at most packedKeyBits), family, rule 9 value and input
+// position i (< packedMaxN).
+func packRec(key uint64, v4 bool, r9 uint64, i int) uint64 {
+	return key<<packedKeyShft | b2u(v4)<<packedFamBit | r9<<packedR9Shift | uint64(packedMaxN-1-i)
+}
+
 // sortPacked is sortByKey followed by rule9Pass, for up to packedMaxN
-// records whose keys fit in packedKeyBits: each record becomes one integer
-// (key, family, rule 9 value, inverted position), so that one descending
-// sort orders by key and, inside each run of equal key, each family by
-// rule 9 with ties in input order. A run holding both families is then
-// put back to the input's pattern of families (restoreFamilies). It writes
-// the order to perm (the input positions, first to last); keys is scratch
-// space of len(recs).
-func sortPacked(recs []rec, keys []uint64, perm []int32) {
-	for i, r := range recs {
-		keys[i] = r.key<<packedKeyShft | uint64(b2u(r.v4))<<packedFamBit | uint64(r.r9)<<packedR9Shift | uint64(63-i)
-	}
+// records made by packRec: one descending sort orders by key and, inside
+// each run of equal key, each family by rule 9 with ties in input order.
+// A run holding both families is then put back to the input's pattern of
+// families (restoreFamilies). It writes the order to perm (the input
+// positions, first to last).
+func sortPacked(keys []uint64, perm []int32) {
 	for i := 1; i < len(keys); i++ { // insertion sort, descending: inputs are small
 		x, j := keys[i], i
 		for ; j > 0 && keys[j-1] < x; j-- {
