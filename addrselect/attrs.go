@@ -76,7 +76,7 @@ func (a *dattr) setVals() {
 		slots.put(attrScope, uint64(a.scope)) |
 		slots.put(attrHistory, uint64(a.hist)) |
 		slots.put(attrRule9, uint64(a.r9)) |
-		slots.put(attrHairpin, b2u(a.hairpin))
+		slots.put(attrHairpin, b2u(a.hairpin)) ^ slots.invert
 }
 
 // srcMemo remembers the scope and label of the sources of one sort: its
@@ -130,7 +130,11 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) 
 	dx, sx := addrbits.From(daddr), addrbits.From(src.Addr)
 	a.v4 = daddr.Is4() || p.mappedV4 && dx.IsMapped()
 	var at policytable.Attr
-	at, a.scope = p.classify(s, daddr, dx, a.v4)
+	if p.oneTable && a.v4 == dx.IsMapped() { // classify's common case, inline
+		at, a.scope = s.lookup.Classify(daddr)
+	} else {
+		at, a.scope = p.classify(s, daddr, dx, a.v4)
+	}
 	a.label, a.prec = at.Label, at.Precedence
 	a.srcScope, a.srcLabel = 0, 0
 	switch {
@@ -241,14 +245,10 @@ func nativeV4(d *Destination) bool {
 // fillSourceFlags copies Source(D)'s flags into a (all false without a
 // source) and ranks its Mobile IPv6 roles for rule 4.
 func (s *Selector) fillSourceFlags(a *dattr, src *Source) {
-	if !src.IsValid() {
-		a.deprecated, a.home, a.careOf, a.temporary, a.encap, a.iface = false, false, false, false, false, ""
-		a.homeRank = homeRank(false, false)
-		return
-	}
-	a.deprecated, a.home, a.careOf = src.Deprecated, src.Home, src.CareOf
-	a.temporary, a.encap, a.iface = src.Temporary, src.Encapsulated, ""
-	if s.prof.rule7AcrossInterfaces {
+	valid := src.IsValid()
+	a.deprecated, a.home, a.careOf = valid && src.Deprecated, valid && src.Home, valid && src.CareOf
+	a.temporary, a.encap, a.iface = valid && src.Temporary, valid && src.Encapsulated, ""
+	if s.prof.rule7AcrossInterfaces && valid {
 		a.iface = src.Interface // only glibc's rule 7 reads it
 	}
 	a.homeRank = homeRank(a.home, a.careOf)
@@ -258,7 +258,7 @@ func (s *Selector) fillSourceFlags(a *dattr, src *Source) {
 }
 
 // sourceScopeLabel returns the scope and label of the source a (seen as
-// IPv4 when v4), through the memo m when it has them.
+// IPv4 when v4), through the memo m (which may be nil).
 func (s *Selector) sourceScopeLabel(a netip.Addr, x addrbits.U128, v4 bool, m *srcMemo) (policytable.Scope, uint8) {
 	var e *srcMemoEntry
 	if m != nil {

@@ -24,7 +24,7 @@ import (
 func stdSortByRFC6724withSrcs(addrs []net.IPAddr, srcs []netip.Addr)
 
 func BenchmarkStdSortByRFC6724(b *testing.B) {
-	for _, n := range []int{2, 8, 16, 64} {
+	for _, n := range []int{2, 4, 8, 16, 64} {
 		b.Run("N="+itoa(n), func(b *testing.B) {
 			ds := benchDestinations(n)
 			in := make([]net.IPAddr, n)

@@ -58,7 +58,7 @@ var (
 )
 
 func BenchmarkSortDestinations(b *testing.B) {
-	for _, n := range []int{2, 8, 16, 64} {
+	for _, n := range []int{2, 4, 8, 16, 64} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			s := RFC6724()
 			in := benchDestinations(n)

@@ -98,7 +98,8 @@ func (s *Selector) orderPacked(dsts []Destination, keys []uint64, perm []int32) 
 	nv := s.nativesOf(dsts, &l)
 	for i := range dsts {
 		s.fillAttrs(&a, &dsts[i], &m, nv)
-		keys[i] = packRec(p.key(&a), a.v4, p.value(Dst9, &a), i)
+		// fillAttrs counts no rule 9 prefix for an unusable destination.
+		keys[i] = packRec(p.key(&a), a.v4, a.vals&p.r9.mask>>p.r9.shift, i)
 	}
 	sortPacked(keys, perm)
 }

@@ -54,6 +54,11 @@ type profile struct {
 
 	// Derived by compile from rules.
 	pairwise ruleSet // rules that relate only some pairs under this profile
+	// oneTable: policy attributes and scopes come from the Selector's
+	// table.
+	oneTable bool
+	// r9 is rule 9's slot, for the consistent sort's second step.
+	r9 slot
 	// The leading rules that are not pairwise form the key: dattr.vals
 	// under keyMask, shifted down by keyShift, keyBits wide.
 	keyMask  uint64
@@ -79,13 +84,18 @@ func (s ruleSet) has(r Rule) bool { return s&(1<<r) != 0 }
 
 // slot is where one rule's value sits in dattr.vals.
 type slot struct {
-	shift  uint8
-	mask   uint64 // the rule's bits, in place
-	invert uint64 // the rule's bits (unshifted) when it prefers the smaller value, else 0
+	shift uint8
+	mask  uint64 // the rule's bits, in place
 }
 
-// slotTable holds the slot of each attribute's rule.
-type slotTable [numDattrFields]slot
+// slotTable places each attribute's rule value in dattr.vals.
+type slotTable struct {
+	shift [numDattrFields]uint8
+	mask  [numDattrFields]uint64
+	// invert holds the bits of the rules that prefer the smaller value:
+	// the word is XORed with it, so that a larger value is preferred.
+	invert uint64
+}
 
 // slots lays the rules' values out in dattr.vals in dstOrder, the first
 // rule highest. Since every profile applies a subsequence of dstOrder,
@@ -95,11 +105,10 @@ var slots = func() (t slotTable) {
 	width := 0
 	for i := len(dstOrder) - 1; i >= 0; i-- {
 		d := &dstRules[dstOrder[i]]
-		sl := slot{shift: uint8(width), mask: (1<<d.bits - 1) << width}
+		t.shift[d.attr], t.mask[d.attr] = uint8(width), (1<<d.bits-1)<<width
 		if d.prefer == preferSmaller {
-			sl.invert = 1<<d.bits - 1
+			t.invert |= t.mask[d.attr]
 		}
-		t[d.attr] = sl
 		width += int(d.bits)
 	}
 	if width > 64 {
@@ -108,15 +117,15 @@ var slots = func() (t slotTable) {
 	return t
 }()
 
-// put places attribute f's value v (which fits its rule's bits) as its
-// rule's value.
-func (t *slotTable) put(f dattrField, v uint64) uint64 {
-	sl := &t[f]
-	return (v ^ sl.invert) << (sl.shift & 63)
-}
+// put places attribute f's value v (which fits its rule's bits) at its
+// rule's place, before inversion.
+func (t *slotTable) put(f dattrField, v uint64) uint64 { return v << (t.shift[f] & 63) }
 
 // slotOf returns the slot of rule r's value.
-func slotOf(r Rule) slot { return slots[dstRules[r].attr] }
+func slotOf(r Rule) slot {
+	f := dstRules[r].attr
+	return slot{slots.shift[f], slots.mask[f]}
+}
 
 // tableSource says which policy table a profile reads.
 type tableSource uint8
@@ -150,6 +159,8 @@ func (p *profile) compile() *profile {
 		panic(fmt.Sprintf("addrselect: profile %s: rules %v are not in the order %v", p.name, p.rules, dstOrder))
 	}
 	p.pairwise, p.tail = 0, nil
+	p.oneTable = p.table == tableSelector && p.scopeV4 == scopeFromTable
+	p.r9 = slotOf(Dst9)
 	for _, r := range p.rules {
 		switch dstRules[r].pairs {
 		case pairsSameFamily:

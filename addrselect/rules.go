@@ -325,16 +325,11 @@ func b2u(b bool) uint64 {
 // consistent sort) at the price of also preferring home-only over neither
 // and neither over care-of-only. See the package documentation.
 func homeRank(home, careOf bool) uint8 {
-	switch {
-	case home && careOf:
-		return 3
-	case home:
-		return 2
-	case careOf:
-		return 0
-	}
-	return 1
+	return homeRanks[b2u(home)<<1|b2u(careOf)]
 }
+
+// homeRanks is homeRank by home<<1 | careOf.
+var homeRanks = [4]uint8{0b00: 1, 0b01: 0, 0b10: 2, 0b11: 3}
 
 func roleName(home, careOf bool) string {
 	switch {

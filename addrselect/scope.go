@@ -51,7 +51,7 @@ func (p *profile) scope(s *Selector, a netip.Addr, x addrbits.U128, v4 bool) pol
 // reads both from one table and sees a's family as the table does, one
 // [policytable.Table.Classify] answers both.
 func (p *profile) classify(s *Selector, a netip.Addr, x addrbits.U128, v4 bool) (policytable.Attr, policytable.Scope) {
-	if p.table == tableSelector && p.scopeV4 == scopeFromTable && v4 == x.IsMapped() {
+	if p.oneTable && v4 == x.IsMapped() {
 		return s.lookup.Classify(a) // s.lookup is s.effective here
 	}
 	return s.lookup.Lookup(a), p.scope(s, a, x, v4)

@@ -1,9 +1,31 @@
 package addrbits
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 )
+
+// TestFromDirect checks From's direct reading against the portable one
+// on every kind of address, and that this Go release has the layout
+// From reads (else From is correct but slow: update directLayout).
+func TestFromDirect(t *testing.T) {
+	if !directLayout {
+		t.Fatal("netip.Addr no longer holds the address as two halves: From takes the slow path")
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 10000 {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		for _, a := range []netip.Addr{netip.AddrFrom16(b), netip.AddrFrom4([4]byte(b[:4])), netip.AddrFrom16(b).WithZone("z"), netip.AddrFrom16(b).Unmap()} {
+			if got, want := From(a), fromBytes(a); got != want {
+				t.Fatalf("From(%v) = %#x, want %#x", a, got, want)
+			}
+		}
+	}
+}
 
 func TestFrom(t *testing.T) {
 	tests := []struct {
