@@ -117,7 +117,8 @@ func (s *Selector) dstAttrs(d *Destination, m *srcMemo, nv *natives) dattr {
 func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) {
 	p := s.prof
 	src := &d.Source
-	a.usable = d.Addr.IsValid() && src.IsValid() && !d.Unreachable
+	srcValid := src.Addr.IsValid()
+	a.usable = d.Addr.IsValid() && srcValid && !d.Unreachable
 	// daddr is the address the policy rules read: D, or under
 	// NAT64AsIPv4 the IPv4 address a synthesized D stands for.
 	daddr, asV4 := d.Addr, false
@@ -128,9 +129,10 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) 
 		}
 	}
 	dx, sx := addrbits.From(daddr), addrbits.From(src.Addr)
-	a.v4 = daddr.Is4() || p.mappedV4 && dx.IsMapped()
+	mapped := dx.IsMapped() // IPv4 or IPv4-mapped
+	a.v4 = mapped && (p.mappedV4 || daddr.Is4())
 	var at policytable.Attr
-	if p.oneTable && a.v4 == dx.IsMapped() { // classify's common case, inline
+	if p.oneTable && a.v4 == mapped { // classify's common case, inline
 		at, a.scope = s.lookup.Classify(daddr)
 	} else {
 		at, a.scope = p.classify(s, daddr, dx, a.v4)
@@ -141,18 +143,18 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) 
 	case p.missingSourceMatches && !a.usable:
 		// c-ares: the source of an unusable destination has no family.
 		a.srcScope, a.srcLabel = policytable.ScopeInterfaceLocal, 1
-	case asV4 && src.IsValid():
+	case asV4 && srcValid:
 		// Beyond the translator the path is IPv4 from the
 		// translator's address, which stands in for Source(D).
 		a.srcScope, a.srcLabel = a.scope, a.label
-	case src.IsValid():
-		srcV4 := p.isV4(src.Addr)
+	case srcValid:
+		srcV4 := sx.IsMapped() && (p.mappedV4 || src.Addr.Is4())
 		if p.srcInDstFamily {
 			srcV4 = a.v4
 		}
 		a.srcScope, a.srcLabel = s.sourceScopeLabel(src.Addr, sx, srcV4, m)
 	}
-	s.fillSourceFlags(a, src)
+	s.fillSourceFlags(a, src, srcValid)
 	a.cpl, a.r9, a.plen = 0, 0, 0
 	if a.usable && p.rule9.kind != countNone {
 		a.cpl, a.r9, a.plen = p.rule9.count(sx, dx, a.v4, src.PrefixLen, src.Addr.Is4())
@@ -243,9 +245,8 @@ func nativeV4(d *Destination) bool {
 }
 
 // fillSourceFlags copies Source(D)'s flags into a (all false without a
-// source) and ranks its Mobile IPv6 roles for rule 4.
-func (s *Selector) fillSourceFlags(a *dattr, src *Source) {
-	valid := src.IsValid()
+// source: valid is src.IsValid()) and ranks its Mobile IPv6 roles for rule 4.
+func (s *Selector) fillSourceFlags(a *dattr, src *Source, valid bool) {
 	a.deprecated, a.home, a.careOf = valid && src.Deprecated, valid && src.Home, valid && src.CareOf
 	a.temporary, a.encap, a.iface = valid && src.Temporary, valid && src.Encapsulated, ""
 	if s.prof.rule7AcrossInterfaces && valid {
