@@ -157,7 +157,7 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) 
 	s.fillSourceFlags(a, src, srcValid)
 	a.cpl, a.r9, a.plen = 0, 0, 0
 	if a.usable && p.rule9.kind != countNone {
-		a.cpl, a.r9, a.plen = p.rule9.count(sx, dx, a.v4, src.PrefixLen, src.Addr.Is4())
+		a.cpl, a.r9, a.plen = p.rule9.count(sx, dx, a.v4, src)
 	}
 	if s.history != nil { // else these fields stay zero
 		a.rtt, a.hasRTT, a.hist = 0, false, 0
@@ -248,9 +248,12 @@ func nativeV4(d *Destination) bool {
 // source: valid is src.IsValid()) and ranks its Mobile IPv6 roles for rule 4.
 func (s *Selector) fillSourceFlags(a *dattr, src *Source, valid bool) {
 	a.deprecated, a.home, a.careOf = valid && src.Deprecated, valid && src.Home, valid && src.CareOf
-	a.temporary, a.encap, a.iface = valid && src.Temporary, valid && src.Encapsulated, ""
-	if s.prof.rule7AcrossInterfaces && valid {
-		a.iface = src.Interface // only glibc's rule 7 reads it
+	a.temporary, a.encap = valid && src.Temporary, valid && src.Encapsulated
+	if s.prof.rule7AcrossInterfaces { // only glibc's rule 7 reads it; else it stays ""
+		a.iface = ""
+		if valid {
+			a.iface = src.Interface
+		}
 	}
 	a.homeRank = homeRank(a.home, a.careOf)
 	if s.prof.homeFlagOnly {

@@ -100,11 +100,10 @@ const (
 
 // count returns CommonPrefixLen(Source(D), D) as c counts it, the rule 9
 // value (larger preferred) and the prefix length that bounds the count
-// (for reasons), for the source sx and destination dx in their 128-bit
-// forms, D's family as the profile sees it (v4), the source's PrefixLen
-// and whether the source is a 4-byte IPv4 address.
-func (c *rule9Count) count(sx, dx addrbits.U128, v4 bool, srcPrefix int, src4 bool) (cpl int, val, plen uint8) {
-	pl := prefixLen(srcPrefix, v4)
+// (for reasons), for the source src and destination D in their 128-bit
+// forms sx and dx, with D's family as the profile sees it (v4).
+func (c *rule9Count) count(sx, dx addrbits.U128, v4 bool, src *Source) (cpl int, val, plen uint8) {
+	pl := prefixLen(src.PrefixLen, v4)
 	n := familyBits(sx, dx, v4)
 	switch c.kind {
 	case countBounded, countBoundedIPv6:
@@ -128,7 +127,7 @@ func (c *rule9Count) count(sx, dx addrbits.U128, v4 bool, srcPrefix int, src4 bo
 	case countOnLink:
 		return n, uint8(b2u(n >= pl)), uint8(pl)
 	case countGo:
-		if v4 || src4 {
+		if v4 || src.Addr.Is4() { // a 4-byte IPv4 source shares no bits
 			return 0, 0, 64
 		}
 		n = min(addrbits.CommonBits(sx, dx), 64)
