@@ -126,6 +126,7 @@ func restoreFamilies(run []uint64) {
 // members staying in place. Rule 9 relates one family only, so this keeps
 // every pair the rules order in order, whatever the input.
 func rule9Pass(recs []rec) {
+	var scratch []rec // one family's members of one run
 	for start := 0; start < len(recs); {
 		end := start + 1
 		for end < len(recs) && recs[end].key == recs[start].key {
@@ -133,70 +134,32 @@ func rule9Pass(recs []rec) {
 		}
 		if end-start > 1 {
 			run := recs[start:end]
-			sortFamily(run, false)
-			sortFamily(run, true)
+			scratch = sortFamily(run, false, scratch)
+			scratch = sortFamily(run, true, scratch)
 		}
 		start = end
 	}
 }
 
 // sortFamily stably sorts the members of run whose family is v4 by r9
-// (descending), leaving the other members where they are.
-func sortFamily(run []rec, v4 bool) {
-	m, same := 0, true
-	var first uint8
+// (descending), leaving the other members where they are. It collects
+// them in scratch, which it returns for reuse.
+func sortFamily(run []rec, v4 bool, scratch []rec) []rec {
+	members := scratch[:0]
+	for _, r := range run {
+		if r.v4 == v4 {
+			members = append(members, r)
+		}
+	}
+	slices.SortStableFunc(members, func(a, b rec) int { return cmp.Compare(b.r9, a.r9) })
+	k := 0
 	for i := range run {
 		if run[i].v4 == v4 {
-			if m == 0 {
-				first = run[i].r9
-			} else if run[i].r9 != first {
-				same = false
-			}
-			m++
+			run[i] = members[k]
+			k++
 		}
 	}
-	if same || m < 2 {
-		return
-	}
-	if m > stackN {
-		// Long runs: collect, sort stably, put back.
-		members := make([]rec, 0, m)
-		for i := range run {
-			if run[i].v4 == v4 {
-				members = append(members, run[i])
-			}
-		}
-		slices.SortStableFunc(members, func(a, b rec) int { return int(b.r9) - int(a.r9) })
-		k := 0
-		for i := range run {
-			if run[i].v4 == v4 {
-				run[i] = members[k]
-				k++
-			}
-		}
-		return
-	}
-	// Insertion sort over the family's positions: walk back from each
-	// member over the previous members of the family, shifting the ones
-	// with a smaller r9 into the next family position.
-	for k := range run {
-		if run[k].v4 != v4 {
-			continue
-		}
-		x := run[k]
-		cur := k
-		for p := k - 1; p >= 0; p-- {
-			if run[p].v4 != v4 {
-				continue
-			}
-			if run[p].r9 >= x.r9 {
-				break
-			}
-			run[cur] = run[p]
-			cur = p
-		}
-		run[cur] = x
-	}
+	return members
 }
 
 // mergeSort sorts recs the way glibc's msort (qsort and qsort_r up to
