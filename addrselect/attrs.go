@@ -64,19 +64,20 @@ const (
 const numDattrFields = int(attrHairpin) + 1
 
 // setVals packs the attributes the rules read as numbers (true is 1),
-// each at its rule's place (see slotOf), once per destination.
+// each at its rule's place, once per destination. The places are slots'
+// layout as constants (slots_gen.go, generated from it).
 func (a *dattr) setVals() {
-	a.vals = slots.put(attrUsable, b2u(a.usable)) |
-		slots.put(attrScopeMatch, b2u(a.scope == a.srcScope)) |
-		slots.put(attrDeprecated, b2u(a.deprecated)) |
-		slots.put(attrHomeRank, uint64(a.homeRank)) |
-		slots.put(attrLabelMatch, b2u(a.label == a.srcLabel)) |
-		slots.put(attrPrecedence, uint64(a.prec)) |
-		slots.put(attrEncapsulated, b2u(a.encap)) |
-		slots.put(attrScope, uint64(a.scope)) |
-		slots.put(attrHistory, uint64(a.hist)) |
-		slots.put(attrRule9, uint64(a.r9)) |
-		slots.put(attrHairpin, b2u(a.hairpin)) ^ slots.invert
+	a.vals = (b2u(a.usable)<<atUsable |
+		b2u(a.scope == a.srcScope)<<atScopeMatch |
+		b2u(a.deprecated)<<atDeprecated |
+		uint64(a.homeRank)<<atHomeRank |
+		b2u(a.label == a.srcLabel)<<atLabelMatch |
+		uint64(a.prec)<<atPrecedence |
+		b2u(a.encap)<<atEncapsulated |
+		uint64(a.scope)<<atScope |
+		uint64(a.hist)<<atHistory |
+		uint64(a.r9)<<atRule9 |
+		b2u(a.hairpin)<<atHairpin) ^ invertedBits
 }
 
 // srcMemo remembers the scope and label of the sources of one sort: its

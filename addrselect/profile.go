@@ -117,10 +117,6 @@ var slots = func() (t slotTable) {
 	return t
 }()
 
-// put places attribute f's value v (which fits its rule's bits) at its
-// rule's place, before inversion.
-func (t *slotTable) put(f dattrField, v uint64) uint64 { return v << (t.shift[f] & 63) }
-
 // slotOf returns the slot of rule r's value.
 func slotOf(r Rule) slot {
 	f := dstRules[r].attr
