@@ -108,3 +108,39 @@ func BenchmarkScope(b *testing.B) {
 		})
 	}
 }
+
+// classifyAddrs is the mix addrselect classifies most: global, ULA and
+// link-local IPv6, and public, private and loopback IPv4.
+var classifyAddrs = []netip.Addr{
+	netip.MustParseAddr("2001:db8::1"),
+	netip.MustParseAddr("192.0.2.1"),
+	netip.MustParseAddr("2600::1"),
+	netip.MustParseAddr("10.1.2.3"),
+	netip.MustParseAddr("fd00::1"),
+	netip.MustParseAddr("192.168.1.1"),
+	netip.MustParseAddr("fe80::1"),
+	netip.MustParseAddr("127.0.0.1"),
+}
+
+// BenchmarkClassify measures Table.Classify, which addrselect calls once
+// per destination.
+func BenchmarkClassify(b *testing.B) {
+	for _, tt := range []struct {
+		name string
+		t    *Table
+	}{{"rfc6724", RFC6724()}, {"rfc3484", RFC3484()}} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var sink Attr
+			var sinkScope Scope
+			i := 0
+			for b.Loop() {
+				at, sc := tt.t.Classify(classifyAddrs[i&(len(classifyAddrs)-1)])
+				sink.Precedence += at.Precedence
+				sinkScope += sc
+				i++
+			}
+			_, _ = sink, sinkScope
+		})
+	}
+}
