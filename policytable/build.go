@@ -1,6 +1,7 @@
 package policytable
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 
@@ -106,17 +107,15 @@ func build(prec, label []Row, setName string, opts []Option) (*Table, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	name := func(s string) string {
-		if setName != "" {
-			return setName
-		}
-		return s
+	pname, lname := "precedence", "label"
+	if setName != "" {
+		pname, lname = setName, setName
 	}
 	var err error
-	if prec, err = normalizeSet(prec, name("precedence")); err != nil {
+	if prec, err = normalizeSet(prec, pname); err != nil {
 		return nil, err
 	}
-	if label, err = normalizeSet(label, name("label")); err != nil {
+	if label, err = normalizeSet(label, lname); err != nil {
 		return nil, err
 	}
 	t := &Table{prec: prec, label: label}
@@ -136,15 +135,13 @@ func build(prec, label []Row, setName string, opts []Option) (*Table, error) {
 }
 
 // canonical maps IPv4 prefixes to IPv4-mapped IPv6 and validates.
+// (netip.PrefixFrom drops zones, so a prefix never has one.)
 func canonical(p netip.Prefix) (netip.Prefix, error) {
 	if !p.IsValid() {
 		return p, errInvalidPrefix
 	}
 	if p.Addr().Is4() {
 		p = netip.PrefixFrom(netip.AddrFrom16(p.Addr().As16()), p.Bits()+96)
-	}
-	if p.Addr().Zone() != "" {
-		return p, errInvalidPrefix
 	}
 	if p.Masked() != p {
 		return p, errNotCanonical
@@ -181,10 +178,7 @@ func normalizeSet(set []Row, name string) ([]Row, error) {
 
 // comparePrefix orders prefixes by address, then by length.
 func comparePrefix(a, b netip.Prefix) int {
-	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c
-	}
-	return a.Bits() - b.Bits()
+	return cmp.Or(a.Addr().Compare(b.Addr()), a.Bits()-b.Bits())
 }
 
 // compile splits the 128-bit space at every prefix boundary of the

@@ -41,7 +41,8 @@
 //
 // Each format is read and written so that a round trip gives an equal
 // table. ip6addrctl and netsh hold one combined table and no IPv4 scope
-// rules: writing a table to them drops its scope rules and writes a split
+// rules: tables read from them have the RFC 6724 section 3.2 IPv4 scopes,
+// and writing a table to them drops its scope rules and writes a split
 // table as its [Table.Entries], so round trips through them keep the rows
 // of Entries only.
 //
@@ -248,15 +249,7 @@ func (t *Table) Labels() []Row { return slices.Clone(t.compiled().label) }
 // inventing rows (glibc's built-in table is such a table).
 func (t *Table) Split() bool {
 	t = t.compiled()
-	if len(t.prec) != len(t.label) {
-		return true
-	}
-	for i := range t.prec {
-		if t.prec[i].Prefix != t.label[i].Prefix {
-			return true
-		}
-	}
-	return false
+	return !slices.EqualFunc(t.prec, t.label, func(a, b Row) bool { return a.Prefix == b.Prefix })
 }
 
 // Entries returns the table as rows for display, longest prefix first (and
@@ -287,10 +280,7 @@ func (t *Table) Entries() []Entry {
 // comparePrefixLongestFirst orders prefixes by decreasing length, then by
 // address.
 func comparePrefixLongestFirst(a, b netip.Prefix) int {
-	if c := cmp.Compare(b.Bits(), a.Bits()); c != 0 {
-		return c
-	}
-	return a.Addr().Compare(b.Addr())
+	return cmp.Or(cmp.Compare(b.Bits(), a.Bits()), a.Addr().Compare(b.Addr()))
 }
 
 // coveringValue returns the value of the longest row of set whose prefix
@@ -301,20 +291,16 @@ func coveringValue(set []Row, p netip.Prefix) uint8 {
 
 // coveringValues returns, for each prefix of qs (sorted by comparePrefix),
 // the value of the longest row of set (sorted the same way) whose prefix
-// contains all of it. It walks both lists once, keeping the chain of
-// nested rows that contain the current position on a stack, so the cost
-// is linear after sorting.
+// contains all of it. It walks both lists once: the rows at or before q
+// in the order are the only ones that can contain q, and of those that
+// do, the last is the longest. The cost is linear after sorting.
 func coveringValues(set []Row, qs []netip.Prefix) []uint8 {
 	out := make([]uint8, len(qs))
 	var stack []Row
 	i := 0
 	for qi, q := range qs {
-		// Rows at or before q in the order, which are the only ones
-		// that can contain q (a container starts at or before q, and at
-		// the same address it is shorter).
-		for i < len(set) && comparePrefix(set[i].Prefix, q) <= 0 {
-			stack = pushNested(stack, set[i])
-			i++
+		for ; i < len(set) && comparePrefix(set[i].Prefix, q) <= 0; i++ {
+			stack = append(stack, set[i])
 		}
 		for len(stack) > 0 && !containsPrefix(stack[len(stack)-1].Prefix, q) {
 			stack = stack[:len(stack)-1]
@@ -324,15 +310,6 @@ func coveringValues(set []Row, qs []netip.Prefix) []uint8 {
 		}
 	}
 	return out
-}
-
-// pushNested pushes r after popping the rows that do not contain it, so
-// the stack stays a chain of nested prefixes.
-func pushNested(stack []Row, r Row) []Row {
-	for len(stack) > 0 && !containsPrefix(stack[len(stack)-1].Prefix, r.Prefix) {
-		stack = stack[:len(stack)-1]
-	}
-	return append(stack, r)
 }
 
 // containsPrefix reports whether outer contains all of inner.

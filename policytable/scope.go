@@ -24,23 +24,14 @@ const (
 	ScopeGlobal            Scope = 0xe
 )
 
+// scopeNames names the scopes of RFC 4291 section 2.7 and RFC 7346.
+var scopeNames = [16]string{ScopeInterfaceLocal: "interface-local", ScopeLinkLocal: "link-local", 0x3: "realm-local",
+	ScopeAdminLocal: "admin-local", ScopeSiteLocal: "site-local", ScopeOrganizationLocal: "organization-local", ScopeGlobal: "global"}
+
 // String returns the scope's name, or its number for unnamed values.
 func (s Scope) String() string {
-	switch s {
-	case ScopeInterfaceLocal:
-		return "interface-local"
-	case ScopeLinkLocal:
-		return "link-local"
-	case 0x3:
-		return "realm-local"
-	case ScopeAdminLocal:
-		return "admin-local"
-	case ScopeSiteLocal:
-		return "site-local"
-	case ScopeOrganizationLocal:
-		return "organization-local"
-	case ScopeGlobal:
-		return "global"
+	if int(s) < len(scopeNames) && scopeNames[s] != "" {
+		return scopeNames[s]
 	}
 	return fmt.Sprintf("scope(%#x)", uint8(s))
 }
@@ -73,21 +64,20 @@ func normalizeScope4(rules []ScopeRule) ([]ScopeRule, error) {
 	}
 	out := make([]ScopeRule, len(rules))
 	for i, r := range rules {
-		p := r.Prefix
-		if !p.IsValid() {
-			return nil, &TableError{Set: "scopev4", Prefix: p, Err: errInvalidPrefix}
-		}
-		if p.Addr().Is4In6() {
-			if p.Bits() < 96 {
-				return nil, &TableError{Set: "scopev4", Prefix: p, Err: errNotIPv4}
-			}
+		p, err := r.Prefix, error(nil)
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
-		if !p.Addr().Is4() {
-			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: errNotIPv4}
+		switch {
+		case !p.IsValid():
+			err = errInvalidPrefix
+		case !p.Addr().Is4():
+			err = errNotIPv4
+		case p.Masked() != p:
+			err = errNotCanonical
 		}
-		if p.Masked() != p {
-			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: errNotCanonical}
+		if err != nil {
+			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: err}
 		}
 		out[i] = ScopeRule{p, r.Scope}
 	}
