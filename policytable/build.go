@@ -94,8 +94,9 @@ func NewSplit(precedences, labels []Row, opts ...Option) (*Table, error) {
 
 // MustNew is like [New] but panics on error. It is intended for tests and
 // package-level variables with hard-coded rows.
-func MustNew(entries []Entry, opts ...Option) *Table {
-	t, err := New(entries, opts...)
+func MustNew(entries []Entry, opts ...Option) *Table { return must(New(entries, opts...)) }
+
+func must(t *Table, err error) *Table {
 	if err != nil {
 		panic(err)
 	}

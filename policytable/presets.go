@@ -74,13 +74,7 @@ var (
 		return MustNew(rfc3484Entries, WithPrivateIPv4Scope(ScopeSiteLocal))
 	})
 	draft = sync.OnceValue(func() *Table { return MustNew(draftEntries) })
-	glibc = sync.OnceValue(func() *Table {
-		t, err := NewSplit(glibcPrecedence, glibcLabel)
-		if err != nil {
-			panic(err)
-		}
-		return t
-	})
+	glibc = sync.OnceValue(func() *Table { return must(NewSplit(glibcPrecedence, glibcLabel)) })
 )
 
 // RFC6724 returns the default policy table of RFC 6724 section 2.1, with

@@ -3,6 +3,7 @@ package nat64
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -134,13 +135,7 @@ func (p PREF64) AppendOption(b []byte) ([]byte, error) {
 		return b, &OptionError{Offset: 2, Err: errLifetime}
 	}
 	units := (p.Lifetime + 8*time.Second - 1) / (8 * time.Second)
-	var plc uint16
-	for i, n := range plcBits {
-		if n == p.Prefix.Bits() {
-			plc = uint16(i)
-		}
-	}
-	v := uint16(units)<<3 | plc
+	v := uint16(units)<<3 | uint16(slices.Index(plcBits[:], p.Prefix.Bits()))
 	a := p.Prefix.Addr().As16()
 	b = append(b, OptionType, OptionLen/8, byte(v>>8), byte(v))
 	return append(b, a[:12]...), nil
