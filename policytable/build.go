@@ -77,13 +77,17 @@ func New(entries []Entry, opts ...Option) (*Table, error) {
 	if len(entries) > MaxRows {
 		return nil, &TableError{Set: "entry", Err: ErrTooManyRows}
 	}
-	prec := make([]Row, len(entries))
-	label := make([]Row, len(entries))
-	for i, e := range entries {
-		prec[i] = Row{e.Prefix, e.Precedence}
-		label[i] = Row{e.Prefix, e.Label}
-	}
+	prec, label := splitEntries(entries)
 	return build(prec, label, "entry", opts)
+}
+
+// splitEntries returns the precedence and the label rows of entries.
+func splitEntries(entries []Entry) (prec, label []Row) {
+	prec, label = make([]Row, len(entries)), make([]Row, len(entries))
+	for i, e := range entries {
+		prec[i], label[i] = Row{e.Prefix, e.Precedence}, Row{e.Prefix, e.Label}
+	}
+	return prec, label
 }
 
 // NewSplit builds a table from independent precedence and label sets, as

@@ -45,28 +45,13 @@ var draftEntries = []Entry{
 }
 
 // glibc's built-in tables (sysdeps/posix/getaddrinfo.c, default_precedence
-// and default_labels): the RFC 3484 precedences, and labels with three
-// extra rows so that site-local IPv6, ULA and Teredo sources do not pair
-// with other destinations.
-var (
-	glibcPrecedence = []Row{
-		{mp("::1/128"), 50},
-		{mp("::/0"), 40},
-		{mp("2002::/16"), 30},
-		{mp("::/96"), 20},
-		{mp("::ffff:0:0/96"), 10},
-	}
-	glibcLabel = []Row{
-		{mp("::1/128"), 0},
-		{mp("::/0"), 1},
-		{mp("2002::/16"), 2},
-		{mp("::/96"), 3},
-		{mp("::ffff:0:0/96"), 4},
-		{mp("fec0::/10"), 5},
-		{mp("fc00::/7"), 6},
-		{mp("2001::/32"), 7},
-	}
-)
+// and default_labels): the RFC 3484 rows, and three extra labels so that
+// site-local IPv6, ULA and Teredo sources do not pair with other
+// destinations.
+var glibcPrecedence, glibcLabel = func() ([]Row, []Row) {
+	prec, label := splitEntries(rfc3484Entries)
+	return prec, append(label, Row{mp("fec0::/10"), 5}, Row{mp("fc00::/7"), 6}, Row{mp("2001::/32"), 7})
+}()
 
 var (
 	rfc6724 = sync.OnceValue(func() *Table { return MustNew(rfc6724Entries) })
