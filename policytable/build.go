@@ -146,12 +146,17 @@ func canonical(p netip.Prefix) (netip.Prefix, error) {
 		return p, errInvalidPrefix
 	}
 	if p.Addr().Is4() {
-		p = netip.PrefixFrom(netip.AddrFrom16(p.Addr().As16()), p.Bits()+96)
+		p = mapped(p)
 	}
 	if p.Masked() != p {
 		return p, errNotCanonical
 	}
 	return p, nil
+}
+
+// mapped returns the IPv4-mapped IPv6 form of the IPv4 prefix p.
+func mapped(p netip.Prefix) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom16(p.Addr().As16()), p.Bits()+96)
 }
 
 func normalizeSet(set []Row, name string) ([]Row, error) {

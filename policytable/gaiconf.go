@@ -122,8 +122,7 @@ func (t *Table) WriteGaiConf(w io.Writer) error {
 			rules = append(rules, ScopeRule{netip.PrefixFrom(netip.IPv4Unspecified(), 0), ScopeGlobal})
 		}
 		for _, r := range rules {
-			p := netip.PrefixFrom(netip.AddrFrom16(r.Prefix.Addr().As16()), r.Prefix.Bits()+96)
-			fmt.Fprintf(bw, "%-10s %-28s %3d\n", "scopev4", p, uint8(r.Scope))
+			fmt.Fprintf(bw, "%-10s %-28s %3d\n", "scopev4", mapped(r.Prefix), uint8(r.Scope))
 		}
 	}
 	if err := bw.Flush(); err != nil {

@@ -107,14 +107,6 @@ var ulaFD = mp("fd00::/8")
 func (t *Table) AddKnownLocal(prefixes ...netip.Prefix) (*Table, error) {
 	t = t.compiled()
 	prec, label := slices.Clone(t.prec), slices.Clone(t.label)
-	// Prefixes already in each set (configured or added): a set each, so
-	// the work stays linear in the rows and prefixes.
-	inPrec, inLabel := prefixSet(prec), prefixSet(label)
-	has := func(in map[netip.Prefix]bool, p netip.Prefix) bool {
-		seen := in[p]
-		in[p] = true
-		return seen
-	}
 	for _, p := range prefixes {
 		if !p.IsValid() || !p.Addr().Is6() || p.Bits() < 40 || !ulaFD.Contains(p.Addr()) {
 			return nil, &TableError{Set: "known-local", Prefix: p, Err: errKnownLocal}
@@ -122,26 +114,20 @@ func (t *Table) AddKnownLocal(prefixes ...netip.Prefix) (*Table, error) {
 		if p.Masked() != p {
 			return nil, &TableError{Set: "known-local", Prefix: p, Err: errNotCanonical}
 		}
-		if !has(inPrec, p) {
-			prec = append(prec, Row{p, KnownLocalPrecedence})
-		}
-		if !has(inLabel, p) {
-			label = append(label, Row{p, KnownLocalLabel})
-		}
+		prec = append(prec, Row{p, KnownLocalPrecedence})
+		label = append(label, Row{p, KnownLocalLabel})
+	}
+	// Keep the first row of each prefix: the configured one, else the
+	// first added.
+	firsts := func(rows []Row) []Row {
+		slices.SortStableFunc(rows, func(a, b Row) int { return comparePrefix(a.Prefix, b.Prefix) })
+		return slices.CompactFunc(rows, func(a, b Row) bool { return a.Prefix == b.Prefix })
 	}
 	var opts []Option
 	if t.scope4Set {
 		opts = append(opts, WithScopeV4(t.scope4...))
 	}
-	return NewSplit(prec, label, opts...)
-}
-
-func prefixSet(rows []Row) map[netip.Prefix]bool {
-	m := make(map[netip.Prefix]bool, len(rows))
-	for _, r := range rows {
-		m[r.Prefix] = true
-	}
-	return m
+	return NewSplit(firsts(prec), firsts(label), opts...)
 }
 
 // KnownLocalPrefix returns the /48 that draft-ietf-6man-rfc6724-update-21

@@ -106,7 +106,7 @@ func (t *Table) scopeRows() []Row {
 		rows = append(rows, Row{p, uint8(scope6(addrbits.From(p.Addr())))})
 	}
 	for _, r := range t.scope4 {
-		rows = append(rows, Row{netip.PrefixFrom(netip.AddrFrom16(r.Prefix.Addr().As16()), r.Prefix.Bits()+96), uint8(r.Scope)})
+		rows = append(rows, Row{mapped(r.Prefix), uint8(r.Scope)})
 	}
 	slices.SortFunc(rows, func(a, b Row) int { return comparePrefix(a.Prefix, b.Prefix) })
 	return rows

@@ -201,10 +201,5 @@ func findOnce(s *[15]byte, w [4]byte) (int, bool) {
 
 // zeroAfter reports whether s[i:] is all zero.
 func zeroAfter(s *[15]byte, i int) bool {
-	for _, c := range s[i:] {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
+	return !slices.ContainsFunc(s[i:], func(c byte) bool { return c != 0 })
 }
