@@ -80,15 +80,14 @@ func (e *DiscoverError) Error() string {
 // Unwrap returns ErrNoDNS64 when the answer was a definite negative,
 // and the resolver's error when there is one.
 func (e *DiscoverError) Unwrap() []error {
-	var errs []error
 	var dnsErr *net.DNSError
-	if e.Err == nil || errors.As(e.Err, &dnsErr) && dnsErr.IsNotFound {
-		errs = append(errs, ErrNoDNS64)
+	switch {
+	case e.Err == nil:
+		return []error{ErrNoDNS64}
+	case errors.As(e.Err, &dnsErr) && dnsErr.IsNotFound:
+		return []error{ErrNoDNS64, e.Err}
 	}
-	if e.Err != nil {
-		errs = append(errs, e.Err)
-	}
-	return errs
+	return []error{e.Err}
 }
 
 // Discover finds the NAT64 prefixes of the network's DNS64 by the

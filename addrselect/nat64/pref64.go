@@ -8,17 +8,17 @@ import (
 	"time"
 )
 
-// OptionType is the IPv6 Neighbor Discovery option type of PREF64 (RFC
-// 8781 section 6).
-const OptionType = 38
-
-// OptionLen is the length in octets of a PREF64 option: its Length field
-// is 2, in units of 8 octets (RFC 8781 section 4).
-const OptionLen = 16
-
-// MaxLifetime is the longest lifetime a PREF64 option can carry: 8191
-// units of 8 seconds, 65528 seconds (RFC 8781 section 4.1).
-const MaxLifetime = 8191 * 8 * time.Second
+const (
+	// OptionType is the IPv6 Neighbor Discovery option type of PREF64
+	// (RFC 8781 section 6).
+	OptionType = 38
+	// OptionLen is the length in octets of a PREF64 option: its Length
+	// field is 2, in units of 8 octets (RFC 8781 section 4).
+	OptionLen = 16
+	// MaxLifetime is the longest lifetime a PREF64 option can carry: 8191
+	// units of 8 seconds, 65528 seconds (RFC 8781 section 4.1).
+	MaxLifetime = 8191 * 8 * time.Second
+)
 
 // PREF64 is a NAT64 prefix learned from a router advertisement's PREF64
 // option (RFC 8781), with its lifetime and the time it was learned.
