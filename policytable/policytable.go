@@ -138,10 +138,10 @@ type Table struct {
 	// top byte b, l1[256+o] the IPv4 addresses with first octet o (in
 	// ::ffff:0:0/96). An entry is uniform|c when one interval, answering
 	// c, covers its whole range, otherwise the offset of a block in l2:
-	// 257 interval numbers, entry i holding the start of the range's i-th
-	// 256th (second byte or octet i) and entry 256 its last address. An
-	// address in part i lies in one of the intervals l2[off+i] ...
-	// l2[off+i+1].
+	// 257 interval numbers, entry i the interval holding the first
+	// address of part i (the range's i-th 256th: second byte or octet i)
+	// and entry 256 the one holding its last address. An address in part
+	// i lies in one of the intervals l2[off+i] ... l2[off+i+1].
 	l1 [512]uint32
 	l2 []uint32
 }
@@ -169,8 +169,8 @@ func (t *Table) Lookup(a netip.Addr) Attr {
 	return at
 }
 
-// Classify returns [Table.Lookup] and [Table.Scope] of a together, with
-// one index read: what the rules of RFC 6724 look up for every
+// Classify returns [Table.Lookup] and [Table.Scope] of a together,
+// reading the index once: what the rules of RFC 6724 look up for every
 // destination and source. It does not allocate.
 func (t *Table) Classify(a netip.Addr) (Attr, Scope) {
 	t = t.compiled()
