@@ -88,23 +88,51 @@ func BenchmarkLookup(b *testing.B) {
 	})
 }
 
-// BenchmarkScope measures Table.Scope, which addrselect calls for every
-// destination and source: the IPv4 rules (a binary search of the IPv4
-// intervals) and the IPv6 classification.
-func BenchmarkScope(b *testing.B) {
+// BenchmarkScope measures Table.Scope, which addrselect calls for
+// sources: the IPv4 rules and the IPv6 classification.
+func BenchmarkScope(b *testing.B) { benchScope(b, benchAddrs, false) }
+
+// classifyAddrs is the mix addrselect classifies most: global, ULA and
+// link-local IPv6, and public, private and loopback IPv4.
+var classifyAddrs = []netip.Addr{
+	netip.MustParseAddr("2001:db8::1"),
+	netip.MustParseAddr("192.0.2.1"),
+	netip.MustParseAddr("2600::1"),
+	netip.MustParseAddr("10.1.2.3"),
+	netip.MustParseAddr("fd00::1"),
+	netip.MustParseAddr("192.168.1.1"),
+	netip.MustParseAddr("fe80::1"),
+	netip.MustParseAddr("127.0.0.1"),
+}
+
+// BenchmarkClassify measures Table.Classify, which addrselect calls once
+// per destination.
+func BenchmarkClassify(b *testing.B) { benchScope(b, classifyAddrs, true) }
+
+var (
+	sinkAttr  Attr
+	sinkScope Scope
+)
+
+// benchScope runs Scope, or Classify, over addrs (a power of two of
+// them) on the RFC 6724 and RFC 3484 tables.
+func benchScope(b *testing.B, addrs []netip.Addr, classify bool) {
 	for _, tt := range []struct {
 		name string
 		t    *Table
 	}{{"rfc6724", RFC6724()}, {"rfc3484", RFC3484()}} {
 		b.Run(tt.name, func(b *testing.B) {
 			b.ReportAllocs()
-			var sink Scope
 			i := 0
 			for b.Loop() {
-				sink += tt.t.Scope(benchAddrs[i&(len(benchAddrs)-1)])
+				a := addrs[i&(len(addrs)-1)]
+				if classify {
+					sinkAttr, sinkScope = tt.t.Classify(a)
+				} else {
+					sinkScope = tt.t.Scope(a)
+				}
 				i++
 			}
-			_ = sink
 		})
 	}
 }

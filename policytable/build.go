@@ -1,6 +1,7 @@
 package policytable
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 
@@ -76,13 +77,17 @@ func New(entries []Entry, opts ...Option) (*Table, error) {
 	if len(entries) > MaxRows {
 		return nil, &TableError{Set: "entry", Err: ErrTooManyRows}
 	}
-	prec := make([]Row, len(entries))
-	label := make([]Row, len(entries))
-	for i, e := range entries {
-		prec[i] = Row{e.Prefix, e.Precedence}
-		label[i] = Row{e.Prefix, e.Label}
-	}
+	prec, label := splitEntries(entries)
 	return build(prec, label, "entry", opts)
+}
+
+// splitEntries returns the precedence and the label rows of entries.
+func splitEntries(entries []Entry) (prec, label []Row) {
+	prec, label = make([]Row, len(entries)), make([]Row, len(entries))
+	for i, e := range entries {
+		prec[i], label[i] = Row{e.Prefix, e.Precedence}, Row{e.Prefix, e.Label}
+	}
+	return prec, label
 }
 
 // NewSplit builds a table from independent precedence and label sets, as
@@ -93,8 +98,9 @@ func NewSplit(precedences, labels []Row, opts ...Option) (*Table, error) {
 
 // MustNew is like [New] but panics on error. It is intended for tests and
 // package-level variables with hard-coded rows.
-func MustNew(entries []Entry, opts ...Option) *Table {
-	t, err := New(entries, opts...)
+func MustNew(entries []Entry, opts ...Option) *Table { return must(New(entries, opts...)) }
+
+func must(t *Table, err error) *Table {
 	if err != nil {
 		panic(err)
 	}
@@ -106,17 +112,15 @@ func build(prec, label []Row, setName string, opts []Option) (*Table, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	name := func(s string) string {
-		if setName != "" {
-			return setName
-		}
-		return s
+	pname, lname := "precedence", "label"
+	if setName != "" {
+		pname, lname = setName, setName
 	}
 	var err error
-	if prec, err = normalizeSet(prec, name("precedence")); err != nil {
+	if prec, err = normalizeSet(prec, pname); err != nil {
 		return nil, err
 	}
-	if label, err = normalizeSet(label, name("label")); err != nil {
+	if label, err = normalizeSet(label, lname); err != nil {
 		return nil, err
 	}
 	t := &Table{prec: prec, label: label}
@@ -136,20 +140,23 @@ func build(prec, label []Row, setName string, opts []Option) (*Table, error) {
 }
 
 // canonical maps IPv4 prefixes to IPv4-mapped IPv6 and validates.
+// (netip.PrefixFrom drops zones, so a prefix never has one.)
 func canonical(p netip.Prefix) (netip.Prefix, error) {
 	if !p.IsValid() {
 		return p, errInvalidPrefix
 	}
 	if p.Addr().Is4() {
-		p = netip.PrefixFrom(netip.AddrFrom16(p.Addr().As16()), p.Bits()+96)
-	}
-	if p.Addr().Zone() != "" {
-		return p, errInvalidPrefix
+		p = mapped(p)
 	}
 	if p.Masked() != p {
 		return p, errNotCanonical
 	}
 	return p, nil
+}
+
+// mapped returns the IPv4-mapped IPv6 form of the IPv4 prefix p.
+func mapped(p netip.Prefix) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom16(p.Addr().As16()), p.Bits()+96)
 }
 
 func normalizeSet(set []Row, name string) ([]Row, error) {
@@ -181,20 +188,20 @@ func normalizeSet(set []Row, name string) ([]Row, error) {
 
 // comparePrefix orders prefixes by address, then by length.
 func comparePrefix(a, b netip.Prefix) int {
-	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c
-	}
-	return a.Bits() - b.Bits()
+	return cmp.Or(a.Addr().Compare(b.Addr()), a.Bits()-b.Bits())
 }
 
-// compile splits the 128-bit space at every prefix boundary of both sets
-// and records the attributes of each interval. Lookup then binary-searches
-// the interval starts. The number of intervals is at most twice the number
-// of rows plus one.
+// compile splits the 128-bit space at every prefix boundary of the
+// precedence, label and scope rows and records what each interval
+// answers, merging neighbours that answer alike; the answer of an interval
+// is that of its first address, found by one sorted sweep per set
+// (coveringValues). Lookup then searches the interval starts. There are at
+// most twice as many intervals as rows, plus one.
 func (t *Table) compile() {
-	bounds := make([]addrbits.U128, 0, 2*(len(t.prec)+len(t.label))+1)
-	bounds = append(bounds, addrbits.U128{})
-	for _, set := range [][]Row{t.prec, t.label} {
+	scopes := t.scopeRows()
+	sets := [][]Row{t.prec, t.label, scopes}
+	bounds := []addrbits.U128{{}}
+	for _, set := range sets {
 		for _, r := range set {
 			k := addrbits.From(r.Prefix.Addr())
 			bounds = append(bounds, k)
@@ -205,75 +212,57 @@ func (t *Table) compile() {
 	}
 	slices.SortFunc(bounds, addrbits.U128.Compare)
 	bounds = slices.Compact(bounds)
-	// The attributes of each interval are those of its first address:
-	// one sorted sweep per set (coveringValues).
 	qs := make([]netip.Prefix, len(bounds))
 	for i, b := range bounds {
 		qs[i] = netip.PrefixFrom(b.Addr(), 128)
 	}
-	precs, labels := coveringValues(t.prec, qs), coveringValues(t.label, qs)
-	t.starts = t.starts[:0]
-	t.attrs = t.attrs[:0]
+	var vals [3][]uint8
+	for i, set := range sets {
+		vals[i] = coveringValues(set, qs)
+	}
+	t.starts, t.cells = nil, nil
 	for i, b := range bounds {
-		a := Attr{Precedence: precs[i], Label: labels[i]}
-		// Merge neighbouring intervals with equal attributes.
-		if n := len(t.attrs); n > 0 && t.attrs[n-1] == a {
+		c := makeCell(Attr{vals[0][i], vals[1][i]}, Scope(vals[2][i]))
+		if n := len(t.cells); n > 0 && t.cells[n-1] == c {
 			continue
 		}
 		t.starts = append(t.starts, b)
-		t.attrs = append(t.attrs, a)
+		t.cells = append(t.cells, c)
 	}
-	t.starts = slices.Clip(t.starts)
-	t.attrs = slices.Clip(t.attrs)
-	t.compileIndex()
-	t.compileScope4()
+	t.l2 = nil
+	for b := range uint64(256) {
+		t.l1[b] = t.indexBlock(addrbits.U128{Hi: b << 56}, 8, func(c uint64) addrbits.U128 {
+			return addrbits.U128{Hi: b<<56 | c<<48}
+		})
+		o := addrbits.FromIPv4(uint32(b) << 24)
+		t.l1[256+b] = t.indexBlock(o, 104, func(c uint64) addrbits.U128 {
+			return addrbits.U128{Lo: o.Lo | c<<16}
+		})
+	}
 }
 
-// uniform marks an l1 entry that is an interval number, not a block offset.
+// uniform marks an l1 entry that is a cell (bits 0-23), not a block offset.
 const uniform = 1 << 31
 
-// compileIndex builds the two-level index on the top 16 bits described at
-// [Table]. A block exists only for a /8 that holds an interval boundary,
-// so the index takes 1 KiB plus about 1 KiB per such /8.
-func (t *Table) compileIndex() {
-	// The addresses asked about below only grow, so each cursor walks
-	// the interval starts once: the whole index costs O(intervals + 64K).
-	lastCur, cur := cursor{starts: t.starts}, cursor{starts: t.starts}
-	t.l2 = nil
-	for b := range 256 {
-		first := cur.containing(addrbits.U128{Hi: uint64(b) << 56})
-		last := lastCur.containing(addrbits.U128{Hi: uint64(b)<<56 | (1<<56 - 1), Lo: ^uint64(0)})
-		if first == last {
-			t.l1[b] = uniform | first
-			continue
-		}
-		t.l1[b] = uint32(len(t.l2))
-		t.l2 = slices.Grow(t.l2, 257)
-		for c := range 256 {
-			t.l2 = append(t.l2, cur.containing(addrbits.U128{Hi: uint64(b)<<56 | uint64(c)<<48}))
-		}
-		t.l2 = append(t.l2, last)
+// indexBlock returns the l1 entry described at [Table] for the prefix
+// first/bits, whose c-th 256th starts at part(c). A block exists only for
+// a range that holds an interval boundary, so the index takes 2 KiB plus
+// about 1 KiB per such range.
+func (t *Table) indexBlock(first addrbits.U128, bits int, part func(c uint64) addrbits.U128) uint32 {
+	lo, hi := t.containing(first), t.containing(first.Last(bits))
+	if lo == hi {
+		return uint32(uniform | t.cells[lo])
 	}
-	t.l2 = slices.Clip(t.l2)
-
-	c := cursor{starts: t.starts}
-	first := c.containing(addrbits.FromIPv4(0))
-	if last := c.containing(addrbits.FromIPv4(^uint32(0))); first == last {
-		t.v4 = uniform | first
-	} else {
-		t.v4 = 0
+	off := uint32(len(t.l2))
+	for c := range uint64(256) {
+		t.l2 = append(t.l2, t.containing(part(c)))
 	}
+	t.l2 = append(t.l2, hi)
+	return off
 }
 
-// cursor answers "which interval contains x" for increasing x.
-type cursor struct {
-	starts []addrbits.U128
-	i      int
-}
-
-func (c *cursor) containing(x addrbits.U128) uint32 {
-	for c.i+1 < len(c.starts) && c.starts[c.i+1].Compare(x) <= 0 {
-		c.i++
-	}
-	return uint32(c.i)
+// containing returns the number of the interval that contains x.
+func (t *Table) containing(x addrbits.U128) uint32 {
+	i, _ := slices.BinarySearchFunc(t.starts, x, startAfter)
+	return uint32(i - 1)
 }

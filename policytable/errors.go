@@ -6,65 +6,50 @@ import (
 	"net/netip"
 )
 
-// Sentinel errors a caller may need to branch on; every error this
-// package returns is a [*ParseError] or a [*TableError] whose cause can
-// be tested with [errors.Is]. The other causes (syntax, value range,
-// invalid or non-canonical prefixes, ...) are not exported: they describe
-// a mistake to fix, and the error text says which.
+// Sentinel errors a caller may branch on with [errors.Is]; the other
+// causes are mistakes to fix, and the error text says which.
 var (
-	// ErrTooManyRows: a set holds more than MaxRows rows. Exported
-	// because it is a resource bound, not a mistake: a caller may split
-	// or trim its input and try again.
+	// ErrTooManyRows: a set holds more than MaxRows rows. A resource
+	// bound, not a mistake: a caller may split or trim its input.
 	ErrTooManyRows = errors.New("too many rows")
 	// ErrLineTooLong: a line longer than MaxLineLength bytes (for
 	// ParseGaiConfLenient, a line whose fields reach past its larger
-	// bound). Exported as a resource bound, like ErrTooManyRows.
+	// bound). A resource bound, like ErrTooManyRows.
 	ErrLineTooLong = errors.New("line too long")
-	// ErrNoDefault: a set has no ::/0 row. New does not invent one: a
-	// table without a default would leave some addresses without a
-	// precedence or label, and guessing one hides configuration mistakes.
-	// (ParseGaiConf adds glibc's implicit defaults, as glibc does.)
-	// Exported because a caller building rows may add its own default.
+	// ErrNoDefault: a set has no ::/0 row. New does not invent one,
+	// which would hide configuration mistakes (ParseGaiConf adds glibc's
+	// implicit defaults, as glibc does); a caller may add its own.
 	ErrNoDefault = errors.New("no ::/0 default row")
-	// ErrDuplicate: the same prefix appears twice in one set. Exported
-	// because a caller merging rows from several sources may drop or
-	// reconcile the duplicate.
+	// ErrDuplicate: the same prefix twice in one set; a caller merging
+	// rows from several sources may drop or reconcile one.
 	ErrDuplicate = errors.New("duplicate prefix")
 	// ErrGlibcCrash: a gai.conf line that makes glibc's getaddrinfo
 	// crash (a scopev4 line without a prefix length before any scopev4
 	// line with one: glibc 2.36 dereferences an uninitialised pointer).
-	// ParseGaiConfLenient reports it as a warning, like lines glibc
-	// ignores, and skips the line; exported so that a caller can treat
+	// ParseGaiConfLenient warns and skips the line; a caller may treat
 	// it as the error it is for the host.
 	ErrGlibcCrash = errors.New("glibc's getaddrinfo crashes on this line")
 )
 
 // Causes not exported: the error text explains them.
 var (
-	// errSyntax: a line does not have the shape its format requires
-	// (wrong number of fields, a value that is not a decimal number, a
-	// missing or unexpected header line).
+	// errSyntax: a line does not have the shape its format requires.
 	errSyntax = errors.New("syntax error")
-	// errValueRange: a precedence or label above 255, or an IPv4 scope
-	// above 15. The formats allow larger numbers (glibc takes any int),
-	// but this package stores precedence and label in 8 bits, the field
-	// width RFC 7078 uses to carry them, and a scope is a 4-bit field
-	// (RFC 4291 section 2.7).
+	// errValueRange: a precedence or label above 255 (stored in 8 bits,
+	// the field width RFC 7078 uses), or an IPv4 scope above 15 (a
+	// 4-bit field, RFC 4291 section 2.7). glibc takes any int.
 	errValueRange = errors.New("value out of range")
-	// errUnknownDirective: a gai.conf line whose first word is not
-	// label, precedence, scopev4 or reload. glibc ignores such lines.
+	// errUnknownDirective: a gai.conf line that is not label,
+	// precedence, scopev4 or reload; glibc ignores it.
 	errUnknownDirective = errors.New("unknown directive")
 	// errIPv4Prefix: an IPv4 prefix in a gai.conf label or precedence
-	// line. glibc only accepts IPv6 syntax there and silently ignores the
-	// line; write IPv4 as IPv4-mapped IPv6 (::ffff:10.0.0.0/104).
-	errIPv4Prefix = errors.New("IPv4 prefix where IPv6 syntax is required")
-	// errInvalidPrefix: the prefix is the zero Prefix or otherwise invalid.
+	// line, which glibc ignores; IPv4 is written ::ffff:10.0.0.0/104.
+	errIPv4Prefix    = errors.New("IPv4 prefix where IPv6 syntax is required")
 	errInvalidPrefix = errors.New("invalid prefix")
-	// errNotCanonical: the prefix has bits set after its length
-	// (2001:db8::1/32 instead of 2001:db8::/32).
+	// errNotCanonical: 2001:db8::1/32 instead of 2001:db8::/32.
 	errNotCanonical = errors.New("prefix has host bits set")
-	// errNotIPv4: an IPv4 scope rule whose prefix is not IPv4 (nor
-	// IPv4-mapped IPv6 of length 96 or more).
+	// errNotIPv4: an IPv4 scope rule whose prefix is neither IPv4 nor
+	// IPv4-mapped IPv6 of length 96 or more.
 	errNotIPv4 = errors.New("not an IPv4 prefix")
 	// errKnownLocal: a known-local ULA prefix outside fd00::/8 or shorter
 	// than /40 (draft-ietf-6man-rfc6724-update-21 section 3.3).

@@ -23,36 +23,18 @@ func isSpace(r rune) bool {
 
 func fields(s string) []string { return strings.FieldsFunc(s, isSpace) }
 
-// parseValue parses a decimal precedence or label in 0..limit.
-func parseValue(s string, limit uint64) (uint8, error) {
+// parseValue parses a decimal precedence or label in 0..255.
+func parseValue(s string) (uint8, error) {
 	v, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		var ne *strconv.NumError
-		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
-			return 0, fmt.Errorf("%w: %s is above %d", errValueRange, errText(s), limit)
-		}
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return 0, fmt.Errorf("%w: %s is above 255", errValueRange, errText(s))
+	case err != nil:
 		return 0, fmt.Errorf("%w: value %q is not a decimal number", errSyntax, errText(s))
-	}
-	if v > limit {
-		return 0, fmt.Errorf("%w: %d is above %d", errValueRange, v, limit)
+	case v > 255:
+		return 0, fmt.Errorf("%w: %d is above 255", errValueRange, v)
 	}
 	return uint8(v), nil
-}
-
-// parseIPv6Prefix parses "addr/len" with an IPv6 address (IPv4-mapped
-// allowed), for the combined-table formats. Host bits are returned as
-// written; callers decide about canonical form.
-func parseIPv6Prefix(s string) (netip.Prefix, error) {
-	p, err := netip.ParsePrefix(s)
-	switch {
-	case !strings.Contains(s, "/"):
-		return p, fmt.Errorf("%w: %q has no prefix length", errInvalidPrefix, errText(s))
-	case err != nil:
-		return p, fmt.Errorf("%w: %q is not a prefix", errInvalidPrefix, errText(s))
-	case p.Addr().Is4():
-		return p, fmt.Errorf("%w: %s", errIPv4Prefix, s)
-	}
-	return p, nil
 }
 
 // formatMappedHex formats a prefix the way Windows prints IPv4-mapped
@@ -65,35 +47,6 @@ func formatMappedHex(p netip.Prefix) string {
 	return fmt.Sprintf("::ffff:%x:%x/%d", uint16(b[12])<<8|uint16(b[13]), uint16(b[14])<<8|uint16(b[15]), p.Bits())
 }
 
-// add reads the three fields of a combined row and adds it.
-func (s *entrySet) add(prefix, prec, label string) error {
-	e, err := parseEntry(prefix, prec, label)
-	if err != nil {
-		return err
-	}
-	return s.addEntry(e)
-}
-
-// parseEntry reads the three fields of a combined row.
-func parseEntry(prefix, prec, label string) (Entry, error) {
-	p, err := parseIPv6Prefix(prefix)
-	if err != nil {
-		return Entry{}, err
-	}
-	if p.Masked() != p {
-		return Entry{}, fmt.Errorf("%w: %s", errNotCanonical, p)
-	}
-	pv, err := parseValue(prec, 255)
-	if err != nil {
-		return Entry{}, fmt.Errorf("precedence: %w", err)
-	}
-	lv, err := parseValue(label, 255)
-	if err != nil {
-		return Entry{}, fmt.Errorf("label: %w", err)
-	}
-	return Entry{p, pv, lv}, nil
-}
-
 // entrySet collects the rows of a combined-table file, rejecting
 // duplicates and more than MaxRows rows as they come, so that the error
 // names the line.
@@ -102,18 +55,38 @@ type entrySet struct {
 	seen    map[netip.Prefix]bool
 }
 
-func (s *entrySet) addEntry(e Entry) error {
-	if s.seen[e.Prefix] {
-		return fmt.Errorf("%w: %s given again", ErrDuplicate, e.Prefix)
+// add reads the three fields of a combined row, "addr/len" with an IPv6
+// address (IPv4-mapped allowed) and two values, and adds the row.
+func (s *entrySet) add(prefix, prec, label string) error {
+	p, err := netip.ParsePrefix(prefix)
+	switch {
+	case !strings.Contains(prefix, "/"):
+		return fmt.Errorf("%w: %q has no prefix length", errInvalidPrefix, errText(prefix))
+	case err != nil:
+		return fmt.Errorf("%w: %q is not a prefix", errInvalidPrefix, errText(prefix))
+	case p.Addr().Is4():
+		return fmt.Errorf("%w: %s", errIPv4Prefix, prefix)
+	case p.Masked() != p:
+		return fmt.Errorf("%w: %s", errNotCanonical, p)
 	}
-	if len(s.entries) == MaxRows {
+	pv, err := parseValue(prec)
+	if err != nil {
+		return fmt.Errorf("precedence: %w", err)
+	}
+	lv, err := parseValue(label)
+	switch {
+	case err != nil:
+		return fmt.Errorf("label: %w", err)
+	case s.seen[p]:
+		return fmt.Errorf("%w: %s given again", ErrDuplicate, p)
+	case len(s.entries) == MaxRows:
 		return fmt.Errorf("%w: more than %d rows", ErrTooManyRows, MaxRows)
 	}
 	if s.seen == nil {
 		s.seen = make(map[netip.Prefix]bool)
 	}
-	s.seen[e.Prefix] = true
-	s.entries = append(s.entries, e)
+	s.seen[p] = true
+	s.entries = append(s.entries, Entry{p, pv, lv})
 	return nil
 }
 

@@ -43,18 +43,13 @@ const (
 //     the file).
 //   - "#" starts a comment anywhere on a line; blank lines are skipped.
 //
-// Errors, where glibc 2.36 silently does something else: unknown
-// directives, IPv4 prefixes in label and precedence lines, a missing value
-// or extra fields, prefixes with host bits set, a prefix without "/LEN"
-// (glibc ignores such a label or precedence line; a scopev4 line without
-// one makes glibc's getaddrinfo crash, [ErrGlibcCrash], unless an earlier
-// scopev4 line had a length), numbers that C's strtoul reads but are not
-// plain decimal ("+5", "-0", "/08", an empty "/"), the same prefix twice
-// in one kind ([ErrDuplicate]; glibc's choice between the two is
-// unspecified), values above 255 and scopes above 15 (glibc takes any int
-// up to 2^31-1; a table stores 8 bits). Input is bounded: lines over
-// [MaxLineLength] bytes ([ErrLineTooLong]) and more than [MaxRows] lines
-// of one kind ([ErrTooManyRows]) are errors.
+// Errors, where glibc 2.36 silently does something else: every line
+// [ParseGaiConfLenient] warns about (its documentation lists them, with
+// what glibc does), among them duplicates ([ErrDuplicate]) and lines on
+// which glibc crashes ([ErrGlibcCrash]), and values above 255 and scopes
+// above 15 (glibc takes any int up to 2^31-1; a table stores 8 bits).
+// Input is bounded: lines over [MaxLineLength] bytes ([ErrLineTooLong])
+// and more than [MaxRows] lines of one kind ([ErrTooManyRows]) are errors.
 func ParseGaiConf(r io.Reader) (*Table, error) {
 	t, _, err := parseGaiConf(r, false)
 	return t, err
@@ -127,8 +122,7 @@ func (t *Table) WriteGaiConf(w io.Writer) error {
 			rules = append(rules, ScopeRule{netip.PrefixFrom(netip.IPv4Unspecified(), 0), ScopeGlobal})
 		}
 		for _, r := range rules {
-			p := netip.PrefixFrom(netip.AddrFrom16(r.Prefix.Addr().As16()), r.Prefix.Bits()+96)
-			fmt.Fprintf(bw, "%-10s %-28s %3d\n", "scopev4", p, uint8(r.Scope))
+			fmt.Fprintf(bw, "%-10s %-28s %3d\n", "scopev4", mapped(r.Prefix), uint8(r.Scope))
 		}
 	}
 	if err := bw.Flush(); err != nil {

@@ -298,24 +298,18 @@ func (g *gaiReader) add(set *rowSet, p netip.Prefix, v uint64) error {
 // negative number wraps around as an unsigned long; overflow (ERANGE)
 // is not a number.
 func strtoul(s string) (uint64, bool) {
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg, s = s[0] == '-', s[1:]
-		if s == "" {
-			return 0, false
-		}
-	}
 	if s == "" {
 		return 0, true
 	}
-	if !isDecimal(s) {
-		return 0, false
+	digits := s
+	if s[0] == '+' || s[0] == '-' {
+		digits = s[1:]
 	}
-	v, err := strconv.ParseUint(s, 10, 64)
+	v, err := strconv.ParseUint(digits, 10, 64) // digits only, not empty
 	if err != nil {
 		return 0, false
 	}
-	if neg {
+	if s[0] == '-' {
 		v = -v
 	}
 	return v, true

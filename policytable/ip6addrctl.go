@@ -9,14 +9,8 @@ import (
 	"strings"
 )
 
-// This file reads and writes the policy table formats of FreeBSD's
-// ip6addrctl(8). Like netsh (netsh.go), they know one combined table of
-// rows (prefix, precedence, label) and no IPv4 scope rules: tables read
-// from them have the RFC 6724 section 3.2 IPv4 scopes, and writing a
-// table loses its IPv4 scope rules. A split table (see [Table.Split]) is
-// written as its [Table.Entries], which give every address the same
-// precedence and label, so a round trip keeps the rows of Entries but not
-// the two separate sets.
+// FreeBSD's ip6addrctl(8) formats: one combined table, no IPv4 scope
+// rules (see the package documentation for what that loses).
 
 // ip6addrctlNoPolicy is what ip6addrctl prints when the kernel holds no
 // policy.
@@ -34,7 +28,7 @@ func ParseIP6addrctl(r io.Reader) (*Table, error) {
 	const format = "ip6addrctl"
 	var entries entrySet
 	header := false
-	err := eachShortLine(r, format, func(_ int, text string) error {
+	err := eachShortLine(r, format, func(text string) error {
 		f := fields(text)
 		switch {
 		case len(f) == 0:
@@ -80,7 +74,7 @@ func (t *Table) WriteIP6addrctl(w io.Writer) error {
 func ParseIP6addrctlConf(r io.Reader) (*Table, error) {
 	const format = "ip6addrctl.conf"
 	var entries entrySet
-	err := eachShortLine(r, format, func(_ int, text string) error {
+	err := eachShortLine(r, format, func(text string) error {
 		text, _, _ = strings.Cut(text, "#")
 		f := fields(text)
 		switch {

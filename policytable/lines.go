@@ -8,16 +8,6 @@ import (
 	"strings"
 )
 
-// lineReader yields the lines of r with their number, each bounded by a
-// limit: the excess of a longer line is read and counted, not kept, so
-// memory stays bounded whatever the input. A final line without a
-// newline is still a line.
-type lineReader struct {
-	r     *bufio.Reader
-	limit int
-	n     int // number of the last line read
-}
-
 // line is one line of input without its "\n" or "\r\n". dropped counts
 // the bytes past the reader's limit that were read and discarded.
 type line struct {
@@ -26,74 +16,56 @@ type line struct {
 	dropped int
 }
 
-func newLineReader(r io.Reader, limit int) *lineReader {
-	return &lineReader{r: bufio.NewReaderSize(r, limit+2), limit: limit}
-}
-
-// next returns the next line; err is io.EOF at the end, or a read error.
-func (lr *lineReader) next() (line, error) {
-	b, err := lr.r.ReadSlice('\n')
-	text := string(b)
-	dropped := 0
-	for errors.Is(err, bufio.ErrBufferFull) {
-		b, err = lr.r.ReadSlice('\n')
-		dropped += len(b)
-	}
-	if err != nil && (err != io.EOF || len(text)+dropped == 0) {
-		return line{}, err
-	}
-	lr.n++
-	if dropped == 0 {
-		text = trimEOL(text)
-	} else if len(b) > 0 && b[len(b)-1] == '\n' {
-		dropped--
-	}
-	if len(text) > lr.limit {
-		dropped += len(text) - lr.limit
-		text = text[:lr.limit]
-	}
-	return line{lr.n, text, dropped}, nil
-}
-
-func trimEOL(s string) string { return strings.TrimSuffix(strings.TrimSuffix(s, "\n"), "\r") }
-
 // eachLine is the one loop of every reader in this package: it calls fn
-// for every line of r (each at most limit bytes, see [lineReader]) and
-// turns an error fn returns into a *ParseError for that line, unless it
-// is one already. Reading stops at the first error.
+// for every line of r and turns an error fn returns into a *ParseError
+// for that line, unless it is one already. Reading stops at the first
+// error. Each line keeps at most limit bytes: the rest is read and
+// counted, not kept, so memory stays bounded. A final line without a
+// newline is still a line.
 func eachLine(r io.Reader, format string, limit int, fn func(line) error) error {
-	lr := newLineReader(r, limit)
-	for {
-		l, err := lr.next()
-		if err == io.EOF {
+	br := bufio.NewReaderSize(r, limit+2)
+	for n := 1; ; n++ {
+		b, err := br.ReadSlice('\n')
+		text, dropped := string(b), 0
+		for errors.Is(err, bufio.ErrBufferFull) {
+			b, err = br.ReadSlice('\n')
+			dropped += len(b)
+		}
+		if err == io.EOF && len(text)+dropped == 0 {
 			return nil
 		}
-		if err != nil {
+		if err != nil && err != io.EOF {
 			return fmt.Errorf("policytable: reading %s: %w", format, err)
 		}
-		if err := fn(l); err != nil {
-			var pe *ParseError
-			if errors.As(err, &pe) {
+		if dropped == 0 {
+			text = strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r")
+		} else if len(b) > 0 && b[len(b)-1] == '\n' {
+			dropped--
+		}
+		if len(text) > limit {
+			text, dropped = text[:limit], dropped+len(text)-limit
+		}
+		if err := fn(line{n, text, dropped}); err != nil {
+			if pe := (*ParseError)(nil); errors.As(err, &pe) {
 				return err
 			}
-			return &ParseError{Format: format, Line: l.n, Text: errText(l.text), Err: err}
+			return &ParseError{Format: format, Line: n, Text: errText(text), Err: err}
+		}
+		if err == io.EOF {
+			return nil
 		}
 	}
 }
 
 // eachShortLine is [eachLine] for formats whose lines are never long:
 // a line over [MaxLineLength] bytes is an [ErrLineTooLong] error.
-func eachShortLine(r io.Reader, format string, fn func(n int, text string) error) error {
+func eachShortLine(r io.Reader, format string, fn func(text string) error) error {
 	return eachLine(r, format, MaxLineLength, func(l line) error {
 		if l.dropped > 0 {
-			return errLineTooLong(l)
+			return fmt.Errorf("%w: %d bytes, more than %d", ErrLineTooLong, len(l.text)+l.dropped, MaxLineLength)
 		}
-		return fn(l.n, l.text)
+		return fn(l.text)
 	})
-}
-
-func errLineTooLong(l line) error {
-	return fmt.Errorf("%w: %d bytes, more than %d", ErrLineTooLong, len(l.text)+l.dropped, MaxLineLength)
 }
 
 // maxErrText bounds the text of a line or field that an error quotes.

@@ -121,9 +121,9 @@ func (l *linter) missingRows(t *Table) {
 
 // preferences: IPv4 above native IPv6, ULA above global unicast.
 func (l *linter) preferences(t *Table) {
-	mapped := mp("::ffff:0:0/96")
-	if v4, v6 := coveringValue(t.prec, mapped), coveringValue(t.prec, defaultPrefix); v4 > v6 {
-		l.add(CodeIPv4Preferred, mapped, "IPv4 has precedence %d, above native IPv6 (::/0) at %d: IPv4 destinations are tried first (RFC 6724 section 10.3)", v4, v6)
+	ipv4 := mp("::ffff:0:0/96")
+	if v4, v6 := coveringValue(t.prec, ipv4), coveringValue(t.prec, defaultPrefix); v4 > v6 {
+		l.add(CodeIPv4Preferred, ipv4, "IPv4 has precedence %d, above native IPv6 (::/0) at %d: IPv4 destinations are tried first (RFC 6724 section 10.3)", v4, v6)
 	}
 	ula := mp("fc00::/7")
 	if u, g := coveringValue(t.prec, ula), coveringValue(t.prec, gua); u > g {

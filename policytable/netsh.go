@@ -8,10 +8,6 @@ import (
 	"strings"
 )
 
-// This file reads and writes the output of Windows' "netsh interface
-// ipv6 show prefixpolicies", a combined table as for ip6addrctl (see
-// ip6addrctl.go for what that loses).
-
 // netshQuerying is the first line netsh prints.
 const netshQuerying = "Querying active state..."
 
@@ -26,7 +22,7 @@ func ParseNetsh(r io.Reader) (*Table, error) {
 	const format = "netsh"
 	var entries entrySet
 	state := 0 // 0: before the header, 1: header seen, 2: dashes seen
-	err := eachShortLine(r, format, func(_ int, text string) error {
+	err := eachShortLine(r, format, func(text string) error {
 		f := fields(text)
 		switch {
 		case len(f) == 0:

@@ -41,7 +41,8 @@
 //
 // Each format is read and written so that a round trip gives an equal
 // table. ip6addrctl and netsh hold one combined table and no IPv4 scope
-// rules: writing a table to them drops its scope rules and writes a split
+// rules: tables read from them have the RFC 6724 section 3.2 IPv4 scopes,
+// and writing a table to them drops its scope rules and writes a split
 // table as its [Table.Entries], so round trips through them keep the rows
 // of Entries only.
 //
@@ -130,66 +131,74 @@ type Table struct {
 	scope4Set bool
 
 	// The compiled form: the 128-bit space split into intervals, each
-	// with one precedence and label. starts[0] is always ::.
+	// with one precedence, label and scope. starts[0] is always ::.
 	starts []addrbits.U128
-	attrs  []Attr
-	// A two-level index on the top 16 address bits narrows the search.
-	// l1[b] for the top byte b is either uniform|i, when interval i covers
-	// all of b's /8, or the offset of b's block in l2. A block holds 257
-	// interval numbers: entry c is the interval that contains the address
-	// with top bytes b, c and zeros after; entry 256 is the interval that
-	// contains the last address of the /8. An address whose top bytes are
-	// b, c lies in one of the intervals l2[off+c] ... l2[off+c+1].
-	l1 [256]uint32
+	cells  []cell
+	// A two-level index narrows the search. l1[b] covers the /8 with
+	// top byte b, l1[256+o] the IPv4 addresses with first octet o (in
+	// ::ffff:0:0/96). An entry is uniform|c when one interval, answering
+	// c, covers its whole range, otherwise the offset of a block in l2:
+	// 257 interval numbers, entry i the interval holding the first
+	// address of part i (the range's i-th 256th: second byte or octet i)
+	// and entry 256 the one holding its last address. An address in part
+	// i lies in one of the intervals l2[off+i] ... l2[off+i+1].
+	l1 [512]uint32
 	l2 []uint32
-	// v4 is uniform|i when interval i covers all of ::ffff:0:0/96, so
-	// that IPv4 lookups (the common case) skip the search; 0 otherwise.
-	v4 uint32
-
-	// scope4 compiled the same way over the 32-bit IPv4 space.
-	s4starts []uint32
-	s4scopes []Scope
-	// s4top answers for an IPv4 first octet whose whole /8 has one scope
-	// (the scope, below s4split); the others are searched in s4starts.
-	s4top [256]uint16
 }
+
+// A cell packs what an interval answers: precedence, label<<8 and
+// scope<<16. The scope does not count in ff00::/8, where the address's
+// own scope field does.
+type cell uint32
+
+func makeCell(a Attr, s Scope) cell { return cell(a.Precedence) | cell(a.Label)<<8 | cell(s)<<16 }
+
+func (c cell) attr() Attr { return Attr{uint8(c), uint8(c >> 8)} }
+
+func (c cell) scope() Scope { return Scope(c >> 16) }
 
 // Lookup returns the precedence and label of the longest prefix of each
 // set that contains a. IPv4 addresses are looked up as IPv4-mapped IPv6
 // (RFC 6724 section 3.2), zones are ignored, and the zero Addr is looked
 // up as ::. It does not allocate. Its cost does not depend on the number
 // of rows in any practical sense: a two-level direct index on the first
-// 16 address bits, then a binary search over the interval boundaries that
-// share those bits (usually none or one), bounded by the 128 address bits.
+// 16 address bits (16 IPv4 bits for IPv4), then a binary search over the
+// interval boundaries that share those bits (usually none or one).
 func (t *Table) Lookup(a netip.Addr) Attr {
-	return t.compiled().lookup(addrbits.From(a))
+	at, _ := t.Classify(a)
+	return at
 }
 
-// Classify returns [Table.Lookup] and [Table.Scope] of a together, reading
-// a once: what the rules of RFC 6724 look up for every destination and
-// source. It does not allocate.
+// Classify returns [Table.Lookup] and [Table.Scope] of a together,
+// reading the index once: what the rules of RFC 6724 look up for every
+// destination and source. It does not allocate.
 func (t *Table) Classify(a netip.Addr) (Attr, Scope) {
 	t = t.compiled()
 	k := addrbits.From(a)
-	return t.lookup(k), t.scope(k)
+	top, part := k.Hi>>56, k.Hi>>48&0xff
+	if k.IsMapped() {
+		top, part = 256|k.Lo>>24&0xff, k.Lo>>16&0xff
+	}
+	c := cell(t.l1[top&511])
+	if c&uniform == 0 {
+		c = t.search(k, uint32(c)+uint32(part))
+	}
+	s := c.scope()
+	if top == 0xff {
+		s = scope6(k)
+	}
+	return c.attr(), s
 }
 
-// lookup is Lookup on the 128-bit form of the address.
-func (t *Table) lookup(k addrbits.U128) Attr {
-	if k.IsMapped() && t.v4 != 0 {
-		return t.attrs[t.v4&^uniform]
-	}
-	e := t.l1[k.Hi>>56]
-	if e&uniform != 0 {
-		return t.attrs[e&^uniform]
-	}
-	j := e + uint32(k.Hi>>48&0xff)
+// search returns what the interval that contains k answers, for k in the
+// part of l2 entry j.
+func (t *Table) search(k addrbits.U128, j uint32) cell {
 	lo, hi := t.l2[j], t.l2[j+1]
 	if lo == hi {
-		return t.attrs[lo] // one interval covers the whole /16
+		return t.cells[lo] // one interval covers the whole part
 	}
 	// starts[lo] <= k < starts[hi+1] by construction: count the starts
-	// after lo that are <= k. Most blocks hold one to three of them, which
+	// after lo that are <= k. Most parts hold one to three of them, which
 	// a scan reads faster than a generic search calling its comparator.
 	s := t.starts[lo+1 : hi+1]
 	i := 0
@@ -200,15 +209,15 @@ func (t *Table) lookup(k addrbits.U128) Attr {
 			i++
 		}
 	}
-	return t.attrs[int(lo)+i]
+	return t.cells[int(lo)+i]
 }
 
-// smallBlock is the number of interval starts up to which Lookup scans
-// a block instead of binary-searching it.
+// smallBlock is the number of interval starts up to which search scans
+// instead of binary-searching.
 const smallBlock = 4
 
 // startAfter orders an interval start s against an address k for
-// [slices.BinarySearchFunc] in [Table.Lookup]: starts <= k sort before k.
+// [slices.BinarySearchFunc]: starts <= k sort before k.
 func startAfter(s, k addrbits.U128) int {
 	if k.Less(s) {
 		return 1
@@ -223,7 +232,7 @@ func (t *Table) Precedence(a netip.Addr) uint8 { return t.Lookup(a).Precedence }
 func (t *Table) Label(a netip.Addr) uint8 { return t.Lookup(a).Label }
 
 func (t *Table) compiled() *Table {
-	if t == nil || len(t.starts) == 0 {
+	if t == nil || len(t.cells) == 0 {
 		return rfc6724()
 	}
 	return t
@@ -240,15 +249,7 @@ func (t *Table) Labels() []Row { return slices.Clone(t.compiled().label) }
 // inventing rows (glibc's built-in table is such a table).
 func (t *Table) Split() bool {
 	t = t.compiled()
-	if len(t.prec) != len(t.label) {
-		return true
-	}
-	for i := range t.prec {
-		if t.prec[i].Prefix != t.label[i].Prefix {
-			return true
-		}
-	}
-	return false
+	return !slices.EqualFunc(t.prec, t.label, func(a, b Row) bool { return a.Prefix == b.Prefix })
 }
 
 // Entries returns the table as rows for display, longest prefix first (and
@@ -279,10 +280,7 @@ func (t *Table) Entries() []Entry {
 // comparePrefixLongestFirst orders prefixes by decreasing length, then by
 // address.
 func comparePrefixLongestFirst(a, b netip.Prefix) int {
-	if c := cmp.Compare(b.Bits(), a.Bits()); c != 0 {
-		return c
-	}
-	return a.Addr().Compare(b.Addr())
+	return cmp.Or(cmp.Compare(b.Bits(), a.Bits()), a.Addr().Compare(b.Addr()))
 }
 
 // coveringValue returns the value of the longest row of set whose prefix
@@ -293,20 +291,16 @@ func coveringValue(set []Row, p netip.Prefix) uint8 {
 
 // coveringValues returns, for each prefix of qs (sorted by comparePrefix),
 // the value of the longest row of set (sorted the same way) whose prefix
-// contains all of it. It walks both lists once, keeping the chain of
-// nested rows that contain the current position on a stack, so the cost
-// is linear after sorting.
+// contains all of it. It walks both lists once: the rows at or before q
+// in the order are the only ones that can contain q, and of those that
+// do, the last is the longest. The cost is linear after sorting.
 func coveringValues(set []Row, qs []netip.Prefix) []uint8 {
 	out := make([]uint8, len(qs))
 	var stack []Row
 	i := 0
 	for qi, q := range qs {
-		// Rows at or before q in the order, which are the only ones
-		// that can contain q (a container starts at or before q, and at
-		// the same address it is shorter).
-		for i < len(set) && comparePrefix(set[i].Prefix, q) <= 0 {
-			stack = pushNested(stack, set[i])
-			i++
+		for ; i < len(set) && comparePrefix(set[i].Prefix, q) <= 0; i++ {
+			stack = append(stack, set[i])
 		}
 		for len(stack) > 0 && !containsPrefix(stack[len(stack)-1].Prefix, q) {
 			stack = stack[:len(stack)-1]
@@ -316,15 +310,6 @@ func coveringValues(set []Row, qs []netip.Prefix) []uint8 {
 		}
 	}
 	return out
-}
-
-// pushNested pushes r after popping the rows that do not contain it, so
-// the stack stays a chain of nested prefixes.
-func pushNested(stack []Row, r Row) []Row {
-	for len(stack) > 0 && !containsPrefix(stack[len(stack)-1].Prefix, r.Prefix) {
-		stack = stack[:len(stack)-1]
-	}
-	return append(stack, r)
 }
 
 // containsPrefix reports whether outer contains all of inner.

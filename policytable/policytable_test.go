@@ -405,10 +405,23 @@ func TestLookupMatchesSlow(t *testing.T) {
 			if want := slowLookupEntries(entries, a); got != want {
 				t.Fatalf("table\n%s\nLookup(%s) = %+v; Entries() scan gives %+v", tb, a, got, want)
 			}
+			wantScope := slowScope(tb, a)
+			if at, sc := tb.Classify(a); at != got || sc != wantScope {
+				t.Fatalf("table\n%s\nClassify(%s) = %+v, %v; want %+v, %v", tb, a, at, sc, got, wantScope)
+			}
+			if sc := tb.Scope(a); sc != wantScope {
+				t.Fatalf("table\n%s\nScope(%s) = %v; want %v", tb, a, sc, wantScope)
+			}
 		}
 	}
+	// The edges of the IPv6 scopes, multicast and the IPv4 scope rules.
+	var scoped []Entry
+	for _, p := range []string{"::1/128", "fe80::/10", "fec0::/10", "fe00::/9", "ff00::/8", "ff02::/16", "ff0e::/16", "ff1f::/16",
+		"::ffff:127.0.0.0/104", "::ffff:169.254.0.0/112", "::ffff:10.0.0.0/104", "::ffff:172.16.0.0/108", "::ffff:192.168.0.0/112"} {
+		scoped = append(scoped, Entry{Prefix: mp(p)})
+	}
 	for _, tb := range []*Table{RFC6724(), RFC3484(), Glibc(), Draft6724Update()} {
-		check(tb, append(probeAddrs(tb.Entries()), benchAddrs...))
+		check(tb, slices.Concat(probeAddrs(tb.Entries()), probeAddrs(scoped), benchAddrs, classifyAddrs))
 	}
 	for i := range 200 {
 		n := 1 + r.IntN(40)
@@ -420,7 +433,7 @@ func TestLookupMatchesSlow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		addrs := probeAddrs(entries)
+		addrs := append(probeAddrs(entries), probeAddrs(scoped)...)
 		for range 50 {
 			var b [16]byte
 			for j := range b {
@@ -462,8 +475,9 @@ func TestLookupAllocs(t *testing.T) {
 // holding interval boundaries gets a second-level block.
 func TestIndexSmall(t *testing.T) {
 	// RFC 6724's boundaries lie in ::/8, 2000::/8, 3f00::/8 and fe00::/8
-	// (fc00::/7 covers fc and fd whole).
-	if got, want := len(RFC6724().l2), 4*257; got != want {
+	// (fc00::/7 covers fc and fd whole), and in IPv4 169.0.0.0/8 (the
+	// link-local 169.254.0.0/16; 127.0.0.0/8 is a whole octet).
+	if got, want := len(RFC6724().l2), 5*257; got != want {
 		t.Errorf("RFC6724 second level has %d entries; want %d", got, want)
 	}
 }

@@ -45,28 +45,13 @@ var draftEntries = []Entry{
 }
 
 // glibc's built-in tables (sysdeps/posix/getaddrinfo.c, default_precedence
-// and default_labels): the RFC 3484 precedences, and labels with three
-// extra rows so that site-local IPv6, ULA and Teredo sources do not pair
-// with other destinations.
-var (
-	glibcPrecedence = []Row{
-		{mp("::1/128"), 50},
-		{mp("::/0"), 40},
-		{mp("2002::/16"), 30},
-		{mp("::/96"), 20},
-		{mp("::ffff:0:0/96"), 10},
-	}
-	glibcLabel = []Row{
-		{mp("::1/128"), 0},
-		{mp("::/0"), 1},
-		{mp("2002::/16"), 2},
-		{mp("::/96"), 3},
-		{mp("::ffff:0:0/96"), 4},
-		{mp("fec0::/10"), 5},
-		{mp("fc00::/7"), 6},
-		{mp("2001::/32"), 7},
-	}
-)
+// and default_labels): the RFC 3484 rows, and three extra labels so that
+// site-local IPv6, ULA and Teredo sources do not pair with other
+// destinations.
+var glibcPrecedence, glibcLabel = func() ([]Row, []Row) {
+	prec, label := splitEntries(rfc3484Entries)
+	return prec, append(label, Row{mp("fec0::/10"), 5}, Row{mp("fc00::/7"), 6}, Row{mp("2001::/32"), 7})
+}()
 
 var (
 	rfc6724 = sync.OnceValue(func() *Table { return MustNew(rfc6724Entries) })
@@ -74,13 +59,7 @@ var (
 		return MustNew(rfc3484Entries, WithPrivateIPv4Scope(ScopeSiteLocal))
 	})
 	draft = sync.OnceValue(func() *Table { return MustNew(draftEntries) })
-	glibc = sync.OnceValue(func() *Table {
-		t, err := NewSplit(glibcPrecedence, glibcLabel)
-		if err != nil {
-			panic(err)
-		}
-		return t
-	})
+	glibc = sync.OnceValue(func() *Table { return must(NewSplit(glibcPrecedence, glibcLabel)) })
 )
 
 // RFC6724 returns the default policy table of RFC 6724 section 2.1, with
@@ -128,14 +107,6 @@ var ulaFD = mp("fd00::/8")
 func (t *Table) AddKnownLocal(prefixes ...netip.Prefix) (*Table, error) {
 	t = t.compiled()
 	prec, label := slices.Clone(t.prec), slices.Clone(t.label)
-	// Prefixes already in each set (configured or added): a set each, so
-	// the work stays linear in the rows and prefixes.
-	inPrec, inLabel := prefixSet(prec), prefixSet(label)
-	has := func(in map[netip.Prefix]bool, p netip.Prefix) bool {
-		seen := in[p]
-		in[p] = true
-		return seen
-	}
 	for _, p := range prefixes {
 		if !p.IsValid() || !p.Addr().Is6() || p.Bits() < 40 || !ulaFD.Contains(p.Addr()) {
 			return nil, &TableError{Set: "known-local", Prefix: p, Err: errKnownLocal}
@@ -143,26 +114,20 @@ func (t *Table) AddKnownLocal(prefixes ...netip.Prefix) (*Table, error) {
 		if p.Masked() != p {
 			return nil, &TableError{Set: "known-local", Prefix: p, Err: errNotCanonical}
 		}
-		if !has(inPrec, p) {
-			prec = append(prec, Row{p, KnownLocalPrecedence})
-		}
-		if !has(inLabel, p) {
-			label = append(label, Row{p, KnownLocalLabel})
-		}
+		prec = append(prec, Row{p, KnownLocalPrecedence})
+		label = append(label, Row{p, KnownLocalLabel})
+	}
+	// Keep the first row of each prefix: the configured one, else the
+	// first added.
+	firsts := func(rows []Row) []Row {
+		slices.SortStableFunc(rows, func(a, b Row) int { return comparePrefix(a.Prefix, b.Prefix) })
+		return slices.CompactFunc(rows, func(a, b Row) bool { return a.Prefix == b.Prefix })
 	}
 	var opts []Option
 	if t.scope4Set {
 		opts = append(opts, WithScopeV4(t.scope4...))
 	}
-	return NewSplit(prec, label, opts...)
-}
-
-func prefixSet(rows []Row) map[netip.Prefix]bool {
-	m := make(map[netip.Prefix]bool, len(rows))
-	for _, r := range rows {
-		m[r.Prefix] = true
-	}
-	return m
+	return NewSplit(firsts(prec), firsts(label), opts...)
 }
 
 // KnownLocalPrefix returns the /48 that draft-ietf-6man-rfc6724-update-21

@@ -24,23 +24,14 @@ const (
 	ScopeGlobal            Scope = 0xe
 )
 
+// scopeNames names the scopes of RFC 4291 section 2.7 and RFC 7346.
+var scopeNames = [16]string{ScopeInterfaceLocal: "interface-local", ScopeLinkLocal: "link-local", 0x3: "realm-local",
+	ScopeAdminLocal: "admin-local", ScopeSiteLocal: "site-local", ScopeOrganizationLocal: "organization-local", ScopeGlobal: "global"}
+
 // String returns the scope's name, or its number for unnamed values.
 func (s Scope) String() string {
-	switch s {
-	case ScopeInterfaceLocal:
-		return "interface-local"
-	case ScopeLinkLocal:
-		return "link-local"
-	case 0x3:
-		return "realm-local"
-	case ScopeAdminLocal:
-		return "admin-local"
-	case ScopeSiteLocal:
-		return "site-local"
-	case ScopeOrganizationLocal:
-		return "organization-local"
-	case ScopeGlobal:
-		return "global"
+	if int(s) < len(scopeNames) && scopeNames[s] != "" {
+		return scopeNames[s]
 	}
 	return fmt.Sprintf("scope(%#x)", uint8(s))
 }
@@ -73,21 +64,20 @@ func normalizeScope4(rules []ScopeRule) ([]ScopeRule, error) {
 	}
 	out := make([]ScopeRule, len(rules))
 	for i, r := range rules {
-		p := r.Prefix
-		if !p.IsValid() {
-			return nil, &TableError{Set: "scopev4", Prefix: p, Err: errInvalidPrefix}
-		}
-		if p.Addr().Is4In6() {
-			if p.Bits() < 96 {
-				return nil, &TableError{Set: "scopev4", Prefix: p, Err: errNotIPv4}
-			}
+		p, err := r.Prefix, error(nil)
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
-		if !p.Addr().Is4() {
-			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: errNotIPv4}
+		switch {
+		case !p.IsValid():
+			err = errInvalidPrefix
+		case !p.Addr().Is4():
+			err = errNotIPv4
+		case p.Masked() != p:
+			err = errNotCanonical
 		}
-		if p.Masked() != p {
-			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: errNotCanonical}
+		if err != nil {
+			return nil, &TableError{Set: "scopev4", Prefix: r.Prefix, Err: err}
 		}
 		out[i] = ScopeRule{p, r.Scope}
 	}
@@ -100,60 +90,26 @@ func normalizeScope4(rules []ScopeRule) ([]ScopeRule, error) {
 	return out, nil
 }
 
-// compileScope4 splits the IPv4 space into intervals of equal scope, with
-// global scope where no rule matches. The scope of each interval is found
-// by one sorted sweep (coveringValues), so the work is linear in the
-// rules after sorting.
-func (t *Table) compileScope4() {
-	bounds := []uint32{0}
-	// The rules as rows of IPv4-mapped prefixes under a global default.
-	rows := make([]Row, 0, len(t.scope4)+1)
-	rows = append(rows, Row{defaultPrefix, uint8(ScopeGlobal)})
+// scope6Prefixes are the IPv6 unicast prefixes whose scope is not
+// global: the places where [addrbits.U128.IPv6Scope] changes outside
+// multicast (RFC 6724 section 3.1). A test checks that they are all.
+var scope6Prefixes = []netip.Prefix{mp("::1/128"), mp("fe80::/10"), mp("fec0::/10")}
+
+// scopeRows returns the scopes of RFC 6724 sections 3.1 and 3.2 as a row
+// set for compile, sorted: ::/0 and scope6Prefixes with the scope
+// [addrbits.U128.IPv6Scope] gives them, and the IPv4 rules as
+// IPv4-mapped prefixes. Multicast is left to [Table.Classify], which reads
+// the scope field of the address.
+func (t *Table) scopeRows() []Row {
+	rows := make([]Row, 0, 1+len(scope6Prefixes)+len(t.scope4))
+	for _, p := range append([]netip.Prefix{defaultPrefix}, scope6Prefixes...) {
+		rows = append(rows, Row{p, uint8(scope6(addrbits.From(p.Addr())))})
+	}
 	for _, r := range t.scope4 {
-		start := addrbits.From(r.Prefix.Addr()).IPv4()
-		bounds = append(bounds, start)
-		if end := uint64(start) | (1<<(32-r.Prefix.Bits()) - 1); end < 1<<32-1 {
-			bounds = append(bounds, uint32(end+1))
-		}
-		rows = append(rows, Row{netip.PrefixFrom(netip.AddrFrom16(r.Prefix.Addr().As16()), r.Prefix.Bits()+96), uint8(r.Scope)})
+		rows = append(rows, Row{mapped(r.Prefix), uint8(r.Scope)})
 	}
-	slices.Sort(bounds)
-	bounds = slices.Compact(bounds)
 	slices.SortFunc(rows, func(a, b Row) int { return comparePrefix(a.Prefix, b.Prefix) })
-	qs := make([]netip.Prefix, len(bounds))
-	for i, b := range bounds {
-		qs[i] = netip.PrefixFrom(addrbits.FromIPv4(b).Addr(), 128)
-	}
-	t.s4starts, t.s4scopes = nil, nil
-	for i, v := range coveringValues(rows, qs) {
-		s := Scope(v)
-		if n := len(t.s4scopes); n > 0 && t.s4scopes[n-1] == s {
-			continue
-		}
-		t.s4starts = append(t.s4starts, bounds[i])
-		t.s4scopes = append(t.s4scopes, s)
-	}
-	for o := range t.s4top {
-		first, last := t.scope4Index(uint32(o)<<24), t.scope4Index(uint32(o)<<24|(1<<24-1))
-		t.s4top[o] = s4split
-		if first == last {
-			t.s4top[o] = uint16(t.s4scopes[first])
-		}
-	}
-}
-
-// s4split marks a first octet whose /8 holds more than one scope.
-const s4split = 0x100
-
-// scope4Index returns the index of the interval of s4starts holding the
-// IPv4 address v.
-func (t *Table) scope4Index(v uint32) int {
-	// The last interval start <= v; s4starts[0] is 0.
-	i, found := slices.BinarySearch(t.s4starts, v)
-	if !found {
-		i--
-	}
-	return i
+	return rows
 }
 
 // Scope returns the scope of a, following RFC 6724 section 3.1 and 3.2:
@@ -170,19 +126,12 @@ func (t *Table) scope4Index(v uint32) int {
 //
 // The zero Addr has global scope. Scope does not allocate.
 func (t *Table) Scope(a netip.Addr) Scope {
-	return t.compiled().scope(addrbits.From(a))
-}
-
-// scope is Scope on the 128-bit form of the address.
-func (t *Table) scope(x addrbits.U128) Scope {
-	if !x.IsMapped() {
-		return scope6(x)
+	k := addrbits.From(a)
+	if !k.IsMapped() {
+		return scope6(k)
 	}
-	v := x.IPv4()
-	if sc := t.s4top[v>>24]; sc != s4split {
-		return Scope(sc)
-	}
-	return t.s4scopes[t.scope4Index(v)]
+	_, s := t.Classify(a)
+	return s
 }
 
 // ScopeIPv6 returns the scope of an IPv6 address by RFC 6724 section 3.1,

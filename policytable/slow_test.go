@@ -55,3 +55,22 @@ func slowScope4(rules []ScopeRule, a netip.Addr) Scope {
 	}
 	return s
 }
+
+// slowScope is the reference for Table.Scope and the scope of
+// Table.Classify: the IPv4 rules for IPv4 and IPv4-mapped addresses, and
+// RFC 6724 section 3.1 written with netip's predicates for IPv6.
+func slowScope(tb *Table, a netip.Addr) Scope {
+	a = slowKey(a)
+	switch {
+	case a.Is4In6():
+		rules, _ := tb.ScopeV4()
+		return slowScope4(rules, a)
+	case a.IsMulticast():
+		return Scope(a.As16()[1] & 0xf)
+	case a.IsLoopback(), a.IsLinkLocalUnicast():
+		return ScopeLinkLocal
+	case netip.MustParsePrefix("fec0::/10").Contains(a):
+		return ScopeSiteLocal
+	}
+	return ScopeGlobal
+}

@@ -73,7 +73,7 @@ type OrderError struct {
 // Summary is the one-line explanation, without the diff.
 func (e *OrderError) Summary() string {
 	if !e.First.IsValid() {
-		return fmt.Sprintf("%s: got %s; want %s (not the same addresses)", e.Selector, addrList(e.Got), joinAddrs(e.Want))
+		return fmt.Sprintf("%s: got %s; want %s (not the same addresses)", e.Selector, joinAddrs(addrsOf(e.Got)), joinAddrs(e.Want))
 	}
 	return fmt.Sprintf("%s: got %s before %s, want %s first; %s (%s) decides: %s",
 		e.Selector, e.First, e.Second, e.Second, e.Decision.Rule, e.Decision.Rule.Title(), e.Decision.Reason)
@@ -93,10 +93,7 @@ func CheckOrder(sel *addrselect.Selector, src addrselect.Sources, dsts, want []n
 	if err != nil {
 		return err
 	}
-	gotAddrs := make([]netip.Addr, len(got))
-	for i, d := range got {
-		gotAddrs[i] = d.Addr
-	}
+	gotAddrs := addrsOf(got)
 	if slices.Equal(gotAddrs, want) {
 		return nil
 	}
@@ -181,12 +178,12 @@ func isPermutation(a, b []netip.Addr) bool {
 	return slices.Equal(x, y)
 }
 
-func addrList(ds []addrselect.Destination) string {
-	s := make([]string, len(ds))
+func addrsOf(ds []addrselect.Destination) []netip.Addr {
+	as := make([]netip.Addr, len(ds))
 	for i, d := range ds {
-		s[i] = d.Addr.String()
+		as[i] = d.Addr
 	}
-	return strings.Join(s, ", ")
+	return as
 }
 
 func joinAddrs(as []netip.Addr) string {

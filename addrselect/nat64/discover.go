@@ -5,9 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
-
-	"github.com/dualstack/dualstack/internal/addrbits"
 )
 
 // Resolver looks up the addresses of a name. [*net.Resolver] satisfies
@@ -65,11 +64,12 @@ type DiscoverError struct {
 
 // Error says what the discovery found and why it failed.
 func (e *DiscoverError) Error() string {
+	s := "nat64: discovery through " + WellKnownName + ": "
 	if e.Err != nil {
-		return "nat64: discovery through " + WellKnownName + ": " + e.Err.Error()
+		return s + e.Err.Error()
 	}
 	d := e.Discovery
-	s := "nat64: discovery through " + WellKnownName + ": " + ErrNoDNS64.Error()
+	s += ErrNoDNS64.Error()
 	if n := d.Examined + d.Skipped; n > 0 {
 		s += " (" + strconv.Itoa(n) + " records, " + strconv.Itoa(d.Ignored) + " ignored, " +
 			strconv.Itoa(d.Skipped) + " not examined)"
@@ -80,15 +80,14 @@ func (e *DiscoverError) Error() string {
 // Unwrap returns ErrNoDNS64 when the answer was a definite negative,
 // and the resolver's error when there is one.
 func (e *DiscoverError) Unwrap() []error {
-	var errs []error
 	var dnsErr *net.DNSError
-	if e.Err == nil || errors.As(e.Err, &dnsErr) && dnsErr.IsNotFound {
-		errs = append(errs, ErrNoDNS64)
+	switch {
+	case e.Err == nil:
+		return []error{ErrNoDNS64}
+	case errors.As(e.Err, &dnsErr) && dnsErr.IsNotFound:
+		return []error{ErrNoDNS64, e.Err}
 	}
-	if e.Err != nil {
-		errs = append(errs, e.Err)
-	}
-	return errs
+	return []error{e.Err}
 }
 
 // Discover finds the NAT64 prefixes of the network's DNS64 by the
@@ -142,20 +141,11 @@ func ReadAnswers(answers []netip.Addr) Discovery {
 			d.Ignored++
 			continue
 		}
-		if !containsPrefix(d.Prefixes, p) {
+		if !slices.Contains(d.Prefixes, p) {
 			d.Prefixes = append(d.Prefixes, p)
 		}
 	}
 	return d
-}
-
-func containsPrefix(ps []netip.Prefix, p netip.Prefix) bool {
-	for _, q := range ps {
-		if q == p {
-			return true
-		}
-	}
-	return false
 }
 
 // wkaOffsets maps an octet offset in the 15-octet sequence (the address
@@ -168,11 +158,10 @@ func readAnswer(a netip.Addr) (netip.Prefix, bool) {
 	if !a.Is6() || a.Is4In6() {
 		return netip.Prefix{}, false
 	}
-	x := addrbits.From(a)
-	if x.Lo>>56 != 0 { // bits 64-71 must be zero
+	b := a.As16()
+	if b[8] != 0 { // bits 64-71 must be zero
 		return netip.Prefix{}, false
 	}
-	b := a.As16()
 	var s [15]byte
 	copy(s[:8], b[:8])
 	copy(s[8:], b[9:])
@@ -194,8 +183,8 @@ func readAnswer(a netip.Addr) (netip.Prefix, bool) {
 	if best < 0 {
 		return netip.Prefix{}, false
 	}
-	p, err := b16Prefix(b, int(wkaOffsets[best]))
-	return p, err == nil
+	p := netip.PrefixFrom(a, int(wkaOffsets[best])).Masked()
+	return p, CheckPrefix(p) == nil
 }
 
 // findOnce returns the octet offset of w in s when w occurs exactly once.
@@ -211,17 +200,5 @@ func findOnce(s *[15]byte, w [4]byte) (int, bool) {
 
 // zeroAfter reports whether s[i:] is all zero.
 func zeroAfter(s *[15]byte, i int) bool {
-	for _, c := range s[i:] {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// b16Prefix returns the n-bit prefix of the address b, checked by
-// CheckPrefix.
-func b16Prefix(b [16]byte, n int) (netip.Prefix, error) {
-	p := netip.PrefixFrom(netip.AddrFrom16(b), n).Masked()
-	return p, CheckPrefix(p)
+	return !slices.ContainsFunc(s[i:], func(c byte) bool { return c != 0 })
 }

@@ -33,18 +33,15 @@
 // from a private A record is recognised as synthesized instead of being
 // taken for native IPv6.
 //
-// RFC 6052 contradicts itself here: the example table of its section 2.4
-// embeds 192.0.2.33 in the well-known prefix (64:ff9b::192.0.2.33), but
-// 192.0.2.0/24 is TEST-NET-1, listed in RFC 5735 section 3, so section
-// 3.1 forbids that very address. This package follows section 3.1, the
-// normative text, over the illustration: a translator that obeys it
-// drops the packets (tayga 0.9.2 does, silently), so an address built
-// from the example would fail only at dial time, far from its cause. The
-// tests keep the row: Synthesize refuses it, and Extract reads 192.0.2.33
-// back from 64:ff9b::192.0.2.33. Shared Address Space (100.64.0.0/10,
-// RFC 6598) is not in the table: RFC 5735 predates it, translators pass
-// it, and a provider's NAT64 may serve it; RFC 6890, which obsoletes RFC
-// 5735, calls it not globally reachable.
+// RFC 6052 contradicts itself here: its section 2.4 example embeds
+// 192.0.2.33 (TEST-NET-1, listed in RFC 5735 section 3) in the well-known
+// prefix, which section 3.1 forbids. This package follows section 3.1,
+// the normative text: a translator that obeys it drops the packets (tayga
+// 0.9.2 does, silently), so an address built from the example would fail
+// only at dial time, far from its cause. Shared Address Space
+// (100.64.0.0/10, RFC 6598) is not in the table: RFC 5735 predates it,
+// translators pass it, and a provider's NAT64 may serve it, although RFC
+// 6890, which obsoletes RFC 5735, calls it not globally reachable.
 //
 // # Costs and bounds
 //

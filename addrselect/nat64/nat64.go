@@ -1,6 +1,7 @@
 package nat64
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/netip"
 
@@ -10,10 +11,9 @@ import (
 // Errors that [Synthesize] and [CheckPrefix] wrap in an [*Error]; test
 // with errors.Is.
 var (
-	// ErrInvalidPrefix: the prefix cannot hold an IPv4 address by RFC
-	// 6052 section 2.2 (not IPv6, a length other than 32, 40, 48, 56,
-	// 64 or 96, bits set past its length, or bits 64-71 set). The
-	// [*Error]'s Reason says which. Fix the configuration.
+	// ErrInvalidPrefix: the prefix fails [CheckPrefix] (RFC 6052
+	// section 2.2); the [*Error]'s Reason says why. Fix the
+	// configuration.
 	ErrInvalidPrefix = errors.New("invalid NAT64 prefix")
 	// ErrNotIPv4: the address to embed is not an IPv4 address (an
 	// IPv4-mapped IPv6 address is refused too: Unmap it first).
@@ -61,54 +61,37 @@ var WellKnownPrefix = netip.PrefixFrom(netip.AddrFrom16([16]byte{0: 0x00, 1: 0x6
 // inside it.
 var LocalUsePrefix = netip.PrefixFrom(netip.AddrFrom16([16]byte{0: 0x00, 1: 0x64, 2: 0xff, 3: 0x9b, 5: 0x01}), 48)
 
-var wkp = addrbits.From(WellKnownPrefix.Addr())
-
 // CheckPrefix reports whether p can be used as a NAT64 prefix by RFC
 // 6052 section 2.2: an IPv6 prefix (not IPv4-mapped) of length 32, 40,
 // 48, 56, 64 or 96, with no bits set past its length and, for a /96,
 // bits 64-71 zero. It returns nil or an [*Error] wrapping
 // [ErrInvalidPrefix]. It does not allocate when p is valid.
 func CheckPrefix(p netip.Prefix) error {
-	if _, ok := prefixBits(p); !ok {
-		return &Error{Prefix: p, Err: ErrInvalidPrefix, Reason: prefixReason(p)}
+	if _, reason := prefixBits(p); reason != "" {
+		return &Error{Prefix: p, Err: ErrInvalidPrefix, Reason: reason}
 	}
 	return nil
 }
 
-// prefixBits returns the 128-bit form of a valid NAT64 prefix.
-func prefixBits(p netip.Prefix) (addrbits.U128, bool) {
-	if !p.IsValid() || !p.Addr().Is6() || p.Addr().Is4In6() {
-		return addrbits.U128{}, false
-	}
+// prefixBits returns the 128-bit form of a valid NAT64 prefix, or why p
+// is not one.
+func prefixBits(p netip.Prefix) (addrbits.U128, string) {
 	x := addrbits.From(p.Addr())
-	switch n := p.Bits(); n {
-	case 32, 40, 48, 56, 64:
-		return x, x.Hi<<n == 0 && x.Lo == 0
-	case 96:
-		// Section 2.2: bits 64-71 (the u octet) MUST be zero, also in a
-		// /96 network-specific prefix; bits 96-127 are host bits.
-		return x, x.Lo>>56 == 0 && uint32(x.Lo) == 0
-	}
-	return addrbits.U128{}, false
-}
-
-// prefixReason explains why prefixBits refused p.
-func prefixReason(p netip.Prefix) string {
-	switch {
+	switch n := p.Bits(); {
 	case !p.IsValid():
-		return "the zero or an invalid prefix"
+		return x, "the zero or an invalid prefix"
 	case !p.Addr().Is6(), p.Addr().Is4In6():
-		return "not an IPv6 prefix"
+		return x, "not an IPv6 prefix"
+	case n != 32 && n != 40 && n != 48 && n != 56 && n != 64 && n != 96:
+		return x, "length must be 32, 40, 48, 56, 64 or 96 (RFC 6052 section 2.2)"
+	case n <= 64 && x.Hi<<n|x.Lo != 0, n == 96 && uint32(x.Lo) != 0:
+		return x, "bits set past the prefix length"
+	case x.Lo>>56 != 0:
+		// Section 2.2: bits 64-71 (the u octet) MUST be zero, also in a
+		// /96 network-specific prefix.
+		return x, "bits 64-71 must be zero (RFC 6052 section 2.2)"
 	}
-	switch p.Bits() {
-	case 32, 40, 48, 56, 64, 96:
-	default:
-		return "length must be 32, 40, 48, 56, 64 or 96 (RFC 6052 section 2.2)"
-	}
-	if p.Masked() != p {
-		return "bits set past the prefix length"
-	}
-	return "bits 64-71 must be zero (RFC 6052 section 2.2)"
+	return x, ""
 }
 
 // Synthesize returns the IPv4-embedded IPv6 address for v4 under prefix,
@@ -123,19 +106,20 @@ func prefixReason(p netip.Prefix) string {
 // prefix 64:ff9b:1::/48 of RFC 8215 has no such restriction). It does not
 // allocate unless it returns an error.
 func Synthesize(prefix netip.Prefix, v4 netip.Addr) (netip.Addr, error) {
-	p, ok := prefixBits(prefix)
-	if !ok {
-		return netip.Addr{}, CheckPrefix(prefix)
-	}
-	if !v4.Is4() {
+	p, reason := prefixBits(prefix)
+	switch {
+	case reason != "":
+		return netip.Addr{}, &Error{Prefix: prefix, Err: ErrInvalidPrefix, Reason: reason}
+	case !v4.Is4():
 		return netip.Addr{}, &Error{Prefix: prefix, Addr: v4, Err: ErrNotIPv4}
 	}
-	v := addrbits.From(v4).IPv4()
-	if r, bad := restricted(p, prefix.Bits(), v); bad {
-		return netip.Addr{}, &Error{Prefix: prefix, Addr: v4, Err: ErrNonGlobal,
-			Reason: "RFC 6052 section 3.1: " + r.prefix().String() + ", " + r.what}
+	if prefix == WellKnownPrefix {
+		if r, bad := nonGlobal(v4); bad {
+			return netip.Addr{}, &Error{Prefix: prefix, Addr: v4, Err: ErrNonGlobal,
+				Reason: "RFC 6052 section 3.1: " + r.p.String() + ", " + r.what}
+		}
 	}
-	return embed(p, prefix.Bits(), v).Addr(), nil
+	return embed(p, prefix.Bits(), addrbits.From(v4).IPv4()).Addr(), nil
 }
 
 // Extract returns the IPv4 address embedded in a under prefix, and
@@ -147,23 +131,18 @@ func Synthesize(prefix netip.Prefix, v4 netip.Addr) (netip.Addr, error) {
 //
 // Extract answers what an address stands for, not whether a translator
 // will carry it: with the well-known prefix it also returns non-global
-// IPv4 addresses (a DNS64 may well synthesize 64:ff9b::10.0.0.5), which
-// [Synthesize] refuses and translators drop (RFC 6052 section 3.1). So a
-// caller recognises such an answer as synthesized from 10.0.0.5, an
-// IPv4-only host, instead of taking it for native IPv6; [IsGlobalIPv4]
-// tells whether the well-known prefix can reach it. It does not
-// allocate.
+// IPv4 addresses, which [Synthesize] refuses (see the package
+// documentation); [IsGlobalIPv4] tells whether the well-known prefix can
+// reach them. It does not allocate.
 func Extract(prefix netip.Prefix, a netip.Addr) (netip.Addr, bool) {
-	p, ok := prefixBits(prefix)
-	if !ok || !a.Is6() || a.Is4In6() {
-		return netip.Addr{}, false
-	}
+	p, reason := prefixBits(prefix)
 	x, n := addrbits.From(a), prefix.Bits()
-	if addrbits.CommonBits(x, p) < n || x.Lo>>56 != 0 {
+	if reason != "" || !a.Is6() || a.Is4In6() || addrbits.CommonBits(x, p) < n || x.Lo>>56 != 0 {
 		return netip.Addr{}, false
 	}
-	v := extract(x, n)
-	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], extract(x, n))
+	return netip.AddrFrom4(b), true
 }
 
 // embed places the IPv4 address v after the n-bit prefix p (section 2.3):
@@ -192,32 +171,6 @@ func extract(x addrbits.U128, n int) uint32 {
 	return uint32(hi<<(32-k) | lo)
 }
 
-// restricted reports whether the n-bit prefix p is the well-known prefix
-// and v a non-global IPv4 address, and which range v is in.
-func restricted(p addrbits.U128, n int, v uint32) (special, bool) {
-	if n != 96 || p != wkp {
-		return special{}, false
-	}
-	return nonGlobal(v)
-}
-
-// special is one IPv4 special-purpose range: base address, length, and
-// what it is with the RFC that defines it.
-type special struct {
-	base uint32
-	bits uint8
-	what string
-}
-
-func (s special) prefix() netip.Prefix {
-	v := s.base
-	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), int(s.bits))
-}
-
-func (s special) contains(v uint32) bool {
-	return (v^s.base)>>(32-s.bits) == 0
-}
-
 // nonGlobalRanges are the IPv4 addresses that RFC 6052 section 3.1 calls
 // non-global: "such as those defined in [RFC1918] or listed in Section 3
 // of [RFC5735]". The rows are RFC 5735 section 3's list, in its order,
@@ -228,40 +181,44 @@ func (s special) contains(v uint32) bool {
 // 198.18.0.0/15, 198.51.100.0/24 and 203.0.113.0/24 were tested).
 //
 // Deliberate differences from RFC 6890, which obsoletes RFC 5735:
-//   - 100.64.0.0/10 (Shared Address Space, RFC 6598) is absent. RFC 6890
-//     marks it not globally reachable, but RFC 6052 section 3.1 names
-//     RFC 5735, which predates it, and translators (tayga 0.9.2) pass it;
-//     a carrier-grade NAT64 serving a shared-address network needs it.
-//   - 192.88.99.0/24 (6to4 relay anycast) is present because RFC 5735
-//     section 3 lists it, although RFC 6890 called it global; RFC 7526
-//     deprecated it.
-//   - 224.0.0.0/4 is present (RFC 5735 section 3 lists multicast; RFC
-//     6890 leaves multicast out of its registry).
+// 100.64.0.0/10 (RFC 6598) is absent (see the package documentation);
+// 192.88.99.0/24 (6to4 relay anycast, deprecated by RFC 7526) is present,
+// although RFC 6890 calls it global; 224.0.0.0/4 is present, although
+// RFC 6890 leaves multicast out of its registry.
 var nonGlobalRanges = [...]special{
-	{0x00000000, 8, `"this" network (RFC 1122 section 3.2.1.3)`},
-	{0x0a000000, 8, "private-use network (RFC 1918)"},
-	{0x7f000000, 8, "loopback (RFC 1122 section 3.2.1.3)"},
-	{0xa9fe0000, 16, "link local (RFC 3927)"},
-	{0xac100000, 12, "private-use network (RFC 1918)"},
-	{0xc0000000, 24, "IETF protocol assignments (RFC 5736)"},
-	{0xc0000200, 24, "TEST-NET-1, documentation (RFC 5737)"},
-	{0xc0586300, 24, "6to4 relay anycast (RFC 3068)"},
-	{0xc0a80000, 16, "private-use network (RFC 1918)"},
-	{0xc6120000, 15, "network interconnect device benchmark testing (RFC 2544)"},
-	{0xc6336400, 24, "TEST-NET-2, documentation (RFC 5737)"},
-	{0xcb007100, 24, "TEST-NET-3, documentation (RFC 5737)"},
-	{0xe0000000, 4, "multicast (RFC 3171)"},
-	{0xf0000000, 4, "reserved for future use, with the limited broadcast address (RFC 1112 section 4)"},
+	{mp("0.0.0.0/8"), `"this" network (RFC 1122 section 3.2.1.3)`},
+	{mp("10.0.0.0/8"), "private-use network (RFC 1918)"},
+	{mp("127.0.0.0/8"), "loopback (RFC 1122 section 3.2.1.3)"},
+	{mp("169.254.0.0/16"), "link local (RFC 3927)"},
+	{mp("172.16.0.0/12"), "private-use network (RFC 1918)"},
+	{mp("192.0.0.0/24"), "IETF protocol assignments (RFC 5736)"},
+	{mp("192.0.2.0/24"), "TEST-NET-1, documentation (RFC 5737)"},
+	{mp("192.88.99.0/24"), "6to4 relay anycast (RFC 3068)"},
+	{mp("192.168.0.0/16"), "private-use network (RFC 1918)"},
+	{mp("198.18.0.0/15"), "network interconnect device benchmark testing (RFC 2544)"},
+	{mp("198.51.100.0/24"), "TEST-NET-2, documentation (RFC 5737)"},
+	{mp("203.0.113.0/24"), "TEST-NET-3, documentation (RFC 5737)"},
+	{mp("224.0.0.0/4"), "multicast (RFC 3171)"},
+	{mp("240.0.0.0/4"), "reserved for future use, with the limited broadcast address (RFC 1112 section 4)"},
 }
 
+func mp(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
 // nonGlobal reports whether v is in one of nonGlobalRanges, and which.
-func nonGlobal(v uint32) (special, bool) {
-	for _, s := range nonGlobalRanges {
-		if s.contains(v) {
-			return s, true
+func nonGlobal(v netip.Addr) (special, bool) {
+	for _, r := range nonGlobalRanges {
+		if r.p.Contains(v) {
+			return r, true
 		}
 	}
 	return special{}, false
+}
+
+// special is an IPv4 special-purpose range and what it is, with the RFC
+// that defines it.
+type special struct {
+	p    netip.Prefix
+	what string
 }
 
 // IsGlobalIPv4 reports whether the IPv4 address v may be embedded in the
@@ -269,9 +226,6 @@ func nonGlobal(v uint32) (special, bool) {
 // ranges listed in the package documentation and for anything that is
 // not an IPv4 address.
 func IsGlobalIPv4(v netip.Addr) bool {
-	if !v.Is4() {
-		return false
-	}
-	_, bad := nonGlobal(addrbits.From(v).IPv4())
-	return !bad
+	_, bad := nonGlobal(v)
+	return v.Is4() && !bad
 }

@@ -3,21 +3,22 @@ package nat64
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 )
 
-// OptionType is the IPv6 Neighbor Discovery option type of PREF64 (RFC
-// 8781 section 6).
-const OptionType = 38
-
-// OptionLen is the length in octets of a PREF64 option: its Length field
-// is 2, in units of 8 octets (RFC 8781 section 4).
-const OptionLen = 16
-
-// MaxLifetime is the longest lifetime a PREF64 option can carry: 8191
-// units of 8 seconds, 65528 seconds (RFC 8781 section 4.1).
-const MaxLifetime = 8191 * 8 * time.Second
+const (
+	// OptionType is the IPv6 Neighbor Discovery option type of PREF64
+	// (RFC 8781 section 6).
+	OptionType = 38
+	// OptionLen is the length in octets of a PREF64 option: its Length
+	// field is 2, in units of 8 octets (RFC 8781 section 4).
+	OptionLen = 16
+	// MaxLifetime is the longest lifetime a PREF64 option can carry: 8191
+	// units of 8 seconds, 65528 seconds (RFC 8781 section 4.1).
+	MaxLifetime = 8191 * 8 * time.Second
+)
 
 // PREF64 is a NAT64 prefix learned from a router advertisement's PREF64
 // option (RFC 8781), with its lifetime and the time it was learned.
@@ -134,13 +135,7 @@ func (p PREF64) AppendOption(b []byte) ([]byte, error) {
 		return b, &OptionError{Offset: 2, Err: errLifetime}
 	}
 	units := (p.Lifetime + 8*time.Second - 1) / (8 * time.Second)
-	var plc uint16
-	for i, n := range plcBits {
-		if n == p.Prefix.Bits() {
-			plc = uint16(i)
-		}
-	}
-	v := uint16(units)<<3 | plc
+	v := uint16(units)<<3 | uint16(slices.Index(plcBits[:], p.Prefix.Bits()))
 	a := p.Prefix.Addr().As16()
 	b = append(b, OptionType, OptionLen/8, byte(v>>8), byte(v))
 	return append(b, a[:12]...), nil
