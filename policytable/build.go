@@ -229,36 +229,62 @@ func (t *Table) compile() {
 		t.starts = append(t.starts, b)
 		t.cells = append(t.cells, c)
 	}
-	t.l2 = nil
+	t.l2, t.l3 = nil, nil
 	for b := range uint64(256) {
-		t.l1[b] = t.indexBlock(addrbits.U128{Hi: b << 56}, 8, func(c uint64) addrbits.U128 {
-			return addrbits.U128{Hi: b<<56 | c<<48}
-		})
-		o := addrbits.FromIPv4(uint32(b) << 24)
-		t.l1[256+b] = t.indexBlock(o, 104, func(c uint64) addrbits.U128 {
-			return addrbits.U128{Lo: o.Lo | c<<16}
-		})
+		t.l1[b] = t.indexEntry(addrbits.U128{Hi: b << 56}, 8)
+		t.l1[256+b] = t.indexEntry(addrbits.FromIPv4(uint32(b)<<24), 96+8)
 	}
 }
 
-// uniform marks an l1 entry that is a cell (bits 0-23), not a block offset.
-const uniform = 1 << 31
+// uniform marks an l1 or l2 entry that is a cell (bits 0-23), not a
+// block offset; coarse an l2 entry whose range has no l3 block.
+const (
+	uniform = 1 << 31
+	coarse  = 1 << 30
+)
 
-// indexBlock returns the l1 entry described at [Table] for the prefix
-// first/bits, whose c-th 256th starts at part(c). A block exists only for
-// a range that holds an interval boundary, so the index takes 2 KiB plus
-// about 1 KiB per such range.
-func (t *Table) indexBlock(first addrbits.U128, bits int, part func(c uint64) addrbits.U128) uint32 {
+// maxFine bounds the l3 blocks, so that the index takes at most about
+// 2 KiB + 1 KiB per /8 (or IPv4 first octet) holding an interval
+// boundary + maxFine KiB, whatever the number of rows. The RFC tables
+// need two to four.
+const maxFine = 64
+
+// indexEntry returns the l1 (bits 8 or 104) or l2 (bits 16 or 112) entry
+// described at [Table] for the range first/bits.
+func (t *Table) indexEntry(first addrbits.U128, bits int) uint32 {
 	lo, hi := t.containing(first), t.containing(first.Last(bits))
-	if lo == hi {
+	switch {
+	case lo == hi:
 		return uint32(uniform | t.cells[lo])
+	case bits == 8 || bits == 96+8: // an l2 block
+		var block [256]uint32
+		for c := range block {
+			block[c] = t.indexEntry(withByte(first, bits, c), bits+8)
+		}
+		off := uint32(len(t.l2))
+		t.l2 = append(t.l2, block[:]...)
+		return off
+	case len(t.l3) >= maxFine*257:
+		off := uint32(len(t.l3))
+		t.l3 = append(t.l3, lo, hi)
+		return coarse | off
 	}
-	off := uint32(len(t.l2))
-	for c := range uint64(256) {
-		t.l2 = append(t.l2, t.containing(part(c)))
+	off := uint32(len(t.l3)) // an l3 block
+	for c := range 256 {
+		t.l3 = append(t.l3, t.containing(withByte(first, bits, c)))
 	}
-	t.l2 = append(t.l2, hi)
+	t.l3 = append(t.l3, hi)
 	return off
+}
+
+// withByte returns x with the 8 bits after its first bits set to c.
+func withByte(x addrbits.U128, bits, c int) addrbits.U128 {
+	if bits < 64 {
+		x.Hi |= uint64(c) << (56 - bits)
+	} else {
+		x.Lo |= uint64(c) << (120 - bits)
+	}
+	return x
 }
 
 // containing returns the number of the interval that contains x.

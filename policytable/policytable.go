@@ -134,16 +134,22 @@ type Table struct {
 	// with one precedence, label and scope. starts[0] is always ::.
 	starts []addrbits.U128
 	cells  []cell
-	// A two-level index narrows the search. l1[b] covers the /8 with
-	// top byte b, l1[256+o] the IPv4 addresses with first octet o (in
-	// ::ffff:0:0/96). An entry is uniform|c when one interval, answering
-	// c, covers its whole range, otherwise the offset of a block in l2:
-	// 257 interval numbers, entry i the interval holding the first
-	// address of part i (the range's i-th 256th: second byte or octet i)
-	// and entry 256 the one holding its last address. An address in part
-	// i lies in one of the intervals l2[off+i] ... l2[off+i+1].
+	// A three-level index narrows the search to the interval starts
+	// that share an address's top 24 bits (IPv4: first three octets),
+	// usually none. l1[b] covers the /8 with top byte b, l1[256+o] the
+	// IPv4 addresses with first octet o (in ::ffff:0:0/96). An l1 or l2
+	// entry is uniform|c when one interval, answering c, covers its whole
+	// range; otherwise it is the offset of a block one level down. An l2
+	// block holds 256 entries, one per part of the range (its next byte
+	// or octet). An l3 block holds 257 interval numbers: entry i the
+	// interval holding the first address of part i, entry 256 the one
+	// holding the range's last address; an address in part i lies in one
+	// of the intervals l3[off+i] ... l3[off+i+1]. Past maxFine such
+	// blocks, an l2 entry is coarse|off instead, with the two interval
+	// numbers of its whole range at l3[off], l3[off+1].
 	l1 [512]uint32
 	l2 []uint32
+	l3 []uint32
 }
 
 // A cell packs what an interval answers: precedence, label<<8 and
@@ -175,13 +181,17 @@ func (t *Table) Lookup(a netip.Addr) Attr {
 func (t *Table) Classify(a netip.Addr) (Attr, Scope) {
 	t = t.compiled()
 	k := addrbits.From(a)
-	top, part := k.Hi>>56, k.Hi>>48&0xff
+	top, part, sub := k.Hi>>56, k.Hi>>48&0xff, k.Hi>>40&0xff
 	if k.IsMapped() {
-		top, part = 256|k.Lo>>24&0xff, k.Lo>>16&0xff
+		top, part, sub = 256|k.Lo>>24&0xff, k.Lo>>16&0xff, k.Lo>>8&0xff
 	}
-	c := cell(t.l1[top&511])
-	if c&uniform == 0 {
-		c = t.search(k, uint32(c)+uint32(part))
+	e := t.l1[top&511]
+	if e&uniform == 0 {
+		e = t.l2[e+uint32(part)]
+	}
+	c := cell(e)
+	if e&uniform == 0 {
+		c = t.search(k, e, uint32(sub))
 	}
 	s := c.scope()
 	if top == 0xff {
@@ -190,10 +200,14 @@ func (t *Table) Classify(a netip.Addr) (Attr, Scope) {
 	return c.attr(), s
 }
 
-// search returns what the interval that contains k answers, for k in the
-// part of l2 entry j.
-func (t *Table) search(k addrbits.U128, j uint32) cell {
-	lo, hi := t.l2[j], t.l2[j+1]
+// search returns what the interval that contains k answers, for k in
+// part sub of the range of l2 entry e.
+func (t *Table) search(k addrbits.U128, e, sub uint32) cell {
+	j := e + sub
+	if e&coarse != 0 {
+		j = e &^ coarse
+	}
+	lo, hi := t.l3[j], t.l3[j+1]
 	if lo == hi {
 		return t.cells[lo] // one interval covers the whole part
 	}

@@ -477,8 +477,40 @@ func TestIndexSmall(t *testing.T) {
 	// RFC 6724's boundaries lie in ::/8, 2000::/8, 3f00::/8 and fe00::/8
 	// (fc00::/7 covers fc and fd whole), and in IPv4 169.0.0.0/8 (the
 	// link-local 169.254.0.0/16; 127.0.0.0/8 is a whole octet).
-	if got, want := len(RFC6724().l2), 5*257; got != want {
+	tb := RFC6724()
+	if got, want := len(tb.l2), 5*256; got != want {
 		t.Errorf("RFC6724 second level has %d entries; want %d", got, want)
+	}
+	// Only ::/16 (::1, ::/96, ::ffff:0:0/96) and 2001::/16 (2001::/32)
+	// hold boundaries below their /16.
+	if got, want := len(tb.l3), 2*257; got != want {
+		t.Errorf("RFC6724 third level has %d entries; want %d", got, want)
+	}
+}
+
+// TestIndexCoarse checks the index past maxFine third-level blocks: a
+// table with a boundary inside each of 300 /16s answers as the slow
+// reference does, and its third level stays bounded.
+func TestIndexCoarse(t *testing.T) {
+	entries := slices.Clone(rfc6724Entries)
+	for i := range 250 {
+		a := netip.AddrFrom16([16]byte{0x24, byte(i), byte(i), 0x80})
+		entries = append(entries, Entry{netip.PrefixFrom(a, 25), uint8(i), uint8(i / 3)})
+	}
+	tb := MustNew(entries)
+	n := 0
+	for _, e := range tb.l2 {
+		if e&uniform == 0 && e&coarse != 0 {
+			n++
+		}
+	}
+	if n == 0 || len(tb.l3) > maxFine*257+2*len(tb.l2) {
+		t.Fatalf("%d coarse entries, third level of %d entries", n, len(tb.l3))
+	}
+	for _, a := range probeAddrs(entries) {
+		if got, want := tb.Lookup(a), slowLookupEntries(entries, a); got != want {
+			t.Errorf("Lookup(%s) = %+v; want %+v", a, got, want)
+		}
 	}
 }
 
@@ -751,10 +783,10 @@ func TestLookupLargeBlock(t *testing.T) {
 	}
 	tb := MustNew(entries)
 	large := false
-	for b := range 256 {
-		if e := tb.l1[b]; e&uniform == 0 {
-			for c := range 256 {
-				large = large || tb.l2[int(e)+c+1]-tb.l2[int(e)+c] > smallBlock
+	for _, e := range tb.l2 {
+		if e&(uniform|coarse) == 0 {
+			for c := range uint32(256) {
+				large = large || tb.l3[e+c+1]-tb.l3[e+c] > smallBlock
 			}
 		}
 	}
