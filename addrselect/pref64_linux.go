@@ -96,17 +96,11 @@ func (l *PREF64Listener) Next(ctx context.Context) (RouterPREF64, error) {
 	return r, nil
 }
 
-// readError turns the deadline Next set from ctx back into ctx's error:
-// when the deadline passes, ctx may not have noticed yet.
+// readError turns the deadline Next set from ctx back into ctx's error,
+// which ctx may not report yet when the deadline passes.
 func readError(ctx context.Context, err error) error {
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		return err
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	if ctxErr := ctxEnded(ctx); ctxErr != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		return ctxErr
-	}
-	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
-		return context.DeadlineExceeded
 	}
 	return err
 }
