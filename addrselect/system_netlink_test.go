@@ -195,11 +195,11 @@ func TestParseSnapshotRecorded(t *testing.T) {
 	for _, tt := range tests {
 		a := mustAddr(tt.addr)
 		tt.want.Addr = a
-		if got, ok := sn.lookup(a, 0); !ok || got != tt.want {
-			t.Errorf("lookup(%s) = %+v, %v; want %+v", a, got, ok, tt.want)
+		if got, ok := sn.addrs[keyOf(a, 0)]; !ok || got != tt.want {
+			t.Errorf("addrs[keyOf(%s, 0)] = %+v, %v; want %+v", a, got, ok, tt.want)
 		}
 	}
-	if _, ok := sn.lookup(mustAddr("10.9.9.2"), 0); ok {
+	if _, ok := sn.addrs[keyOf(mustAddr("10.9.9.2"), 0)]; ok {
 		t.Errorf("the point-to-point peer 10.9.9.2 is in the table")
 	}
 	// Three link-local addresses (lo has none): one each on v0, v1, t0?
@@ -264,8 +264,8 @@ func FuzzParseSnapshot(f *testing.F) {
 			if k.index != 0 && !zoned(a) {
 				t.Fatalf("entry %v: an interface index on an address that needs none", k)
 			}
-			if got, ok := sn.lookup(a, k.index); !ok || got != src {
-				t.Fatalf("lookup(%v, %d) = %+v, %v; want %+v", a, k.index, got, ok, src)
+			if got, ok := sn.addrs[keyOf(a, k.index)]; !ok || got != src {
+				t.Fatalf("addrs[keyOf(%v, %d)] = %+v, %v; want %+v", a, k.index, got, ok, src)
 			}
 		}
 	})
