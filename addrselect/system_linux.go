@@ -3,7 +3,6 @@
 package addrselect
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
@@ -124,26 +123,25 @@ func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot, pub bool) (local netip.Ad
 	return sl.localAddr()
 }
 
-// connect dissolves the socket's association and connects it to dst
-// (with scope, an interface index, for IPv6) on the discard port; nothing
-// is sent.
+// connect dissolves the socket's association (which fails harmlessly
+// when there is none) and connects it to dst (with scope, an interface
+// index, for IPv6) on the discard port; nothing is sent.
 func (sl *sockSlot) connect(dst netip.Addr, scope int) syscall.Errno {
-	fd := uintptr(sl.fd)
-	var unspec syscall.RawSockaddr
-	unspec.Family = syscall.AF_UNSPEC
-	// Dissolving a socket that is not connected fails harmlessly.
-	syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec))
-
-	var e syscall.Errno
+	rawConnect(sl.fd, &syscall.RawSockaddr{Family: syscall.AF_UNSPEC})
+	discard := [2]byte{0, 9} // port 9 in network byte order
 	if dst.Is4() {
 		sa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: dst.As4()}
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], 9)
-		_, _, e = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
-	} else {
-		sa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: dst.As16(), Scope_id: uint32(scope)}
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], 9)
-		_, _, e = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+		*(*[2]byte)(unsafe.Pointer(&sa.Port)) = discard
+		return rawConnect(sl.fd, &sa)
 	}
+	sa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: dst.As16(), Scope_id: uint32(scope)}
+	*(*[2]byte)(unsafe.Pointer(&sa.Port)) = discard
+	return rawConnect(sl.fd, &sa)
+}
+
+// rawConnect connects fd to the raw sockaddr sa.
+func rawConnect[T any](fd int, sa *T) syscall.Errno {
+	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(sa)), unsafe.Sizeof(*sa))
 	return e
 }
 
