@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"syscall"
 )
@@ -48,33 +49,20 @@ func loadSnapshot() (*sysSnapshot, error) {
 	return parseSnapshot(links, addrs)
 }
 
-// netlinkError reports a netlink dump that does not parse as a sequence
-// of messages.
-type netlinkError struct {
-	dump string // "link" or "address"
-	err  error  // from syscall.ParseNetlinkMessage
-}
-
-func (e *netlinkError) Error() string {
-	return "addrselect: netlink " + e.dump + " dump: " + e.err.Error()
-}
-
-func (e *netlinkError) Unwrap() error { return e.err }
-
 // parseSnapshot builds the address table from the kernel's answers to
 // RTM_GETLINK (links) and RTM_GETADDR (addrs), in the host's byte order;
 // it is pure, for tests and fuzzing. A dump that is not a sequence of
-// netlink messages is a *netlinkError; a message it cannot use (too
+// netlink messages is an error wrapping syscall.EINVAL; a message it cannot use (too
 // short, bad attributes, an address of the wrong family or IPv4-mapped,
 // a prefix longer than the address) is skipped.
 func parseSnapshot(links, addrs []byte) (*sysSnapshot, error) {
 	lmsgs, err := syscall.ParseNetlinkMessage(links)
 	if err != nil {
-		return nil, &netlinkError{"link", err}
+		return nil, fmt.Errorf("addrselect: netlink link dump: %w", err)
 	}
 	amsgs, err := syscall.ParseNetlinkMessage(addrs)
 	if err != nil {
-		return nil, &netlinkError{"address", err}
+		return nil, fmt.Errorf("addrselect: netlink address dump: %w", err)
 	}
 	sn := &sysSnapshot{addrs: make(map[sysKey]Source), ifIndex: make(map[string]int)}
 	byIndex := make(map[int]sysLink)
