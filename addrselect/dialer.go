@@ -62,16 +62,12 @@ type Resolver interface {
 //     (a caching Resolver can detach its own context to finish them).
 //
 // On an IPv6-only network (RFC 8305 section 7) an IPv4 address without a
-// source is dialed through NAT64: the address synthesized (RFC 6052) with
-// a known prefix takes its place, for IPv4 literals (section 7.1) and for
-// names with only A records. The prefix is NAT64's, else one a [System]
-// learned from router advertisements (RFC 8781, preferred over DNS by its
-// section 5.1; Sources nil or a *System), else, with DiscoverNAT64, the
-// one the Resolver's DNS64 reveals (RFC 7050). The Selector learns the
-// prefixes too ([WithNAT64], unless it has its own), so a DNS64 answer
-// ranks as the IPv4 address it stands for and keeps off the translator
-// when native IPv4 reaches that address. [AttemptError] names the IPv4
-// address behind a translated attempt.
+// source is dialed through NAT64, as the address synthesized (RFC 6052)
+// with a known prefix (see the NAT64 field), for IPv4 literals (section
+// 7.1) and for names with only A records. The Selector learns the
+// prefixes ([WithNAT64], unless it has its own), so a DNS64 answer ranks
+// as the IPv4 address it stands for and keeps off the translator when
+// native IPv4 reaches that address.
 //
 // Timing: where IPv6 is refused outright the Dialer connects about 10 ms
 // later than net.Dialer, which retries at once; where IPv6 packets are
@@ -108,8 +104,10 @@ type Dialer struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// NAT64 lists the NAT64 prefixes (RFC 6052) to synthesize with, in
 	// order of preference; prefixes that nat64.CheckPrefix refuses are
-	// ignored. Empty means the system's PREF64, else discovery when
-	// DiscoverNAT64 is set, else no synthesis.
+	// ignored. Empty means those a [System] learned from router
+	// advertisements (RFC 8781, whose section 5.1 prefers them to DNS64's;
+	// Sources nil or a *System), else discovery when DiscoverNAT64 is set
+	// (RFC 7050), else no synthesis.
 	NAT64 []netip.Prefix
 	// DiscoverNAT64 asks the Resolver for the prefix (nat64.Discover)
 	// when no prefix is known and an IPv4 address has no route: one AAAA
