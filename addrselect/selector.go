@@ -39,10 +39,10 @@ type Selector struct {
 	// Built by compile: effective is the table with the private-IPv4
 	// override (read by the source rules and the RFC engine); lookup is
 	// the table the profile's destination rules read; natOn says the
-	// NAT64 attributes apply (known prefixes, RFC engine).
-	effective, lookup *policytable.Table
-	natOn             bool
-	compiled          bool
+	// NAT64 attributes apply (known prefixes, RFC engine); publicSrc says
+	// source rule 7 prefers public addresses (asked of a [System]).
+	effective, lookup          *policytable.Table
+	natOn, publicSrc, compiled bool
 }
 
 // Option configures a Selector built by a profile constructor.
@@ -232,6 +232,7 @@ func (s *Selector) compile() *Selector {
 	s.lookup = s.prof.lookupTable(s)
 	s.natOn = len(s.nat64) > 0 && !s.prof.stack
 	s.compiled = true
+	s.publicSrc = s.prefersPublic()
 	return s
 }
 
@@ -275,13 +276,18 @@ func (s *Selector) Table() *policytable.Table {
 	return s.table
 }
 
-// defaultSelector is what a nil or zero *Selector stands for.
-var defaultSelector = sync.OnceValue(func() *Selector { return RFC6724() })
+// defaultSelector is what a nil or zero *Selector stands for, built on
+// first use.
+var (
+	defaultOnce     sync.Once
+	defaultSelector *Selector
+)
 
 // orZero returns s, or for a nil or zero Selector the shared RFC6724().
 func (s *Selector) orZero() *Selector {
 	if s == nil || !s.compiled {
-		return defaultSelector()
+		defaultOnce.Do(func() { defaultSelector = RFC6724() })
+		return defaultSelector
 	}
 	return s
 }

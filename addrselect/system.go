@@ -58,8 +58,6 @@ type System struct {
 	cache destCache
 	now   func() time.Time // the clock; nil means time.Now (tests replace it)
 
-	publicSel, defaultSel atomic.Pointer[Selector] // see prefersPublic
-
 	pref64 pref64Learner // NAT64 prefixes from router advertisements
 }
 
@@ -138,7 +136,7 @@ func (s *System) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (
 	if !dst.IsValid() || dst.IsUnspecified() {
 		return Source{}, nil
 	}
-	pub := dst.Is6() && s.prefersPublic(sel)
+	pub := dst.Is6() && sel.orZero().publicSrc
 	if s.CacheSize <= 0 {
 		return s.ask(dst, pub)
 	}
@@ -152,24 +150,6 @@ func (s *System) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (
 		s.cache.put(dst, pub, src, now)
 	}
 	return src, err
-}
-
-// prefersPublic is sel.prefersPublic, remembered for the last
-// (immutable) Selector of each answer: asking costs more than a lookup.
-func (s *System) prefersPublic(sel *Selector) bool {
-	switch sel {
-	case nil, s.defaultSel.Load():
-		return false // nil is RFC6724(): temporary addresses preferred
-	case s.publicSel.Load():
-		return true
-	}
-	pub := sel.prefersPublic()
-	if pub {
-		s.publicSel.Store(sel)
-	} else {
-		s.defaultSel.Store(sel)
-	}
-	return pub
 }
 
 // ask asks the kernel for the source of dst, public if pub, and
