@@ -117,7 +117,7 @@ func (s *Selector) explain(a, b *Destination, nv *natives) Decision {
 		ord = -1 // rule 10: a came first
 	}
 	d := Decision{Rule: rule, Order: ord, A: dstFacts(&da), B: dstFacts(&db)}
-	d.Reason = s.reasonPrefix() + s.dstReason(rule, ord, &da, &db)
+	d.Reason = s.dstReason(rule, ord, &da, &db)
 	return d
 }
 
@@ -130,10 +130,25 @@ func (s *Selector) reasonPrefix() string {
 }
 
 // dstReason words the decision of rule between a and b (a earlier in the
-// input; ord 0: placed against the pairwise rules), then what a
-// synthesized side stands for.
+// input; ord 0: placed against the pairwise rules), after a stack
+// profile's name and before what a synthesized side stands for.
 func (s *Selector) dstReason(rule Rule, ord int, a, b *dattr) string {
-	return s.dstWhy(rule, ord, a, b) + s.nat64Note(a) + s.nat64Note(b)
+	w, l := a, b
+	if ord > 0 {
+		w, l = b, a
+	}
+	var why string
+	switch {
+	case ord == 0 && s.prof.stack:
+		why = fmt.Sprintf("no rule orders %s and %s, yet the sort moved them out of input order (the comparator is not transitive, so its sort algorithm decides)", a.addr, b.addr)
+	case ord == 0:
+		why = fmt.Sprintf("no rule orders %s and %s (different families; rule 9 compares within one family only)", a.addr, b.addr)
+	case rule == Dst10:
+		why = fmt.Sprintf("keep %s before %s: no rule prefers either, input order kept", w.addr, l.addr)
+	default:
+		why = fmt.Sprintf("prefer %s over %s: ", w.addr, l.addr) + dstRules[rule].why(s.prof, w, l)
+	}
+	return s.reasonPrefix() + why + s.nat64Note(a) + s.nat64Note(b)
 }
 
 // nat64Note says what a synthesized destination stands for.
@@ -146,24 +161,6 @@ func (s *Selector) nat64Note(a *dattr) string {
 		rank = "IPv6"
 	}
 	return fmt.Sprintf("; %s synthesized from %s by NAT64 prefix %s, ranked as %s", a.addr, a.synth, a.synthPrefix, rank)
-}
-
-// dstWhy is dstReason without the NAT64 notes.
-func (s *Selector) dstWhy(rule Rule, ord int, a, b *dattr) string {
-	if ord == 0 {
-		if s.prof.stack {
-			return fmt.Sprintf("no rule orders %s and %s, yet the sort moved them out of input order (the comparator is not transitive, so its sort algorithm decides)", a.addr, b.addr)
-		}
-		return fmt.Sprintf("no rule orders %s and %s (different families; rule 9 compares within one family only)", a.addr, b.addr)
-	}
-	w, l := a, b
-	if ord > 0 {
-		w, l = b, a
-	}
-	if rule == Dst10 {
-		return fmt.Sprintf("keep %s before %s: no rule prefers either, input order kept", w.addr, l.addr)
-	}
-	return fmt.Sprintf("prefer %s over %s: ", w.addr, l.addr) + dstRules[rule].why(s.prof, w, l)
 }
 
 // ExplainSource reports how source rules 1 to 8 of RFC 6724 section 5
@@ -251,7 +248,7 @@ func (s *Selector) Trace(dsts []Destination) []Decision {
 			// The result does not follow the pairwise rules here.
 			d.Rule, d.Order = RuleNone, 0
 			da, db := z.dstAttrs(&dsts[x], nil, &nv), z.dstAttrs(&dsts[y], nil, &nv)
-			d.Reason = z.reasonPrefix() + z.dstReason(RuleNone, 0, &da, &db)
+			d.Reason = z.dstReason(RuleNone, 0, &da, &db)
 		}
 		ds = append(ds, d)
 	}

@@ -108,10 +108,9 @@ func cut(s string, n int) string {
 //	dev NAME            the interface (a zone, fe80::1%eth0/64, is the same)
 //	via ADDR            the router that advertised the prefix (RFC 8028, source rule 5.5)
 //
-// Without /PLEN the prefix length is unknown (0) and the address has no
-// on-link prefix: only the address itself is routed through its
-// interface. Each address's on-link prefix is a route through its
-// interface.
+// Each address's on-link prefix is a route through its interface;
+// without /PLEN the prefix length is unknown (0) and only the address
+// itself is.
 //
 // A route is
 //
