@@ -45,53 +45,38 @@ type Resolver interface {
 // to one broken family:
 //
 //   - it asks for AAAA and A at once and starts as soon as AAAA answers;
-//     when A answers first it waits up to ResolutionDelay for AAAA
-//     (section 3), and so it does when the AAAA answer holds only
-//     addresses DNS64 synthesized inside a known NAT64 prefix (the A
-//     records they stand for come first on a host with IPv4);
-//   - it sorts the addresses with the Selector, finding sources with
-//     Sources as [Selector.FindSource] does, so the Selector's source
-//     rules apply (RFC 6724 section 6, RFC 8305 section 4), then interleaves
-//     the families: FirstFamilyCount addresses of the first family, then
-//     one of the other, then alternately;
+//     when A answers first, or AAAA holds only addresses DNS64
+//     synthesized inside a known NAT64 prefix, it waits up to
+//     ResolutionDelay for the other answer (section 3);
+//   - it sorts the addresses with the Selector, finding sources as
+//     [Selector.FindSource] does (RFC 6724 section 6, RFC 8305 section 4),
+//     then interleaves the families: FirstFamilyCount addresses of the
+//     first family, then alternately;
 //   - it starts one attempt, then the next after AttemptDelay or as soon
-//     as an attempt fails (but never within 10 ms of the previous start),
+//     as an attempt fails, never within 10 ms of the previous start and
 //     never several at once (section 5);
 //   - the first connection wins; the other attempts are cancelled and any
 //     connection they still make is closed;
-//   - answers that arrive during the race are sorted into the untried
-//     addresses (section 6); lookups still running when the dial ends
-//     are cancelled (RFC 8305 lets a resolver go on filling its cache;
-//     a caching Resolver can detach its own context for that).
+//   - answers that arrive during the race join the untried addresses
+//     (section 6); lookups still running when the dial ends are cancelled
+//     (a caching Resolver can detach its own context to finish them).
 //
-// On an IPv6-only network (RFC 8305 section 7) the Dialer reaches IPv4
-// through NAT64: when an IPv4 address has no source (no route) and a
-// NAT64 prefix is known, it dials the address synthesized with the prefix
-// (RFC 6052) in its place, for IPv4 literals (section 7.1) and for names
-// with only A records (a network without DNS64). The prefix is NAT64's,
-// else one a [System] learned from router advertisements (RFC 8781,
-// preferred over DNS by its section 5.1; Sources nil or a *System), else,
-// with DiscoverNAT64, the one the Resolver's DNS64 reveals (RFC 7050).
-// The Selector learns the prefixes too ([WithNAT64], unless it has its
-// own), so a DNS64 answer is recognised, ranked as the IPv4 address it
-// stands for, and kept off the translator when native IPv4 reaches that
-// address. [AttemptError] names the IPv4 address behind a translated
-// attempt.
+// On an IPv6-only network (RFC 8305 section 7) an IPv4 address without a
+// source is dialed through NAT64, as the address synthesized (RFC 6052)
+// with a known prefix (see the NAT64 field), for IPv4 literals (section
+// 7.1) and for names with only A records. The Selector learns the
+// prefixes ([WithNAT64], unless it has its own), so a DNS64 answer ranks
+// as the IPv4 address it stands for and keeps off the translator when
+// native IPv4 reaches that address.
 //
-// Timing: the Dialer follows RFC 8305 section 5 to the letter and starts
-// no attempt within 10 ms of the previous one, also after a failure.
-// net.Dialer retries at once after a failure and falls back to the
-// other family after 300 ms. So where IPv6 is refused outright the
-// Dialer connects about 10 ms later than net.Dialer (11 ms against
-// 0.7 ms in network namespaces; the README's section on IPv6-only
-// networks has the numbers), and where IPv6 packets are silently
-// dropped it falls back after AttemptDelay (250 ms), sooner than
-// net.Dialer. Synthesis itself adds no measurable time (no lookup when
-// the prefix is known).
+// Timing: where IPv6 is refused outright the Dialer connects about 10 ms
+// later than net.Dialer, which retries at once; where IPv6 packets are
+// dropped it falls back after AttemptDelay, sooner than net.Dialer's
+// 300 ms. Synthesis with a known prefix adds no lookup.
 //
-// Each attempt and each lookup runs in its own goroutine; the losers'
-// goroutines end when their Dial returns, which it must do promptly once
-// its context is cancelled.
+// Each attempt and each lookup runs in its own goroutine; a loser's ends
+// when its Dial returns, which it must do promptly once its context is
+// cancelled.
 //
 // The zero Dialer works: RFC6724(), the running [System], the default
 // resolver and a [net.Dialer]. A Dialer is safe for concurrent use if its
@@ -119,8 +104,10 @@ type Dialer struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// NAT64 lists the NAT64 prefixes (RFC 6052) to synthesize with, in
 	// order of preference; prefixes that nat64.CheckPrefix refuses are
-	// ignored. Empty means the system's PREF64, else discovery when
-	// DiscoverNAT64 is set, else no synthesis.
+	// ignored. Empty means those a [System] learned from router
+	// advertisements (RFC 8781, whose section 5.1 prefers them to DNS64's;
+	// Sources nil or a *System), else discovery when DiscoverNAT64 is set
+	// (RFC 7050), else no synthesis.
 	NAT64 []netip.Prefix
 	// DiscoverNAT64 asks the Resolver for the prefix (nat64.Discover)
 	// when no prefix is known and an IPv4 address has no route: one AAAA
@@ -203,24 +190,20 @@ type DialError struct {
 
 // Error lists the dial, the reason it stopped and every failure.
 func (e *DialError) Error() string {
-	var b strings.Builder
-	b.WriteString("addrselect: dial " + e.Network)
+	s, errs := "addrselect: dial "+e.Network, e.Unwrap()
 	if e.Address != "" {
-		b.WriteString(" " + e.Address)
+		s += " " + e.Address
 	}
 	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
+		s, errs = s+": "+e.Err.Error(), errs[1:]
 	}
 	if e.Ignored > 0 {
-		b.WriteString("; " + strconv.Itoa(e.Ignored) + " addresses ignored")
+		s += "; " + strconv.Itoa(e.Ignored) + " addresses ignored"
 	}
-	for _, l := range e.Lookups {
-		b.WriteString("; " + l.Error())
+	for _, err := range errs {
+		s += "; " + err.Error()
 	}
-	for _, a := range e.Attempts {
-		b.WriteString("; " + a.Error())
-	}
-	return b.String()
+	return s
 }
 
 // Unwrap returns Err, the lookup errors and the attempt errors.
@@ -255,13 +238,12 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	if a, err := netip.ParseAddr(host); err == nil {
 		return l.run([]netip.Addr{a})
 	}
-	r := d.resolver()
 	// RFC 8305 section 3: AAAA first, then A, without waiting.
 	if l.v6 {
-		l.lookup(r, "ip6", host)
+		l.lookup("ip6", host)
 	}
 	if l.v4 {
-		l.lookup(r, "ip4", host)
+		l.lookup("ip4", host)
 	}
 	return l.run(nil)
 }
@@ -289,10 +271,13 @@ func (d *Dialer) DialAddrs(ctx context.Context, network string, addrs []netip.Ad
 	return d.newDialLoop(ctx, network, "", port).run(addrs)
 }
 
+// lookupAnswer is a lookup's answer: addresses, or for a NAT64 prefix
+// discovery (nat64 set) prefixes.
 type lookupAnswer struct {
 	network, host string
+	nat64         bool
 	addrs         []netip.Addr
-	prefixes      []netip.Prefix // a NAT64 discovery's (network nat64Lookup)
+	prefixes      []netip.Prefix
 	err           error
 }
 
@@ -314,8 +299,8 @@ type dialLoop struct {
 	dErr   DialError // the failures so far
 	sel    *Selector // the Dialer's, knowing the dial's NAT64 prefixes
 
-	// NAT64 (RFC 8305 section 7, dialer_nat64.go): the prefixes known,
-	// and whether their discovery runs or has run.
+	// NAT64 (dialer_nat64.go): the known prefixes, and whether their
+	// discovery runs or has run.
 	nat64                   []netip.Prefix
 	discovering, discovered bool
 
@@ -325,8 +310,7 @@ type dialLoop struct {
 	pool  []Destination
 	order []Destination
 
-	// raceCtx ends the attempts and lookups still running when the
-	// dial ends.
+	// raceCtx ends the attempts and lookups still running at the end.
 	raceCtx    context.Context
 	cancelRace context.CancelFunc
 	results    chan attemptResult
@@ -334,23 +318,20 @@ type dialLoop struct {
 	answers    chan lookupAnswer
 	pending    int // lookups running
 
-	// Readiness (RFC 8305 section 3): with nothing to resolve, at once;
-	// else when AAAA has answered, when both have answered, or when A
-	// has answered and the resolution delay has passed.
+	// ready: attempts may start (section 3); gotV6: AAAA has answered;
+	// resDelayC: set while waiting for AAAA.
 	ready, gotV6 bool
-	resDelayC    <-chan time.Time // set while waiting for AAAA
+	resDelayC    <-chan time.Time
 
-	// Pacing (RFC 8305 section 5): the next attempt may start when no
-	// delay is pending (attemptC nil), after the attempt delay or a
-	// failure. The timers are not stopped: an unreferenced timer is
-	// collected (Go 1.23).
+	// Pacing (section 5): the next attempt may start when attemptC is
+	// nil. Timers are not stopped: an unreferenced timer is collected.
 	attemptC  <-chan time.Time
 	lastStart time.Time // zero before the first attempt
 }
 
 func (d *Dialer) newDialLoop(ctx context.Context, network, address string, port uint16) *dialLoop {
 	l := &dialLoop{
-		ctx: ctx, d: d, port: port, dial: d.Dial,
+		ctx: ctx, d: d, port: port, sel: d.Selector, dial: d.Dial,
 		v4:      !strings.HasSuffix(network, "6"),
 		v6:      !strings.HasSuffix(network, "4"),
 		dErr:    DialError{Network: network, Address: address},
@@ -362,17 +343,16 @@ func (d *Dialer) newDialLoop(ctx context.Context, network, address string, port 
 	if l.dial == nil {
 		l.dial = (&net.Dialer{}).DialContext
 	}
-	l.sel = d.Selector
 	l.useNAT64(d.nat64Prefixes())
 	l.raceCtx, l.cancelRace = context.WithCancel(ctx)
 	return l
 }
 
 // lookup starts looking host up on network ("ip4" or "ip6").
-func (l *dialLoop) lookup(r Resolver, network, host string) {
+func (l *dialLoop) lookup(network, host string) {
 	l.pending++
 	l.ready = false
-	ctx, answers := l.raceCtx, l.answers
+	ctx, answers, r := l.raceCtx, l.answers, l.d.resolver()
 	go func() {
 		addrs, err := r.LookupNetIP(ctx, network, host)
 		answers <- lookupAnswer{network: network, host: host, addrs: addrs, err: err}
@@ -407,8 +387,7 @@ func (l *dialLoop) run(addrs []netip.Addr) (net.Conn, error) {
 				return nil, l.fail(err)
 			}
 		case <-l.resDelayC:
-			l.resDelayC = nil
-			l.ready = true
+			l.resDelayC, l.ready = nil, true
 		case <-l.attemptC:
 			l.attemptC = nil
 		case res := <-l.results:
@@ -427,9 +406,8 @@ func (l *dialLoop) fail(err error) error {
 }
 
 // ctxEnded returns ctx's error, or context.DeadlineExceeded once ctx's
-// deadline has passed even if ctx has not said so yet: net.Dialer ends
-// a connect at the context's deadline with an "i/o timeout" of its own
-// timer, which may come before the context's.
+// deadline has passed even if ctx has not said so yet (a timer set to
+// the deadline, as net.Dialer's, may fire before the context's).
 func ctxEnded(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -480,9 +458,9 @@ func (l *dialLoop) add(addrs []netip.Addr) error {
 }
 
 // reorder sorts the untried addresses with the Selector (RFC 8305
-// section 4 step 1) and interleaves the families (step 2). After the
-// first attempt, First Address Family Count no longer applies: the
-// families simply alternate.
+// section 4 step 1) and interleaves the families (step 2), a translated
+// address counting as IPv4 (see pathV4). After the first attempt, First
+// Address Family Count no longer applies: the families alternate.
 func (l *dialLoop) reorder() {
 	l.order = append(l.order[:0], l.pool...)
 	l.sel.SortDestinations(l.order)
@@ -493,8 +471,6 @@ func (l *dialLoop) reorder() {
 	if l.lastStart.IsZero() {
 		first = max(l.d.FirstFamilyCount, 1)
 	}
-	// same: the addresses of the first address's family, in order (a
-	// translated address counts as IPv4: see pathV4).
 	fam := l.pathV4(l.order[0])
 	same := slices.DeleteFunc(slices.Clone(l.order), func(d Destination) bool { return l.pathV4(d) != fam })
 	other := slices.DeleteFunc(slices.Clone(l.order), func(d Destination) bool { return l.pathV4(d) == fam })
@@ -504,8 +480,7 @@ func (l *dialLoop) reorder() {
 		out = append(out, same[:n]...)
 		same, first = same[n:], 1
 		if len(other) > 0 {
-			out = append(out, other[0])
-			other = other[1:]
+			out, other = append(out, other[0]), other[1:]
 		}
 	}
 	l.order = append(out, other...)
@@ -531,29 +506,26 @@ func (l *dialLoop) start() {
 
 // answer takes a lookup's answer into the race.
 func (l *dialLoop) answer(ans lookupAnswer) error {
-	if ans.network == nat64Lookup {
-		return l.discoveryAnswer(ans)
-	}
 	l.pending--
 	if ans.err != nil {
 		l.dErr.Lookups = append(l.dErr.Lookups, &ResolveError{Network: ans.network, Host: ans.host, Err: ans.err})
 	}
+	if ans.nat64 {
+		return l.learnNAT64(ans.prefixes)
+	}
 	if err := l.add(ans.addrs); err != nil {
 		return err
 	}
-	// An AAAA answer made only of addresses synthesized by DNS64 (inside
-	// a known NAT64 prefix) does not count as IPv6 having answered: like
-	// an A answer first, it waits up to the resolution delay for the A
-	// records it stands for, so that a host with native IPv4 does not
-	// start through the translator (draft-ietf-happy-happyeyeballs-v3,
-	// which prefers the IPv4 address over its DNS64 synthesis).
+	// An AAAA answer of only DNS64 addresses (inside a known NAT64
+	// prefix) does not count as IPv6 having answered: it waits, as an A
+	// answer does, for the A records it stands for, so that a host with
+	// native IPv4 does not start through the translator
+	// (draft-ietf-happy-happyeyeballs-v3).
 	l.gotV6 = l.gotV6 || ans.network == "ip6" && slices.ContainsFunc(ans.addrs, func(a netip.Addr) bool {
 		return !l.translated(a).IsValid()
 	})
 	switch {
-	case l.ready:
-		// Late answers were merged into the untried list (RFC 8305
-		// section 6).
+	case l.ready: // a late answer, merged into the untried list (section 6)
 	case l.gotV6 || l.pending == 0:
 		l.ready = true
 	case len(l.order) > 0:
@@ -568,15 +540,14 @@ func (l *dialLoop) answer(ans lookupAnswer) error {
 }
 
 // result takes an attempt's result: the connection if it succeeded, else
-// nil, with the failure recorded and the next attempt allowed.
+// nil, with the failure recorded and the next attempt allowed at once,
+// but never within 10 ms of the previous start (RFC 8305 section 5).
 func (l *dialLoop) result(res attemptResult) net.Conn {
 	l.inflight--
 	if res.err == nil {
 		return res.conn
 	}
 	l.dErr.Attempts = append(l.dErr.Attempts, &AttemptError{Addr: res.addr, Err: res.err, SynthesizedFrom: l.translated(res.addr.Addr())})
-	// A failed attempt lets the next start at once, but never within
-	// 10 ms of the previous start (RFC 8305 section 5).
 	l.attemptC = nil
 	if wait := MinAttemptDelay - time.Since(l.lastStart); wait > 0 {
 		l.attemptC = time.After(wait)

@@ -7,20 +7,14 @@ import (
 	"github.com/dualstack/dualstack/addrselect/nat64"
 )
 
-// This file is the Dialer's part of RFC 8305 section 7: on a host
-// without a route to an IPv4 address, dial it through an address
-// synthesized with a known NAT64 prefix (RFC 6052), for IPv4 literals
-// (section 7.1) and for names with only A records (a network without
-// DNS64, as the Happy Eyeballs v3 draft expects with PREF64).
-
-// nat64Lookup is the lookupAnswer network of a NAT64 prefix discovery.
-const nat64Lookup = "nat64"
+// The Dialer's part of RFC 8305 section 7: on a host without a route to
+// an IPv4 address, dial it through an address synthesized with a known
+// NAT64 prefix (RFC 6052).
 
 // nat64Prefixes returns the prefixes the Dialer knows without asking
 // the network: its NAT64 field, else the PREF64 options (RFC 8781) a
-// [System] learned from router advertisements, when Sources is nil or a
-// *System. RFC 8781 section 5.1 prefers the router's prefix to the
-// one DNS64 discovery finds, so discovery comes last.
+// [System] learned, when Sources is nil or a *System. RFC 8781 section
+// 5.1 prefers the router's prefix to DNS64 discovery's, which comes last.
 func (d *Dialer) nat64Prefixes() []netip.Prefix {
 	ps := d.NAT64
 	if len(ps) == 0 {
@@ -35,9 +29,8 @@ func (d *Dialer) nat64Prefixes() []netip.Prefix {
 	return slices.DeleteFunc(slices.Clone(ps), func(p netip.Prefix) bool { return nat64.CheckPrefix(p) != nil })
 }
 
-// useNAT64 makes ps the dial's prefixes: synthesized addresses are
-// recognised and ranked by the Selector ([WithNAT64], unless the
-// Selector has prefixes of its own).
+// useNAT64 makes ps the dial's prefixes, which the Selector then
+// recognises and ranks ([WithNAT64], unless it has prefixes of its own).
 func (l *dialLoop) useNAT64(ps []netip.Prefix) {
 	if len(ps) == 0 {
 		return
@@ -48,33 +41,32 @@ func (l *dialLoop) useNAT64(ps []netip.Prefix) {
 	}
 }
 
-// learnNAT64 is useNAT64 during the dial: the IPv4 addresses without a
-// route are then replaced by synthesized ones.
+// learnNAT64 takes the discovered prefixes ps: the IPv4 addresses
+// without a route are replaced by synthesized ones.
 func (l *dialLoop) learnNAT64(ps []netip.Prefix) error {
+	l.discovering, l.discovered = false, true
 	l.useNAT64(ps)
-	for i := 0; i < len(l.pool); i++ {
-		d := l.pool[i]
-		if !d.Addr.Is4() || d.Source.IsValid() {
-			continue
-		}
-		syn, ok, err := l.synthesize(d.Addr)
-		if err != nil {
-			return err
-		}
-		if ok {
-			l.pool[i] = syn
+	for i, d := range l.pool {
+		if d.Addr.Is4() && !d.Source.IsValid() {
+			syn, ok, err := l.synthesize(d.Addr)
+			if err != nil {
+				return err
+			}
+			if ok {
+				l.pool[i] = syn
+			}
 		}
 	}
 	l.pool = slices.DeleteFunc(l.pool, func(d Destination) bool { return !d.Addr.IsValid() })
+	l.reorder()
 	return nil
 }
 
-// synthesize returns the destination that stands for the IPv4 address
-// v4, which has no route: v4 under the first known prefix that can carry
-// it (the well-known prefix refuses non-global addresses, RFC 6052
-// section 3.1) and that has a source. The zero Destination with ok means
-// the synthesized address is already in the dial (DNS64 answered it):
-// v4 is simply dropped. ok is false when no prefix helps.
+// synthesize returns the destination that stands for v4, which has no
+// route: v4 under the first known prefix that can carry it (the
+// well-known prefix refuses non-global addresses, RFC 6052 section 3.1)
+// and has a source. The zero Destination with ok means DNS64 already
+// answered that address: v4 is dropped. ok is false when no prefix helps.
 func (l *dialLoop) synthesize(v4 netip.Addr) (d Destination, ok bool, err error) {
 	for _, p := range l.nat64 {
 		a, err := nat64.Synthesize(p, v4)
@@ -88,20 +80,19 @@ func (l *dialLoop) synthesize(v4 netip.Addr) (d Destination, ok bool, err error)
 		if err != nil && l.ctx.Err() != nil {
 			return Destination{}, false, l.ctx.Err()
 		}
-		if !s.IsValid() {
-			continue
+		if s.IsValid() {
+			l.seen[a] = true
+			return Destination{Addr: a, Source: s}, true, nil
 		}
-		l.seen[a] = true
-		return Destination{Addr: a, Source: s}, true, nil
 	}
 	return Destination{}, false, nil
 }
 
 // needNAT64 is called for an IPv4 address without a route: it starts
 // the discovery of the prefix through the resolver (RFC 7050) when the
-// Dialer asks for it, no prefix is known and none is being looked for.
-// Attempts to addresses without a source wait for its answer (see
-// holdForNAT64), as RFC 8305 section 7.1 synthesizes before it dials.
+// Dialer asks for it and no prefix is known or being looked for.
+// Attempts to addresses without a source wait for its answer
+// (holdForNAT64), as RFC 8305 section 7.1 synthesizes before it dials.
 func (l *dialLoop) needNAT64() {
 	if !l.d.DiscoverNAT64 || len(l.nat64) > 0 || l.discovering || l.discovered || !l.v6 {
 		return
@@ -111,22 +102,8 @@ func (l *dialLoop) needNAT64() {
 	ctx, answers, r := l.raceCtx, l.answers, l.d.resolver()
 	go func() {
 		ps, err := nat64.Discover(ctx, r)
-		answers <- lookupAnswer{network: nat64Lookup, host: "ipv4only.arpa", prefixes: ps, err: err}
+		answers <- lookupAnswer{network: "ip6", host: "ipv4only.arpa", nat64: true, prefixes: ps, err: err}
 	}()
-}
-
-// discoveryAnswer takes the answer of the discovery started by needNAT64.
-func (l *dialLoop) discoveryAnswer(ans lookupAnswer) error {
-	l.pending--
-	l.discovering, l.discovered = false, true
-	if ans.err != nil {
-		l.dErr.Lookups = append(l.dErr.Lookups, &ResolveError{Network: "ip6", Host: ans.host, Err: ans.err})
-	}
-	if err := l.learnNAT64(ans.prefixes); err != nil {
-		return err
-	}
-	l.reorder()
-	return nil
 }
 
 // holdForNAT64 reports whether the next attempt waits for the discovery:
@@ -136,7 +113,7 @@ func (l *dialLoop) holdForNAT64() bool {
 }
 
 // translated returns the IPv4 address a stands for when a lies inside a
-// prefix the dial knows, for the attempt log.
+// prefix the dial knows.
 func (l *dialLoop) translated(a netip.Addr) netip.Addr {
 	for _, p := range l.nat64 {
 		if v4, ok := nat64.Extract(p, a); ok {
@@ -146,10 +123,8 @@ func (l *dialLoop) translated(a netip.Addr) netip.Addr {
 	return netip.Addr{}
 }
 
-// pathV4 reports whether d reaches an IPv4 host: an IPv4 address, or an
-// address synthesized from one. The interleaving of families (RFC 8305
-// section 4) alternates between paths, so a translated address counts
-// as IPv4 there.
+// pathV4 reports whether d reaches an IPv4 host: an IPv4 address, or one
+// synthesized from an IPv4 address.
 func (l *dialLoop) pathV4(d Destination) bool {
 	return d.Addr.Is4() || l.translated(d.Addr).IsValid()
 }

@@ -18,8 +18,7 @@
 //     draft-ietf-6man-rfc6724-update), rule 9 variants, the private-IPv4
 //     scope, temporary or public sources, RFC 8305 history;
 //   - consistent: [Selector.SortDestinations] gives an order that obeys
-//     every pair the rules decide, whatever the input, without allocating
-//     (see below);
+//     every pair the rules decide, whatever the input, without allocating;
 //   - explainable: [Selector.Explain], [Selector.ExplainSource] and
 //     [Selector.Trace] name the deciding rule, the compared values and a
 //     reason a person can read;
@@ -56,67 +55,34 @@
 // and [Selector.Explain], the packed key behind [Selector.SortDestinations]
 // and the reasons are all read from those definitions. A profile (the RFC
 // engine under its options, or a real stack) is data: the rules it
-// applies in order, its named quirks (which rules compare only usable
-// destinations, how it sees IPv4-mapped addresses, how it counts rule 9,
-// glibc's rule 7 condition, musl's unsorted IPv4 lists) and its sort
-// algorithm (the consistent sort, Go's stable sort, glibc's merge sort),
-// run by one engine.
+// applies in order, its named quirks and its sort algorithm, run by one
+// engine.
 //
 // # Inputs
 //
-// The rules need facts only the host knows. They enter through [Source]
-// and [Destination]:
-//
-//   - Source(D), the source for each destination: give it in
-//     Destination.Source, pick it with [Selector.SelectSource] from the
-//     host's addresses, or let a [Sources] find it ([System] asks the
-//     kernel, and can keep answers up to one second, as RFC 6724
-//     section 8 allows; [Host] describes a host). A zero Source makes the
-//     destination unusable (destination rule 1).
-//   - Reachability (destination rule 1): Destination.Unreachable.
-//   - Deprecated addresses (source and destination rule 3):
-//     Source.Deprecated, from the address's preferred lifetime.
-//   - Mobile IPv6 roles (rule 4): Source.Home, Source.CareOf.
-//   - The outgoing interface and next hop (source rules 5 and 5.5):
-//     Source.Interface and Source.NextHop on the candidates, and the route
-//     chosen for the destination in [Selector.SelectSourceVia].
-//   - Temporary addresses (source rule 7): Source.Temporary.
-//   - Tunnels (destination rule 7): Source.Encapsulated, for a source on an
-//     encapsulating interface (6rd, ISATAP, configured tunnels).
-//   - Prefix lengths (CommonPrefixLen, section 2.2): Source.PrefixLen; 0
-//     means 64 for IPv6 and 32 for IPv4.
-//
-// Without OS help the library cannot learn these facts: a fact left at its
-// zero value simply makes its rule a tie. RFC 6724 does not define IPv4
-// source selection; the same rules are applied to IPv4 candidates, and
+// The rules need facts only the host knows: Source(D) for each
+// destination, given in [Destination].Source, picked with
+// [Selector.SelectSource], or found by a [Sources] ([System] asks the
+// kernel, [Host] describes a host); reachability
+// (Destination.Unreachable); and the [Source] fields (deprecated, home
+// and care-of, interface and next hop, temporary, encapsulated, prefix
+// length), each documented with the rules that read it. A fact left at
+// its zero value makes its rule a tie; a zero Source makes the
+// destination unusable (rule 1). RFC 6724 does not define IPv4 source
+// selection; the same rules are applied to IPv4 candidates, and
 // candidates of the other family are never chosen.
 //
-// # Rule 9 and round robin
+// # Rule 9 and consistency
 //
-// Destination rule 9 prefers the destination sharing the longest prefix
-// with its source. As written, it makes every client pick the same server
-// among round-robin DNS answers (RFC 6724 bounded the prefix by the
-// source's prefix length for IPv6, but IPv4 has no such bound in
-// practice). [WithRule9] chooses: [Rule9RFC] (the RFC, the default),
-// [Rule9IPv6Only], [Rule9IPv6Cap64] (Go), [Rule9SameSubnet] (glibc),
-// [Rule9OnLink] (on-link first, DNS order otherwise: recommended for MX
-// hosts and load-balanced names) and [Rule9Off]. See [Rule9Variant] for
-// when to pick which.
-//
-// # Consistency
-//
-// Rule 9 only compares destinations of one family, so the pairwise
-// comparator of section 6 is not transitive on mixed answers: with v6a
-// before v4 before v6b in the input and v6b sharing a longer prefix than
-// v6a, rule 9 wants v6b before v6a while rule 10 wants v6a before v4 and
-// v4 before v6b. Comparison sorts then give orders that depend on the
-// algorithm (glibc's qsort produces cycles). SortDestinations instead
-// sorts by the key of rules 1-8 (and history), then, inside each run of
-// equal key, reorders each family's members by rule 9 among the positions
-// that family holds: every pair the rules order is in order, ties of one
-// family keep their input order, and the mix of families keeps the input's
-// pattern. [Selector.Compare] is the pairwise comparator, for callers'
-// own record types; it inherits the intransitivity.
+// Destination rule 9 (longest matching prefix) makes every client pick
+// the same server among round-robin DNS answers; [WithRule9] chooses a
+// variant ([Rule9Variant] says when to pick which). Rule 9 only compares
+// destinations of one family, so the pairwise comparator of section 6
+// is not transitive on mixed answers, and comparison sorts give orders
+// that depend on the algorithm (glibc's qsort produces cycles).
+// [Selector.SortDestinations] sorts consistently instead;
+// [Selector.Compare], the pairwise comparator for callers' own record
+// types, inherits the intransitivity.
 //
 // # Deviations from RFC 6724
 //

@@ -34,14 +34,11 @@ type Decision struct {
 	Reason string
 }
 
-// Facts are the values the rules compared for one side of a Decision. It
-// always describes a (destination, source) pair: for destination
-// decisions Addr is the destination D and Source is Source(D); for source
-// decisions Addr is the destination D (the same on both sides) and Source
-// is the candidate. The flags are the source's.
+// Facts are the values the rules compared for one side of a Decision: a
+// destination D (Addr, the same on both sides of a source decision) and
+// a source (Source, Source(D) for a destination decision, the candidate
+// for a source decision), whose flags these are.
 type Facts struct {
-	// Addr is the destination; Source is Source(Addr) for a destination
-	// decision, the candidate for a source decision.
 	Addr   netip.Addr
 	Source netip.Addr
 	// Usable: for a destination, it has a source and is not marked
@@ -65,9 +62,7 @@ type Facts struct {
 	// SynthesizedFrom is, for a destination inside a NAT64 prefix the
 	// Selector knows ([WithNAT64]), the IPv4 address it stands for, and
 	// NAT64Prefix that prefix; both zero otherwise. Under [NAT64AsIPv4]
-	// Scope, Label and Precedence are that IPv4 address's, and
-	// SourceScope and SourceLabel match them (the translator's address
-	// stands in for the source beyond it).
+	// the scopes, labels and precedence are that IPv4 address's.
 	SynthesizedFrom netip.Addr
 	NAT64Prefix     netip.Prefix
 	// NativeIPv4: SynthesizedFrom is itself among the destinations with
@@ -98,20 +93,15 @@ func dstFacts(a *dattr) Facts {
 // stays first) when none does. Rule 9 is only consulted for two
 // destinations of one family.
 //
-// For profiles of real stacks, Rule and Order are the stack comparator's,
-// with the same convention for a tie (Dst10, Order -1: the stacks break
-// ties by input position too), and the Facts are the values that stack
-// compared: its scopes, its table's labels and precedences, and its rule
-// 9 prefix count in CommonPrefixLen (for example at most 64 bits and IPv6
-// only for [GoNet], the source's subnet for IPv4 under [Glibc]). The
-// Reason starts with the profile's name.
+// For profiles of real stacks, Rule and Order are the stack comparator's
+// (ties the same way), the Facts are the values that stack compared (its
+// scopes, table and rule 9 count, say at most 64 bits of IPv6 for
+// [GoNet]), and the Reason starts with the profile's name.
 //
 // With [WithNAT64], the Reason also says which side was synthesized, from
-// which IPv4 address, by which prefix ("64:ff9b::c000:201 synthesized
-// from 192.0.2.1 by NAT64 prefix 64:ff9b::/96"), and the pair is the
-// whole list: a synthesized destination is natively reachable
-// ([DstNAT64]) only when the other one is its IPv4 address with a source
-// ([Selector.Trace] judges it within the whole list, as the sort does).
+// which IPv4 address, by which prefix, and the pair is the whole list: a
+// synthesized destination is natively reachable ([DstNAT64]) only when
+// the other one is its IPv4 address with a source.
 func (s *Selector) Explain(a, b Destination) Decision {
 	pair := [2]Destination{a, b}
 	nv := natives{dsts: pair[:]}
@@ -127,11 +117,11 @@ func (s *Selector) explain(a, b *Destination, nv *natives) Decision {
 		ord = -1 // rule 10: a came first
 	}
 	d := Decision{Rule: rule, Order: ord, A: dstFacts(&da), B: dstFacts(&db)}
-	d.Reason = s.reasonPrefix() + s.dstReason(rule, ord, &da, &db)
+	d.Reason = s.dstReason(rule, ord, &da, &db)
 	return d
 }
 
-// reasonPrefix is "name: " for stack profiles, empty for the RFC engine.
+// reasonPrefix is "name: " for stack profiles.
 func (s *Selector) reasonPrefix() string {
 	if s.prof.stack {
 		return s.Name() + ": "
@@ -140,14 +130,28 @@ func (s *Selector) reasonPrefix() string {
 }
 
 // dstReason words the decision of rule between a and b (a earlier in the
-// input), then what a synthesized side stands for; ord 0 is a pair the
-// sort placed against the pairwise rules.
+// input; ord 0: placed against the pairwise rules), after a stack
+// profile's name and before what a synthesized side stands for.
 func (s *Selector) dstReason(rule Rule, ord int, a, b *dattr) string {
-	return s.dstWhy(rule, ord, a, b) + s.nat64Note(a) + s.nat64Note(b)
+	w, l := a, b
+	if ord > 0 {
+		w, l = b, a
+	}
+	var why string
+	switch {
+	case ord == 0 && s.prof.stack:
+		why = fmt.Sprintf("no rule orders %s and %s, yet the sort moved them out of input order (the comparator is not transitive, so its sort algorithm decides)", a.addr, b.addr)
+	case ord == 0:
+		why = fmt.Sprintf("no rule orders %s and %s (different families; rule 9 compares within one family only)", a.addr, b.addr)
+	case rule == Dst10:
+		why = fmt.Sprintf("keep %s before %s: no rule prefers either, input order kept", w.addr, l.addr)
+	default:
+		why = fmt.Sprintf("prefer %s over %s: ", w.addr, l.addr) + dstRules[rule].why(s.prof, w, l)
+	}
+	return s.reasonPrefix() + why + s.nat64Note(a) + s.nat64Note(b)
 }
 
-// nat64Note says what a synthesized destination stands for and how it
-// ranked; empty for any other.
+// nat64Note says what a synthesized destination stands for.
 func (s *Selector) nat64Note(a *dattr) string {
 	if !a.synth.IsValid() {
 		return ""
@@ -157,24 +161,6 @@ func (s *Selector) nat64Note(a *dattr) string {
 		rank = "IPv6"
 	}
 	return fmt.Sprintf("; %s synthesized from %s by NAT64 prefix %s, ranked as %s", a.addr, a.synth, a.synthPrefix, rank)
-}
-
-// dstWhy is dstReason without the NAT64 notes.
-func (s *Selector) dstWhy(rule Rule, ord int, a, b *dattr) string {
-	if ord == 0 {
-		if s.prof.stack {
-			return fmt.Sprintf("no rule orders %s and %s, yet the sort moved them out of input order (the comparator is not transitive, so its sort algorithm decides)", a.addr, b.addr)
-		}
-		return fmt.Sprintf("no rule orders %s and %s (different families; rule 9 compares within one family only)", a.addr, b.addr)
-	}
-	w, l := a, b
-	if ord > 0 {
-		w, l = b, a
-	}
-	if rule == Dst10 {
-		return fmt.Sprintf("keep %s before %s: no rule prefers either, input order kept", w.addr, l.addr)
-	}
-	return fmt.Sprintf("prefer %s over %s: ", w.addr, l.addr) + dstRules[rule].why(s.prof, w, l)
 }
 
 // ExplainSource reports how source rules 1 to 8 of RFC 6724 section 5
@@ -228,13 +214,11 @@ func (s *Selector) ExplainSourceVia(dst netip.Addr, outIface string, nextHop net
 // the earlier one in the result). A pair that no rule orders keeps its
 // input order (Rule Dst10, Order -1). A pair that the sort placed against
 // the pairwise rules gets RuleNone with Order 0: for the RFC engine, two
-// destinations of different families whose positions rule 9 rearranged
-// around them; for a stack profile, a pair that the sort algorithm of its
-// non-transitive comparator moved. [Musl] leaves a list of only IPv4
-// addresses unsorted: every pair of such a list is rule 10. With
-// [WithNAT64], whether a synthesized destination's IPv4 address is
-// reachable natively ([DstNAT64]) is judged within the whole of dsts, as
-// the sort does. dsts is not modified.
+// destinations of different families that rule 9 rearranged around;
+// for a stack profile, a pair its sort algorithm moved. Every pair of a
+// list [Musl] leaves unsorted (only IPv4) is rule 10. [DstNAT64] is
+// judged within the whole of dsts, as the sort does. dsts is not
+// modified.
 func (s *Selector) Trace(dsts []Destination) []Decision {
 	if len(dsts) < 2 {
 		return nil
@@ -264,7 +248,7 @@ func (s *Selector) Trace(dsts []Destination) []Decision {
 			// The result does not follow the pairwise rules here.
 			d.Rule, d.Order = RuleNone, 0
 			da, db := z.dstAttrs(&dsts[x], nil, &nv), z.dstAttrs(&dsts[y], nil, &nv)
-			d.Reason = z.reasonPrefix() + z.dstReason(RuleNone, 0, &da, &db)
+			d.Reason = z.dstReason(RuleNone, 0, &da, &db)
 		}
 		ds = append(ds, d)
 	}

@@ -14,19 +14,16 @@ import (
 // source would that host use?" for simulations, diagnostics and tests.
 //
 // The zero Host has no addresses and no routes: every destination is
-// unusable. A Host has exactly the addresses listed; in particular it has
-// no implicit loopback address (list "::1/128 dev lo" and
-// "127.0.0.1/8 dev lo" to reach loopback destinations).
-//
-// A Host is safe for concurrent use as long as nobody modifies it.
-// [ParseHost] builds one from a compact text form, and [Host.String]
-// writes that form back.
+// unusable. A Host has exactly the addresses listed, no implicit loopback
+// (list "::1/128 dev lo" and "127.0.0.1/8 dev lo" for that). It is safe
+// for concurrent use as long as nobody modifies it. [ParseHost] reads a
+// compact text form, and [Host.String] writes it.
 type Host struct {
 	// Addrs are the host's addresses in configuration order. For IPv4 the
 	// order matters: see [Host.Source].
 	Addrs []Source
 	// Routes are the host's routes beyond the on-link prefixes of its
-	// addresses (which always count as routes, RFC 6724 section 4 needs an
+	// addresses, which always count (RFC 6724 section 4 needs an
 	// outgoing interface for each destination).
 	Routes []Route
 	// Selector picks among the candidate IPv6 sources (RFC 6724
@@ -37,10 +34,8 @@ type Host struct {
 	Selector *Selector
 }
 
-// Route is a route of a described [Host], in the spirit of an iproute2
-// route: a destination prefix, an optional next hop and an optional
-// outgoing interface. The zero Route has an invalid Prefix and routes
-// nothing.
+// Route is a route of a described [Host], as iproute2 has them. The zero
+// Route has an invalid Prefix and routes nothing.
 type Route struct {
 	// Prefix is the destination prefix; 0.0.0.0/0 and ::/0 are the default
 	// routes. It is kept masked (canonical).
@@ -59,24 +54,21 @@ type Route struct {
 //
 //   - the destination needs a route in its family: one of the host's own
 //     addresses, the on-link prefix of one of its addresses, or a route
-//     in Routes (longest prefix wins; on-link prefixes win ties). Without
-//     one the destination is unusable (zero Source, nil error);
-//   - a link-local destination (and a link-local-scope multicast one)
-//     needs a zone naming the interface, and only addresses on that
-//     interface are candidates; without a zone it is unusable, as it is
-//     for the kernel;
-//   - link-local addresses of other interfaces than the outgoing one are
-//     never candidates; multicast and unspecified addresses never are.
+//     in Routes (longest prefix wins; on-link prefixes win ties); else it
+//     is unusable (zero Source, nil error);
+//   - a link-local (or link-local-scope multicast) destination needs a
+//     zone naming the interface, whose addresses are then the only
+//     candidates; without a zone it is unusable, as for the kernel;
+//   - link-local addresses of other interfaces, multicast and unspecified
+//     addresses are never candidates.
 //
 // IPv6: the candidates go to the Host's Selector (RFC6724() when nil;
 // see [Host.Selector]) and its SelectSourceVia (RFC 6724 section 5),
 // with the outgoing interface as the destination's zone (rule 5) and the
 // route's next hop (rule 5.5).
 //
-// Among IPv6 candidates equal under every rule the first listed wins.
-// Linux lets the newest address win such ties, and "ip -6 addr show"
-// lists the newest first: list IPv6 addresses in that order to predict
-// the kernel.
+// Among IPv6 candidates equal under every rule the first listed wins;
+// Linux prefers the newest, which "ip -6 addr show" lists first.
 //
 // IPv4 source selection is left open by RFC 6724 (sections 5 and 6);
 // Host does what Linux does by default (the preferred source of the
@@ -104,8 +96,7 @@ func (h *Host) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (So
 		return Source{}, nil
 	}
 	if dst.Is4() {
-		// One of our own addresses: the kernel's choice. (For IPv6,
-		// SelectSource applies rule 1 with the full candidate set.)
+		// One of our own addresses: the kernel's choice (for IPv6, rule 1).
 		for i := range h.Addrs {
 			if h.Addrs[i].Addr == dst {
 				return h.Addrs[i], nil
@@ -126,9 +117,7 @@ func (h *Host) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (So
 // when the host has no route.
 func (h *Host) route(dst netip.Addr) (dev string, via netip.Addr, ok bool) {
 	if dst.Is6() && !dst.IsLoopback() && policytable.ScopeIPv6(dst) <= policytable.ScopeLinkLocal {
-		// RFC 6724 section 4 (and RFC 4007 zones): link-local
-		// destinations use addresses on the link the zone names; without
-		// a zone there is no link.
+		// RFC 6724 section 4, RFC 4007: the zone names the link.
 		zone := dst.Zone()
 		for i := range h.Addrs {
 			if zone != "" && h.Addrs[i].Interface == zone && h.Addrs[i].Addr.Is6() {

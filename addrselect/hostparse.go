@@ -9,8 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// Bounds on the input of [ParseHost]: a description is read by tests and
-// tools, possibly from files, so the work it drives is limited.
+// Bounds on the input of [ParseHost], which may come from files.
 const (
 	MaxHostTextLen = 64 << 10 // bytes of text
 	MaxHostAddrs   = 1024     // addresses
@@ -22,8 +21,7 @@ const (
 // may be fine but is more than ParseHost reads.
 var ErrHostTooLarge = errors.New("too large")
 
-// The other reasons of a HostParseError: callers print them, the error's
-// Offset and Token say where.
+// The other reasons of a HostParseError, for printing.
 var (
 	errHostSyntax    = errors.New("syntax error") // a token where it is not expected
 	errHostAddr      = errors.New("bad address")  // unparsable, or multicast, unspecified, IPv4-mapped
@@ -35,12 +33,9 @@ var (
 // input that is wrong. The zero HostParseError reports an unknown error
 // at offset 0.
 type HostParseError struct {
-	// Offset is the byte offset of Token in the input.
-	Offset int
-	// Token is the offending token ("" at the end of input).
-	Token string
-	// Msg says what was expected.
-	Msg string
+	Offset int    // the byte offset of Token in the input
+	Token  string // the offending token ("" at the end of input)
+	Msg    string // what was expected
 	// Err is the reason ([ErrHostTooLarge], a syntax error, a bad address
 	// or a duplicate), possibly wrapping a net/netip error; nil in the
 	// zero HostParseError.
@@ -69,21 +64,20 @@ func (e *HostParseError) Error() string {
 // Unwrap returns the reason.
 func (e *HostParseError) Unwrap() error { return e.Err }
 
-// hostErrDetail is a reason with the net/netip error behind it.
+// hostErrDetail is a reason with the net/netip error behind it, which
+// quotes the token again: Error cuts it too.
 type hostErrDetail struct{ kind, cause error }
 
 func (d *hostErrDetail) Error() string {
-	// The cause quotes the token again: cut it too.
 	return d.kind.Error() + " (" + cut(d.cause.Error(), 2*maxQuoted) + ")"
 }
 
 func (d *hostErrDetail) Unwrap() []error { return []error{d.kind, d.cause} }
 
-// maxQuoted bounds how much of a token an error message quotes, so that
-// a long token (up to MaxHostTextLen) does not make a long message.
+// maxQuoted bounds how much of a token an error message quotes.
 const maxQuoted = 64
 
-// cut returns s when it has at most n bytes, else its first n bytes or
+// cut returns s, or when it is longer than n bytes its first n bytes or
 // fewer, at a character boundary, followed by "...".
 func cut(s string, n int) string {
 	if len(s) <= n {
@@ -114,10 +108,9 @@ func cut(s string, n int) string {
 //	dev NAME            the interface (a zone, fe80::1%eth0/64, is the same)
 //	via ADDR            the router that advertised the prefix (RFC 8028, source rule 5.5)
 //
-// Without /PLEN the prefix length is unknown (0) and the address has no
-// on-link prefix: only the address itself is routed through its
-// interface. Each address's on-link prefix is a route through its
-// interface.
+// Each address's on-link prefix is a route through its interface;
+// without /PLEN the prefix length is unknown (0) and only the address
+// itself is.
 //
 // A route is
 //
@@ -144,9 +137,8 @@ func ParseHost(s string) (*Host, error) {
 	return h, nil
 }
 
-// hostParser reads a description token by token: statements (separated
-// by ';' or a newline) of items (separated by ',') of words (separated
-// by blanks); '#' starts a comment that runs to the end of the line.
+// hostParser reads a description token by token: words, ',', and ';' or
+// a newline; blanks and comments are skipped.
 type hostParser struct {
 	in        string
 	pos       int                 // where the next token starts
@@ -197,13 +189,13 @@ func (p *hostParser) fail(kind error, msg string) error {
 	return &HostParseError{Offset: p.off, Token: p.tok, Msg: msg, Err: kind}
 }
 
-// failCause is fail with the net/netip error behind the reason.
+// failCause is fail with the net/netip error behind kind.
 func (p *hostParser) failCause(kind, cause error, msg string) error {
 	return p.fail(&hostErrDetail{kind: kind, cause: cause}, msg)
 }
 
-// arg moves to the argument of the flag or option at the current token
-// and returns it; msg says what is expected when there is none.
+// arg moves to the argument of the current flag or option and returns
+// it; msg says what is expected when there is none.
 func (p *hostParser) arg(msg string) (string, error) {
 	p.advance()
 	if p.kind != tokWord {
@@ -257,8 +249,7 @@ func (p *hostParser) addrs(h *Host) error {
 	}
 }
 
-// addr parses one address, ADDR[/PLEN] (plen 0 without /PLEN), with its
-// flags, into h.
+// addr parses one address, ADDR[/PLEN], with its flags, into h.
 func (p *hostParser) addr(h *Host) error {
 	addrText, plenText, hasPlen := strings.Cut(p.tok, "/")
 	a, err := netip.ParseAddr(addrText)
@@ -297,10 +288,10 @@ func (p *hostParser) addr(h *Host) error {
 	return nil
 }
 
-// hostFlags are the address flags. The single-word ones (with a field)
-// come in the order [Host.String] writes them, and the first name is the
-// one it writes. A flag's index is its bit in the set of flags seen: a
-// lifetime ("preferred_lft") sets Deprecated, so it shares that bit.
+// hostFlags are the address flags: the single-word ones (with a field)
+// in the order [Host.String] writes them, by their first name. A flag's
+// index is its bit in the set of flags seen ("preferred_lft" shares
+// Deprecated's).
 var hostFlags = [...]struct {
 	names []string
 	field func(*Source) *bool // nil for a flag with an argument
@@ -355,8 +346,7 @@ func (p *hostParser) flags(src *Source, route bool) error {
 	return nil
 }
 
-// lifetime parses iproute2's preferred lifetime: 0 is a deprecated
-// address, any other lifetime a preferred one.
+// lifetime parses iproute2's preferred lifetime: 0 means deprecated.
 func (p *hostParser) lifetime(src *Source) error {
 	const msg = "expected a lifetime (seconds or \"forever\") after \"preferred_lft\""
 	text, err := p.arg(msg)
@@ -385,8 +375,8 @@ func (p *hostParser) dev(src *Source) error {
 	return nil
 }
 
-// nextHop parses the argument of "via", a unicast router address of the
-// family of fam (either family when fam is the zero Addr).
+// nextHop parses the argument of "via", a unicast router address of
+// fam's family (either when fam is invalid).
 func (p *hostParser) nextHop(fam netip.Addr) (netip.Addr, error) {
 	text, err := p.arg("expected a next-hop address after \"via\"")
 	if err != nil {
@@ -405,9 +395,8 @@ func (p *hostParser) nextHop(fam netip.Addr) (netip.Addr, error) {
 	return nh, nil
 }
 
-// route parses: route [v4|v6] PREFIX|default [via ADDR] [dev NAME]. An
-// address of the route's family, fam, stands for the family (the zero
-// Addr while it is unknown).
+// route parses: route [v4|v6] PREFIX|default [via ADDR] [dev NAME].
+// fam, an address of the route's family, is invalid while it is unknown.
 func (p *hostParser) route(h *Host) error {
 	if len(h.Routes) >= MaxHostRoutes {
 		return p.fail(ErrHostTooLarge, "more than "+strconv.Itoa(MaxHostRoutes)+" routes")
@@ -455,8 +444,8 @@ func (p *hostParser) route(h *Host) error {
 	return nil
 }
 
-// routePrefix parses the current token as a route's prefix of the family
-// of fam (either family when fam is the zero Addr) and returns it masked.
+// routePrefix parses the current token as a route's prefix of fam's
+// family (either when fam is invalid) and returns it masked.
 func (p *hostParser) routePrefix(fam netip.Addr) (netip.Prefix, error) {
 	pfx, err := netip.ParsePrefix(p.tok)
 	if err != nil {

@@ -61,13 +61,11 @@ var (
 )
 
 // parseNDUserOpts appends to out the PREF64 options in b, one datagram
-// read from a route netlink socket in group RTNLGRP_ND_USEROPT, and
-// returns the first error met. Messages of other types, other families
-// or from ICMPv6 messages other than router advertisements are skipped,
-// as are ND options other than PREF64. A malformed message ends the
-// parse; a malformed PREF64 option is skipped (RFC 8781 section 4) and
-// reported, and the rest is still read. Integers in the netlink and
-// nduseroptmsg headers are in host byte order.
+// read from a route netlink socket in group RTNLGRP_ND_USEROPT (headers
+// in host byte order), and returns the first error met. Other messages,
+// families, ICMPv6 types and ND options are skipped. A malformed message
+// ends the parse; a malformed PREF64 option is skipped (RFC 8781 section
+// 4) and reported, and the rest is still read.
 func parseNDUserOpts(b []byte, learned time.Time, out []RouterPREF64) ([]RouterPREF64, error) {
 	var first error
 	for off := 0; off < len(b); {
@@ -105,15 +103,14 @@ func parseNDUserOpt(p []byte, base int, learned time.Time, out []RouterPREF64) (
 		return out, nil
 	}
 	r := RouterPREF64{Interface: int(int32(binary.NativeEndian.Uint32(p[4:])))}
-	attrs := (ndUserOptMsgLen + optsLen + 3) &^ 3
-	if attrs > len(p) {
-		attrs = len(p)
+	attrs := min((ndUserOptMsgLen+optsLen+3)&^3, len(p))
+	if at := routeAttrs(p[attrs:], func(typ uint16, v []byte) {
+		if typ == ndUserOptSrcAddr && len(v) == 16 {
+			r.Router = netip.AddrFrom16([16]byte(v))
+		}
+	}); at >= 0 {
+		return out, &NDUserOptError{Offset: base + attrs + at, Err: errNDAttrLength}
 	}
-	router, err := ndUserOptSource(p[attrs:], base+attrs)
-	if err != nil {
-		return out, err
-	}
-	r.Router = router
 	opts := p[ndUserOptMsgLen : ndUserOptMsgLen+optsLen]
 	var first error
 	for i := 0; i < len(opts); {
@@ -138,25 +135,27 @@ func parseNDUserOpt(p []byte, base int, learned time.Time, out []RouterPREF64) (
 	return out, first
 }
 
-// ndUserOptSource returns the NDUSEROPT_SRCADDR attribute among the
-// route attributes a.
-func ndUserOptSource(a []byte, base int) (netip.Addr, error) {
-	var src netip.Addr
-	for off := 0; off+4 <= len(a); {
-		l := int(binary.NativeEndian.Uint16(a[off:]))
-		if l < 4 || l > len(a)-off {
-			return netip.Addr{}, &NDUserOptError{Offset: base + off, Err: errNDAttrLength}
+// routeAttrs calls fn with the type and value of each route attribute in
+// b (struct rtattr: length and type in host byte order, then the value,
+// padded to 4 bytes). It returns -1 when b is well formed (fn has then
+// seen every attribute), else the offset of the first attribute whose
+// length is below its header or past b. Unlike
+// syscall.ParseNetlinkRouteAttr, it does not panic on padding past the
+// end (found by FuzzParseSnapshot).
+func routeAttrs(b []byte, fn func(typ uint16, val []byte)) int {
+	for off := 0; len(b)-off >= 4; {
+		n := int(binary.NativeEndian.Uint16(b[off:]))
+		if n < 4 || n > len(b)-off {
+			return off
 		}
-		if binary.NativeEndian.Uint16(a[off+2:]) == ndUserOptSrcAddr && l == 4+16 {
-			src = netip.AddrFrom16([16]byte(a[off+4 : off+20]))
-		}
-		off += (l + 3) &^ 3
+		fn(binary.NativeEndian.Uint16(b[off+2:]), b[off+4:off+n])
+		off += (n + 3) &^ 3
 	}
-	return src, nil
+	return -1 // up to 3 bytes of padding may remain
 }
 
-// maxPREF64s bounds a pref64Table: a flood of advertisements with
-// distinct prefixes evicts the entries that expire first.
+// maxPREF64s bounds a pref64Table: beyond it, the entry that expires
+// first goes.
 const maxPREF64s = 16
 
 // pref64Table keeps the PREF64s learned from router advertisements with
@@ -167,11 +166,9 @@ type pref64Table struct {
 	entries []RouterPREF64
 }
 
-// learn records r. An option for a prefix already known on the
-// interface replaces it (a later advertisement renews the lifetime); a
-// zero lifetime removes it (RFC 8781 section 4.1: it SHOULD NOT be used
-// any more). An option learned at an unknown time is dropped: it would
-// never be valid.
+// learn records r, replacing (renewing) the entry of its prefix on its
+// interface; a zero lifetime removes it (RFC 8781 section 4.1). An
+// option learned at an unknown time would never be valid: it is dropped.
 func (t *pref64Table) learn(r RouterPREF64) {
 	if r.Learned.IsZero() {
 		return

@@ -11,20 +11,17 @@ import (
 )
 
 // PREF64Listener receives the PREF64 options (RFC 8781) of the router
-// advertisements the Linux kernel processes. The kernel handles some
-// Neighbor Discovery options itself and passes the others, PREF64 among
-// them, to user space as RTM_NEWNDUSEROPT messages on the route netlink
-// group RTNLGRP_ND_USEROPT; it does so only on interfaces that accept
-// router advertisements (accept_ra 1 without forwarding, or accept_ra 2).
-// Advertisements that arrived before the listener was opened are not
-// repeated: a host learns the prefix with the next one (routers send
-// them every few minutes, and answer router solicitations).
+// advertisements the Linux kernel processes, which it passes to user
+// space as RTM_NEWNDUSEROPT messages (route netlink group
+// RTNLGRP_ND_USEROPT) on interfaces that accept router advertisements
+// (accept_ra 1 without forwarding, or accept_ra 2). Earlier
+// advertisements are not repeated: the prefix comes with the next one.
 //
-// The listener only reports; keeping the prefixes, their lifetimes and
-// their interfaces is the caller's job ([nat64.PREF64.ValidAt]). A
-// PREF64Listener is opened in the network namespace of the thread that
-// calls [ListenPREF64]. Next must not be called concurrently; Close may
-// be called at any time and makes a blocked Next return.
+// The listener only reports; keeping prefixes, lifetimes and interfaces
+// is the caller's job ([nat64.PREF64.ValidAt]). It is opened in the
+// network namespace of the thread that calls [ListenPREF64]. Next must
+// not be called concurrently; Close may be called at any time and makes
+// a blocked Next return.
 type PREF64Listener struct {
 	f       *os.File
 	rc      syscall.RawConn
@@ -56,26 +53,21 @@ func ListenPREF64() (*PREF64Listener, error) {
 		f.Close()
 		return nil, err
 	}
-	// An ND user option message holds one option (at most 2040 octets)
-	// and its source address: 8 KiB holds any.
+	// 8 KiB holds any message: one option (at most 2040 octets) and its
+	// source.
 	return &PREF64Listener{f: f, rc: rc, buf: make([]byte, 8192)}, nil
 }
 
 // Next returns the next PREF64 option a router advertisement brought,
-// blocking until one arrives, ctx ends or the listener is closed. Other
-// ND user options (RDNSS, DNSSL, captive portal) are skipped. A PREF64
-// option that RFC 8781 section 4 asks to ignore (malformed) gives an
+// blocking until one arrives, ctx ends or the listener is closed; other
+// ND user options are skipped. A zero Lifetime withdraws the prefix. A
+// malformed option (ignored by RFC 8781 section 4) gives an
 // [*NDUserOptError] wrapping a [*nat64.OptionError], a malformed message
-// an [*NDUserOptError] (test with errors.As), and messages the kernel
-// dropped because the socket's buffer was full an error wrapping
-// syscall.ENOBUFS. After any of these, Next can be called again. A zero
-// Lifetime means the router withdraws the prefix.
+// an [*NDUserOptError], and messages dropped for a full socket buffer an
+// error wrapping syscall.ENOBUFS; Next can be called again after these.
 func (l *PREF64Listener) Next(ctx context.Context) (RouterPREF64, error) {
-	if d, ok := ctx.Deadline(); ok {
-		l.f.SetReadDeadline(d)
-	} else {
-		l.f.SetReadDeadline(time.Time{})
-	}
+	d, _ := ctx.Deadline() // zero: none
+	l.f.SetReadDeadline(d)
 	stop := context.AfterFunc(ctx, func() { l.f.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	for len(l.pending) == 0 {
@@ -96,17 +88,11 @@ func (l *PREF64Listener) Next(ctx context.Context) (RouterPREF64, error) {
 	return r, nil
 }
 
-// readError turns the deadline Next set from ctx back into ctx's error:
-// when the deadline passes, ctx may not have noticed yet.
+// readError turns the deadline Next set from ctx back into ctx's error,
+// which ctx may not report yet when the deadline passes.
 func readError(ctx context.Context, err error) error {
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		return err
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	if ctxErr := ctxEnded(ctx); ctxErr != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		return ctxErr
-	}
-	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
-		return context.DeadlineExceeded
 	}
 	return err
 }
@@ -137,10 +123,9 @@ func (l *PREF64Listener) read() (int, error) {
 // Close closes the socket; a blocked Next returns an error.
 func (l *PREF64Listener) Close() error { return l.f.Close() }
 
-// learnPREF64s feeds t from l until ctx ends or l fails. Malformed
-// options (ignored, RFC 8781 section 4) and messages lost to a full
-// socket buffer (the next advertisement repeats them) do not stop it.
-// It returns ctx's error, or the listener's.
+// learnPREF64s feeds t from l until ctx ends or l fails (malformed
+// options, RFC 8781 section 4, and lost messages do not stop it), and
+// returns ctx's error or the listener's.
 func learnPREF64s(ctx context.Context, l *PREF64Listener, t *pref64Table) error {
 	for {
 		r, err := l.Next(ctx)
@@ -157,10 +142,8 @@ func learnPREF64s(ctx context.Context, l *PREF64Listener, t *pref64Table) error 
 	}
 }
 
-// pref64Learner listens for PREF64 options from its first use until
-// close, keeping what it learns in a pref64Table; the zero value is
-// ready. It is the piece a System holds to answer with the prefixes
-// routers advertise.
+// pref64Learner, a System's, listens for PREF64 options from its first
+// use until close, keeping them in a table; the zero value is ready.
 type pref64Learner struct {
 	once     sync.Once
 	table    pref64Table
@@ -169,11 +152,10 @@ type pref64Learner struct {
 	err      error // why listening failed, if it did; set by once
 }
 
-// prefixes starts listening on first use (in the network namespace of
-// the calling thread) and appends the prefixes valid at now to out.
-// Options are learned from the next advertisement on: routers repeat
-// them every few minutes (RFC 4861 section 6.2.1's MaxRtrAdvInterval,
-// 600 seconds by default).
+// prefixes starts listening on first use (in the calling thread's
+// network namespace) and appends the prefixes valid at now to out. The
+// next advertisement brings them (at most MaxRtrAdvInterval later, 600
+// seconds by default, RFC 4861 section 6.2.1).
 func (lr *pref64Learner) prefixes(now time.Time, out []netip.Prefix) []netip.Prefix {
 	lr.once.Do(func() {
 		l, err := ListenPREF64()
@@ -192,8 +174,7 @@ func (lr *pref64Learner) prefixes(now time.Time, out []netip.Prefix) []netip.Pre
 	return lr.table.prefixes(now, out)
 }
 
-// close stops listening; later calls of prefixes report what was
-// learned until then, as lifetimes allow.
+// close stops listening; prefixes then reports what was learned.
 func (lr *pref64Learner) close() {
 	lr.once.Do(func() {})
 	if lr.stop != nil {

@@ -15,50 +15,41 @@ import (
 //     2001::/32, IPv4 127.0.0.0/8 and 169.254.0.0/16 link-local).
 //     Glibc(WithTable(t)) with t from a gai.conf is glibc under that
 //     gai.conf, its scopev4 rules included;
-//   - rules 1 to 9 of RFC 3484/6724 section 6, with rule 3 (deprecated)
-//     and rule 4 (home) read from Source.Deprecated and Source.Home, and
-//     rule 7 from Source.Encapsulated (glibc asks the kernel whether the
-//     interface is a tunnel; it compares only sources on different
-//     interfaces);
-//   - an unusable destination (no source) is still ordered against
-//     another unusable one by rules 6 (precedence) and 8 (scope), and by
-//     input position;
-//   - IPv4-mapped destinations are IPv6 to glibc: global scope whatever
-//     the IPv4 address (only true IPv4 destinations get the scopev4
-//     rules), and rule 9 compares them as IPv6;
-//   - rule 9 for IPv6 compares all 128 bits (no /64 bound); for IPv4 it
-//     counts common bits only when destination and source are in the
-//     same subnet by the source's prefix length, else 0. Source.PrefixLen
-//     0 is what glibc has when it has no address information: on a host
-//     without any IPv6 address (link-local included) glibc reads no
-//     address flags and no prefix lengths, so pass Sources with
-//     PrefixLen 0 and no flags there. Its netmask then keeps all 32
-//     bits, so only a destination equal to its source gets a rule 9
-//     value;
-//   - the IPv4 loopback: glibc takes the flags and prefix length of
-//     127.0.0.1 for any 127.0.0.0/8 source; pass those;
-//   - the comparator breaks ties by input position (rule 10) but is not
+//   - rules 1 to 9 of RFC 3484/6724 section 6, rule 3 from
+//     Source.Deprecated, rule 4 from Source.Home, rule 7 from
+//     Source.Encapsulated and only between sources on different
+//     interfaces (glibc asks the kernel whether the interface is a
+//     tunnel);
+//   - unusable destinations are still ordered among themselves by rules
+//     6 (precedence) and 8 (scope), then input position;
+//   - IPv4-mapped destinations are IPv6 to glibc: global scope (only true
+//     IPv4 destinations get the scopev4 rules), and IPv6 for rule 9;
+//   - rule 9 compares all 128 bits for IPv6; for IPv4 it counts common
+//     bits only when destination and source share the source's subnet,
+//     else 0. On a host without any IPv6 address glibc reads no address
+//     flags or prefix lengths: pass Sources with PrefixLen 0 and no flags
+//     there (a netmask of all 32 bits, so only a destination equal to its
+//     source gets a rule 9 value);
+//   - glibc takes the flags and prefix length of 127.0.0.1 for any
+//     127.0.0.0/8 source; pass those;
+//   - ties go to the input position (rule 10), but the comparator is not
 //     transitive (rule 9 relates one family only, rules 2-5 look at the
-//     sources), so the result depends on the sort algorithm: the profile
+//     sources), so the order depends on the sort algorithm: the profile
 //     sorts like glibc's qsort_r of 2.36 and earlier, a top-down merge
 //     sort that splits n into n/2 and n-n/2 and takes the left element on
 //     ties.
 //
 // A Destination with Unreachable set counts as unusable (rule 1).
 //
-// Not reproduced: gai.conf reload, rule 7's interface probing (only
-// Source.Encapsulated is used; rule 7 is not covered by the recorded
-// cases), and glibc releases whose qsort is not this merge sort (for
-// example when glibc falls back to quicksort for huge inputs), which may
-// order intransitive inputs differently.
+// Not reproduced: gai.conf reload, rule 7's interface probing (rule 7 is
+// not covered by the recorded cases), and glibc releases whose qsort is
+// not this merge sort (quicksort for huge inputs, say), which may order
+// intransitive inputs differently.
 func Glibc(opts ...Option) *Selector {
 	return build(&Selector{name: "glibc", table: policytable.Glibc(), prof: glibcProfile}, opts)
 }
 
-// glibcProfile is glibc's rfc3484_sort: rules 1 to 9, rules 2, 3, 4, 5,
-// 7 and 9 only between usable destinations, the home flag alone for rule
-// 4, rule 7 only across interfaces, IPv4-mapped destinations as IPv6,
-// rule 9 as [Rule9SameSubnet] counts it, sorted by glibc's merge sort.
+// glibcProfile is the definition described at [Glibc].
 var glibcProfile = (&profile{
 	name:                  "glibc",
 	stack:                 true,

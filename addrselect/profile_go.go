@@ -34,9 +34,7 @@ func GoNet(opts ...Option) *Selector {
 	return build(&Selector{name: "go", prof: goProfile}, opts)
 }
 
-// goProfile is Go's sortByRFC6724withSrcs: rules 1, 2, 5, 6, 8 and 9, all
-// compared only between usable destinations (Go's rule 1 returns for two
-// unusable ones), rule 9 as goCount, sorted by slices.SortStableFunc.
+// goProfile is the definition described at [GoNet].
 var goProfile = (&profile{
 	name:       "go",
 	stack:      true,

@@ -35,10 +35,7 @@ func Musl(opts ...Option) *Selector {
 	return build(&Selector{name: "musl", table: policytable.RFC6724(), prof: muslProfile}, opts)
 }
 
-// muslProfile is musl's sort key: rules 1, 2, 5, 6, 8 and 9 in one
-// integer with the input position below (so rule 9, counted over all 128
-// bits and across families, is part of the key), rules 2, 5 and 9 only
-// for usable destinations, musl's table, every IPv4 address global.
+// muslProfile is the definition described at [Musl].
 var muslProfile = (&profile{
 	name:             "musl",
 	stack:            true,

@@ -21,39 +21,28 @@ type Selector struct {
 	name  string
 	table *policytable.Table // as given; nil means policytable.RFC6724()
 
-	// prof is the destination sort: set by the stack constructors, built
-	// from the options below for the RFC engine.
+	// prof is the destination sort: a stack constructor's, or built from
+	// the options below by compile.
 	prof *profile
 
-	// The RFC engine's variants. Their zero values are RFC 6724's
-	// choices, so that the zero Selector is RFC6724().
-
-	// rule9 selects the destination rule 9 variant.
-	rule9 Rule9Variant
-	// fullPrefix compares all address bits in CommonPrefixLen (RFC 3484
-	// section 2.2) instead of stopping at the source's prefix length (RFC
-	// 6724 section 2.2). Source rule 8 reads it for every profile.
-	fullPrefix bool
-	// preferPublic reverses source rule 7: public addresses win over
-	// temporary ones (RFC 3484, RFC 5014 IPV6_PREFER_SRC_PUBLIC).
+	// The options (see each With function); their zero values are RFC
+	// 6724's choices, so that the zero Selector is RFC6724(). fullPrefix
+	// and preferPublic apply to the source rules of every profile.
+	rule9        Rule9Variant
+	fullPrefix   bool
 	preferPublic bool
-	// privateV4, when not 0, is the scope of the RFC 1918 ranges.
-	privateV4 policytable.Scope
-	// history, when set, adds the RFC 8305 section 4 step between rules 8
-	// and 9.
-	history History
-	// nat64 are the known NAT64 prefixes (WithNAT64), nat64Rank how a
-	// destination inside one ranks.
-	nat64     []netip.Prefix
-	nat64Rank NAT64Rank
+	privateV4    policytable.Scope // 0: the table's IPv4 scopes
+	history      History
+	nat64        []netip.Prefix
+	nat64Rank    NAT64Rank
 
 	// Built by compile: effective is the table with the private-IPv4
-	// override (the one the source rules and the RFC engine read);
-	// lookup is the table the profile's destination rules read; natOn
-	// says the NAT64 attributes apply (known prefixes, RFC engine).
-	effective, lookup *policytable.Table
-	natOn             bool
-	compiled          bool
+	// override (read by the source rules and the RFC engine); lookup is
+	// the table the profile's destination rules read; natOn says the
+	// NAT64 attributes apply (known prefixes, RFC engine); publicSrc says
+	// source rule 7 prefers public addresses (asked of a [System]).
+	effective, lookup          *policytable.Table
+	natOn, publicSrc, compiled bool
 }
 
 // Option configures a Selector built by a profile constructor.
@@ -91,17 +80,14 @@ func WithPreferPublic(public bool) Option {
 // WithPrivateIPv4Scope gives the RFC 1918 ranges 10.0.0.0/8,
 // 172.16.0.0/12 and 192.168.0.0/16 the scope sc, overriding the table's
 // IPv4 scope rules at or inside them, for the RFC engine ([RFC6724],
-// [RFC3484]). With [policytable.ScopeSiteLocal] they are site-local, as in
-// RFC 3484 section 3.2 (and older glibc), so that destination rule 2
-// prefers native IPv6 (even 6to4) over a NATed IPv4 path; with
-// [policytable.ScopeGlobal] they are global, as RFC 6724 section 3.2 says
-// (Appendix B rule change 4), leaving the choice to the policy table.
-// Without this option (or with scope 0) the table's own IPv4 scope rules
-// apply (gai.conf scopev4, see [policytable.WithScopeV4]). It is the
-// Selector-level twin of [policytable.WithPrivateIPv4Scope]: the Selector
-// derives, once, a table with the override; [Selector.Table] still returns
-// the table given. Stack profiles ignore it: their stacks have no such
-// setting.
+// [RFC3484]). [policytable.ScopeSiteLocal] is RFC 3484 section 3.2 (and
+// older glibc): destination rule 2 then prefers native IPv6, even 6to4,
+// over NATed IPv4; [policytable.ScopeGlobal] is RFC 6724 section 3.2
+// (Appendix B rule change 4). Without it (or with scope 0) the table's
+// own IPv4 scopes apply ([policytable.WithScopeV4]). Like
+// [policytable.WithPrivateIPv4Scope], it derives a table once;
+// [Selector.Table] still returns the table given. Stack profiles ignore
+// it.
 func WithPrivateIPv4Scope(sc policytable.Scope) Option {
 	return func(s *Selector) { s.privateV4 = sc }
 }
@@ -109,11 +95,11 @@ func WithPrivateIPv4Scope(sc policytable.Scope) Option {
 // History gives measured connection history per destination, for the
 // RFC 8305 section 4 step between destination rules 8 and 9: a
 // destination with history sorts before one without, and a lower round
-// trip time first. Lookup must be fast, must not block and must be safe for
-// concurrent use; it must return the same answer for an address during one
-// sort, or the order is undefined (it stays a permutation). RFC 8305 says
-// history must not be shared across interfaces and should be flushed when
-// the network changes: that is the implementation's job.
+// trip time first. Lookup must be fast, non-blocking, safe for concurrent
+// use and constant for an address during one sort (else the order is
+// undefined, though still a permutation). Keeping history per interface
+// and flushing it when the network changes (RFC 8305) is the
+// implementation's job.
 type History interface {
 	// Lookup returns the smoothed round-trip time measured to addr and
 	// whether there is any history for it.
@@ -130,22 +116,16 @@ func WithHistory(h History) Option {
 // from router advertisements (RFC 8781, [System.NAT64Prefixes]),
 // discovered through DNS64 ([nat64.Discover]) or configured. A
 // destination inside one stands for the IPv4 address embedded in it
-// ([nat64.Extract]); [Selector.Explain] says so ("synthesized from
-// 192.0.2.1 by NAT64 prefix 64:ff9b::/96") in its Reason and in
-// [Facts].SynthesizedFrom. Such a destination
+// ([nat64.Extract]), as [Selector.Explain] says in its Reason and
+// [Facts].SynthesizedFrom. Such a destination ranks as [WithNAT64Rank]
+// says, and goes after every other usable destination when that IPv4
+// address is in the same list with a usable source (rule [DstNAT64]):
+// the translator would only add a detour, as the Happy Eyeballs v3 draft
+// says.
 //
-//   - ranks as [WithNAT64Rank] says (by default as that IPv4 address);
-//   - goes after every other usable destination when that IPv4 address
-//     is in the same list with a usable source (rule [DstNAT64]): the
-//     host reaches it natively, and the translator would only add a
-//     detour (a hairpin through the NAT64), as the Happy Eyeballs v3
-//     draft asks.
-//
-// Prefixes that [nat64.CheckPrefix] refuses are left out, as are
-// repeats; with none left (or none given) nothing changes, which is the
-// default. The stack profiles ([GoNet], [Glibc], [Musl], [CAres]) ignore
-// it: their stacks know nothing of NAT64. Sorting costs one prefix test
-// per destination and known prefix.
+// Prefixes that [nat64.CheckPrefix] refuses and repeats are left out;
+// with none left nothing changes (the default). Stack profiles ignore it.
+// Sorting costs one prefix test per destination and known prefix.
 func WithNAT64(prefixes ...netip.Prefix) Option {
 	return func(s *Selector) {
 		s.nat64 = nil
@@ -163,15 +143,12 @@ type NAT64Rank uint8
 
 const (
 	// NAT64AsIPv4 ranks a synthesized destination as the IPv4 address it
-	// stands for: its scope, label and precedence, the IPv4 family for
-	// rule 9, and a source of matching scope and label (the
-	// translator's IPv4 address stands in for Source(D) beyond the
-	// translator; rule 9 counts 0 bits, as for any destination whose
-	// source is of the other family). The default.
+	// stands for: its scope, label, precedence and family, with a source
+	// of matching scope and label (the translator's IPv4 address; rule 9
+	// counts 0 bits). The default.
 	NAT64AsIPv4 NAT64Rank = iota
-	// NAT64AsIPv6 ranks it as the IPv6 address it is, by the table (with
-	// RFC 6724's, 64:ff9b::/96 falls under ::/0: precedence 40, label 1,
-	// as native IPv6), as the stacks do.
+	// NAT64AsIPv6 ranks it as the IPv6 address it is, as the stacks do
+	// (under RFC 6724's table, as native IPv6).
 	NAT64AsIPv6
 )
 
@@ -188,23 +165,14 @@ func (r NAT64Rank) String() string {
 // or as the IPv6 address it is ([NAT64AsIPv6]). An unknown value behaves
 // as NAT64AsIPv4.
 //
-// RFC 8305 section 7 synthesizes addresses and sorts them with the
-// others but does not say how they rank; whether a synthesized address
-// counts as IPv4 is an open question of the Happy Eyeballs v3 draft
-// (draft-ietf-happy-happyeyeballs-v3), whose current text leans to IPv4:
-// it undoes DNS64 synthesis with the known prefix and ranks the result
-// as native IPv4. The default follows it, for three reasons. The path
-// beyond the translator is IPv4: ranked as IPv6, a translated path ties
-// with native IPv6 under RFC 6724's table (precedence 40, label 1) and
-// rule 9 or the DNS order would choose between them; ranked as IPv4
-// (precedence 35), native IPv6 goes first, as RFC 6724 prefers native
-// IPv6 over IPv4. A table that prefers IPv4 (RFC 6724 section 10.3)
-// then holds for translated IPv4 too. And a translated connection
-// leaves from the translator's IPv4 pool, whose reverse DNS and SPF
-// standing are not the sender's: for mail, native IPv6 first avoids
-// that. Choose NAT64AsIPv6 to predict what a stack does (every stack
-// sees an IPv6 address) or to keep DNS64 answers level with native
-// IPv6.
+// RFC 8305 section 7 does not say how synthesized addresses rank; the
+// default follows draft-ietf-happy-happyeyeballs-v3, which ranks them as
+// native IPv4: the path beyond the translator is IPv4, so native IPv6
+// goes first (as ranked IPv6 it would tie with native IPv6), a table
+// preferring IPv4 (RFC 6724 section 10.3) holds for it too, and mail
+// avoids leaving from the translator's IPv4 pool, whose reverse DNS and
+// SPF standing are not the sender's. Choose NAT64AsIPv6 to predict a
+// stack or to keep DNS64 answers level with native IPv6.
 func WithNAT64Rank(r NAT64Rank) Option {
 	return func(s *Selector) { s.nat64Rank = r }
 }
@@ -243,8 +211,7 @@ func RFC3484(opts ...Option) *Selector {
 	return build(s, opts)
 }
 
-// build applies opts to s and compiles it: every profile constructor ends
-// here.
+// build applies opts to s and compiles it.
 func build(s *Selector, opts []Option) *Selector {
 	for _, o := range opts {
 		o(s)
@@ -265,11 +232,11 @@ func (s *Selector) compile() *Selector {
 	s.lookup = s.prof.lookupTable(s)
 	s.natOn = len(s.nat64) > 0 && !s.prof.stack
 	s.compiled = true
+	s.publicSrc = s.prefersPublic()
 	return s
 }
 
-// rfcProfile is the RFC engine as a profile: rules 1 to 8, the history
-// step when there is a History, rule 9 in the chosen variant, sorted
+// rfcProfile is the RFC engine as a profile under s's options, sorted
 // consistently (see [Selector.SortDestinations]).
 func rfcProfile(s *Selector) *profile {
 	rules := make([]Rule, 0, len(dstOrder))
@@ -280,7 +247,7 @@ func rfcProfile(s *Selector) *profile {
 		}
 		rules = append(rules, r)
 	}
-	p := &profile{
+	return (&profile{
 		name:       s.name,
 		rules:      rules,
 		usableOnly: rulesOf(Dst2, Dst3, Dst4, Dst5, Dst7, Dst9),
@@ -289,8 +256,7 @@ func rfcProfile(s *Selector) *profile {
 		mappedV4:   true,
 		rule9:      rfcCount(s.rule9, s.fullPrefix),
 		sort:       sortConsistent,
-	}
-	return p.compile()
+	}).compile()
 }
 
 // Name returns the profile's name ("rfc6724", "rfc3484", ...).
@@ -310,14 +276,18 @@ func (s *Selector) Table() *policytable.Table {
 	return s.table
 }
 
-// defaultSelector is what a nil or zero *Selector stands for.
-var defaultSelector = sync.OnceValue(func() *Selector { return RFC6724() })
+// defaultSelector is what a nil or zero *Selector stands for, built on
+// first use.
+var (
+	defaultOnce     sync.Once
+	defaultSelector *Selector
+)
 
-// orZero returns s, or for a nil or zero Selector the shared RFC6724(),
-// so that the zero value is as fast as the constructor's.
+// orZero returns s, or for a nil or zero Selector the shared RFC6724().
 func (s *Selector) orZero() *Selector {
 	if s == nil || !s.compiled {
-		return defaultSelector()
+		defaultOnce.Do(func() { defaultSelector = RFC6724() })
+		return defaultSelector
 	}
 	return s
 }

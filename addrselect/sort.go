@@ -6,17 +6,16 @@ import (
 	"net/netip"
 )
 
-// Sort is the everyday path: it finds the source for each address with
-// src (RFC 6724 section 6 needs Source(D) for every destination D), as
-// [Selector.FindSource] does, so s's source rules apply, then orders the
-// destinations with [Selector.SortDestinations] and returns them, sources
-// included. A nil src means the running system (a shared [System]).
-// addrs is not modified; duplicates are kept.
+// Sort is the everyday path: it finds Source(D) for each address (RFC
+// 6724 section 6) with src as [Selector.FindSource] does, so s's source
+// rules apply, then orders the destinations with
+// [Selector.SortDestinations] and returns them, sources included. A nil
+// src means the running system (a shared [System]). addrs is not
+// modified; duplicates are kept.
 //
-// Sort stops at the first error of src (a cancelled ctx, for example) and
-// returns it, wrapped with the address it was looking up; a destination
-// src cannot reach is not an error but gets a zero Source and sorts last
-// (rule 1).
+// Sort stops at the first error of src (a cancelled ctx, say) and
+// returns it as a *[SourceError]; a destination src cannot reach is not
+// an error but gets a zero Source and sorts last (rule 1).
 //
 // Sort allocates the returned slice and nothing else (with [System] on
 // Linux and with a [Host] of up to 16 addresses per family); use
@@ -29,19 +28,9 @@ func (s *Selector) Sort(ctx context.Context, addrs []netip.Addr, src Sources) ([
 // reused buffer, dst[:0]) and returning the extended slice: it does not
 // allocate when dst has room. Only the appended part is sorted.
 func (s *Selector) SortInto(ctx context.Context, dst []Destination, addrs []netip.Addr, src Sources) ([]Destination, error) {
-	if src == nil {
-		src = defaultSystem
-	}
 	start := len(dst)
-	ss, withSel := src.(selectorSources) // asked once, not per address
 	for _, a := range addrs {
-		var sa Source
-		var err error
-		if withSel {
-			sa, err = ss.sourceFor(ctx, s, a)
-		} else {
-			sa, err = src.Source(ctx, a)
-		}
+		sa, err := s.FindSource(ctx, src, a)
 		if err != nil {
 			return dst[:start], &SourceError{Addr: a, Err: err}
 		}
@@ -93,8 +82,7 @@ func (s *Selector) FindSource(ctx context.Context, src Sources, dst netip.Addr) 
 }
 
 // selectorSources is a [Sources] whose answer can follow the source rules
-// of the Selector that asks. The interface stays unexported so that
-// Sources keeps its one method for users.
+// of the Selector that asks (unexported: Sources keeps its one method).
 type selectorSources interface {
 	Sources
 	// sourceFor is Source with sel, the asking Selector (nil means
@@ -103,8 +91,7 @@ type selectorSources interface {
 }
 
 // rule7Dst and rule7Cands are a choice between two sources that only
-// source rule 7 (prefer public or temporary addresses, RFC 6724 section
-// 5) decides: same scope, label, prefix and flags otherwise.
+// source rule 7 (RFC 6724 section 5) decides.
 var (
 	rule7Dst   = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1})
 	rule7Cands = [2]Source{
@@ -114,8 +101,7 @@ var (
 )
 
 // prefersPublic reports whether s's source rule 7 prefers a public
-// address over a temporary one. It asks s to choose, so the answer comes
-// from the rule's one definition; it does not allocate.
+// address over a temporary one, asking s to choose (no allocation).
 func (s *Selector) prefersPublic() bool {
 	src, _ := s.SelectSource(rule7Dst, rule7Cands[:])
 	return src.Addr == rule7Cands[1].Addr

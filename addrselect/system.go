@@ -13,35 +13,23 @@ import (
 // which source it would use for a destination by connecting a UDP socket
 // (no packet is sent) and reading the socket's local address, so routing,
 // policy routing and the kernel's own RFC 6724 source selection all take
-// part. This is the technique RFC 6724 section 8 mentions and that Go,
-// c-ares and glibc use.
+// part, as RFC 6724 section 8 suggests and Go, c-ares and glibc do.
 //
-// Beyond the address, System reports what it can learn about it:
-//
-//   - Linux: the prefix length, the interface, and the flags deprecated
-//     (also for optimistic addresses, which RFC 4429 asks to treat as
-//     deprecated in source selection), temporary and home, read through
-//     route netlink (RTM_GETADDR, IFA_FLAGS); addresses on tunnel, SIT,
-//     GRE and point-to-point (ARPHRD_NONE: tun, WireGuard) interfaces are
-//     marked Encapsulated. Linux has no care-of flag.
-//   - other systems: the prefix length and the interface, from
-//     [net.Interfaces].
+// Beyond the address, System reports the prefix length and the interface
+// (from [net.Interfaces]; on Linux from route netlink, RTM_GETADDR and
+// IFA_FLAGS, with the flags deprecated, also for optimistic addresses as
+// RFC 4429 asks, temporary and home, and Encapsulated for addresses on
+// tunnel, SIT, GRE and point-to-point interfaces such as tun and
+// WireGuard). Linux has no care-of flag.
 //
 // The address table is cached for at most one second, the staleness
-// RFC 6724 section 8 allows for state used in sorting. On Linux a System
-// keeps a few UDP sockets per family open and re-uses them for every
-// lookup (dissolving the association with AF_UNSPEC, then connecting
-// again), so a lookup costs three system calls and does not allocate.
-// Call [System.Close] to release them.
-//
-// By default every [System.Source] asks the kernel, so a route change is
-// seen at once. With CacheSize set, answers are also kept per destination
-// for up to CacheTTL (at most one second): a repeated destination then
-// costs no system call and no allocation.
-//
-// [Selector.Sort] and [Selector.FindSource] pass the sorting Selector's
-// choice of public addresses (source rule 7) on to the kernel; see
-// [Selector.FindSource].
+// RFC 6724 section 8 allows. On Linux a System keeps a few UDP sockets
+// per family open and re-uses them, so a lookup costs three system calls
+// and does not allocate; [System.Close] releases them. Every
+// [System.Source] asks the kernel, so a route change is seen at once,
+// unless CacheSize keeps answers per destination for up to CacheTTL.
+// [Selector.FindSource] passes the sorting Selector's choice of public
+// addresses (source rule 7) on to the kernel.
 //
 // The zero System is ready to use: no per-destination cache, an address
 // table at most one second old. A System must not be copied after first
@@ -53,17 +41,15 @@ type System struct {
 	// the table again).
 	MaxAge time.Duration
 
-	// CacheSize, when positive, enables the per-destination cache and
-	// sets its number of entries (at most 65536; larger values count as
-	// 65536). A hash of the destination picks a set of four entries; in
-	// a full set a new destination replaces the oldest: one pushed out
-	// costs a system call, never a wrong answer. Zero (the default) or
-	// negative: no cache. Set it before first use.
+	// CacheSize, when positive, enables the per-destination cache with
+	// that many entries (at most 65536), in sets of four picked by a hash
+	// of the destination; in a full set a new destination replaces the
+	// oldest (which costs a system call, never a wrong answer). Zero or
+	// negative: no cache (the default). Set it before first use.
 	CacheSize int
 	// CacheTTL bounds the age of a cached answer, counted from before the
 	// kernel was asked. Zero, negative or above one second mean one
-	// second, the staleness RFC 6724 section 8 allows. An error is never
-	// cached; an unusable destination (zero Source) is.
+	// second. An error is never cached; an unusable destination is.
 	CacheTTL time.Duration
 
 	mu    sync.Mutex // serialises refreshes of snap
@@ -71,10 +57,6 @@ type System struct {
 	os    sysOS
 	cache destCache
 	now   func() time.Time // the clock; nil means time.Now (tests replace it)
-
-	// The last Selectors seen that prefer public addresses, and that
-	// do not: see prefersPublic.
-	publicSel, defaultSel atomic.Pointer[Selector]
 
 	pref64 pref64Learner // NAT64 prefixes from router advertisements
 }
@@ -95,8 +77,8 @@ type sysSnapshot struct {
 	ifIndex map[string]int // interface name to index
 }
 
-// zoned reports whether a is an IPv6 link-local address, which is only
-// unique together with its interface (RFC 4007).
+// zoned reports whether a is an IPv6 link-local address, unique only
+// with its interface (RFC 4007).
 func zoned(a netip.Addr) bool { return a.Is6() && a.IsLinkLocalUnicast() }
 
 // keyOf is the key of address a on the interface of the given index.
@@ -107,14 +89,8 @@ func keyOf(a netip.Addr, index int) sysKey {
 	return sysKey{a, index}
 }
 
-func (sn *sysSnapshot) lookup(a netip.Addr, index int) (Source, bool) {
-	src, ok := sn.addrs[keyOf(a, index)]
-	return src, ok
-}
-
 // snapshot returns an address table no older than MaxAge, reading a new
-// one when needed. When the table cannot be read it returns an empty one:
-// the caller then reports bare addresses.
+// one when needed, or an empty one when it cannot be read.
 func (s *System) snapshot() *sysSnapshot {
 	maxAge := min(cmp.Or(s.MaxAge, time.Second), time.Second) // negative: no cache
 	if sn := s.snap.Load(); sn != nil && maxAge > 0 && time.Since(sn.at) < maxAge {
@@ -128,8 +104,7 @@ func (s *System) snapshot() *sysSnapshot {
 	start := time.Now()
 	sn, err := loadSnapshot()
 	if err != nil {
-		// No table (netlink blocked by a sandbox, say): answer with bare
-		// addresses, and try again only when this empty one is stale.
+		// Bare addresses until this empty table is stale.
 		sn = &sysSnapshot{addrs: map[sysKey]Source{}, ifIndex: map[string]int{}}
 	}
 	sn.at = start // age counts from before the read
@@ -143,9 +118,9 @@ func (s *System) snapshot() *sysSnapshot {
 // without a zone) gives a zero Source and a nil error. An IPv4-mapped
 // destination is treated as IPv4.
 //
-// On Linux, Source does not allocate (except for zoned destinations,
-// whose zone name is resolved to an index) once the address table is
-// cached; with CacheSize set, a cached answer costs no system call.
+// On Linux, Source does not allocate once the address table is cached
+// (except for zoned destinations); a cached answer (CacheSize) costs no
+// system call.
 func (s *System) Source(ctx context.Context, dst netip.Addr) (Source, error) {
 	return s.sourceFor(ctx, nil, dst)
 }
@@ -161,7 +136,7 @@ func (s *System) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (
 	if !dst.IsValid() || dst.IsUnspecified() {
 		return Source{}, nil
 	}
-	pub := dst.Is6() && s.prefersPublic(sel)
+	pub := dst.Is6() && sel.orZero().publicSrc
 	if s.CacheSize <= 0 {
 		return s.ask(dst, pub)
 	}
@@ -177,28 +152,8 @@ func (s *System) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (
 	return src, err
 }
 
-// prefersPublic is sel.prefersPublic, remembered for the last Selector
-// of each answer: asking sel costs more than a cached lookup. A Selector
-// is immutable, so its answer never changes.
-func (s *System) prefersPublic(sel *Selector) bool {
-	switch sel {
-	case nil, s.defaultSel.Load():
-		return false // nil is RFC6724(): temporary addresses preferred
-	case s.publicSel.Load():
-		return true
-	}
-	pub := sel.prefersPublic()
-	if pub {
-		s.publicSel.Store(sel)
-	} else {
-		s.defaultSel.Store(sel)
-	}
-	return pub
-}
-
-// ask asks the kernel for the source of dst (valid, unmapped, not
-// unspecified), a public one if pub is set, and completes it from the
-// address table.
+// ask asks the kernel for the source of dst, public if pub, and
+// completes it from the address table.
 func (s *System) ask(dst netip.Addr, pub bool) (Source, error) {
 	sn := s.snapshot()
 	local, index, zone, err := s.os.probe(dst, sn, pub)
@@ -208,7 +163,7 @@ func (s *System) ask(dst netip.Addr, pub bool) (Source, error) {
 	if zone != "" && index == 0 {
 		index = sn.ifIndex[zone]
 	}
-	if src, ok := sn.lookup(local, index); ok {
+	if src, ok := sn.addrs[keyOf(local, index)]; ok {
 		return src, nil
 	}
 	return Source{Addr: local, Interface: zone}, nil
@@ -221,9 +176,9 @@ func (s *System) Close() error {
 	return s.os.close()
 }
 
-// NAT64Prefixes returns the NAT64 prefixes (RFC 8781 PREF64 options) that
-// routers advertised on this host's links and that are still valid. The
-// first call starts listening to the kernel's ND user options (Linux;
-// elsewhere it returns nothing), so a prefix appears with the next router
-// advertisement after it; [System.Close] stops listening.
+// NAT64Prefixes returns the still valid NAT64 prefixes (RFC 8781 PREF64
+// options) routers advertised on this host's links. The first call
+// starts listening to the kernel's ND user options (Linux; elsewhere it
+// returns nothing), so a prefix appears with the next router
+// advertisement; [System.Close] stops listening.
 func (s *System) NAT64Prefixes() []netip.Prefix { return s.pref64.prefixes(time.Now(), nil) }

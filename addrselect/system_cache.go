@@ -7,17 +7,14 @@ import (
 	"time"
 )
 
-// maxCacheSize bounds System.CacheSize: a larger value is treated as this
-// one, so that a System never holds more than this many answers.
+// maxCacheSize bounds System.CacheSize.
 const maxCacheSize = 1 << 16
 
-// destCache is the optional per-destination answer cache of a System
-// (RFC 6724 section 8 lets an implementation sort with state up to one
-// second old). It is a set-associative table of a fixed number of
-// entries: a hash of the destination picks a set of cacheWays entries,
-// and a new answer replaces the same destination's entry, else an empty
-// one, else the oldest of the set. Readers share a read lock and copy
-// the entry out: a hit does not allocate.
+// destCache is a System's optional per-destination answer cache (RFC
+// 6724 section 8 allows state up to one second old): a hash of the
+// destination picks a set of cacheWays entries, where a new answer
+// replaces the same destination's entry, else an empty one, else the
+// oldest. Readers copy the entry out under a read lock: no allocation.
 type destCache struct {
 	once  sync.Once
 	mu    sync.RWMutex
@@ -25,8 +22,7 @@ type destCache struct {
 	ways  int
 }
 
-// cacheWays is the number of entries per set.
-const cacheWays = 4
+const cacheWays = 4 // entries per set
 
 type destSlot struct {
 	dst netip.Addr // the zero Addr: an empty entry
@@ -88,8 +84,7 @@ func (c *destCache) put(dst netip.Addr, pub bool, src Source, at time.Time) {
 	set[victim] = destSlot{dst: dst, pub: pub, src: src, at: at}
 }
 
-// cacheTTL is the age limit of cached answers: CacheTTL, at most one
-// second, and one second when CacheTTL is zero or negative.
+// cacheTTL is CacheTTL within (0, 1s], one second when it is not.
 func (s *System) cacheTTL() time.Duration {
 	if s.CacheTTL <= 0 || s.CacheTTL > time.Second {
 		return time.Second
@@ -97,7 +92,7 @@ func (s *System) cacheTTL() time.Duration {
 	return s.CacheTTL
 }
 
-// clock returns the current time (a test may replace it).
+// clock returns the current time (tests replace it).
 func (s *System) clock() time.Time {
 	if s.now != nil {
 		return s.now()

@@ -237,10 +237,9 @@ func TestSystemCacheConcurrent(t *testing.T) {
 	}
 }
 
-// TestSystemPrefersPublic checks the remembered answer of source rule 7
-// per Selector, also when Selectors alternate.
-func TestSystemPrefersPublic(t *testing.T) {
-	var sys System
+// TestSelectorPublicSrc checks the compiled answer of source rule 7 that
+// a System passes on, per Selector, also when Selectors alternate.
+func TestSelectorPublicSrc(t *testing.T) {
 	pub, def := RFC6724(WithPreferPublic(true)), RFC6724()
 	tests := []struct {
 		name string
@@ -257,8 +256,8 @@ func TestSystemPrefersPublic(t *testing.T) {
 		{"glibc", Glibc(), false},
 	}
 	for _, tt := range tests {
-		if got := sys.prefersPublic(tt.sel); got != tt.want {
-			t.Errorf("%s: prefersPublic = %v; want %v", tt.name, got, tt.want)
+		if got := tt.sel.orZero().publicSrc; got != tt.want {
+			t.Errorf("%s: publicSrc = %v; want %v", tt.name, got, tt.want)
 		}
 	}
 }

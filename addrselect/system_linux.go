@@ -3,7 +3,6 @@
 package addrselect
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
@@ -15,8 +14,8 @@ import (
 	"unsafe"
 )
 
-// sockSlots is the number of sockets kept per family: concurrent lookups
-// take a free one and queue on one only when all are busy.
+// sockSlots is the number of sockets kept per family; lookups queue
+// only when all are busy.
 const sockSlots = 4
 
 type sockSlot struct {
@@ -26,10 +25,8 @@ type sockSlot struct {
 	pub bool // IPv6: the socket asks for public sources (IPV6_PREFER_SRC_PUBLIC)
 }
 
-// RFC 5014 source address preferences of an IPv6 socket
-// (linux/in6.h): IPV6_ADDR_PREFERENCES takes IPV6_PREFER_SRC_PUBLIC, or
-// IPV6_PREFER_SRC_PUBTMP_DEFAULT to go back to the system's default
-// (the use_tempaddr sysctl).
+// RFC 5014 source address preferences of an IPv6 socket (linux/in6.h):
+// public sources, or the system's default (the use_tempaddr sysctl).
 const (
 	ipv6AddrPreferences        = 72
 	ipv6PreferSrcPublic        = 0x0002
@@ -70,8 +67,8 @@ func (o *sysOS) close() error {
 	return errors.Join(errs...)
 }
 
-// unusableErrnos are the connect errors that mean "no route / not
-// allowed" (an unusable destination) rather than a failure to answer.
+// unusableErrnos are the connect errors that mean an unusable
+// destination (no route, not allowed) rather than a failure to answer.
 var unusableErrnos = []syscall.Errno{syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.EACCES,
 	syscall.EPERM, syscall.EINVAL, syscall.EADDRNOTAVAIL, syscall.EAFNOSUPPORT, syscall.ENODEV}
 
@@ -82,11 +79,10 @@ func opError(op string, err error) error {
 
 // probe asks the kernel for the source of dst, a public one if pub is
 // set (IPv6 only): on a re-used UDP socket, connect(AF_UNSPEC) dissolves
-// the previous association (a connected UDP socket stays bound to the
-// source of its first connect otherwise), then connect(dst) makes the
-// kernel pick a route and source, and getsockname reads it. Raw sockaddrs
-// on the stack keep this free of allocations. A zero local address and
-// a nil error mean an unusable destination.
+// the previous association (which would keep its source), connect(dst)
+// picks a route and source, and getsockname reads it; raw sockaddrs on
+// the stack keep it free of allocations. A zero local address and a nil
+// error mean an unusable destination.
 func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot, pub bool) (local netip.Addr, index int, zone string, err error) {
 	fam, domain, scope := 0, syscall.AF_INET, 0
 	if dst.Is6() {
@@ -127,27 +123,25 @@ func (o *sysOS) probe(dst netip.Addr, sn *sysSnapshot, pub bool) (local netip.Ad
 	return sl.localAddr()
 }
 
-// connect dissolves the socket's association and connects it to dst
-// (with the IPv6 scope, an interface index) on the discard port, in
-// network byte order; nothing is sent.
+// connect dissolves the socket's association (which fails harmlessly
+// when there is none) and connects it to dst (with scope, an interface
+// index, for IPv6) on the discard port; nothing is sent.
 func (sl *sockSlot) connect(dst netip.Addr, scope int) syscall.Errno {
-	fd := uintptr(sl.fd)
-	var unspec syscall.RawSockaddr
-	unspec.Family = syscall.AF_UNSPEC
-	// The error is ignored: dissolving a socket that is not connected
-	// is harmless.
-	syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec))
-
-	var e syscall.Errno
+	rawConnect(sl.fd, &syscall.RawSockaddr{Family: syscall.AF_UNSPEC})
+	discard := [2]byte{0, 9} // port 9 in network byte order
 	if dst.Is4() {
 		sa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: dst.As4()}
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], 9)
-		_, _, e = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
-	} else {
-		sa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: dst.As16(), Scope_id: uint32(scope)}
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], 9)
-		_, _, e = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+		*(*[2]byte)(unsafe.Pointer(&sa.Port)) = discard
+		return rawConnect(sl.fd, &sa)
 	}
+	sa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: dst.As16(), Scope_id: uint32(scope)}
+	*(*[2]byte)(unsafe.Pointer(&sa.Port)) = discard
+	return rawConnect(sl.fd, &sa)
+}
+
+// rawConnect connects fd to the raw sockaddr sa.
+func rawConnect[T any](fd int, sa *T) syscall.Errno {
+	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(sa)), unsafe.Sizeof(*sa))
 	return e
 }
 
@@ -171,20 +165,17 @@ func (sl *sockSlot) localAddr() (local netip.Addr, index int, zone string, err e
 	return local, 0, "", nil
 }
 
-// openProbeSocket opens a UDP socket bound to a fixed port. Binding an
-// explicit port makes the kernel keep it across connect(AF_UNSPEC) (the
-// port is "user locked"); otherwise every dissolve releases the port and
-// every connect searches a new one, which costs about 40% of a lookup.
-// The port is found by binding a throwaway socket to port 0; if another
-// process takes it in between, the socket stays unbound (auto-bound on
-// connect), which is slower but correct.
+// openProbeSocket opens a UDP socket bound to a fixed port, which the
+// kernel keeps across connect(AF_UNSPEC) (otherwise each connect searches
+// a new port: about 40% of a lookup). The port is found with a throwaway
+// socket; if another process takes it in between, the socket stays
+// unbound, which is slower but correct.
 func openProbeSocket(domain int) (int, error) {
 	fd, err := udpSocket(domain)
 	if err != nil {
 		return -1, err
 	}
-	// Nothing is ever read: datagrams someone sends to the port should
-	// not pile up (the kernel rounds this up to its minimum).
+	// Nothing is read: keep datagrams sent to the port from piling up.
 	syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1)
 	for range 3 {
 		port, err := freeUDPPort(domain)
@@ -195,8 +186,7 @@ func openProbeSocket(domain int) (int, error) {
 	return fd, nil
 }
 
-// udpSocket opens a UDP socket; an IPv6 one keeps off the IPv4 port
-// space.
+// udpSocket opens a UDP socket; an IPv6 one is IPv6 only.
 func udpSocket(domain int) (int, error) {
 	fd, err := syscall.Socket(domain, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
 	if err == nil && domain == syscall.AF_INET6 {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"syscall"
 )
@@ -34,9 +35,8 @@ var encapsulatedLinkTypes = map[uint16]bool{
 	0xfffe: true, // ARPHRD_NONE (tun, WireGuard)
 }
 
-// loadSnapshot reads the interfaces (RTM_GETLINK: names and link types)
-// and the addresses (RTM_GETADDR: prefix lengths and flags) through route
-// netlink.
+// loadSnapshot reads the interfaces (names and link types) and the
+// addresses (prefix lengths and flags) through route netlink.
 func loadSnapshot() (*sysSnapshot, error) {
 	links, err := syscall.NetlinkRIB(syscall.RTM_GETLINK, syscall.AF_UNSPEC)
 	if err != nil {
@@ -49,34 +49,20 @@ func loadSnapshot() (*sysSnapshot, error) {
 	return parseSnapshot(links, addrs)
 }
 
-// netlinkError reports a netlink dump that does not parse as a sequence
-// of messages.
-type netlinkError struct {
-	dump string // "link" or "address"
-	err  error  // from syscall.ParseNetlinkMessage
-}
-
-func (e *netlinkError) Error() string {
-	return "addrselect: netlink " + e.dump + " dump: " + e.err.Error()
-}
-
-func (e *netlinkError) Unwrap() error { return e.err }
-
 // parseSnapshot builds the address table from the kernel's answers to
-// RTM_GETLINK (links) and RTM_GETADDR (addrs), in the host's byte order.
-// It is pure, so that tests and fuzzing can feed it recorded and mutated
-// dumps. A dump that is not a sequence of netlink messages is a
-// *netlinkError; a message it cannot use (too short, bad attributes, an
-// address of the wrong family or IPv4-mapped, or with a prefix longer
-// than the address) is skipped. The table has at most one entry per RTM_NEWADDR message.
+// RTM_GETLINK (links) and RTM_GETADDR (addrs), in the host's byte order;
+// it is pure, for tests and fuzzing. A dump that is not a sequence of
+// netlink messages is an error wrapping syscall.EINVAL; a message it cannot use (too
+// short, bad attributes, an address of the wrong family or IPv4-mapped,
+// a prefix longer than the address) is skipped.
 func parseSnapshot(links, addrs []byte) (*sysSnapshot, error) {
 	lmsgs, err := syscall.ParseNetlinkMessage(links)
 	if err != nil {
-		return nil, &netlinkError{"link", err}
+		return nil, fmt.Errorf("addrselect: netlink link dump: %w", err)
 	}
 	amsgs, err := syscall.ParseNetlinkMessage(addrs)
 	if err != nil {
-		return nil, &netlinkError{"address", err}
+		return nil, fmt.Errorf("addrselect: netlink address dump: %w", err)
 	}
 	sn := &sysSnapshot{addrs: make(map[sysKey]Source), ifIndex: make(map[string]int)}
 	byIndex := make(map[int]sysLink)
@@ -101,40 +87,21 @@ type sysLink struct {
 }
 
 // parseLink reads an RTM_NEWLINK message: struct ifinfomsg (family, pad,
-// type, index, flags, change), then attributes. ok is false for other
-// messages and for links without a name.
+// type, index, flags, change), then attributes; ok is false for other
+// messages and links without a name.
 func parseLink(m *syscall.NetlinkMessage) (index int, l sysLink, ok bool) {
 	if m.Header.Type != syscall.RTM_NEWLINK || len(m.Data) < syscall.SizeofIfInfomsg {
 		return 0, l, false
 	}
 	typ := binary.NativeEndian.Uint16(m.Data[2:4])
 	index = int(int32(binary.NativeEndian.Uint32(m.Data[4:8])))
-	wellFormed := routeAttrs(m.Data[syscall.SizeofIfInfomsg:], func(t uint16, v []byte) {
+	bad := routeAttrs(m.Data[syscall.SizeofIfInfomsg:], func(t uint16, v []byte) {
 		if t == syscall.IFLA_IFNAME {
 			name, _, _ := bytes.Cut(v, []byte{0})
 			l, ok = sysLink{string(name), encapsulatedLinkTypes[typ]}, true
 		}
 	})
-	return index, l, ok && wellFormed
-}
-
-// routeAttrs calls fn with the type and value of each route attribute in
-// b (struct rtattr: length, type, then the value, padded to 4 bytes). It
-// reports whether b was well formed (an attribute's length at least its
-// header and within b); fn has then seen every attribute.
-// It replaces syscall.ParseNetlinkRouteAttr, which panics on an attribute
-// whose padding runs past the end of the message (found by
-// FuzzParseSnapshot).
-func routeAttrs(b []byte, fn func(typ uint16, val []byte)) bool {
-	for len(b) >= syscall.SizeofRtAttr {
-		n := int(binary.NativeEndian.Uint16(b[0:2]))
-		if n < syscall.SizeofRtAttr || n > len(b) {
-			return false
-		}
-		fn(binary.NativeEndian.Uint16(b[2:4]), b[syscall.SizeofRtAttr:n])
-		b = b[min((n+syscall.RTA_ALIGNTO-1)&^(syscall.RTA_ALIGNTO-1), len(b)):]
-	}
-	return true // up to 3 bytes of padding may remain
+	return index, l, ok && bad < 0
 }
 
 // parseAddr reads an RTM_NEWADDR message: struct ifaddrmsg (family,
@@ -148,7 +115,7 @@ func parseAddr(m *syscall.NetlinkMessage, byIndex map[int]sysLink) (k sysKey, sr
 	index := int(binary.NativeEndian.Uint32(m.Data[4:8]))
 	var local, address netip.Addr
 	preferredZero := false
-	wellFormed := routeAttrs(m.Data[syscall.SizeofIfAddrmsg:], func(t uint16, v []byte) {
+	bad := routeAttrs(m.Data[syscall.SizeofIfAddrmsg:], func(t uint16, v []byte) {
 		switch t {
 		case syscall.IFA_ADDRESS:
 			address, _ = netip.AddrFromSlice(v)
@@ -165,7 +132,7 @@ func parseAddr(m *syscall.NetlinkMessage, byIndex map[int]sysLink) (k sysKey, sr
 			}
 		}
 	})
-	if !wellFormed {
+	if bad >= 0 {
 		return k, src, false
 	}
 	// For IPv4 point-to-point links IFA_ADDRESS is the peer and
