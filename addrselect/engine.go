@@ -90,28 +90,14 @@ func (s *Selector) orderRecs(dsts []Destination, recs []rec, perm []int32) {
 // packedKeyBits. keys has len(dsts) elements.
 func (s *Selector) orderPacked(dsts []Destination, keys []uint64, perm []int32) {
 	p := s.prof
-	var (
-		m srcMemo
-		a dattr
-		l natives
-	)
-	nv := s.nativesOf(dsts, &l)
+	var f filler
+	f.start(s, dsts)
 	for i := range dsts {
-		s.fillAttrs(&a, &dsts[i], &m, nv)
+		a := f.fill(s, &dsts[i])
 		// fillAttrs counts no rule 9 prefix for an unusable destination.
-		keys[i] = packRec(p.key(&a), a.v4, a.vals&p.r9.mask>>p.r9.shift, i)
+		keys[i] = packRec(p.key(a), a.v4, a.vals&p.r9.mask>>p.r9.shift, i)
 	}
 	sortPacked(keys, perm)
-}
-
-// nativesOf prepares in *l the NAT64 step's question for dsts (see
-// natives) and returns l, or nil when the Selector knows no NAT64 prefix.
-func (s *Selector) nativesOf(dsts []Destination, l *natives) *natives {
-	if !s.natOn {
-		return nil
-	}
-	*l = newNatives(dsts)
-	return l
 }
 
 // orderByKey is the consistent sort: by key, then rule 9 per family
@@ -119,20 +105,47 @@ func (s *Selector) nativesOf(dsts []Destination, l *natives) *natives {
 // has len(dsts) elements.
 func (s *Selector) orderByKey(dsts []Destination, recs []rec) {
 	p := s.prof
-	var (
-		m srcMemo
-		a dattr
-		l natives
-	)
-	nv := s.nativesOf(dsts, &l)
+	var f filler
+	f.start(s, dsts)
 	for i := range dsts {
-		s.fillAttrs(&a, &dsts[i], &m, nv)
-		recs[i] = rec{key: p.key(&a), r9: uint8(p.value(Dst9, &a)), v4: a.v4, idx: int32(i)}
+		a := f.fill(s, &dsts[i])
+		recs[i] = rec{key: p.key(a), r9: uint8(p.value(Dst9, a)), v4: a.v4, idx: int32(i)}
 	}
 	sortByKey(recs)
 	if len(p.tail) > 0 {
 		rule9Pass(recs)
 	}
+}
+
+// filler computes the attributes of one sort's destinations in turn,
+// with one source memo and, under NAT64, one view of the natively
+// reachable destinations.
+type filler struct {
+	m srcMemo
+	a dattr
+	l natives // when the Selector knows NAT64 prefixes
+}
+
+// start prepares f for sorting dsts under s.
+func (f *filler) start(s *Selector, dsts []Destination) {
+	if s.natOn {
+		f.l = newNatives(dsts)
+	}
+}
+
+// fill returns the attributes of d; they stay valid until the next call.
+func (f *filler) fill(s *Selector, d *Destination) *dattr {
+	s.fillAttrs(&f.a, d, &f.m, f.natives(s))
+	return &f.a
+}
+
+// natives returns f's view of the natively reachable destinations, or
+// nil when s knows no NAT64 prefix.
+func (f *filler) natives(s *Selector) *natives {
+	if s.natOn {
+		return &f.l
+	}
+	return nil
 }
 
 // orderByComparator runs a stack's comparison sort: by key, then by the
