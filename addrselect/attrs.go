@@ -40,7 +40,7 @@ type dattr struct {
 	hairpin     bool
 	// vals holds each rule's value (the attribute it reads, inverted
 	// when the rule prefers the smaller) at the rule's place in
-	// dstLayout: the profiles' keys are masks of this word (setVals).
+	// dstLayout: the profiles' keys are masks of this word (see pairVals).
 	vals uint64
 }
 
@@ -63,21 +63,28 @@ const (
 
 const numDattrFields = int(attrHairpin) + 1
 
-// setVals packs the attributes the rules read as numbers (true is 1),
-// each at its rule's place, once per destination. The places are slots'
-// layout as constants (slots_gen.go, generated from it).
-func (a *dattr) setVals() {
-	a.vals = (b2u(a.usable)<<atUsable |
+// pairVals and ownVals pack the attributes the rules read as numbers
+// (true is 1), each at its rule's place, for dattr.vals (before
+// invertedBits): slots' layout as constants (slots_gen.go, generated
+// from it). The two halves each inline.
+
+// pairVals places the attributes that relate D and Source(D).
+func (a *dattr) pairVals() uint64 {
+	return b2u(a.usable)<<atUsable |
 		b2u(a.scope == a.srcScope)<<atScopeMatch |
-		b2u(a.deprecated)<<atDeprecated |
-		uint64(a.homeRank)<<atHomeRank |
 		b2u(a.label == a.srcLabel)<<atLabelMatch |
+		uint64(a.r9)<<atRule9 |
+		b2u(a.hairpin)<<atHairpin
+}
+
+// ownVals places the attributes of D or of Source(D) alone.
+func (a *dattr) ownVals() uint64 {
+	return b2u(a.deprecated)<<atDeprecated |
+		uint64(a.homeRank)<<atHomeRank |
 		uint64(a.prec)<<atPrecedence |
 		b2u(a.encap)<<atEncapsulated |
 		uint64(a.scope)<<atScope |
-		uint64(a.hist)<<atHistory |
-		uint64(a.r9)<<atRule9 |
-		b2u(a.hairpin)<<atHairpin) ^ invertedBits
+		uint64(a.hist)<<atHistory
 }
 
 // srcMemo remembers the scope and label of the sources of one sort: its
@@ -168,7 +175,7 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) 
 		a.rtt = max(a.rtt, 0)
 		a.hist = uint32(histKey(a.rtt, a.hasRTT))
 	}
-	a.setVals()
+	a.vals = (a.pairVals() | a.ownVals()) ^ invertedBits
 }
 
 // fillNAT64 records in a what d stands for when it lies inside a known
@@ -248,15 +255,26 @@ func nativeV4(d *Destination) bool {
 // fillSourceFlags copies Source(D)'s flags into a (all false without a
 // source: valid is src.IsValid()) and ranks its Mobile IPv6 roles for rule 4.
 func (s *Selector) fillSourceFlags(a *dattr, src *Source, valid bool) {
-	a.deprecated, a.home, a.careOf = valid && src.Deprecated, valid && src.Home, valid && src.CareOf
-	a.temporary, a.encap = valid && src.Temporary, valid && src.Encapsulated
-	if s.prof.rule7AcrossInterfaces { // only glibc's rule 7 reads it; else it stays ""
-		a.iface = ""
-		if valid {
-			a.iface = src.Interface
-		}
+	if !valid {
+		src = &noSource
 	}
+	a.deprecated, a.home, a.careOf = src.Deprecated, src.Home, src.CareOf
+	a.temporary, a.encap = src.Temporary, src.Encapsulated
 	a.homeRank = homeRank(a.home, a.careOf)
+	if s.prof.stackQuirks {
+		s.fillGlibcFlags(a, src)
+	}
+}
+
+// noSource is the Source of a destination without one: no flags.
+var noSource Source
+
+// fillGlibcFlags applies glibc's view of Source(D): rule 7 reads its
+// interface, rule 4 the home flag alone.
+func (s *Selector) fillGlibcFlags(a *dattr, src *Source) {
+	if s.prof.rule7AcrossInterfaces { // else a.iface stays ""
+		a.iface = src.Interface
+	}
 	if s.prof.homeFlagOnly {
 		a.homeRank = uint8(b2u(a.home))
 	}

@@ -57,6 +57,8 @@ type profile struct {
 	// oneTable: policy attributes and scopes come from the Selector's
 	// table.
 	oneTable bool
+	// stackQuirks: rule7AcrossInterfaces or homeFlagOnly.
+	stackQuirks bool
 	// r9 is rule 9's slot, for the consistent sort's second step.
 	r9 slot
 	// The leading rules that are not pairwise form the key: dattr.vals
@@ -156,6 +158,7 @@ func (p *profile) compile() *profile {
 	}
 	p.pairwise, p.tail = 0, nil
 	p.oneTable = p.table == tableSelector && p.scopeV4 == scopeFromTable
+	p.stackQuirks = p.rule7AcrossInterfaces || p.homeFlagOnly
 	p.r9 = slotOf(Dst9)
 	for _, r := range p.rules {
 		switch dstRules[r].pairs {

@@ -2,7 +2,7 @@
 
 package addrselect
 
-// Where setVals puts each attribute's rule value in dattr.vals, and the
+// Where pairVals and ownVals put each attribute's rule value in dattr.vals, and the
 // bits of the rules that prefer the smaller value: slots as constants.
 const (
 	atUsable       = 56
