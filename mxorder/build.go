@@ -253,11 +253,13 @@ func (b *planBuilder) addHost(ctx context.Context, e *entry, tls hostTLS) error 
 	// in the order the resolver's address selection gives (RFC 6724
 	// section 6).
 	b.p.selector().SortDestinations(b.dsts)
-	start := len(b.cands)
+	start, end := len(b.cands), len(b.cands)+len(b.dsts)
+	b.cands = b.cands[:end] // init made room
+	hc := b.cands[start:end:end]
 	for i := range b.dsts {
-		b.cands = append(b.cands, Candidate{Addr: b.dsts[i].Addr, Source: b.dsts[i].Source, NAT64: b.translation(b.dsts[i].Addr)})
+		d, c := &b.dsts[i], &hc[i]
+		c.Addr, c.Source, c.NAT64 = d.Addr, d.Source, b.translation(d.Addr)
 	}
-	hc := b.cands[start:len(b.cands):len(b.cands)]
 	b.nativeFirst(hc)
 	if b.p.Prefer == IPv4 || b.p.Prefer == IPv6 {
 		preferFamily(hc, b.p.Prefer)
@@ -318,22 +320,22 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 			b.plan.skip(e, a, SkipFamily, noFamilyDetail(fam))
 			continue
 		}
-		b.dsts = append(b.dsts, addrselect.Destination{Addr: a})
-		d := &b.dsts[len(b.dsts)-1]
-		if b.p.Sources == nil {
-			continue
+		var src addrselect.Source
+		if b.p.Sources != nil {
+			var err error
+			// The Planner's Selector governs the source rules (a Host
+			// without a Selector of its own, a System asked for public
+			// sources).
+			if src, err = b.p.selector().FindSource(ctx, b.p.Sources, a); err != nil {
+				return fams, noRoute, &domainError{b.plan.Domain, fmt.Errorf("source address for %s (MX %s): %w", a, e.name, err)}
+			}
+			if !src.IsValid() { // no source: no route
+				noRoute = true
+				b.plan.skip(e, a, SkipNoRoute, "no source address")
+				continue
+			}
 		}
-		var err error
-		// The Planner's Selector governs the source rules (a Host without
-		// a Selector of its own, a System asked for public sources).
-		if d.Source, err = b.p.selector().FindSource(ctx, b.p.Sources, a); err != nil {
-			return fams, noRoute, &domainError{b.plan.Domain, fmt.Errorf("source address for %s (MX %s): %w", a, e.name, err)}
-		}
-		if !d.Source.Addr.IsValid() { // no source: no route
-			noRoute = true
-			b.plan.skip(e, a, SkipNoRoute, "no source address")
-			b.dsts = b.dsts[:len(b.dsts)-1]
-		}
+		b.dsts = append(b.dsts, addrselect.Destination{Addr: a, Source: src})
 	}
 	return fams, noRoute, nil
 }
@@ -386,15 +388,18 @@ func (b *planBuilder) skipHost(e *entry, fams Family, noRoute, failed bool) {
 // Build (its lookups, inserts and four allocations); this scan takes
 // about 6%.
 func (b *planBuilder) addAttempts(e *entry, hc []Candidate, tls hostTLS) {
-	for _, c := range hc {
+	for i := range hc {
+		c := &hc[i]
 		key := addrbits.From(c.Addr)
-		if i := slices.Index(b.listed, key); i >= 0 {
-			b.dups = append(b.dups, Skip{Host: e.name, Preference: e.pref, Addr: c.Addr, Reason: SkipDuplicate, Detail: "address already listed for " + b.attempts[i].Host})
+		if j := slices.Index(b.listed, key); j >= 0 {
+			b.dups = append(b.dups, Skip{Host: e.name, Preference: e.pref, Addr: c.Addr, Reason: SkipDuplicate, Detail: "address already listed for " + b.attempts[j].Host})
 			continue
 		}
 		b.listed = append(b.listed, key)
-		b.attempts = append(b.attempts, Attempt{Host: e.name, Preference: e.pref, Addr: c.Addr, Source: c.Source.Addr, NAT64: c.NAT64,
-			Reason: ReasonMXOrder, TLS: tls.req, TLSAuth: tls.auth, TLSDetail: tls.detail})
+		b.attempts = b.attempts[:len(b.attempts)+1]
+		a := &b.attempts[len(b.attempts)-1]
+		a.Host, a.Preference, a.Addr, a.Source, a.NAT64 = e.name, e.pref, c.Addr, c.Source.Addr, c.NAT64
+		a.Reason, a.TLS, a.TLSAuth, a.TLSDetail = ReasonMXOrder, tls.req, tls.auth, tls.detail
 	}
 }
 

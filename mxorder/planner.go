@@ -2,7 +2,6 @@ package mxorder
 
 import (
 	"hash/fnv"
-	"io"
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
@@ -224,7 +223,7 @@ func (p *Planner) newRNG(r *rng, domain string, attempt int) {
 		// FNV-1a of the domain as the second PCG word, so that one seed
 		// shuffles different domains differently.
 		h := fnv.New64a()
-		io.WriteString(h, domain)
+		h.Write([]byte(domain))
 		// Later delivery attempts shuffle differently, so that a retry
 		// can start at another MX host of equal preference; the first
 		// attempt keeps the shuffle of a plan without history.
