@@ -35,15 +35,9 @@ func (s Severity) String() string { return enumString(severityNames[:], uint8(s)
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
+// UnmarshalText is the inverse of MarshalText.
 func (s *Severity) UnmarshalText(b []byte) error {
-	v, err := parseEnum(severityNames[:], b, "severity")
-	if err != nil {
-		return err
-	}
-	*s = Severity(v)
-	return nil
+	return unmarshalEnum(s, severityNames[:], b, "severity")
 }
 
 // Code identifies the kind of an [AuditFinding]. Codes are stable strings.
@@ -326,7 +320,7 @@ func (r *Report) add(f AuditFinding) { r.Findings = append(r.Findings, f) }
 // among other records (when the planner skipped nothing).
 func (r *Report) nullMX(mx []*net.MX, strict bool) {
 	r.NullMX = true
-	if strict && countNull(mx) < countRecords(mx) {
+	if _, records, nulls := capRecords(&Plan{}, mx); strict && nulls < records {
 		r.add(AuditFinding{Code: CodeNullMXMixed, Severity: SeverityError, Preference: noPreference,
 			Message: "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means"})
 		return
@@ -505,27 +499,6 @@ func reach(hosts []AuditHost) []Reach {
 		out = append(out, rc)
 	}
 	return out
-}
-
-// countRecords returns the number of MX records (nil ones left out).
-func countRecords(mx []*net.MX) int {
-	n := 0
-	for _, m := range mx {
-		if m != nil {
-			n++
-		}
-	}
-	return n
-}
-
-func countNull(mx []*net.MX) int {
-	n := 0
-	for _, m := range mx {
-		if m != nil && isNullMX(m) {
-			n++
-		}
-	}
-	return n
 }
 
 type addrClass struct {

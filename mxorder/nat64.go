@@ -184,22 +184,12 @@ func (b *planBuilder) viaNAT64(e *entry, a netip.Addr) (try netip.Addr, fam Fami
 }
 
 // nativeFirst moves the native addresses of a host before those reached
-// through a translator, keeping the order within each group (a stable
-// partition in place, allocation-free like preferFamily). Native IPv6
-// avoids the translator's state and sends from the sender's own
-// address, which its SPF record and reverse DNS cover.
+// through a translator, keeping the order within each group: native IPv6
+// avoids the translator's state and sends from the sender's own address,
+// which its SPF record and reverse DNS cover.
 func (b *planBuilder) nativeFirst(c []Candidate) {
-	if len(b.nat.addrs) == 0 {
-		return
-	}
-	k := 0
-	for i := range c {
-		if c[i].NAT64.IsZero() {
-			x := c[i]
-			copy(c[k+1:i+1], c[k:i])
-			c[k] = x
-			k++
-		}
+	if len(b.nat.addrs) > 0 {
+		moveFirst(c, func(c *Candidate) bool { return c.NAT64.IsZero() })
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -255,16 +256,8 @@ func (r SkipReason) String() string { return enumString(skipNames[:], uint8(r), 
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (r SkipReason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
-func (r *SkipReason) UnmarshalText(b []byte) error {
-	v, err := parseEnum(skipNames[:], b, "skip")
-	if err != nil {
-		return err
-	}
-	*r = SkipReason(v)
-	return nil
-}
+// UnmarshalText is the inverse of MarshalText.
+func (r *SkipReason) UnmarshalText(b []byte) error { return unmarshalEnum(r, skipNames[:], b, "skip") }
 
 // enumString names v from names, or writes kind(v) for a value without
 // a name, so that every value has a text form.
@@ -275,22 +268,23 @@ func enumString(names []string, v uint8, kind string) string {
 	return kind + "(" + strconv.Itoa(int(v)) + ")"
 }
 
-// parseEnum is the inverse of enumString.
-func parseEnum(names []string, b []byte, kind string) (uint8, error) {
+// unmarshalEnum sets *dst to the value b names, the inverse of
+// enumString, leaving it unchanged on error.
+func unmarshalEnum[T ~uint8](dst *T, names []string, b []byte, kind string) error {
 	s := string(b)
-	for i, n := range names {
-		if n != "" && n == s {
-			return uint8(i), nil
-		}
+	if i := slices.Index(names, s); i >= 0 && s != "" {
+		*dst = T(i)
+		return nil
 	}
 	if num, ok := strings.CutPrefix(s, kind+"("); ok {
 		if num, ok := strings.CutSuffix(num, ")"); ok {
 			if v, err := strconv.ParseUint(num, 10, 8); err == nil {
-				return uint8(v), nil
+				*dst = T(v)
+				return nil
 			}
 		}
 	}
-	return 0, errors.New("mxorder: " + strconv.Quote(s) + " is not a " + kind + " name")
+	return errors.New("mxorder: " + strconv.Quote(s) + " is not a " + kind + " name")
 }
 
 // LookupError records a failed DNS lookup.

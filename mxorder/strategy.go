@@ -44,21 +44,9 @@ func (c FailureClass) String() string { return enumString(failureNames[:], uint8
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (c FailureClass) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
+// UnmarshalText is the inverse of MarshalText.
 func (c *FailureClass) UnmarshalText(b []byte) error {
 	return unmarshalEnum(c, failureNames[:], b, "failure")
-}
-
-// unmarshalEnum sets *dst to the value named by b in names (see
-// parseEnum), leaving it unchanged on error.
-func unmarshalEnum[T ~uint8](dst *T, names []string, b []byte, kind string) error {
-	v, err := parseEnum(names, b, kind)
-	if err != nil {
-		return err
-	}
-	*dst = T(v)
-	return nil
 }
 
 // switches reports whether a failure of this class makes
@@ -144,8 +132,7 @@ func (r AttemptReason) String() string { return enumString(reasonNames[:], uint8
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (r AttemptReason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
+// UnmarshalText is the inverse of MarshalText.
 func (r *AttemptReason) UnmarshalText(b []byte) error {
 	return unmarshalEnum(r, reasonNames[:], b, "reason")
 }

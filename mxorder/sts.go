@@ -36,11 +36,8 @@ func (m STSMode) String() string { return enumString(stsModeNames[:], uint8(m), 
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (m STSMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
-func (m *STSMode) UnmarshalText(b []byte) error {
-	return unmarshalEnum(m, stsModeNames[:], b, "mode")
-}
+// UnmarshalText is the inverse of MarshalText.
+func (m *STSMode) UnmarshalText(b []byte) error { return unmarshalEnum(m, stsModeNames[:], b, "mode") }
 
 // Bounds of the MTA-STS formats.
 const (

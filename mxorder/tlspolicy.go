@@ -67,11 +67,8 @@ func (s TLSAStatus) String() string { return enumString(tlsaNames[:], uint8(s), 
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (s TLSAStatus) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
-func (s *TLSAStatus) UnmarshalText(b []byte) error {
-	return unmarshalEnum(s, tlsaNames[:], b, "tlsa")
-}
+// UnmarshalText is the inverse of MarshalText.
+func (s *TLSAStatus) UnmarshalText(b []byte) error { return unmarshalEnum(s, tlsaNames[:], b, "tlsa") }
 
 // DANEStatus is the caller's DNSSEC view of a domain (RFC 7672): whether
 // its MX RRset validated as secure and the TLSA status of each MX host.
@@ -123,8 +120,7 @@ func (r TLSRequirement) String() string { return enumString(tlsReqNames[:], uint
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (r TLSRequirement) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
+// UnmarshalText is the inverse of MarshalText.
 func (r *TLSRequirement) UnmarshalText(b []byte) error {
 	return unmarshalEnum(r, tlsReqNames[:], b, "tls")
 }
@@ -149,11 +145,8 @@ func (a TLSAuth) String() string { return enumString(tlsAuthNames[:], uint8(a), 
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (a TLSAuth) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
-func (a *TLSAuth) UnmarshalText(b []byte) error {
-	return unmarshalEnum(a, tlsAuthNames[:], b, "auth")
-}
+// UnmarshalText is the inverse of MarshalText.
+func (a *TLSAuth) UnmarshalText(b []byte) error { return unmarshalEnum(a, tlsAuthNames[:], b, "auth") }
 
 // hostTLS is the TLS decision for one MX host.
 type hostTLS struct {
