@@ -189,24 +189,19 @@ func (p *Planner) dropSelf(plan *Plan, entries []entry) ([]entry, error) {
 // planBuilder holds what build gathers while it adds the hosts one by
 // one.
 type planBuilder struct {
-	p        *Planner
-	plan     *Plan
-	senders  Family
-	maxAddrs int
-	// temporary reports a failed address lookup in a family the sender
-	// can use.
-	temporary bool
-	// cands holds the usable addresses of all hosts; each host's Addrs
-	// is a slice of it. dsts is the scratch in which one host's
-	// addresses are sorted.
+	p         *Planner
+	plan      *Plan
+	senders   Family
+	maxAddrs  int
+	temporary bool // an address lookup failed in a family the sender can use
+	// cands holds the usable addresses of all hosts (each host's Addrs is
+	// a slice of it); dsts is the scratch where one host's are sorted.
 	cands    []Candidate
 	dsts     []addrselect.Destination
 	attempts []Attempt
-	// listed holds the address of each attempt, in the 128-bit form
-	// (addresses are unmapped, so IPv4 and IPv6 keys differ).
-	listed []addrbits.U128
-	// dups are the addresses left out as already listed for a better
-	// host, in attempt order; they follow the hosts' own skips.
+	listed   []addrbits.U128 // the address of each attempt (unmapped)
+	// dups are the addresses already listed for a better host, in
+	// attempt order; they follow the hosts' own skips.
 	dups []Skip
 	nat  nat64State
 	// st is the delivery state; stsUnlisted and tlsaFailed name the
@@ -254,15 +249,15 @@ func (b *planBuilder) addHost(ctx context.Context, e *entry, tls hostTLS) error 
 	// section 6).
 	b.p.selector().SortDestinations(b.dsts)
 	start, end := len(b.cands), len(b.cands)+len(b.dsts)
-	b.cands = b.cands[:end] // init made room
+	b.cands = slices.Grow(b.cands, len(b.dsts))[:end] // init made room
 	hc := b.cands[start:end:end]
 	for i := range b.dsts {
 		d, c := &b.dsts[i], &hc[i]
 		c.Addr, c.Source, c.NAT64 = d.Addr, d.Source, b.translation(d.Addr)
 	}
 	b.nativeFirst(hc)
-	if b.p.Prefer == IPv4 || b.p.Prefer == IPv6 {
-		preferFamily(hc, b.p.Prefer)
+	if f := b.p.Prefer; f == IPv4 || f == IPv6 {
+		moveFirst(hc, func(c *Candidate) bool { return FamilyOf(c.Addr) == f })
 	}
 	b.addAttempts(e, hc, tls)
 	b.plan.Hosts = append(b.plan.Hosts, MXHost{Name: e.name, Preference: e.pref, Addrs: hc, Families: fams})
@@ -378,15 +373,9 @@ func (b *planBuilder) skipHost(e *entry, fams Family, noRoute, failed bool) {
 }
 
 // addAttempts appends the candidates of the host of e to the attempts,
-// leaving out (and reporting) addresses listed for a better host.
-//
-// The search is linear in the attempts so far: at most MaxMX x
-// MaxHostAddrs addresses (512 by default, about 130,000 comparisons of
-// two words in the worst case, well under a DNS round trip). A map from
-// address to first host, measured in BenchmarkBuild/static-sources
-// (10 MX x 4 addresses, go1.26, amd64, CPU profile), took about 20% of
-// Build (its lookups, inserts and four allocations); this scan takes
-// about 6%.
+// leaving out (and reporting) addresses listed for a better host. The
+// search is linear: at most MaxMX x MaxHostAddrs addresses (512 by
+// default), and a map measured 20% of BenchmarkBuild against 6% for it.
 func (b *planBuilder) addAttempts(e *entry, hc []Candidate, tls hostTLS) {
 	for i := range hc {
 		c := &hc[i]
@@ -396,7 +385,7 @@ func (b *planBuilder) addAttempts(e *entry, hc []Candidate, tls hostTLS) {
 			continue
 		}
 		b.listed = append(b.listed, key)
-		b.attempts = b.attempts[:len(b.attempts)+1]
+		b.attempts = append(b.attempts, Attempt{}) // filled in place
 		a := &b.attempts[len(b.attempts)-1]
 		a.Host, a.Preference, a.Addr, a.Source, a.NAT64 = e.name, e.pref, c.Addr, c.Source.Addr, c.NAT64
 		a.Reason, a.TLS, a.TLSAuth, a.TLSDetail = ReasonMXOrder, tls.req, tls.auth, tls.detail
@@ -407,20 +396,12 @@ func (b *planBuilder) addAttempts(e *entry, hc []Candidate, tls hostTLS) {
 func (b *planBuilder) noHostError(hosts int) error {
 	plan := b.plan
 	if plan.Implicit && plan.DomainFamilies == 0 && !b.temporary && len(plan.LookupErrors) == 0 {
-		// No MX and no address records: nothing to deliver to, and
-		// no implicit MX either. Through *net.Resolver this is
-		// indistinguishable from NXDOMAIN (see the package
-		// documentation).
+		// No MX and no address records: no implicit MX either, and
+		// through *net.Resolver indistinguishable from NXDOMAIN.
 		plan.Implicit = false
 		return &domainError{plan.Domain, ErrNoSuchDomain}
 	}
-	return &UnreachableError{
-		Domain:         plan.Domain,
-		DomainFamilies: plan.DomainFamilies,
-		SenderFamilies: b.senders,
-		Hosts:          hosts,
-		Temporary:      b.temporary,
-	}
+	return &UnreachableError{Domain: plan.Domain, DomainFamilies: plan.DomainFamilies, SenderFamilies: b.senders, Hosts: hosts, Temporary: b.temporary}
 }
 
 // limitAttempts applies MaxAddresses to the attempts, balanced across
@@ -466,15 +447,12 @@ func (p *Planner) quotas(out []Attempt, limit int) (q4, q6 int) {
 	if !p.Balance || n4 == 0 || n6 == 0 {
 		return limit, limit
 	}
-	first, second := &q4, &q6
-	nFirst, nSecond := n4, n6
-	if !out[0].Addr.Is4() {
-		first, second = &q6, &q4
-		nFirst, nSecond = n6, n4
+	if out[0].Addr.Is4() {
+		q4 = min(n4, limit-min(n6, limit/2))
+		return q4, min(n6, limit-q4)
 	}
-	*first = min(nFirst, limit-min(nSecond, limit/2))
-	*second = min(nSecond, limit-*first)
-	return q4, q6
+	q6 = min(n6, limit-min(n4, limit/2))
+	return min(n4, limit-q6), q6
 }
 
 // families returns the IP versions the sender can use: Planner.Families,
@@ -490,12 +468,15 @@ func (p *Planner) families(ctx context.Context, entries []entry) (Family, error)
 	if p.Sources == nil {
 		return DualStack, nil
 	}
-	// A probe of a global address in each family; a host routed only to
-	// some prefixes (no default route) fails the probe for that family,
-	// so any input address with a source shows the family is there.
-	// Addresses of a family found missing are skipped for family without
-	// asking Sources again.
-	probed := p.probedFamilies(ctx)
+	// A global address probes each family; a host routed only to some
+	// prefixes fails the probe, so any input address with a source shows
+	// the family is there.
+	var probed Family
+	for _, a := range [...]netip.Addr{probe4, probe6} {
+		if s, err := p.Sources.Source(ctx, a); err == nil && s.IsValid() {
+			probed |= FamilyOf(a)
+		}
+	}
 	maxAddrs := p.maxHostAddrs()
 	for ei := 0; ei < len(entries) && probed != DualStack; ei++ {
 		ha := &entries[ei].ha
@@ -553,28 +534,9 @@ func (p *Planner) findSelf(entries []entry) (int, error) {
 	return -1, nil
 }
 
-// probedFamilies asks Sources about a global destination in each family.
-func (p *Planner) probedFamilies(ctx context.Context) Family {
-	var f Family
-	if s, err := p.Sources.Source(ctx, probe4); err == nil && s.IsValid() {
-		f |= IPv4
-	}
-	if s, err := p.Sources.Source(ctx, probe6); err == nil && s.IsValid() {
-		f |= IPv6
-	}
-	return f
-}
-
-// preferFamily moves the addresses of family f first, keeping the order
-// within each family.
-func preferFamily(c []Candidate, f Family) {
-	moveFirst(c, func(c *Candidate) bool { return FamilyOf(c.Addr) == f })
-}
-
 // moveFirst moves the elements for which in reports true first, keeping
-// the order on both sides (a stable partition in place). Insertion
-// style: n is small (bounded by MaxHostAddrs) and this allocates
-// nothing.
+// the order on both sides: a stable partition in place, without
+// allocation.
 func moveFirst[T any](s []T, in func(*T) bool) {
 	k := 0
 	for i := range s {
