@@ -84,15 +84,13 @@ const (
 // AuditFinding is one result of an audit ([Planner.Audit], [Check],
 // [Planner.CheckBounce]).
 type AuditFinding struct {
-	Code       Code       `json:"code"`           // what kind of finding
-	Severity   Severity   `json:"severity"`       // how bad
-	Host       string     `json:"host,omitempty"` // the MX host concerned, if any
-	Preference int        `json:"preference"`     // -1 when not about one MX record
-	Addr       netip.Addr `json:"addr,omitzero"`  // the address concerned, if any
-	// Clients are the sender families the finding concerns (0: all).
-	Clients Family `json:"clients,omitempty"`
-	// Message explains the finding for people, with the RFC it relies on.
-	Message string `json:"message"`
+	Code       Code       `json:"code"`              // what kind of finding
+	Severity   Severity   `json:"severity"`          // how bad
+	Host       string     `json:"host,omitempty"`    // the MX host concerned, if any
+	Preference int        `json:"preference"`        // -1 when not about one MX record
+	Addr       netip.Addr `json:"addr,omitzero"`     // the address concerned, if any
+	Clients    Family     `json:"clients,omitempty"` // the sender families concerned (0: all)
+	Message    string     `json:"message"`           // for people, with the RFC it relies on
 }
 
 // String returns "severity code: message".
@@ -107,33 +105,26 @@ type Report struct {
 	NullMX   bool   `json:"null_mx,omitempty"`     // the domain publishes a null MX (RFC 7505)
 	// Hosts are the MX hosts in preference order (equal preferences in
 	// record order, not shuffled).
-	Hosts []AuditHost `json:"hosts"`
-	// Reach says, for IPv4-only, IPv6-only and dual-stack senders, which
-	// hosts they can reach.
-	Reach []Reach `json:"reach"`
-	// Findings are the problems and facts found, never nil.
-	Findings []AuditFinding `json:"findings"`
-	// STS is the MTA-STS policy checked by [Report.CheckSTS], if any.
-	STS *STSPolicy `json:"mta_sts,omitempty"`
+	Hosts    []AuditHost    `json:"hosts"`
+	Reach    []Reach        `json:"reach"`             // for IPv4-only, IPv6-only and dual-stack senders
+	Findings []AuditFinding `json:"findings"`          // the problems and facts found, never nil
+	STS      *STSPolicy     `json:"mta_sts,omitempty"` // the policy checked by [Report.CheckSTS], if any
 }
 
 // AuditHost is an MX host as the audit saw it.
 type AuditHost struct {
-	Name       string       `json:"name"`       // canonical host name
-	Preference uint16       `json:"preference"` // MX preference
-	Addrs      []netip.Addr `json:"addrs"`      // its addresses, duplicates removed
-	Families   Family       `json:"families"`   // the families of Addrs
-	// CNAME is the canonical name when the exchange is an alias.
-	CNAME string `json:"cname,omitempty"`
+	Name       string       `json:"name"`            // canonical host name
+	Preference uint16       `json:"preference"`      // MX preference
+	Addrs      []netip.Addr `json:"addrs"`           // its addresses, duplicates removed
+	Families   Family       `json:"families"`        // the families of Addrs
+	CNAME      string       `json:"cname,omitempty"` // the canonical name when the exchange is an alias
 }
 
 // Reach is what senders of one family reach.
 type Reach struct {
-	Sender Family `json:"sender"` // the sender's families
-	// Hosts are the reachable MX hosts, in preference order.
-	Hosts []string `json:"hosts"`
-	// Best is the best (lowest) reachable preference, -1 if none.
-	Best int `json:"best"`
+	Sender Family   `json:"sender"` // the sender's families
+	Hosts  []string `json:"hosts"`  // the reachable MX hosts, in preference order
+	Best   int      `json:"best"`   // the best (lowest) reachable preference, -1 if none
 }
 
 // Has reports whether r has a finding with code c.
@@ -150,14 +141,12 @@ func Check(domain string, mx []*net.MX, addrs map[string]HostAddrs) (*Report, er
 	return p.check(domain, mx, addrs, nil)
 }
 
-// Audit looks up domain (MX, then A and AAAA of each exchange, and, when
-// the Resolver is a [CNAMEResolver], whether each exchange is an alias)
-// and reports the findings an operator of mixed-stack mail needs. DNS
-// failures become findings. The error is non-nil for an invalid domain
-// or a failed MX lookup (other than "not found"), with a nil report, and
-// when ctx ends before the lookups answer: the report then comes with
-// the error, the lookups that did not answer listed as failed (timed
-// out).
+// Audit looks up domain (MX, then A and AAAA of each exchange, and
+// aliases with a [CNAMEResolver]) and reports the findings an operator
+// of mixed-stack mail needs; DNS failures become findings. An invalid
+// domain or a failed MX lookup (not "not found") is an error without a
+// report; when ctx ends first, the report comes with ctx's error and the
+// unanswered lookups listed as timed out.
 func (p *Planner) Audit(ctx context.Context, domain string) (*Report, error) {
 	p, nat64Err, err := p.discoverNAT64(ctx)
 	if err != nil {
@@ -187,10 +176,8 @@ func (p *Planner) Audit(ctx context.Context, domain string) (*Report, error) {
 
 // CheckSTS adds to r the findings about the domain's MTA-STS policy pol
 // (RFC 8461) against its MX hosts: hosts no mx pattern matches (section
-// 4.1; under enforce senders skip them), patterns that match no host,
-// and a policy that permits no MX host at all (under enforce, mail to
-// the domain is deferred until the policy changes). A policy in mode
-// none is recorded without findings.
+// 4.1), patterns that match no host, and a policy that permits no MX
+// host. A policy in mode none is recorded without findings.
 func (r *Report) CheckSTS(pol *STSPolicy) {
 	r.STS = pol
 	if pol.Mode == STSModeNone || r.NullMX {
@@ -252,9 +239,8 @@ func (p *Planner) gather(ctx context.Context, domain string) (domainData, error)
 	return dd, nil
 }
 
-// lookupCNAMEs finds which names are aliases, Concurrency at a time. A
-// failed lookup counts as "not an alias": the address lookups report
-// DNS failures.
+// lookupCNAMEs finds which names are aliases, Concurrency at a time; a
+// failed lookup counts as "not an alias".
 func (p *Planner) lookupCNAMEs(ctx context.Context, cr CNAMEResolver, names []string) map[string]string {
 	out := make(map[string]string)
 	var mu sync.Mutex
@@ -315,6 +301,18 @@ func (p *Planner) check(domain string, mx []*net.MX, addrs map[string]HostAddrs,
 
 func (r *Report) add(f AuditFinding) { r.Findings = append(r.Findings, f) }
 
+// families returns the families of all the MX hosts' addresses.
+func (r *Report) families() Family {
+	var f Family
+	for _, h := range r.Hosts {
+		f |= h.Families
+	}
+	return f
+}
+
+// nullMXMixed explains [CodeNullMXMixed].
+const nullMXMixed = "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means"
+
 // nullMX records the finding of a domain whose MX set entries found to
 // be a null MX: a lone "." (RFC 7505), or, under [NullMXFail], a "."
 // among other records (when the planner skipped nothing).
@@ -322,7 +320,7 @@ func (r *Report) nullMX(mx []*net.MX, strict bool) {
 	r.NullMX = true
 	if _, records, nulls := capRecords(&Plan{}, mx); strict && nulls < records {
 		r.add(AuditFinding{Code: CodeNullMXMixed, Severity: SeverityError, Preference: noPreference,
-			Message: "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means"})
+			Message: nullMXMixed})
 		return
 	}
 	r.add(AuditFinding{Code: CodeNullMX, Severity: SeverityInfo, Preference: noPreference,
@@ -337,7 +335,7 @@ func (p *Planner) recordFindings(r *Report, plan *Plan) {
 		switch s.Reason {
 		case SkipNullMX:
 			r.add(AuditFinding{Code: CodeNullMXMixed, Severity: SeverityError, Preference: int(s.Preference),
-				Message: "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means (this planner ignores the \".\")"})
+				Message: nullMXMixed + " (this planner ignores the \".\")"})
 		case SkipInvalidName:
 			r.add(AuditFinding{Code: CodeInvalidExchange, Severity: SeverityError, Host: s.Host, Preference: int(s.Preference),
 				Message: "MX exchange " + strconv.Quote(s.Host) + " is invalid (" + s.Detail + "): an MX must name a host (RFC 5321 section 5.1)"})
@@ -570,52 +568,36 @@ func (b *BounceReport) OK() bool {
 }
 
 // CheckBounce asks whether a delivery status notification can get back
-// to the sender: a relay with the families relay accepts mail from
-// senderDomain for recipientDomain. It checks that the relay reaches the
-// recipient domain's MX, that a bounce the relay itself generates (for
-// example after the recipient's MX rejects the recipient) reaches the
-// sender domain's MX, and that each MX host of the recipient domain, which
-// may hold the message when it finally fails, shares a family with the
-// sender domain's MX. A host's own families are taken to be the families
-// of its addresses. Both domains are resolved with the Planner's Resolver.
-//
-// The Planner describes the relay's network: with NAT64 prefixes
-// ([Planner.NAT64], configured or discovered) an IPv6 relay reaches
-// IPv4-only MX hosts through the translator, and so does a recipient MX
-// host that is the local host (LocalNames, LocalAddrs); a path through
-// the translator is reported as [CodeNAT64Sender].
+// to the sender when a relay with the families relay accepts mail from
+// senderDomain for recipientDomain: whether the relay reaches the
+// recipient domain's MX, a bounce the relay generates reaches the sender
+// domain's MX, and each recipient MX host (which may hold the message
+// when it fails) shares a family with the sender domain's MX; a host's
+// families are those of its addresses. The Planner describes the relay's
+// network: with NAT64 prefixes an IPv6 relay, and a recipient MX host
+// that is the local host, reach IPv4-only MX hosts through the
+// translator, reported as [CodeNAT64Sender].
 func (p *Planner) CheckBounce(ctx context.Context, relay Family, recipientDomain, senderDomain string) (*BounceReport, error) {
 	p, nat64Err, err := p.discoverNAT64(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rd, err := p.gather(ctx, recipientDomain)
-	if err != nil {
-		return nil, fmt.Errorf("mxorder: recipient domain of the bounce check: %w", err)
-	}
-	sd, err := p.gather(ctx, senderDomain)
-	if err != nil {
-		return nil, fmt.Errorf("mxorder: sender domain of the bounce check: %w", err)
+	var reports [2]*Report // the recipient's and the sender's domain
+	for i, d := range [2]string{recipientDomain, senderDomain} {
+		dd, err := p.gather(ctx, d)
+		if err != nil {
+			return nil, fmt.Errorf("mxorder: %s domain of the bounce check: %w", [2]string{"recipient", "sender"}[i], err)
+		}
+		if reports[i], err = p.check(dd.domain, dd.mx, dd.addrs, nil); err != nil {
+			return nil, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("mxorder: bounce check: %w", err)
 	}
-	rr, err := p.check(rd.domain, rd.mx, rd.addrs, nil)
-	if err != nil {
-		return nil, err
-	}
-	sr, err := p.check(sd.domain, sd.mx, sd.addrs, nil)
-	if err != nil {
-		return nil, err
-	}
+	rr, sr := reports[0], reports[1]
 	b := &BounceReport{Relay: relay, Recipient: rr.Domain, Sender: sr.Domain, Findings: []AuditFinding{},
-		RecipientNullMX: rr.NullMX, SenderNullMX: sr.NullMX}
-	for _, h := range rr.Hosts {
-		b.RecipientFamilies |= h.Families
-	}
-	for _, h := range sr.Hosts {
-		b.SenderFamilies |= h.Families
-	}
+		RecipientNullMX: rr.NullMX, SenderNullMX: sr.NullMX, RecipientFamilies: rr.families(), SenderFamilies: sr.families()}
 	switch {
 	case sr.NullMX:
 		b.add(AuditFinding{Code: CodeNullMX, Severity: SeverityWarning, Preference: noPreference,
