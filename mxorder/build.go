@@ -16,16 +16,13 @@ import (
 // HostAddrs is what the address lookups found for one host, the input of
 // [Planner.Build] for that host.
 type HostAddrs struct {
-	// Addrs are the A and AAAA answers, in the order the resolver
-	// returned them.
-	Addrs []netip.Addr
-	// Err4 and Err6 are the errors of the A ("ip4") and AAAA ("ip6")
-	// lookups. A *net.DNSError with IsNotFound means the family has no
-	// records (an answer, not a failure); any other error is a failed
-	// lookup.
+	Addrs []netip.Addr // the A and AAAA answers, in the resolver's order
+	// Err4 and Err6 are the errors of the A and AAAA lookups; a
+	// *net.DNSError with IsNotFound is an answer (no records), not a
+	// failure.
 	Err4, Err6 error
-	// Dropped counts addresses the caller already left out of Addrs to
-	// bound memory; Build adds them to Truncated.HostAddrs.
+	// Dropped counts addresses the caller already left out of Addrs;
+	// Build adds them to Truncated.HostAddrs.
 	Dropped int
 }
 
@@ -45,27 +42,23 @@ type entry struct {
 
 // Build is the pure core of the planner: it makes the plan for domain
 // from its MX records and the addresses of each exchange, without DNS.
-// addrs is keyed by exchange name in canonical form ([NormalizeName]) or
-// exactly as written in the MX record; for an implicit MX (mx empty) the
-// key is the domain. A host missing from addrs has no addresses. ctx is
-// passed to the Planner's Sources.
-//
-// On error the plan, when not nil, describes what was found: it is
-// returned with [ErrNullMX], [ErrNoSuchDomain], [ErrNoPrimaryRelay] and
-// [*UnreachableError], and is nil for an invalid domain name.
+// addrs is keyed by exchange name, canonical ([NormalizeName]) or as in
+// the MX record, or by the domain for an implicit MX (mx empty); a host
+// missing from it has no addresses. ctx is passed to the Sources. With
+// [ErrNullMX], [ErrNoSuchDomain], [ErrNoPrimaryRelay] and
+// [*UnreachableError] the plan describes what was found; it is nil for
+// an invalid domain name.
 func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs map[string]HostAddrs) (*Plan, error) {
 	return p.BuildWith(ctx, domain, mx, addrs, nil)
 }
 
 // BuildWith is [Planner.Build] for a delivery with a history and a TLS
-// policy: st (nil: none) says what happened on earlier attempts, the
-// domain's MTA-STS policy and its DANE status. The plan says per
-// attempt why it is where it is and what TLS it requires. Besides
-// Build's errors it returns [*PolicyError] when the TLS policy leaves no
-// MX host and [ErrFamilyDeferred] when the attempt number's families
-// leave no address, both temporary. For a given Seed (Seeded) and st the
-// plan is the same every time. BuildWith does not fetch MTA-STS
-// policies: [Planner.PlanWith] does.
+// policy (st, nil for none; BuildWith fetches no MTA-STS policy). The
+// plan says per attempt why it is where it is and what TLS it requires.
+// Besides Build's errors it returns [*PolicyError] when the TLS policy
+// leaves no MX host and [ErrFamilyDeferred] when the attempt number's
+// families leave no address, both temporary. With Seeded, the same st
+// gives the same plan.
 func (p *Planner) BuildWith(ctx context.Context, domain string, mx []*net.MX, addrs map[string]HostAddrs, st *DeliveryState) (*Plan, error) {
 	d, reason := normalize(domain)
 	if reason != "" {
@@ -83,10 +76,9 @@ func (p *Planner) BuildWith(ctx context.Context, domain string, mx []*net.MX, ad
 }
 
 // build makes the plan from the entries (sorted by preference, with
-// their addresses) in steps: shuffle equal preferences, drop the local
-// host and the MX hosts not better than it, find the sender's families,
-// add each host with its usable addresses, cut the attempts to the
-// limit.
+// their addresses): shuffle equal preferences, drop the local host and
+// the MX hosts not better than it, find the sender's families, add each
+// host with its usable addresses, apply the strategies and limits.
 func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry, st *DeliveryState) (*Plan, error) {
 	if err := p.checkNAT64(); err != nil {
 		return nil, err
@@ -145,8 +137,8 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry, st *De
 var noState DeliveryState
 
 // nullMXPlan completes the plan of a domain whose MX records failed
-// with err: for a null MX (RFC 7505) the plan says so and names the
-// sender's families, which a null MX does not change. It returns err.
+// with err, which it returns: for a null MX (RFC 7505) the plan says so
+// and names the sender's families.
 func (p *Planner) nullMXPlan(ctx context.Context, plan *Plan, err error) error {
 	if errors.Is(err, ErrNullMX) {
 		plan.NullMX = true
@@ -157,10 +149,9 @@ func (p *Planner) nullMXPlan(ctx context.Context, plan *Plan, err error) error {
 	return err
 }
 
-// dropSelf applies RFC 5321 section 5.1 and RFC 3974 section 3 step 2:
-// if the local host is an MX, it and every MX with a preference at or
-// above its own are dropped (and reported). No MX left is
-// [ErrNoPrimaryRelay]; an invalid local name is a [*NameError].
+// dropSelf drops (and reports) the local host and every MX at or above
+// its preference (RFC 5321 section 5.1, RFC 3974 section 3 step 2); no
+// MX left is [ErrNoPrimaryRelay], an invalid local name a [*NameError].
 func (p *Planner) dropSelf(plan *Plan, entries []entry) ([]entry, error) {
 	self, err := p.findSelf(entries)
 	if err != nil || self < 0 {
@@ -211,8 +202,8 @@ type planBuilder struct {
 	tlsaFailed  []string
 }
 
-// init sizes every slice and map for all the addresses of the entries,
-// so that the number of allocations does not grow with the input.
+// init sizes every slice for all the addresses of the entries, so that
+// the number of allocations does not grow with the input.
 func (b *planBuilder) init(p *Planner, plan *Plan, entries []entry) {
 	maxAddrs := p.maxHostAddrs()
 	total, widest := 0, 0
@@ -288,9 +279,9 @@ func (b *planBuilder) limitAddrs(e *entry) []netip.Addr {
 	return in[:min(len(in), b.maxAddrs)]
 }
 
-// usable fills b.dsts with the addresses of in the sender can use, each
-// once, with their sources, and reports the others. It returns the
-// families of all the addresses and whether one had no route.
+// usable fills b.dsts with the addresses of in the sender can use, once
+// each, with their sources, and reports the others; it returns the
+// families of all and whether one had no route.
 func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Family, bool, error) {
 	var fams Family
 	noRoute := false
@@ -335,9 +326,8 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 	return fams, noRoute, nil
 }
 
-// quotedZone returns the zone of a quoted, cut to 64 bytes: a zone is
-// local text (RFC 4007 section 11) that a broken Resolver may fill with
-// anything.
+// quotedZone returns the zone of a quoted, cut to 64 bytes (a zone is
+// local text, RFC 4007 section 11, that a broken Resolver may fill).
 func quotedZone(a netip.Addr) string {
 	z := a.Zone()
 	if len(z) > 64 {
@@ -347,8 +337,7 @@ func quotedZone(a netip.Addr) string {
 }
 
 // inHost reports whether a is among the usable addresses of the current
-// host already (a repeat, dropped silently). The search is linear,
-// bounded by MaxHostAddrs.
+// host already (a repeat, dropped silently).
 func (b *planBuilder) inHost(a netip.Addr) bool {
 	for i := range b.dsts {
 		if b.dsts[i].Addr == a {
@@ -432,10 +421,9 @@ func (p *Planner) limitAttempts(plan *Plan, out []Attempt) []Attempt {
 }
 
 // quotas returns how many IPv4 and IPv6 attempts limitAttempts keeps.
-// Without Balance (or with one family only) the limit alone applies.
-// With it, the family of the first attempt gets the larger half of the
-// budget, unless the other family has fewer addresses than its half;
-// each family leaves what it cannot use to the other.
+// With Balance and both families, the family of the first attempt gets
+// the larger half of the budget; each leaves what it cannot use to the
+// other.
 func (p *Planner) quotas(out []Attempt, limit int) (q4, q6 int) {
 	n4 := 0
 	for _, a := range out {
@@ -456,8 +444,7 @@ func (p *Planner) quotas(out []Attempt, limit int) (q4, q6 int) {
 }
 
 // families returns the IP versions the sender can use: Planner.Families,
-// narrowed to those Sources has a route for when Sources is set and
-// Families is not.
+// or those Sources has a route for.
 func (p *Planner) families(ctx context.Context, entries []entry) (Family, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
