@@ -258,23 +258,15 @@ func unmarshalEnum[T ~uint8](dst *T, names []string, b []byte, kind string) erro
 
 // LookupError records a failed DNS lookup.
 type LookupError struct {
-	// Host is the name looked up (canonical, no trailing dot).
-	Host string `json:"host"`
-	// Network is "mx", "ip4" (A) or "ip6" (AAAA).
-	Network string `json:"network"`
-	// Temporary reports a failure worth retrying (SERVFAIL, timeout).
-	Temporary bool `json:"temporary,omitempty"`
-	// Timeout reports that the lookup timed out.
-	Timeout bool `json:"timeout,omitempty"`
-	// Message is Err's text, kept for JSON.
-	Message string `json:"message"`
-	// Err is the resolver's error.
-	Err error `json:"-"`
+	Host      string `json:"host"`                // the name looked up (canonical, no trailing dot)
+	Network   string `json:"network"`             // "mx", "ip4" (A), "ip6" (AAAA) or "mta-sts"
+	Temporary bool   `json:"temporary,omitempty"` // worth retrying (SERVFAIL, timeout)
+	Timeout   bool   `json:"timeout,omitempty"`   // the lookup timed out
+	Message   string `json:"message"`             // Err's text, kept for JSON
+	Err       error  `json:"-"`                   // the resolver's error
 }
 
-// candidateJSON is the JSON form of a [Candidate]: the source address
-// under "source" and its other properties beside it, each left out when
-// zero.
+// candidateJSON is the JSON form of a [Candidate], zero fields left out.
 type candidateJSON struct {
 	Addr         netip.Addr  `json:"addr"`
 	Source       netip.Addr  `json:"source,omitzero"`
@@ -314,8 +306,8 @@ func (c *Candidate) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// String describes the plan for people, one line per attempt, skipped
-// item and failed lookup:
+// String describes the plan for people, one line per attempt, skip and
+// failed lookup:
 //
 //	example.org: sender ipv4, domain dual
 //	  try 10 mx10.example.org 192.0.2.10 from 198.51.100.7 tls authenticated/dane

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -150,9 +151,8 @@ func (c *STSCache) entry(domain string, now time.Time) *stsEntry {
 }
 
 // lookupRecord finds the _mta-sts TXT record of domain (RFC 8461
-// section 3.1): records not beginning with "v=STSv1" are discarded, and
-// anything but exactly one valid record means no policy (nil, nil). A
-// failed lookup (not "not found") is an error.
+// section 3.1): anything but exactly one record beginning with
+// "v=STSv1", and valid, means no policy (nil, nil).
 func (c *STSCache) lookupRecord(ctx context.Context, r Resolver, domain string) (*STSRecord, error) {
 	tr, ok := r.(TXTResolver)
 	if !ok {
@@ -201,9 +201,9 @@ func (e *STSFetchError) Error() string {
 // Unwrap returns the underlying error.
 func (e *STSFetchError) Unwrap() error { return e.Err }
 
-// fetch gets and parses the policy of domain over HTTPS: status 200
-// only, no redirects, media type text/plain, bounded in time and size
-// (RFC 8461 sections 3.2 and 3.3).
+// fetch gets and parses the policy of domain over HTTPS: status 200, no
+// redirects, text/plain, bounded in time and size (RFC 8461 sections 3.2
+// and 3.3).
 func (c *STSCache) fetch(ctx context.Context, domain string) (*STSPolicy, error) {
 	url := "https://mta-sts." + domain + "/.well-known/mta-sts.txt"
 	if c.URL != nil {
@@ -228,7 +228,7 @@ func (c *STSCache) fetch(ctx context.Context, domain string) (*STSPolicy, error)
 		return nil, &STSFetchError{URL: url, Reason: "status " + resp.Status + " (only 200 counts; redirects are not followed)"}
 	}
 	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "text/plain" {
-		return nil, &STSFetchError{URL: url, Reason: "media type " + fmt.Sprintf("%q", resp.Header.Get("Content-Type")) + " is not text/plain"}
+		return nil, &STSFetchError{URL: url, Reason: "media type " + strconv.Quote(resp.Header.Get("Content-Type")) + " is not text/plain"}
 	}
 	pol, err := ParseSTSPolicy(resp.Body)
 	if err != nil {
@@ -237,8 +237,8 @@ func (c *STSCache) fetch(ctx context.Context, domain string) (*STSPolicy, error)
 	return pol, nil
 }
 
-// client returns the HTTP client for fetches: Client (or a new one)
-// with redirects refused and the timeout set when it has none.
+// client returns a copy of Client (or a new one) that refuses
+// redirects, with timeout when it has none.
 func (c *STSCache) client(timeout time.Duration) *http.Client {
 	var hc http.Client
 	if c.Client != nil {
