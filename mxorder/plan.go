@@ -316,11 +316,7 @@ func (c *Candidate) UnmarshalJSON(b []byte) error {
 // The format may change; use the fields (or JSON) to process a plan.
 func (p *Plan) String() string {
 	var b strings.Builder
-	b.WriteString(p.Domain)
-	b.WriteString(": sender ")
-	b.WriteString(p.SenderFamilies.String())
-	b.WriteString(", domain ")
-	b.WriteString(p.DomainFamilies.String())
+	b.WriteString(p.Domain + ": sender " + p.SenderFamilies.String() + ", domain " + p.DomainFamilies.String())
 	if p.Implicit {
 		b.WriteString(", implicit MX")
 	}

@@ -239,11 +239,10 @@ type STSPolicy struct {
 	MX []string `json:"mx"`
 	// MaxAge is how long the policy may be cached, at most [MaxSTSAge]
 	// (in JSON: nanoseconds, as time.Duration marshals).
-	MaxAge time.Duration `json:"max_age_ns"`
-	// Extensions are the fields RFC 8461 does not define.
-	Extensions []STSExtension `json:"extensions,omitempty"`
-	// ID is the policy id of the TXT record the policy was fetched for;
-	// the parser leaves it empty, the [STSCache] sets it.
+	MaxAge     time.Duration  `json:"max_age_ns"`
+	Extensions []STSExtension `json:"extensions,omitempty"` // the fields RFC 8461 does not define
+	// ID is the policy id of the TXT record the policy was fetched for
+	// (set by the [STSCache], not by the parser).
 	ID string `json:"id,omitempty"`
 }
 
@@ -267,8 +266,8 @@ func (p *STSPolicy) Match(mxHost string) bool {
 }
 
 // matchPattern reports whether the canonical host name h matches the mx
-// pattern pat (RFC 8461 section 4.1): a wildcard stands for exactly one
-// whole label.
+// pattern pat, a wildcard standing for one whole label (RFC 8461 section
+// 4.1).
 func matchPattern(pat, h string) bool {
 	if suffix, ok := strings.CutPrefix(pat, "*."); ok {
 		first, rest, found := strings.Cut(h, ".")
@@ -277,9 +276,8 @@ func matchPattern(pat, h string) bool {
 	return h == pat
 }
 
-// String returns the policy in canonical form: version, mode, the mx
-// patterns, max_age and the extensions, one per line, each line ending
-// in CRLF. ParseSTSPolicy of the result gives the policy back (but ID).
+// String returns the policy in canonical form, lines ending in CRLF,
+// which ParseSTSPolicy reads back (but ID).
 func (p *STSPolicy) String() string {
 	var b strings.Builder
 	b.WriteString("version: STSv1\r\nmode: " + p.Mode.String() + "\r\n")
