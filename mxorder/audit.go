@@ -388,10 +388,7 @@ func (p *Planner) auditAddr(r *Report, h *AuditHost, e *entry, a netip.Addr) {
 	if !a.IsValid() || slices.Contains(h.Addrs, a) {
 		return
 	}
-	if a.Zone() != "" {
-		// RFC 4007 section 11: a zone is local to one node; no DNS
-		// answer carries one. The address is left out, as the planner
-		// does.
+	if a.Zone() != "" { // left out, as the planner does (RFC 4007 section 11)
 		r.add(AuditFinding{Code: CodeReserved, Severity: SeverityError, Host: e.name, Preference: int(e.pref), Addr: a.WithZone(""),
 			Message: e.name + " has the address " + a.WithZone("").String() + " with zone " + quotedZone(a) + ", which no DNS answer can carry: it is ignored"})
 		return
@@ -424,8 +421,7 @@ func (r *Report) checkFamilies(h *AuditHost, implicit bool) {
 // checkReach adds the findings that compare what each sender family
 // reaches, and the backup-to-primary check of RFC 3974 section 4.2.
 func (r *Report) checkReach() {
-	anyAddr := slices.ContainsFunc(r.Hosts, func(h AuditHost) bool { return h.Families != 0 })
-	if !anyAddr {
+	if !slices.ContainsFunc(r.Hosts, func(h AuditHost) bool { return h.Families != 0 }) {
 		return
 	}
 	r4, r6 := r.Reach[0], r.Reach[1]
@@ -443,12 +439,10 @@ func (r *Report) checkReach() {
 	r.checkBackups()
 }
 
-// checkBackups applies RFC 3974 section 4.2: every backup MX must be
-// able to hand mail to a better MX in some shared family.
+// checkBackups applies RFC 3974 section 4.2 to a report with hosts:
+// every backup MX must be able to hand mail to a better MX in some
+// shared family.
 func (r *Report) checkBackups() {
-	if len(r.Hosts) == 0 {
-		return
-	}
 	best := r.Hosts[0].Preference
 	for _, h := range r.Hosts {
 		if h.Preference == best || h.Families == 0 {
@@ -469,10 +463,8 @@ func (r *Report) checkBackups() {
 	}
 }
 
+// describeReach lists the hosts rc reaches, with their preferences.
 func describeReach(rc Reach, hosts []AuditHost) string {
-	if rc.Best < 0 {
-		return "no MX host"
-	}
 	var parts []string
 	for _, h := range hosts {
 		if slices.Contains(rc.Hosts, h.Name) {
@@ -482,6 +474,7 @@ func describeReach(rc Reach, hosts []AuditHost) string {
 	return strings.Join(parts, ", ")
 }
 
+// reach returns what IPv4-only, IPv6-only and dual-stack senders reach.
 func reach(hosts []AuditHost) []Reach {
 	out := make([]Reach, 0, 3)
 	for _, f := range [...]Family{IPv4, IPv6, DualStack} {

@@ -72,20 +72,18 @@
 // local host and every MX at or above its preference are dropped (RFC
 // 5321 section 5.1); nothing left is [ErrNoPrimaryRelay].
 //
-// Names. Domains and exchanges are converted to A-labels with the IDNA
-// Lookup profile, folded to lower case, and the trailing dot removed;
-// queries use the absolute name. Exchanges that are IP literals or
+// Names. Domains and exchanges are compared in the form [NormalizeName]
+// gives, and queried as absolute names. Exchanges that are IP literals or
 // invalid host names are skipped with [SkipInvalidName]; an invalid
 // domain is a [*NameError].
 //
-// Families. Both A and AAAA are always looked up, concurrently, and both
-// answers awaited, so the plan and the audit know what the domain offers
-// (RFC 5321 section 5.2 would let a single-stack client skip one). The
-// sender's families are Planner.Families, or else those its Sources has a
-// route for: asked for one global address per family (a.root-servers.net)
-// and, failing that, for the addresses at hand; an address of a missing
-// family is skipped as [SkipFamily], an address in a present family
-// without a source as [SkipNoRoute].
+// Families. Both A and AAAA are always looked up and both answers
+// awaited, so the plan and the audit know what the domain offers (RFC
+// 5321 section 5.2 would let a single-stack client skip one). The
+// sender's families are Planner.Families, or else those its Sources has
+// a route for (to a.root-servers.net or to an address at hand); an
+// address of a missing family is skipped as [SkipFamily], one without a
+// source as [SkipNoRoute].
 //
 // NAT64. With NAT64 prefixes (RFC 6146; configured or discovered, RFC
 // 7050 section 3) a sender with IPv6 and no IPv4 tries each IPv4 address
@@ -98,13 +96,9 @@
 // through a translator leaves from its IPv4 pool, which the sending
 // domain's SPF record and reverse DNS may not match ([CodeNAT64Sender]).
 //
-// Round robin. Without a Selector the planner uses [DefaultSelector]:
-// RFC 6724 with rule 9 reduced to "on-link or not"
-// ([addrselect.Rule9OnLink]). The study this module starts from found
-// that the RFC's longest-matching-prefix rule sends every client of a
-// site to the same address of a load-balanced MX host, whatever order
-// DNS rotates them in. Set Selector to addrselect.RFC6724() to get the
-// RFC's rule back.
+// Round robin. Without a Selector the planner uses [DefaultSelector],
+// whose rule 9 keeps the addresses of a load-balanced MX host in DNS
+// order; set Selector to addrselect.RFC6724() to get the RFC's rule back.
 //
 // Limits and retries. MaxAddresses, MaxSessions and Balance mirror
 // Postfix's smtp_mx_address_limit, smtp_mx_session_limit and
@@ -127,14 +121,10 @@
 // [Planner.DANEOverridesSTS]. A policy that leaves no host gives a
 // temporary [*PolicyError] (RFC 8461 section 5).
 //
-// Hostile DNS. At most MaxMX records and MaxHostAddrs addresses per host
-// are considered, at most Concurrency hosts are resolved at once, and
+// Hostile DNS. MaxMX, MaxHostAddrs and Concurrency bound the work, and
 // everything cut is counted in [Plan.Truncated] and listed in
-// Plan.Skipped. Of an MX list longer than one DNS message can carry only
-// the first 4096 records are examined; the rest are counted and
-// summarised in one Skip. Each lookup runs in a goroutine of its own: a
-// Resolver that panics fails that lookup with a [*ResolverPanicError],
-// and one that ignores its context is not waited for past the caller's
-// deadline (or LookupTimeout). An address with a zone, which no DNS
-// answer carries, is never tried ([SkipZonedAddr]).
+// Plan.Skipped; of a longer MX list than one DNS message can carry only
+// the first 4096 records are examined. A Resolver that panics fails that
+// lookup with a [*ResolverPanicError], and one that ignores its context
+// is not waited for past the caller's deadline (or LookupTimeout).
 package mxorder
