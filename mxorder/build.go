@@ -484,6 +484,12 @@ func (p *Planner) families(ctx context.Context, entries []entry) (Family, error)
 	return probed, nil
 }
 
+// isLocalAddr reports whether a is one of LocalAddrs.
+func (p *Planner) isLocalAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsValid() && slices.ContainsFunc(p.LocalAddrs, func(l netip.Addr) bool { return l.Unmap() == a })
+}
+
 // findSelf returns the index of the best-preference entry that is the
 // local host, or -1.
 func (p *Planner) findSelf(entries []entry) (int, error) {
@@ -506,16 +512,8 @@ func (p *Planner) findSelf(entries []entry) (int, error) {
 		if slices.Contains(local, e.name) {
 			return i, nil
 		}
-		for _, a := range e.ha.Addrs[:min(len(e.ha.Addrs), maxAddrs)] {
-			if !a.IsValid() {
-				continue
-			}
-			a = a.Unmap()
-			for _, l := range p.LocalAddrs {
-				if l.Unmap() == a {
-					return i, nil
-				}
-			}
+		if slices.ContainsFunc(e.ha.Addrs[:min(len(e.ha.Addrs), maxAddrs)], p.isLocalAddr) {
+			return i, nil
 		}
 	}
 	return -1, nil

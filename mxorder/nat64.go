@@ -264,9 +264,7 @@ func nat64LookupFinding(err error) AuditFinding {
 // hostReach returns the families the MX host h reaches: its own, and
 // through NAT64 as relayReach says when h is the local host.
 func (p *Planner) hostReach(h AuditHost) Family {
-	local := slices.ContainsFunc(h.Addrs, func(a netip.Addr) bool {
-		return slices.ContainsFunc(p.LocalAddrs, func(l netip.Addr) bool { return l.Unmap() == a })
-	})
+	local := slices.ContainsFunc(h.Addrs, p.isLocalAddr)
 	for _, n := range p.LocalNames {
 		if c, reason := normalize(n); reason == "" && c == h.Name {
 			local = true
