@@ -190,11 +190,12 @@ func (p *Planner) orderFamilies(out []Attempt, h *History) {
 	if first != IPv4 && first != IPv6 {
 		return
 	}
+	fallback := "after " + first.String() + ": " + detail // shared by the attempts
 	for i := range out {
 		if FamilyOf(out[i].Addr) == first {
 			out[i].Reason, out[i].Detail = reason, detail
 		} else {
-			out[i].Reason, out[i].Detail = ReasonFallbackFamily, "after "+first.String()+": "+detail
+			out[i].Reason, out[i].Detail = ReasonFallbackFamily, fallback
 		}
 	}
 }
