@@ -70,11 +70,11 @@ type node struct {
 }
 
 // Resolver is an in-memory implementation of [mxorder.Resolver],
-// [mxorder.CNAMEResolver] and [mxorder.TXTResolver]. Build it with [New] and the chaining methods,
-// which panic on malformed literals (they are meant for hard-coded test
-// data); then use it from any number of goroutines. Names are compared
-// case-insensitively, with or without a trailing dot. A name that was
-// never mentioned is NXDOMAIN.
+// [mxorder.CNAMEResolver] and [mxorder.TXTResolver]. Build it with [New]
+// and the chaining methods, which panic on malformed literals (they are
+// meant for hard-coded test data); then use it from any number of
+// goroutines. Names are compared case-insensitively, with or without a
+// trailing dot. A name never mentioned is NXDOMAIN.
 type Resolver struct {
 	mu      sync.Mutex
 	nodes   map[string]*node
@@ -92,23 +92,15 @@ func New() *Resolver { return &Resolver{nodes: make(map[string]*node)} }
 
 func canon(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
 
-func (r *Resolver) node(name string) *node {
+// edit applies f to the node of name, made if needed, and returns r.
+func (r *Resolver) edit(name string, f func(*node)) *Resolver {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := canon(name)
-	nd := r.nodes[n]
-	if nd == nil {
-		nd = &node{}
-		r.nodes[n] = nd
+	if r.nodes[n] == nil {
+		r.nodes[n] = &node{}
 	}
-	return nd
-}
-
-func (r *Resolver) edit(name string, f func(*node)) *Resolver {
-	nd := r.node(name)
-	r.mu.Lock()
-	f(nd)
-	r.mu.Unlock()
+	f(r.nodes[n])
 	return r
 }
 
