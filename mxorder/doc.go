@@ -54,12 +54,9 @@
 //
 // Null MX. A single "." exchange is a null MX (RFC 7505): [ErrNullMX],
 // whatever its preference, and no fallback to address records
-// (Plan.NullMX). An empty exchange is not one: it is skipped as
-// [SkipInvalidName]. A "." listed with other MX records violates RFC 7505
-// section 3, which leaves clients' behaviour open: by default
-// ([NullMXIgnore]) the "." records are skipped ([SkipNullMX]) so that a
-// publishing mistake does not lose mail; [NullMXFail] makes any "."
-// fatal. The audit flags the mix either way ([CodeNullMXMixed]).
+// (Plan.NullMX); an empty exchange is an invalid name. For "." listed
+// with other MX records, which RFC 7505 section 3 forbids, see
+// [NullMXPolicy]; the audit flags it ([CodeNullMXMixed]).
 //
 // Shuffling. Records are sorted by preference (stable), cut to MaxMX,
 // then each run of equal preference is shuffled (Fisher-Yates), the
@@ -87,14 +84,11 @@
 //
 // NAT64. With NAT64 prefixes (RFC 6146; configured or discovered, RFC
 // 7050 section 3) a sender with IPv6 and no IPv4 tries each IPv4 address
-// through the address synthesized under the first prefix that may carry
-// it (RFC 6052 sections 2.2 and 3.1, RFC 8305 section 7), after the
-// host's native IPv6 addresses. An AAAA answer inside a known prefix is
-// DNS64 synthesis (RFC 6147): it counts as the IPv4 address it stands
-// for, which a sender with IPv4 tries directly. Such attempts carry a
-// [Translation] and count as IPv6 for MaxAddresses and Balance. Mail
-// through a translator leaves from its IPv4 pool, which the sending
-// domain's SPF record and reverse DNS may not match ([CodeNAT64Sender]).
+// through a synthesized one (RFC 6052, RFC 8305 section 7), after the
+// host's native IPv6 addresses; an AAAA answer inside a known prefix
+// (DNS64, RFC 6147) counts as the IPv4 address it stands for. Such
+// attempts carry a [Translation] and count as IPv6 for MaxAddresses and
+// Balance; the audit warns of them ([CodeNAT64Sender]).
 //
 // Round robin. Without a Selector the planner uses [DefaultSelector],
 // whose rule 9 keeps the addresses of a load-balanced MX host in DNS
@@ -109,17 +103,11 @@
 // their preference order (RFC 3974 section 3 step 5) and only the
 // greylisted address may move ahead of better hosts.
 //
-// TLS policy. DANE (RFC 7672) is decided first: with a DNSSEC-secure MX
-// RRset, a host whose TLSA lookup failed is skipped ([SkipTLSAFailed]);
-// usable TLSA records require DANE-authenticated TLS, secure but
-// unusable ones TLS without authentication. MTA-STS (RFC 8461) comes
-// next: in enforce mode a host no mx pattern matches is skipped
-// ([SkipSTSUnlisted]) and the others require a PKIX-valid certificate;
-// in testing mode the mismatch is reported (Plan.STS) and delivery
-// proceeds. MTA-STS never overrides DANE (RFC 8461 section 2); whether
-// an unlisted host with usable TLSA records may be used is
-// [Planner.DANEOverridesSTS]. A policy that leaves no host gives a
-// temporary [*PolicyError] (RFC 8461 section 5).
+// TLS policy. DANE (RFC 7672) is decided first, then MTA-STS (RFC
+// 8461), which never overrides it (RFC 8461 section 2): hosts are
+// skipped as [SkipTLSAFailed] or [SkipSTSUnlisted], and each attempt
+// says what TLS it requires ([TLSRequirement], [TLSAuth]). A policy
+// that leaves no host gives a temporary [*PolicyError].
 //
 // Hostile DNS. MaxMX, MaxHostAddrs and Concurrency bound the work, and
 // everything cut is counted in [Plan.Truncated] and listed in
