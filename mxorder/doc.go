@@ -84,11 +84,11 @@
 //
 // NAT64. With NAT64 prefixes (RFC 6146; configured or discovered, RFC
 // 7050 section 3) a sender with IPv6 and no IPv4 tries each IPv4 address
-// through a synthesized one (RFC 6052, RFC 8305 section 7), after the
-// host's native IPv6 addresses; an AAAA answer inside a known prefix
-// (DNS64, RFC 6147) counts as the IPv4 address it stands for. Such
-// attempts carry a [Translation] and count as IPv6 for MaxAddresses and
-// Balance; the audit warns of them ([CodeNAT64Sender]).
+// through a synthesized one (RFC 6052 sections 2.2 and 3.1, RFC 8305
+// section 7), after the host's native IPv6 addresses; an AAAA answer
+// inside a known prefix (DNS64, RFC 6147) counts as the IPv4 address it
+// stands for. Such attempts carry a [Translation] and count as IPv6 for
+// MaxAddresses and Balance; the audit warns of them ([CodeNAT64Sender]).
 //
 // Round robin. Without a Selector the planner uses [DefaultSelector],
 // whose rule 9 keeps the addresses of a load-balanced MX host in DNS
