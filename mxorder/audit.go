@@ -547,10 +547,9 @@ type BounceReport struct {
 	// RecipientNullMX and SenderNullMX report that the domain publishes
 	// a null MX (RFC 7505); its families are then 0 because it has no
 	// mail host, not because it lacks connectivity.
-	RecipientNullMX bool `json:"recipient_null_mx,omitempty"`
-	SenderNullMX    bool `json:"sender_null_mx,omitempty"`
-	// Findings are the problems found, never nil.
-	Findings []AuditFinding `json:"findings"`
+	RecipientNullMX bool           `json:"recipient_null_mx,omitempty"`
+	SenderNullMX    bool           `json:"sender_null_mx,omitempty"`
+	Findings        []AuditFinding `json:"findings"` // the problems found, never nil
 }
 
 func (b *BounceReport) add(f AuditFinding) { b.Findings = append(b.Findings, f) }

@@ -77,10 +77,8 @@ type UnreachableError struct {
 	// DomainFamilies are the families of every address found for the
 	// domain's (remaining) MX hosts; 0 when none was found.
 	DomainFamilies Family
-	// SenderFamilies are the families the local host can use.
-	SenderFamilies Family
-	// Hosts is the number of MX hosts considered.
-	Hosts int
+	SenderFamilies Family // the families the local host can use
+	Hosts          int    // the number of MX hosts considered
 	// Temporary reports that at least one address lookup in a family the
 	// sender can use failed temporarily (SERVFAIL, timeout): the message
 	// should be queued and retried (RFC 5321 section 4.5.4.1) rather

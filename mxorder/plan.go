@@ -16,9 +16,7 @@ import (
 // source that would be used, and everything that was left out and why.
 // A Plan is a plain value owned by the caller; it marshals to JSON.
 type Plan struct {
-	// Domain is the domain in canonical form (A-labels, lower case, no
-	// trailing dot).
-	Domain string `json:"domain"`
+	Domain string `json:"domain"` // canonical: A-labels, lower case, no trailing dot
 	// Implicit reports that the domain has no MX records and its own
 	// address records are an MX of preference 0 (RFC 5321 section 5.1).
 	Implicit bool `json:"implicit_mx,omitempty"`
@@ -33,11 +31,9 @@ type Plan struct {
 	Skipped []Skip `json:"skipped,omitempty"`
 	// LookupErrors lists the DNS lookups that failed ("not found" is an
 	// answer, not a failure).
-	LookupErrors []LookupError `json:"lookup_errors,omitempty"`
-	// Truncated counts what the limits cut off (also listed in Skipped).
-	Truncated Truncation `json:"truncated,omitzero"`
-	// SenderFamilies are the IP versions the local host can use.
-	SenderFamilies Family `json:"sender_families"`
+	LookupErrors   []LookupError `json:"lookup_errors,omitempty"`
+	Truncated      Truncation    `json:"truncated,omitzero"` // what the limits cut off (also in Skipped)
+	SenderFamilies Family        `json:"sender_families"`    // the IP versions the local host can use
 	// DomainFamilies are the IP versions of all addresses found for the
 	// considered MX hosts, usable or not.
 	DomainFamilies Family `json:"domain_families"`
@@ -47,25 +43,20 @@ type Plan struct {
 	SelfPreference uint16 `json:"self_preference,omitempty"`
 	// MaxSessions is the planner's session limit (0: none): the delivery
 	// loop stops after that many SMTP sessions, as [Plan.Deliver] does.
-	MaxSessions int `json:"max_sessions,omitempty"`
-	// NAT64 are the planner's NAT64 prefixes, configured or discovered.
-	NAT64 []netip.Prefix `json:"nat64_prefixes,omitempty"`
-	// Attempt is [History].Attempt of the plan's delivery state.
-	Attempt int `json:"attempt,omitempty"`
-	// STS describes the MTA-STS policy applied (RFC 8461), if any.
-	STS *STSApplied `json:"mta_sts,omitempty"`
+	MaxSessions int            `json:"max_sessions,omitempty"`
+	NAT64       []netip.Prefix `json:"nat64_prefixes,omitempty"` // the planner's, configured or discovered
+	Attempt     int            `json:"attempt,omitempty"`        // [History].Attempt of the delivery state
+	STS         *STSApplied    `json:"mta_sts,omitempty"`        // the MTA-STS policy applied (RFC 8461), if any
 
 	attempts []Attempt
 }
 
 // MXHost is one MX host (a remote mail exchanger) of a [Plan].
 type MXHost struct {
-	Name       string `json:"name"`       // canonical host name (the MX exchange)
-	Preference uint16 `json:"preference"` // MX preference; lower is tried first
-	// Addrs are the usable addresses, in delivery order.
-	Addrs []Candidate `json:"addrs"`
-	// Families are the IP versions of all its addresses, usable or not.
-	Families Family `json:"families"`
+	Name       string      `json:"name"`       // canonical host name (the MX exchange)
+	Preference uint16      `json:"preference"` // MX preference; lower is tried first
+	Addrs      []Candidate `json:"addrs"`      // the usable addresses, in delivery order
+	Families   Family      `json:"families"`   // the IP versions of all its addresses, usable or not
 }
 
 // MarshalJSON writes h with Addrs as a list ([] when empty), never null.
@@ -90,17 +81,16 @@ type Candidate struct {
 // where it is; TLS, TLSAuth and TLSDetail what TLS it requires (RFC 7672
 // section 2.2, RFC 8461 section 5) and why.
 type Attempt struct {
-	Host       string     `json:"host"`            // MX host name
-	Preference uint16     `json:"preference"`      // its MX preference
-	Addr       netip.Addr `json:"addr"`            // address to connect to
-	Source     netip.Addr `json:"source,omitzero"` // local address to connect from
-	// NAT64 is the translation of a synthesized address; zero if native.
-	NAT64     Translation    `json:"nat64,omitzero"`
-	Reason    AttemptReason  `json:"reason"`               // why it is here
-	Detail    string         `json:"detail,omitempty"`     // the specifics of Reason, for people
-	TLS       TLSRequirement `json:"tls"`                  // the TLS the connection requires
-	TLSAuth   TLSAuth        `json:"tls_auth,omitempty"`   // how the server is authenticated, for TLSAuthenticated
-	TLSDetail string         `json:"tls_detail,omitempty"` // why, for people
+	Host       string         `json:"host"`                 // MX host name
+	Preference uint16         `json:"preference"`           // its MX preference
+	Addr       netip.Addr     `json:"addr"`                 // address to connect to
+	Source     netip.Addr     `json:"source,omitzero"`      // local address to connect from
+	NAT64      Translation    `json:"nat64,omitzero"`       // the translation of a synthesized address; zero if native
+	Reason     AttemptReason  `json:"reason"`               // why it is here
+	Detail     string         `json:"detail,omitempty"`     // the specifics of Reason, for people
+	TLS        TLSRequirement `json:"tls"`                  // the TLS the connection requires
+	TLSAuth    TLSAuth        `json:"tls_auth,omitempty"`   // how the server is authenticated, for TLSAuthenticated
+	TLSDetail  string         `json:"tls_detail,omitempty"` // why, for people
 }
 
 // Attempts returns the addresses to try, in order, after the limits (an

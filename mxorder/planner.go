@@ -114,8 +114,7 @@ type Planner struct {
 	// consults for a domain whose DeliveryState has no policy.
 	STS *STSCache
 
-	// NullMX is the policy for "." mixed with other MX records.
-	NullMX NullMXPolicy
+	NullMX NullMXPolicy // the policy for "." mixed with other MX records
 
 	// MaxMX bounds the MX records considered (the best by preference are
 	// kept); 0 means DefaultMaxMX. MaxHostAddrs bounds the addresses per

@@ -54,12 +54,11 @@ func (c FailureClass) switches() bool {
 
 // PastAttempt is one earlier connection attempt to the domain.
 type PastAttempt struct {
-	Host   string     `json:"host,omitempty"`  // the MX host
-	Addr   netip.Addr `json:"addr"`            // the address connected to
-	Source netip.Addr `json:"source,omitzero"` // the local address used
-	// Family is the family of Addr; 0 means FamilyOf(Addr).
-	Family  Family       `json:"family,omitempty"`
-	Failure FailureClass `json:"failure"` // how it ended
+	Host    string       `json:"host,omitempty"`   // the MX host
+	Addr    netip.Addr   `json:"addr"`             // the address connected to
+	Source  netip.Addr   `json:"source,omitzero"`  // the local address used
+	Family  Family       `json:"family,omitempty"` // the family of Addr; 0 means FamilyOf(Addr)
+	Failure FailureClass `json:"failure"`          // how it ended
 }
 
 func (a *PastAttempt) family() Family {
@@ -74,9 +73,8 @@ func (a *PastAttempt) family() Family {
 type History struct {
 	// Attempt is the number of the delivery attempt (queue run) being
 	// planned: 1 for the first, 2 for the first retry. 0 means 1.
-	Attempt int `json:"attempt,omitempty"`
-	// Past are the earlier connection attempts, oldest first.
-	Past []PastAttempt `json:"past,omitempty"`
+	Attempt int           `json:"attempt,omitempty"`
+	Past    []PastAttempt `json:"past,omitempty"` // the earlier connection attempts, oldest first
 }
 
 func (h *History) attempt() int { return max(h.Attempt, 1) }

@@ -51,11 +51,9 @@ type STSCache struct {
 	// URL returns the policy URL of a domain. Nil means
 	// https://mta-sts.DOMAIN/.well-known/mta-sts.txt (RFC 8461 section
 	// 3.2).
-	URL func(domain string) string
-	// Timeout bounds one fetch. 0 means DefaultSTSTimeout.
-	Timeout time.Duration
-	// Now is the clock. Nil means time.Now.
-	Now func() time.Time
+	URL     func(domain string) string
+	Timeout time.Duration    // bounds one fetch; 0 means DefaultSTSTimeout
+	Now     func() time.Time // the clock; nil means time.Now
 
 	mu      sync.Mutex
 	entries map[string]*stsEntry

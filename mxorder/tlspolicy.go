@@ -143,10 +143,9 @@ type hostTLS struct {
 
 // STSApplied is what an MTA-STS policy did to a plan.
 type STSApplied struct {
-	Mode STSMode `json:"mode"`         // the policy's mode
-	ID   string  `json:"id,omitempty"` // the policy id of its TXT record, when known
-	// Unlisted are the MX hosts no mx pattern matches, in MX order.
-	Unlisted []string `json:"unlisted"`
+	Mode     STSMode  `json:"mode"`         // the policy's mode
+	ID       string   `json:"id,omitempty"` // the policy id of its TXT record, when known
+	Unlisted []string `json:"unlisted"`     // the MX hosts no mx pattern matches, in MX order
 }
 
 // MarshalJSON writes Unlisted as a list ([] when empty), never null.
