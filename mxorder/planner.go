@@ -30,8 +30,7 @@ const (
 	// delivers to the remaining MX hosts: the domain evidently has mail
 	// servers, and dropping mail on a publishing error loses it.
 	NullMXIgnore NullMXPolicy = iota
-	// NullMXFail treats any "." exchange as a null MX: [ErrNullMX].
-	NullMXFail
+	NullMXFail                // any "." exchange is a null MX: [ErrNullMX]
 )
 
 // Planner turns a domain into a delivery [Plan]. Its fields are

@@ -44,8 +44,7 @@ const (
 	// MaxSTSPolicySize is the largest policy body read, 64 KiB (the size
 	// RFC 8461 section 3.3 suggests).
 	MaxSTSPolicySize = 64 << 10
-	// maxSTSRecordLen bounds a TXT record: far more than any valid one.
-	maxSTSRecordLen = 4096
+	maxSTSRecordLen  = 4096 // bounds a TXT record: far more than any valid one
 )
 
 // ErrInvalidSTS: an MTA-STS TXT record or policy is not valid. The
