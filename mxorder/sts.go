@@ -428,13 +428,8 @@ func (ps *policyParser) finish() (*STSPolicy, error) {
 // sts-policy-vchar and SP).
 func badValueByte(v string) int {
 	for i, r := range v {
-		if r == utf8.RuneError || r < 0x20 || r == 0x7f {
-			if r == utf8.RuneError {
-				if _, size := utf8.DecodeRuneInString(v[i:]); size == 1 {
-					return i
-				}
-				continue
-			}
+		// An invalid byte decodes as U+FFFD without being its encoding.
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError && !strings.HasPrefix(v[i:], "\uFFFD") {
 			return i
 		}
 	}
