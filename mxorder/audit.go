@@ -22,11 +22,7 @@ const (
 	SeverityError                       // mail is lost or misrouted
 )
 
-var severityNames = [...]string{
-	SeverityInfo:    "info",
-	SeverityWarning: "warning",
-	SeverityError:   "error",
-}
+var severityNames = [...]string{SeverityInfo: "info", SeverityWarning: "warning", SeverityError: "error"}
 
 // String returns "info", "warning" or "error", and "severity(N)" for a
 // value that is none of these.

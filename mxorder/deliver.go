@@ -25,12 +25,8 @@ const (
 	OutcomePermanent
 )
 
-var outcomeNames = [...]string{
-	OutcomeNoSession: "no-session",
-	OutcomeSession:   "session",
-	OutcomeDelivered: "delivered",
-	OutcomePermanent: "permanent",
-}
+var outcomeNames = [...]string{OutcomeNoSession: "no-session", OutcomeSession: "session",
+	OutcomeDelivered: "delivered", OutcomePermanent: "permanent"}
 
 // String returns "no-session", "session", "delivered" or "permanent", and
 // "outcome(N)" for a value that is none of these.

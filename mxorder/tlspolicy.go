@@ -95,11 +95,7 @@ const (
 	TLSAuthenticated
 )
 
-var tlsReqNames = [...]string{
-	TLSOpportunistic:   "opportunistic",
-	TLSUnauthenticated: "tls",
-	TLSAuthenticated:   "authenticated",
-}
+var tlsReqNames = [...]string{TLSOpportunistic: "opportunistic", TLSUnauthenticated: "tls", TLSAuthenticated: "authenticated"}
 
 // String returns "opportunistic", "tls" or "authenticated".
 func (r TLSRequirement) String() string { return enumString(tlsReqNames[:], uint8(r), "tls") }
