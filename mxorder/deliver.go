@@ -2,7 +2,6 @@ package mxorder
 
 import (
 	"context"
-	"slices"
 	"strconv"
 )
 
@@ -98,9 +97,16 @@ func (e *DeliveryError) Error() string {
 func (e *DeliveryError) Unwrap() []error {
 	var errs []error
 	for _, a := range e.Attempts {
-		errs = append(errs, a.Err)
+		if a.Err != nil {
+			errs = append(errs, a.Err)
+		}
 	}
-	return slices.DeleteFunc(append(errs, e.badOutcome, e.ctxErr), func(err error) bool { return err == nil })
+	for _, err := range []error{e.badOutcome, e.ctxErr} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // Deliver runs the delivery loop of RFC 5321 section 5.1 over the plan:
