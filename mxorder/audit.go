@@ -22,11 +22,7 @@ const (
 	SeverityError                       // mail is lost or misrouted
 )
 
-var severityNames = [...]string{
-	SeverityInfo:    "info",
-	SeverityWarning: "warning",
-	SeverityError:   "error",
-}
+var severityNames = [...]string{SeverityInfo: "info", SeverityWarning: "warning", SeverityError: "error"}
 
 // String returns "info", "warning" or "error", and "severity(N)" for a
 // value that is none of these.
@@ -35,15 +31,9 @@ func (s Severity) String() string { return enumString(severityNames[:], uint8(s)
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
+// UnmarshalText is the inverse of MarshalText.
 func (s *Severity) UnmarshalText(b []byte) error {
-	v, err := parseEnum(severityNames[:], b, "severity")
-	if err != nil {
-		return err
-	}
-	*s = Severity(v)
-	return nil
+	return unmarshalEnum(s, severityNames[:], b, "severity")
 }
 
 // Code identifies the kind of an [AuditFinding]. Codes are stable strings.
@@ -90,15 +80,13 @@ const (
 // AuditFinding is one result of an audit ([Planner.Audit], [Check],
 // [Planner.CheckBounce]).
 type AuditFinding struct {
-	Code       Code       `json:"code"`           // what kind of finding
-	Severity   Severity   `json:"severity"`       // how bad
-	Host       string     `json:"host,omitempty"` // the MX host concerned, if any
-	Preference int        `json:"preference"`     // -1 when not about one MX record
-	Addr       netip.Addr `json:"addr,omitzero"`  // the address concerned, if any
-	// Clients are the sender families the finding concerns (0: all).
-	Clients Family `json:"clients,omitempty"`
-	// Message explains the finding for people, with the RFC it relies on.
-	Message string `json:"message"`
+	Code       Code       `json:"code"`              // what kind of finding
+	Severity   Severity   `json:"severity"`          // how bad
+	Host       string     `json:"host,omitempty"`    // the MX host concerned, if any
+	Preference int        `json:"preference"`        // -1 when not about one MX record
+	Addr       netip.Addr `json:"addr,omitzero"`     // the address concerned, if any
+	Clients    Family     `json:"clients,omitempty"` // the sender families concerned (0: all)
+	Message    string     `json:"message"`           // for people, with the RFC it relies on
 }
 
 // String returns "severity code: message".
@@ -113,33 +101,26 @@ type Report struct {
 	NullMX   bool   `json:"null_mx,omitempty"`     // the domain publishes a null MX (RFC 7505)
 	// Hosts are the MX hosts in preference order (equal preferences in
 	// record order, not shuffled).
-	Hosts []AuditHost `json:"hosts"`
-	// Reach says, for IPv4-only, IPv6-only and dual-stack senders, which
-	// hosts they can reach.
-	Reach []Reach `json:"reach"`
-	// Findings are the problems and facts found, never nil.
-	Findings []AuditFinding `json:"findings"`
-	// STS is the MTA-STS policy checked by [Report.CheckSTS], if any.
-	STS *STSPolicy `json:"mta_sts,omitempty"`
+	Hosts    []AuditHost    `json:"hosts"`
+	Reach    []Reach        `json:"reach"`             // for IPv4-only, IPv6-only and dual-stack senders
+	Findings []AuditFinding `json:"findings"`          // the problems and facts found, never nil
+	STS      *STSPolicy     `json:"mta_sts,omitempty"` // the policy checked by [Report.CheckSTS], if any
 }
 
 // AuditHost is an MX host as the audit saw it.
 type AuditHost struct {
-	Name       string       `json:"name"`       // canonical host name
-	Preference uint16       `json:"preference"` // MX preference
-	Addrs      []netip.Addr `json:"addrs"`      // its addresses, duplicates removed
-	Families   Family       `json:"families"`   // the families of Addrs
-	// CNAME is the canonical name when the exchange is an alias.
-	CNAME string `json:"cname,omitempty"`
+	Name       string       `json:"name"`            // canonical host name
+	Preference uint16       `json:"preference"`      // MX preference
+	Addrs      []netip.Addr `json:"addrs"`           // its addresses, duplicates removed
+	Families   Family       `json:"families"`        // the families of Addrs
+	CNAME      string       `json:"cname,omitempty"` // the canonical name when the exchange is an alias
 }
 
 // Reach is what senders of one family reach.
 type Reach struct {
-	Sender Family `json:"sender"` // the sender's families
-	// Hosts are the reachable MX hosts, in preference order.
-	Hosts []string `json:"hosts"`
-	// Best is the best (lowest) reachable preference, -1 if none.
-	Best int `json:"best"`
+	Sender Family   `json:"sender"` // the sender's families
+	Hosts  []string `json:"hosts"`  // the reachable MX hosts, in preference order
+	Best   int      `json:"best"`   // the best (lowest) reachable preference, -1 if none
 }
 
 // Has reports whether r has a finding with code c.
@@ -156,14 +137,12 @@ func Check(domain string, mx []*net.MX, addrs map[string]HostAddrs) (*Report, er
 	return p.check(domain, mx, addrs, nil)
 }
 
-// Audit looks up domain (MX, then A and AAAA of each exchange, and, when
-// the Resolver is a [CNAMEResolver], whether each exchange is an alias)
-// and reports the findings an operator of mixed-stack mail needs. DNS
-// failures become findings. The error is non-nil for an invalid domain
-// or a failed MX lookup (other than "not found"), with a nil report, and
-// when ctx ends before the lookups answer: the report then comes with
-// the error, the lookups that did not answer listed as failed (timed
-// out).
+// Audit looks up domain (MX, then A and AAAA of each exchange, and
+// aliases with a [CNAMEResolver]) and reports the findings an operator
+// of mixed-stack mail needs; DNS failures become findings. An invalid
+// domain or a failed MX lookup (not "not found") is an error without a
+// report; when ctx ends first, the report comes with ctx's error and the
+// unanswered lookups listed as timed out.
 func (p *Planner) Audit(ctx context.Context, domain string) (*Report, error) {
 	p, nat64Err, err := p.discoverNAT64(ctx)
 	if err != nil {
@@ -193,10 +172,8 @@ func (p *Planner) Audit(ctx context.Context, domain string) (*Report, error) {
 
 // CheckSTS adds to r the findings about the domain's MTA-STS policy pol
 // (RFC 8461) against its MX hosts: hosts no mx pattern matches (section
-// 4.1; under enforce senders skip them), patterns that match no host,
-// and a policy that permits no MX host at all (under enforce, mail to
-// the domain is deferred until the policy changes). A policy in mode
-// none is recorded without findings.
+// 4.1), patterns that match no host, and a policy that permits no MX
+// host. A policy in mode none is recorded without findings.
 func (r *Report) CheckSTS(pol *STSPolicy) {
 	r.STS = pol
 	if pol.Mode == STSModeNone || r.NullMX {
@@ -258,9 +235,8 @@ func (p *Planner) gather(ctx context.Context, domain string) (domainData, error)
 	return dd, nil
 }
 
-// lookupCNAMEs finds which names are aliases, Concurrency at a time. A
-// failed lookup counts as "not an alias": the address lookups report
-// DNS failures.
+// lookupCNAMEs finds which names are aliases, Concurrency at a time; a
+// failed lookup counts as "not an alias".
 func (p *Planner) lookupCNAMEs(ctx context.Context, cr CNAMEResolver, names []string) map[string]string {
 	out := make(map[string]string)
 	var mu sync.Mutex
@@ -321,14 +297,26 @@ func (p *Planner) check(domain string, mx []*net.MX, addrs map[string]HostAddrs,
 
 func (r *Report) add(f AuditFinding) { r.Findings = append(r.Findings, f) }
 
+// families returns the families of all the MX hosts' addresses.
+func (r *Report) families() Family {
+	var f Family
+	for _, h := range r.Hosts {
+		f |= h.Families
+	}
+	return f
+}
+
+// nullMXMixed explains [CodeNullMXMixed].
+const nullMXMixed = "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means"
+
 // nullMX records the finding of a domain whose MX set entries found to
 // be a null MX: a lone "." (RFC 7505), or, under [NullMXFail], a "."
 // among other records (when the planner skipped nothing).
 func (r *Report) nullMX(mx []*net.MX, strict bool) {
 	r.NullMX = true
-	if strict && countNull(mx) < countRecords(mx) {
+	if _, records, nulls := capRecords(&Plan{}, mx); strict && nulls < records {
 		r.add(AuditFinding{Code: CodeNullMXMixed, Severity: SeverityError, Preference: noPreference,
-			Message: "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means"})
+			Message: nullMXMixed})
 		return
 	}
 	r.add(AuditFinding{Code: CodeNullMX, Severity: SeverityInfo, Preference: noPreference,
@@ -343,7 +331,7 @@ func (p *Planner) recordFindings(r *Report, plan *Plan) {
 		switch s.Reason {
 		case SkipNullMX:
 			r.add(AuditFinding{Code: CodeNullMXMixed, Severity: SeverityError, Preference: int(s.Preference),
-				Message: "a null MX (\".\") is listed together with other MX records; RFC 7505 section 3 forbids this and senders disagree on what it means (this planner ignores the \".\")"})
+				Message: nullMXMixed + " (this planner ignores the \".\")"})
 		case SkipInvalidName:
 			r.add(AuditFinding{Code: CodeInvalidExchange, Severity: SeverityError, Host: s.Host, Preference: int(s.Preference),
 				Message: "MX exchange " + strconv.Quote(s.Host) + " is invalid (" + s.Detail + "): an MX must name a host (RFC 5321 section 5.1)"})
@@ -396,10 +384,7 @@ func (p *Planner) auditAddr(r *Report, h *AuditHost, e *entry, a netip.Addr) {
 	if !a.IsValid() || slices.Contains(h.Addrs, a) {
 		return
 	}
-	if a.Zone() != "" {
-		// RFC 4007 section 11: a zone is local to one node; no DNS
-		// answer carries one. The address is left out, as the planner
-		// does.
+	if a.Zone() != "" { // left out, as the planner does (RFC 4007 section 11)
 		r.add(AuditFinding{Code: CodeReserved, Severity: SeverityError, Host: e.name, Preference: int(e.pref), Addr: a.WithZone(""),
 			Message: e.name + " has the address " + a.WithZone("").String() + " with zone " + quotedZone(a) + ", which no DNS answer can carry: it is ignored"})
 		return
@@ -432,8 +417,7 @@ func (r *Report) checkFamilies(h *AuditHost, implicit bool) {
 // checkReach adds the findings that compare what each sender family
 // reaches, and the backup-to-primary check of RFC 3974 section 4.2.
 func (r *Report) checkReach() {
-	anyAddr := slices.ContainsFunc(r.Hosts, func(h AuditHost) bool { return h.Families != 0 })
-	if !anyAddr {
+	if !slices.ContainsFunc(r.Hosts, func(h AuditHost) bool { return h.Families != 0 }) {
 		return
 	}
 	r4, r6 := r.Reach[0], r.Reach[1]
@@ -451,12 +435,10 @@ func (r *Report) checkReach() {
 	r.checkBackups()
 }
 
-// checkBackups applies RFC 3974 section 4.2: every backup MX must be
-// able to hand mail to a better MX in some shared family.
+// checkBackups applies RFC 3974 section 4.2 to a report with hosts:
+// every backup MX must be able to hand mail to a better MX in some
+// shared family.
 func (r *Report) checkBackups() {
-	if len(r.Hosts) == 0 {
-		return
-	}
 	best := r.Hosts[0].Preference
 	for _, h := range r.Hosts {
 		if h.Preference == best || h.Families == 0 {
@@ -477,10 +459,8 @@ func (r *Report) checkBackups() {
 	}
 }
 
+// describeReach lists the hosts rc reaches, with their preferences.
 func describeReach(rc Reach, hosts []AuditHost) string {
-	if rc.Best < 0 {
-		return "no MX host"
-	}
 	var parts []string
 	for _, h := range hosts {
 		if slices.Contains(rc.Hosts, h.Name) {
@@ -490,6 +470,7 @@ func describeReach(rc Reach, hosts []AuditHost) string {
 	return strings.Join(parts, ", ")
 }
 
+// reach returns what IPv4-only, IPv6-only and dual-stack senders reach.
 func reach(hosts []AuditHost) []Reach {
 	out := make([]Reach, 0, 3)
 	for _, f := range [...]Family{IPv4, IPv6, DualStack} {
@@ -505,27 +486,6 @@ func reach(hosts []AuditHost) []Reach {
 		out = append(out, rc)
 	}
 	return out
-}
-
-// countRecords returns the number of MX records (nil ones left out).
-func countRecords(mx []*net.MX) int {
-	n := 0
-	for _, m := range mx {
-		if m != nil {
-			n++
-		}
-	}
-	return n
-}
-
-func countNull(mx []*net.MX) int {
-	n := 0
-	for _, m := range mx {
-		if m != nil && isNullMX(m) {
-			n++
-		}
-	}
-	return n
 }
 
 type addrClass struct {
@@ -583,10 +543,9 @@ type BounceReport struct {
 	// RecipientNullMX and SenderNullMX report that the domain publishes
 	// a null MX (RFC 7505); its families are then 0 because it has no
 	// mail host, not because it lacks connectivity.
-	RecipientNullMX bool `json:"recipient_null_mx,omitempty"`
-	SenderNullMX    bool `json:"sender_null_mx,omitempty"`
-	// Findings are the problems found, never nil.
-	Findings []AuditFinding `json:"findings"`
+	RecipientNullMX bool           `json:"recipient_null_mx,omitempty"`
+	SenderNullMX    bool           `json:"sender_null_mx,omitempty"`
+	Findings        []AuditFinding `json:"findings"` // the problems found, never nil
 }
 
 func (b *BounceReport) add(f AuditFinding) { b.Findings = append(b.Findings, f) }
@@ -597,52 +556,36 @@ func (b *BounceReport) OK() bool {
 }
 
 // CheckBounce asks whether a delivery status notification can get back
-// to the sender: a relay with the families relay accepts mail from
-// senderDomain for recipientDomain. It checks that the relay reaches the
-// recipient domain's MX, that a bounce the relay itself generates (for
-// example after the recipient's MX rejects the recipient) reaches the
-// sender domain's MX, and that each MX host of the recipient domain, which
-// may hold the message when it finally fails, shares a family with the
-// sender domain's MX. A host's own families are taken to be the families
-// of its addresses. Both domains are resolved with the Planner's Resolver.
-//
-// The Planner describes the relay's network: with NAT64 prefixes
-// ([Planner.NAT64], configured or discovered) an IPv6 relay reaches
-// IPv4-only MX hosts through the translator, and so does a recipient MX
-// host that is the local host (LocalNames, LocalAddrs); a path through
-// the translator is reported as [CodeNAT64Sender].
+// to the sender when a relay with the families relay accepts mail from
+// senderDomain for recipientDomain: whether the relay reaches the
+// recipient domain's MX, a bounce the relay generates reaches the sender
+// domain's MX, and each recipient MX host (which may hold the message
+// when it fails) shares a family with the sender domain's MX; a host's
+// families are those of its addresses. The Planner describes the relay's
+// network: with NAT64 prefixes an IPv6 relay, and a recipient MX host
+// that is the local host, reach IPv4-only MX hosts through the
+// translator, reported as [CodeNAT64Sender].
 func (p *Planner) CheckBounce(ctx context.Context, relay Family, recipientDomain, senderDomain string) (*BounceReport, error) {
 	p, nat64Err, err := p.discoverNAT64(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rd, err := p.gather(ctx, recipientDomain)
-	if err != nil {
-		return nil, fmt.Errorf("mxorder: recipient domain of the bounce check: %w", err)
-	}
-	sd, err := p.gather(ctx, senderDomain)
-	if err != nil {
-		return nil, fmt.Errorf("mxorder: sender domain of the bounce check: %w", err)
+	var reports [2]*Report // the recipient's and the sender's domain
+	for i, d := range [2]string{recipientDomain, senderDomain} {
+		dd, err := p.gather(ctx, d)
+		if err != nil {
+			return nil, fmt.Errorf("mxorder: %s domain of the bounce check: %w", [2]string{"recipient", "sender"}[i], err)
+		}
+		if reports[i], err = p.check(dd.domain, dd.mx, dd.addrs, nil); err != nil {
+			return nil, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("mxorder: bounce check: %w", err)
 	}
-	rr, err := p.check(rd.domain, rd.mx, rd.addrs, nil)
-	if err != nil {
-		return nil, err
-	}
-	sr, err := p.check(sd.domain, sd.mx, sd.addrs, nil)
-	if err != nil {
-		return nil, err
-	}
+	rr, sr := reports[0], reports[1]
 	b := &BounceReport{Relay: relay, Recipient: rr.Domain, Sender: sr.Domain, Findings: []AuditFinding{},
-		RecipientNullMX: rr.NullMX, SenderNullMX: sr.NullMX}
-	for _, h := range rr.Hosts {
-		b.RecipientFamilies |= h.Families
-	}
-	for _, h := range sr.Hosts {
-		b.SenderFamilies |= h.Families
-	}
+		RecipientNullMX: rr.NullMX, SenderNullMX: sr.NullMX, RecipientFamilies: rr.families(), SenderFamilies: sr.families()}
 	switch {
 	case sr.NullMX:
 		b.add(AuditFinding{Code: CodeNullMX, Severity: SeverityWarning, Preference: noPreference,

@@ -16,16 +16,13 @@ import (
 // HostAddrs is what the address lookups found for one host, the input of
 // [Planner.Build] for that host.
 type HostAddrs struct {
-	// Addrs are the A and AAAA answers, in the order the resolver
-	// returned them.
-	Addrs []netip.Addr
-	// Err4 and Err6 are the errors of the A ("ip4") and AAAA ("ip6")
-	// lookups. A *net.DNSError with IsNotFound means the family has no
-	// records (an answer, not a failure); any other error is a failed
-	// lookup.
+	Addrs []netip.Addr // the A and AAAA answers, in the resolver's order
+	// Err4 and Err6 are the errors of the A and AAAA lookups; a
+	// *net.DNSError with IsNotFound is an answer (no records), not a
+	// failure.
 	Err4, Err6 error
-	// Dropped counts addresses the caller already left out of Addrs to
-	// bound memory; Build adds them to Truncated.HostAddrs.
+	// Dropped counts addresses the caller already left out of Addrs;
+	// Build adds them to Truncated.HostAddrs.
 	Dropped int
 }
 
@@ -45,27 +42,23 @@ type entry struct {
 
 // Build is the pure core of the planner: it makes the plan for domain
 // from its MX records and the addresses of each exchange, without DNS.
-// addrs is keyed by exchange name in canonical form ([NormalizeName]) or
-// exactly as written in the MX record; for an implicit MX (mx empty) the
-// key is the domain. A host missing from addrs has no addresses. ctx is
-// passed to the Planner's Sources.
-//
-// On error the plan, when not nil, describes what was found: it is
-// returned with [ErrNullMX], [ErrNoSuchDomain], [ErrNoPrimaryRelay] and
-// [*UnreachableError], and is nil for an invalid domain name.
+// addrs is keyed by exchange name, canonical ([NormalizeName]) or as in
+// the MX record, or by the domain for an implicit MX (mx empty); a host
+// missing from it has no addresses. ctx is passed to the Sources. With
+// [ErrNullMX], [ErrNoSuchDomain], [ErrNoPrimaryRelay] and
+// [*UnreachableError] the plan describes what was found; it is nil for
+// an invalid domain name.
 func (p *Planner) Build(ctx context.Context, domain string, mx []*net.MX, addrs map[string]HostAddrs) (*Plan, error) {
 	return p.BuildWith(ctx, domain, mx, addrs, nil)
 }
 
 // BuildWith is [Planner.Build] for a delivery with a history and a TLS
-// policy: st (nil: none) says what happened on earlier attempts, the
-// domain's MTA-STS policy and its DANE status. The plan says per
-// attempt why it is where it is and what TLS it requires. Besides
-// Build's errors it returns [*PolicyError] when the TLS policy leaves no
-// MX host and [ErrFamilyDeferred] when the attempt number's families
-// leave no address, both temporary. For a given Seed (Seeded) and st the
-// plan is the same every time. BuildWith does not fetch MTA-STS
-// policies: [Planner.PlanWith] does.
+// policy (st, nil for none; BuildWith fetches no MTA-STS policy). The
+// plan says per attempt why it is where it is and what TLS it requires.
+// Besides Build's errors it returns [*PolicyError] when the TLS policy
+// leaves no MX host and [ErrFamilyDeferred] when the attempt number's
+// families leave no address, both temporary. With Seeded, the same st
+// gives the same plan.
 func (p *Planner) BuildWith(ctx context.Context, domain string, mx []*net.MX, addrs map[string]HostAddrs, st *DeliveryState) (*Plan, error) {
 	d, reason := normalize(domain)
 	if reason != "" {
@@ -83,10 +76,9 @@ func (p *Planner) BuildWith(ctx context.Context, domain string, mx []*net.MX, ad
 }
 
 // build makes the plan from the entries (sorted by preference, with
-// their addresses) in steps: shuffle equal preferences, drop the local
-// host and the MX hosts not better than it, find the sender's families,
-// add each host with its usable addresses, cut the attempts to the
-// limit.
+// their addresses): shuffle equal preferences, drop the local host and
+// the MX hosts not better than it, find the sender's families, add each
+// host with its usable addresses, apply the strategies and limits.
 func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry, st *DeliveryState) (*Plan, error) {
 	if err := p.checkNAT64(); err != nil {
 		return nil, err
@@ -145,8 +137,8 @@ func (p *Planner) build(ctx context.Context, plan *Plan, entries []entry, st *De
 var noState DeliveryState
 
 // nullMXPlan completes the plan of a domain whose MX records failed
-// with err: for a null MX (RFC 7505) the plan says so and names the
-// sender's families, which a null MX does not change. It returns err.
+// with err, which it returns: for a null MX (RFC 7505) the plan says so
+// and names the sender's families.
 func (p *Planner) nullMXPlan(ctx context.Context, plan *Plan, err error) error {
 	if errors.Is(err, ErrNullMX) {
 		plan.NullMX = true
@@ -157,10 +149,9 @@ func (p *Planner) nullMXPlan(ctx context.Context, plan *Plan, err error) error {
 	return err
 }
 
-// dropSelf applies RFC 5321 section 5.1 and RFC 3974 section 3 step 2:
-// if the local host is an MX, it and every MX with a preference at or
-// above its own are dropped (and reported). No MX left is
-// [ErrNoPrimaryRelay]; an invalid local name is a [*NameError].
+// dropSelf drops (and reports) the local host and every MX at or above
+// its preference (RFC 5321 section 5.1, RFC 3974 section 3 step 2); no
+// MX left is [ErrNoPrimaryRelay], an invalid local name a [*NameError].
 func (p *Planner) dropSelf(plan *Plan, entries []entry) ([]entry, error) {
 	self, err := p.findSelf(entries)
 	if err != nil || self < 0 {
@@ -189,24 +180,19 @@ func (p *Planner) dropSelf(plan *Plan, entries []entry) ([]entry, error) {
 // planBuilder holds what build gathers while it adds the hosts one by
 // one.
 type planBuilder struct {
-	p        *Planner
-	plan     *Plan
-	senders  Family
-	maxAddrs int
-	// temporary reports a failed address lookup in a family the sender
-	// can use.
-	temporary bool
-	// cands holds the usable addresses of all hosts; each host's Addrs
-	// is a slice of it. dsts is the scratch in which one host's
-	// addresses are sorted.
+	p         *Planner
+	plan      *Plan
+	senders   Family
+	maxAddrs  int
+	temporary bool // an address lookup failed in a family the sender can use
+	// cands holds the usable addresses of all hosts (each host's Addrs is
+	// a slice of it); dsts is the scratch where one host's are sorted.
 	cands    []Candidate
 	dsts     []addrselect.Destination
 	attempts []Attempt
-	// listed holds the address of each attempt, in the 128-bit form
-	// (addresses are unmapped, so IPv4 and IPv6 keys differ).
-	listed []addrbits.U128
-	// dups are the addresses left out as already listed for a better
-	// host, in attempt order; they follow the hosts' own skips.
+	listed   []addrbits.U128 // the address of each attempt (unmapped)
+	// dups are the addresses already listed for a better host, in
+	// attempt order; they follow the hosts' own skips.
 	dups []Skip
 	nat  nat64State
 	// st is the delivery state; stsUnlisted and tlsaFailed name the
@@ -216,8 +202,8 @@ type planBuilder struct {
 	tlsaFailed  []string
 }
 
-// init sizes every slice and map for all the addresses of the entries,
-// so that the number of allocations does not grow with the input.
+// init sizes every slice for all the addresses of the entries, so that
+// the number of allocations does not grow with the input.
 func (b *planBuilder) init(p *Planner, plan *Plan, entries []entry) {
 	maxAddrs := p.maxHostAddrs()
 	total, widest := 0, 0
@@ -253,14 +239,16 @@ func (b *planBuilder) addHost(ctx context.Context, e *entry, tls hostTLS) error 
 	// in the order the resolver's address selection gives (RFC 6724
 	// section 6).
 	b.p.selector().SortDestinations(b.dsts)
-	start := len(b.cands)
+	start, end := len(b.cands), len(b.cands)+len(b.dsts)
+	b.cands = slices.Grow(b.cands, len(b.dsts))[:end] // init made room
+	hc := b.cands[start:end:end]
 	for i := range b.dsts {
-		b.cands = append(b.cands, Candidate{Addr: b.dsts[i].Addr, Source: b.dsts[i].Source, NAT64: b.translation(b.dsts[i].Addr)})
+		d, c := &b.dsts[i], &hc[i]
+		c.Addr, c.Source, c.NAT64 = d.Addr, d.Source, b.translation(d.Addr)
 	}
-	hc := b.cands[start:len(b.cands):len(b.cands)]
 	b.nativeFirst(hc)
-	if b.p.Prefer == IPv4 || b.p.Prefer == IPv6 {
-		preferFamily(hc, b.p.Prefer)
+	if f := b.p.Prefer; f == IPv4 || f == IPv6 {
+		moveFirst(hc, func(c *Candidate) bool { return FamilyOf(c.Addr) == f })
 	}
 	b.addAttempts(e, hc, tls)
 	b.plan.Hosts = append(b.plan.Hosts, MXHost{Name: e.name, Preference: e.pref, Addrs: hc, Families: fams})
@@ -291,9 +279,9 @@ func (b *planBuilder) limitAddrs(e *entry) []netip.Addr {
 	return in[:min(len(in), b.maxAddrs)]
 }
 
-// usable fills b.dsts with the addresses of in the sender can use, each
-// once, with their sources, and reports the others. It returns the
-// families of all the addresses and whether one had no route.
+// usable fills b.dsts with the addresses of in the sender can use, once
+// each, with their sources, and reports the others; it returns the
+// families of all and whether one had no route.
 func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Family, bool, error) {
 	var fams Family
 	noRoute := false
@@ -318,29 +306,28 @@ func (b *planBuilder) usable(ctx context.Context, e *entry, in []netip.Addr) (Fa
 			b.plan.skip(e, a, SkipFamily, noFamilyDetail(fam))
 			continue
 		}
-		b.dsts = append(b.dsts, addrselect.Destination{Addr: a})
-		d := &b.dsts[len(b.dsts)-1]
-		if b.p.Sources == nil {
-			continue
+		var src addrselect.Source
+		if b.p.Sources != nil {
+			var err error
+			// The Planner's Selector governs the source rules (a Host
+			// without a Selector of its own, a System asked for public
+			// sources).
+			if src, err = b.p.selector().FindSource(ctx, b.p.Sources, a); err != nil {
+				return fams, noRoute, &domainError{b.plan.Domain, fmt.Errorf("source address for %s (MX %s): %w", a, e.name, err)}
+			}
+			if !src.IsValid() { // no source: no route
+				noRoute = true
+				b.plan.skip(e, a, SkipNoRoute, "no source address")
+				continue
+			}
 		}
-		var err error
-		// The Planner's Selector governs the source rules (a Host without
-		// a Selector of its own, a System asked for public sources).
-		if d.Source, err = b.p.selector().FindSource(ctx, b.p.Sources, a); err != nil {
-			return fams, noRoute, &domainError{b.plan.Domain, fmt.Errorf("source address for %s (MX %s): %w", a, e.name, err)}
-		}
-		if !d.Source.Addr.IsValid() { // no source: no route
-			noRoute = true
-			b.plan.skip(e, a, SkipNoRoute, "no source address")
-			b.dsts = b.dsts[:len(b.dsts)-1]
-		}
+		b.dsts = append(b.dsts, addrselect.Destination{Addr: a, Source: src})
 	}
 	return fams, noRoute, nil
 }
 
-// quotedZone returns the zone of a quoted, cut to 64 bytes: a zone is
-// local text (RFC 4007 section 11) that a broken Resolver may fill with
-// anything.
+// quotedZone returns the zone of a quoted, cut to 64 bytes (a zone is
+// local text, RFC 4007 section 11, that a broken Resolver may fill).
 func quotedZone(a netip.Addr) string {
 	z := a.Zone()
 	if len(z) > 64 {
@@ -350,8 +337,7 @@ func quotedZone(a netip.Addr) string {
 }
 
 // inHost reports whether a is among the usable addresses of the current
-// host already (a repeat, dropped silently). The search is linear,
-// bounded by MaxHostAddrs.
+// host already (a repeat, dropped silently).
 func (b *planBuilder) inHost(a netip.Addr) bool {
 	for i := range b.dsts {
 		if b.dsts[i].Addr == a {
@@ -376,25 +362,22 @@ func (b *planBuilder) skipHost(e *entry, fams Family, noRoute, failed bool) {
 }
 
 // addAttempts appends the candidates of the host of e to the attempts,
-// leaving out (and reporting) addresses listed for a better host.
-//
-// The search is linear in the attempts so far: at most MaxMX x
-// MaxHostAddrs addresses (512 by default, about 130,000 comparisons of
-// two words in the worst case, well under a DNS round trip). A map from
-// address to first host, measured in BenchmarkBuild/static-sources
-// (10 MX x 4 addresses, go1.26, amd64, CPU profile), took about 20% of
-// Build (its lookups, inserts and four allocations); this scan takes
-// about 6%.
+// leaving out (and reporting) addresses listed for a better host. The
+// search is linear: at most MaxMX x MaxHostAddrs addresses (512 by
+// default), and a map measured 20% of BenchmarkBuild against 6% for it.
 func (b *planBuilder) addAttempts(e *entry, hc []Candidate, tls hostTLS) {
-	for _, c := range hc {
+	for i := range hc {
+		c := &hc[i]
 		key := addrbits.From(c.Addr)
-		if i := slices.Index(b.listed, key); i >= 0 {
-			b.dups = append(b.dups, Skip{Host: e.name, Preference: e.pref, Addr: c.Addr, Reason: SkipDuplicate, Detail: "address already listed for " + b.attempts[i].Host})
+		if j := slices.Index(b.listed, key); j >= 0 {
+			b.dups = append(b.dups, Skip{Host: e.name, Preference: e.pref, Addr: c.Addr, Reason: SkipDuplicate, Detail: "address already listed for " + b.attempts[j].Host})
 			continue
 		}
 		b.listed = append(b.listed, key)
-		b.attempts = append(b.attempts, Attempt{Host: e.name, Preference: e.pref, Addr: c.Addr, Source: c.Source.Addr, NAT64: c.NAT64,
-			Reason: ReasonMXOrder, TLS: tls.req, TLSAuth: tls.auth, TLSDetail: tls.detail})
+		b.attempts = append(b.attempts, Attempt{}) // filled in place
+		a := &b.attempts[len(b.attempts)-1]
+		a.Host, a.Preference, a.Addr, a.Source, a.NAT64 = e.name, e.pref, c.Addr, c.Source.Addr, c.NAT64
+		a.Reason, a.TLS, a.TLSAuth, a.TLSDetail = ReasonMXOrder, tls.req, tls.auth, tls.detail
 	}
 }
 
@@ -402,20 +385,12 @@ func (b *planBuilder) addAttempts(e *entry, hc []Candidate, tls hostTLS) {
 func (b *planBuilder) noHostError(hosts int) error {
 	plan := b.plan
 	if plan.Implicit && plan.DomainFamilies == 0 && !b.temporary && len(plan.LookupErrors) == 0 {
-		// No MX and no address records: nothing to deliver to, and
-		// no implicit MX either. Through *net.Resolver this is
-		// indistinguishable from NXDOMAIN (see the package
-		// documentation).
+		// No MX and no address records: no implicit MX either, and
+		// through *net.Resolver indistinguishable from NXDOMAIN.
 		plan.Implicit = false
 		return &domainError{plan.Domain, ErrNoSuchDomain}
 	}
-	return &UnreachableError{
-		Domain:         plan.Domain,
-		DomainFamilies: plan.DomainFamilies,
-		SenderFamilies: b.senders,
-		Hosts:          hosts,
-		Temporary:      b.temporary,
-	}
+	return &UnreachableError{Domain: plan.Domain, DomainFamilies: plan.DomainFamilies, SenderFamilies: b.senders, Hosts: hosts, Temporary: b.temporary}
 }
 
 // limitAttempts applies MaxAddresses to the attempts, balanced across
@@ -446,10 +421,9 @@ func (p *Planner) limitAttempts(plan *Plan, out []Attempt) []Attempt {
 }
 
 // quotas returns how many IPv4 and IPv6 attempts limitAttempts keeps.
-// Without Balance (or with one family only) the limit alone applies.
-// With it, the family of the first attempt gets the larger half of the
-// budget, unless the other family has fewer addresses than its half;
-// each family leaves what it cannot use to the other.
+// With Balance and both families, the family of the first attempt gets
+// the larger half of the budget; each leaves what it cannot use to the
+// other.
 func (p *Planner) quotas(out []Attempt, limit int) (q4, q6 int) {
 	n4 := 0
 	for _, a := range out {
@@ -461,20 +435,16 @@ func (p *Planner) quotas(out []Attempt, limit int) (q4, q6 int) {
 	if !p.Balance || n4 == 0 || n6 == 0 {
 		return limit, limit
 	}
-	first, second := &q4, &q6
-	nFirst, nSecond := n4, n6
-	if !out[0].Addr.Is4() {
-		first, second = &q6, &q4
-		nFirst, nSecond = n6, n4
+	if out[0].Addr.Is4() {
+		q4 = min(n4, limit-min(n6, limit/2))
+		return q4, min(n6, limit-q4)
 	}
-	*first = min(nFirst, limit-min(nSecond, limit/2))
-	*second = min(nSecond, limit-*first)
-	return q4, q6
+	q6 = min(n6, limit-min(n4, limit/2))
+	return min(n4, limit-q6), q6
 }
 
 // families returns the IP versions the sender can use: Planner.Families,
-// narrowed to those Sources has a route for when Sources is set and
-// Families is not.
+// or those Sources has a route for.
 func (p *Planner) families(ctx context.Context, entries []entry) (Family, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -485,12 +455,15 @@ func (p *Planner) families(ctx context.Context, entries []entry) (Family, error)
 	if p.Sources == nil {
 		return DualStack, nil
 	}
-	// A probe of a global address in each family; a host routed only to
-	// some prefixes (no default route) fails the probe for that family,
-	// so any input address with a source shows the family is there.
-	// Addresses of a family found missing are skipped for family without
-	// asking Sources again.
-	probed := p.probedFamilies(ctx)
+	// A global address probes each family; a host routed only to some
+	// prefixes fails the probe, so any input address with a source shows
+	// the family is there.
+	var probed Family
+	for _, a := range [...]netip.Addr{probe4, probe6} {
+		if s, err := p.Sources.Source(ctx, a); err == nil && s.IsValid() {
+			probed |= FamilyOf(a)
+		}
+	}
 	maxAddrs := p.maxHostAddrs()
 	for ei := 0; ei < len(entries) && probed != DualStack; ei++ {
 		ha := &entries[ei].ha
@@ -509,6 +482,12 @@ func (p *Planner) families(ctx context.Context, entries []entry) (Family, error)
 		}
 	}
 	return probed, nil
+}
+
+// isLocalAddr reports whether a is one of LocalAddrs.
+func (p *Planner) isLocalAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsValid() && slices.ContainsFunc(p.LocalAddrs, func(l netip.Addr) bool { return l.Unmap() == a })
 }
 
 // findSelf returns the index of the best-preference entry that is the
@@ -533,43 +512,16 @@ func (p *Planner) findSelf(entries []entry) (int, error) {
 		if slices.Contains(local, e.name) {
 			return i, nil
 		}
-		for _, a := range e.ha.Addrs[:min(len(e.ha.Addrs), maxAddrs)] {
-			if !a.IsValid() {
-				continue
-			}
-			a = a.Unmap()
-			for _, l := range p.LocalAddrs {
-				if l.Unmap() == a {
-					return i, nil
-				}
-			}
+		if slices.ContainsFunc(e.ha.Addrs[:min(len(e.ha.Addrs), maxAddrs)], p.isLocalAddr) {
+			return i, nil
 		}
 	}
 	return -1, nil
 }
 
-// probedFamilies asks Sources about a global destination in each family.
-func (p *Planner) probedFamilies(ctx context.Context) Family {
-	var f Family
-	if s, err := p.Sources.Source(ctx, probe4); err == nil && s.IsValid() {
-		f |= IPv4
-	}
-	if s, err := p.Sources.Source(ctx, probe6); err == nil && s.IsValid() {
-		f |= IPv6
-	}
-	return f
-}
-
-// preferFamily moves the addresses of family f first, keeping the order
-// within each family.
-func preferFamily(c []Candidate, f Family) {
-	moveFirst(c, func(c *Candidate) bool { return FamilyOf(c.Addr) == f })
-}
-
 // moveFirst moves the elements for which in reports true first, keeping
-// the order on both sides (a stable partition in place). Insertion
-// style: n is small (bounded by MaxHostAddrs) and this allocates
-// nothing.
+// the order on both sides: a stable partition in place, without
+// allocation.
 func moveFirst[T any](s []T, in func(*T) bool) {
 	k := 0
 	for i := range s {

@@ -3,7 +3,6 @@ package mxorder
 import (
 	"context"
 	"strconv"
-	"strings"
 )
 
 // Outcome is what one delivery attempt came to, as the caller's try
@@ -13,25 +12,20 @@ type Outcome uint8
 // The outcomes.
 const (
 	// OutcomeNoSession: no SMTP session (connection refused or timed out,
-	// no greeting). The next address is tried; it costs no session.
+	// no greeting): the next address is tried, at no session's cost.
 	OutcomeNoSession Outcome = iota
-	// OutcomeSession: a session took place but did not deliver (a
-	// transient 4yz reply, a lost connection). The next address is
-	// tried (RFC 3974 section 3 step 9); it counts against MaxSessions.
+	// OutcomeSession: a session did not deliver (a transient 4yz reply, a
+	// lost connection): the next address is tried (RFC 3974 section 3
+	// step 9), and the session counts against MaxSessions.
 	OutcomeSession
-	// OutcomeDelivered: the message was accepted. Delivery stops.
-	OutcomeDelivered
-	// OutcomePermanent: a permanent 5yz reply. Delivery stops; the
-	// message is returned to the sender (RFC 3974 section 3 step 9).
+	OutcomeDelivered // the message was accepted: delivery stops
+	// OutcomePermanent: a permanent 5yz reply: delivery stops and the
+	// message is returned (RFC 3974 section 3 step 9).
 	OutcomePermanent
 )
 
-var outcomeNames = [...]string{
-	OutcomeNoSession: "no-session",
-	OutcomeSession:   "session",
-	OutcomeDelivered: "delivered",
-	OutcomePermanent: "permanent",
-}
+var outcomeNames = [...]string{OutcomeNoSession: "no-session", OutcomeSession: "session",
+	OutcomeDelivered: "delivered", OutcomePermanent: "permanent"}
 
 // String returns "no-session", "session", "delivered" or "permanent", and
 // "outcome(N)" for a value that is none of these.
@@ -78,27 +72,25 @@ func (e *OutcomeError) Error() string {
 
 // Error describes the failure and the last attempt's error.
 func (e *DeliveryError) Error() string {
-	var b strings.Builder
-	b.WriteString("mxorder: delivery to ")
-	b.WriteString(strconv.Quote(e.Domain))
+	s := "mxorder: delivery to " + strconv.Quote(e.Domain)
 	switch {
 	case e.Permanent:
-		b.WriteString(" failed permanently")
+		s += " failed permanently"
 	case e.SessionLimit:
-		b.WriteString(" stopped at the session limit")
+		s += " stopped at the session limit"
 	case e.badOutcome != nil:
-		b.WriteString(" stopped: " + e.badOutcome.Error())
+		s += " stopped: " + e.badOutcome.Error()
 	case e.ctxErr != nil:
-		b.WriteString(" interrupted: " + e.ctxErr.Error())
+		s += " interrupted: " + e.ctxErr.Error()
 	default:
-		b.WriteString(" failed for now")
+		s += " failed for now"
 	}
-	b.WriteString(" after " + strconv.Itoa(len(e.Attempts)) + " attempts")
+	s += " after " + strconv.Itoa(len(e.Attempts)) + " attempts"
 	if n := len(e.Attempts); n > 0 && e.Attempts[n-1].Err != nil {
 		last := e.Attempts[n-1]
-		b.WriteString("; last: " + last.Host + " " + last.Addr.String() + ": " + last.Err.Error())
+		s += "; last: " + last.Host + " " + last.Addr.String() + ": " + last.Err.Error()
 	}
-	return b.String()
+	return s
 }
 
 // Unwrap returns the attempts' errors and the context's error.

@@ -3,17 +3,12 @@ package mxorder
 import (
 	"errors"
 	"strconv"
-	"strings"
 )
 
-// Sentinel errors. Match them with [errors.Is]; the typed errors of this
-// package unwrap to them. Each is exported because a caller acts on it
-// differently: ErrNullMX and ErrNoSuchDomain bounce at once (no retry),
-// ErrNoPrimaryRelay makes a relay deliver locally or bounce,
-// ErrNoReachableMX queues or bounces as [UnreachableError.Temporary]
-// says, and ErrInvalidName rejects the address before any DNS query.
-// Every other failure is wrapped with its context and matched through
-// the resolver's or the caller's own errors.
+// Sentinel errors, for [errors.Is]; the typed errors of this package
+// unwrap to them. Each is exported because callers act on it
+// differently; other failures wrap the resolver's or the caller's own
+// errors.
 var (
 	// ErrNoSuchDomain: the domain does not exist (NXDOMAIN). RFC 5321
 	// section 5.1 and RFC 3974 section 3 make this a permanent failure:
@@ -82,10 +77,8 @@ type UnreachableError struct {
 	// DomainFamilies are the families of every address found for the
 	// domain's (remaining) MX hosts; 0 when none was found.
 	DomainFamilies Family
-	// SenderFamilies are the families the local host can use.
-	SenderFamilies Family
-	// Hosts is the number of MX hosts considered.
-	Hosts int
+	SenderFamilies Family // the families the local host can use
+	Hosts          int    // the number of MX hosts considered
 	// Temporary reports that at least one address lookup in a family the
 	// sender can use failed temporarily (SERVFAIL, timeout): the message
 	// should be queued and retried (RFC 5321 section 4.5.4.1) rather
@@ -95,32 +88,22 @@ type UnreachableError struct {
 
 // Error names the domain's and the sender's families.
 func (e *UnreachableError) Error() string {
-	var b strings.Builder
-	b.WriteString("mxorder: no reachable mail exchanger for ")
-	b.WriteString(strconv.Quote(e.Domain))
-	b.WriteString(": ")
+	s := "mxorder: no reachable mail exchanger for " + strconv.Quote(e.Domain) + ": "
+	dom, snd := e.DomainFamilies.Words(), e.SenderFamilies.Words()
 	switch {
 	case e.DomainFamilies == 0 && e.Temporary:
-		b.WriteString("address lookups failed temporarily")
+		return s + "address lookups failed temporarily"
 	case e.DomainFamilies == 0:
-		b.WriteString("its MX hosts have no addresses")
+		return s + "its MX hosts have no addresses"
 	case e.DomainFamilies&e.SenderFamilies == 0:
-		b.WriteString("the domain's MX hosts are ")
-		b.WriteString(e.DomainFamilies.Words())
-		b.WriteString(" and the sender is ")
-		b.WriteString(e.SenderFamilies.Words())
-		b.WriteString(": no common IP version")
+		s += "the domain's MX hosts are " + dom + " and the sender is " + snd + ": no common IP version"
 	default:
-		b.WriteString("no MX host has a usable address (domain ")
-		b.WriteString(e.DomainFamilies.Words())
-		b.WriteString(", sender ")
-		b.WriteString(e.SenderFamilies.Words())
-		b.WriteString(")")
+		s += "no MX host has a usable address (domain " + dom + ", sender " + snd + ")"
 	}
-	if e.Temporary && e.DomainFamilies != 0 {
-		b.WriteString("; some lookups failed temporarily")
+	if e.Temporary {
+		s += "; some lookups failed temporarily"
 	}
-	return b.String()
+	return s
 }
 
 // Unwrap returns [ErrNoReachableMX].

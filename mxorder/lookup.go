@@ -10,9 +10,8 @@ import (
 
 // ResolverPanicError is the error of a lookup during which the
 // [Resolver] panicked. Lookups run in goroutines of their own, where a
-// panic would end the process whatever the caller recovers; the planner
-// recovers it there and reports it as the failure of that lookup (in
-// [Plan.LookupErrors], or as the error of the MX lookup).
+// panic would end the process; the planner recovers it there and reports
+// it as the failure of that lookup.
 type ResolverPanicError struct {
 	Query string // "mx", "ip4", "ip6" or "cname"
 	Name  string // the name looked up (canonical, no trailing dot)
@@ -49,12 +48,10 @@ type answer[T any] struct {
 }
 
 // guard runs one resolver call f in a goroutine of its own, bounded by
-// ctx and LookupTimeout, and returns its answer. A panic in f becomes a
+// ctx and LookupTimeout, and returns its answer; a panic in f becomes a
 // [*ResolverPanicError]. When the context ends first, guard returns at
-// once with a timeout error for the lookup (unwrapping to the context's
-// error); f's goroutine may finish later, and then writes only into
-// its own buffered channel, which nobody reads: nothing that guard has
-// returned is touched, and the goroutine ends with the resolver's call.
+// once with a timeout error; f's goroutine then ends with the resolver's
+// call, writing only into its own buffered channel.
 func guard[T any](p *Planner, ctx context.Context, query, name string, f func(context.Context) (T, error)) (T, error) {
 	lctx, cancel := p.lookupContext(ctx)
 	defer cancel()

@@ -13,9 +13,8 @@ import (
 // (RFC 1035 section 2.3.4: 255 octets on the wire).
 const maxNameLen = 253
 
-// maxUnicodeNameLen bounds a name before IDNA conversion: each of the at
-// most 253 characters of the A-label form stands for at most one code
-// point of at most 4 bytes in UTF-8.
+// maxUnicodeNameLen bounds a name before IDNA conversion: at most one
+// code point of up to 4 UTF-8 bytes per character of the A-label form.
 const maxUnicodeNameLen = 4 * maxNameLen
 
 // NormalizeName returns the canonical form of a domain or host name as
@@ -32,10 +31,8 @@ func NormalizeName(name string) (string, error) {
 	return n, nil
 }
 
-// normalize is NormalizeName without the error allocation: it returns
-// the canonical name, or a reason why name is not a host name. For a name
-// that is already canonical it returns a substring of name and does not
-// allocate.
+// normalize is NormalizeName returning the reason a name is invalid
+// instead of an error; a canonical name comes back without allocation.
 func normalize(name string) (string, string) {
 	n := strings.TrimSuffix(name, ".")
 	if n == "" {
@@ -106,10 +103,8 @@ func isIPLiteral(n string) bool {
 			return false
 		}
 	}
-	if _, err := netip.ParseAddr(n); err == nil {
-		return true
-	}
-	return false
+	_, err := netip.ParseAddr(n)
+	return err == nil
 }
 
 // checkHostName checks the LDH syntax of RFC 1123 section 2.1 and the

@@ -7,16 +7,16 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/dualstack/dualstack/addrselect/nat64"
 )
 
 // NAT64 (RFC 6146) lets an IPv6-only sender reach IPv4-only MX hosts
 // through a translator: the IPv4 address is embedded in a NAT64 prefix
-// (RFC 6052 section 2.2), by a DNS64 that synthesizes AAAA records (RFC
-// 6147) or by the sender itself (RFC 8305 section 7). This file holds
-// what the planner and the audit do with the prefixes of
-// [Planner.NAT64].
+// (RFC 6052 section 2.2) by a DNS64 (RFC 6147) or by the sender itself
+// (RFC 8305 section 7). This file holds what the planner and the audit
+// do with [Planner.NAT64].
 
 // Translation says that an address is reached through a NAT64 translator:
 // it is the IPv4 address IPv4 embedded in the NAT64 prefix Prefix. The
@@ -33,14 +33,11 @@ type Translation struct {
 // IsZero reports whether t is the zero Translation (a native address).
 func (t Translation) IsZero() bool { return t == Translation{} }
 
-// Equal reports whether t and u are the same translation. (Translation
-// is comparable with ==; the method lets go-cmp compare plans without an
-// option for the netip types.)
+// Equal reports whether t == u (for go-cmp, without netip options).
 func (t Translation) Equal(u Translation) bool { return t == u }
 
-// String returns the reason for people, "192.0.2.1 via NAT64
-// 64:ff9b::/96" (with " (DNS64)" for a DNS64 answer), or "" for the zero
-// Translation.
+// String returns "192.0.2.1 via NAT64 64:ff9b::/96", with " (DNS64)"
+// for a DNS64 answer, or "" for the zero Translation.
 func (t Translation) String() string {
 	if t.IsZero() {
 		return ""
@@ -55,13 +52,12 @@ func (t Translation) String() string {
 // Finding codes of NAT64 and DNS64.
 const (
 	// CodeDNS64 (address level): an AAAA answer of an MX host lies in a
-	// known NAT64 prefix; a DNS64 synthesized it (RFC 6147) and it stands
-	// for an IPv4 address, which the audit reports instead.
+	// known NAT64 prefix (DNS64 synthesis, RFC 6147); the audit counts
+	// the IPv4 address it stands for instead.
 	CodeDNS64 Code = "dns64-address"
 	// CodeNAT64Sender (domain level): the sender reaches IPv4-only MX
-	// hosts only through NAT64, so its mail leaves from the translator's
-	// IPv4 pool, which the SPF record and reverse DNS of the sending
-	// domain may not cover.
+	// hosts only through NAT64, from the translator's IPv4 pool, which
+	// the sending domain's SPF record and reverse DNS may not cover.
 	CodeNAT64Sender Code = "nat64-sender"
 )
 
@@ -76,10 +72,9 @@ func (p *Planner) checkNAT64() error {
 }
 
 // discoverNAT64 returns p, or, when p asks for discovery and has no
-// prefixes, a copy of p with the prefixes the resolver's DNS64 reveals
-// (RFC 7050 section 3). lookupErr is that of a failed lookup; a resolver
-// without DNS64 (nat64.ErrNoDNS64) is an answer and gives p and nil. err
-// reports an invalid prefix in Planner.NAT64.
+// prefixes, a copy with those the resolver's DNS64 reveals (RFC 7050
+// section 3). lookupErr is a failed lookup's (no DNS64 is an answer);
+// err reports an invalid prefix in Planner.NAT64.
 func (p *Planner) discoverNAT64(ctx context.Context) (q *Planner, lookupErr, err error) {
 	if err := p.checkNAT64(); err != nil {
 		return p, nil, err
@@ -119,8 +114,8 @@ func extract(prefixes []netip.Prefix, a netip.Addr) (netip.Addr, netip.Prefix, b
 	return netip.Addr{}, netip.Prefix{}, false
 }
 
-// nat64State is what the plan builder keeps about NAT64: the
-// translation of every synthesized address added to the plan.
+// nat64State holds the translation of every synthesized address of the
+// plan being built.
 type nat64State struct {
 	addrs []netip.Addr
 	trans []Translation
@@ -144,19 +139,13 @@ func (b *planBuilder) noteTranslation(a netip.Addr, t Translation) {
 	}
 }
 
-// viaNAT64 returns the address to try for a, an address found for the
-// host of e, and the family a has for the host: IPv4 for a DNS64 answer.
-// ok is false when a is left out (and recorded as skipped).
-//
-// With known prefixes (Plan.NAT64):
-//   - a DNS64 answer is tried as the IPv4 address it stands for when the
-//     sender has IPv4, so that traffic does not go through the translator
-//     and back (the address is reported as a duplicate of that IPv4
-//     address), and as itself, through the translator, otherwise;
-//   - an IPv4 address, for a sender with IPv6 but not IPv4, is tried as
-//     the address synthesized under the first prefix that can carry it
-//     (RFC 6052 section 3.1 keeps non-global addresses out of the
-//     well-known prefix).
+// viaNAT64 returns the address to try for a, an address of the host of
+// e, and the family a has for the host (IPv4 for a DNS64 answer); ok is
+// false when a is skipped. With known prefixes, a DNS64 answer is tried
+// as its IPv4 address by a sender with IPv4 (reported as a duplicate),
+// as itself otherwise; an IPv4 address, for a sender with IPv6 only, as
+// synthesized under the first prefix that can carry it (RFC 6052
+// section 3.1 keeps non-global addresses out of the well-known prefix).
 func (b *planBuilder) viaNAT64(e *entry, a netip.Addr) (try netip.Addr, fam Family, ok bool) {
 	prefixes := b.plan.NAT64
 	if len(prefixes) == 0 {
@@ -184,22 +173,12 @@ func (b *planBuilder) viaNAT64(e *entry, a netip.Addr) (try netip.Addr, fam Fami
 }
 
 // nativeFirst moves the native addresses of a host before those reached
-// through a translator, keeping the order within each group (a stable
-// partition in place, allocation-free like preferFamily). Native IPv6
-// avoids the translator's state and sends from the sender's own
-// address, which its SPF record and reverse DNS cover.
+// through a translator, keeping the order within each group: native IPv6
+// avoids the translator's state and sends from the sender's own address,
+// which its SPF record and reverse DNS cover.
 func (b *planBuilder) nativeFirst(c []Candidate) {
-	if len(b.nat.addrs) == 0 {
-		return
-	}
-	k := 0
-	for i := range c {
-		if c[i].NAT64.IsZero() {
-			x := c[i]
-			copy(c[k+1:i+1], c[k:i])
-			c[k] = x
-			k++
-		}
+	if len(b.nat.addrs) > 0 {
+		moveFirst(c, func(c *Candidate) bool { return c.NAT64.IsZero() })
 	}
 }
 
@@ -209,9 +188,8 @@ func (b *planBuilder) reachesIPv4() bool {
 	return b.senders.Has(IPv4) || (b.senders.Has(IPv6) && len(b.plan.NAT64) > 0)
 }
 
-// auditDNS64 returns the IPv4 address that a, an address of the host of
-// e, stands for when it lies in a known NAT64 prefix, with a finding
-// that says so; otherwise a itself.
+// auditDNS64 returns the IPv4 address a DNS64 answer a of the host of e
+// stands for, with a finding; otherwise a itself.
 func (p *Planner) auditDNS64(r *Report, e *entry, a netip.Addr) netip.Addr {
 	v4, pfx, ok := extract(p.NAT64, a)
 	if !ok {
@@ -223,8 +201,8 @@ func (p *Planner) auditDNS64(r *Report, e *entry, a netip.Addr) netip.Addr {
 	return v4
 }
 
-// relayReach returns the families a relay with the families relay
-// reaches: with IPv6 and a known NAT64 prefix, IPv4 too.
+// relayReach returns the families a relay with families relay reaches:
+// with IPv6 and a NAT64 prefix, IPv4 too.
 func (p *Planner) relayReach(relay Family) Family {
 	if relay.Has(IPv6) && len(p.NAT64) > 0 {
 		return relay | IPv4
@@ -242,9 +220,8 @@ func nat64Caveat(prefixes []netip.Prefix) string {
 }
 
 // auditNAT64 adds to r the failure of NAT64 prefix discovery
-// (discoverErr), and the [CodeNAT64Sender] finding when the sender (the
-// Planner's Families or Sources) lacks IPv4 and reaches some IPv4-only MX
-// host of the domain through NAT64.
+// (discoverErr), and [CodeNAT64Sender] when the sender lacks IPv4 and
+// reaches an IPv4-only MX host through NAT64.
 func (p *Planner) auditNAT64(ctx context.Context, r *Report, discoverErr error) {
 	if discoverErr != nil {
 		r.add(nat64LookupFinding(discoverErr))
@@ -271,15 +248,11 @@ func (p *Planner) auditNAT64(ctx context.Context, r *Report, discoverErr error) 
 
 // joinNames lists names as "a", "a and b" or "a, b and c".
 func joinNames(names []string) string {
-	s := names[0]
-	for i := 1; i < len(names); i++ {
-		if i == len(names)-1 {
-			s += " and " + names[i]
-		} else {
-			s += ", " + names[i]
-		}
+	last := len(names) - 1
+	if last == 0 {
+		return names[0]
 	}
-	return s
+	return strings.Join(names[:last], ", ") + " and " + names[last]
 }
 
 // nat64LookupFinding reports a failed NAT64 prefix discovery.
@@ -289,12 +262,9 @@ func nat64LookupFinding(err error) AuditFinding {
 }
 
 // hostReach returns the families the MX host h reaches: its own, and
-// IPv4 through the translator when h is the local host (by name or
-// address) with IPv6 and the Planner knows a NAT64 prefix.
+// through NAT64 as relayReach says when h is the local host.
 func (p *Planner) hostReach(h AuditHost) Family {
-	local := slices.ContainsFunc(h.Addrs, func(a netip.Addr) bool {
-		return slices.ContainsFunc(p.LocalAddrs, func(l netip.Addr) bool { return l.Unmap() == a })
-	})
+	local := slices.ContainsFunc(h.Addrs, p.isLocalAddr)
 	for _, n := range p.LocalNames {
 		if c, reason := normalize(n); reason == "" && c == h.Name {
 			local = true
@@ -307,8 +277,8 @@ func (p *Planner) hostReach(h AuditHost) Family {
 }
 
 // bounceNAT64 adds to b the failure of NAT64 prefix discovery
-// (discoverErr), and the [CodeNAT64Sender] finding when the relay
-// reaches one of the domains only through NAT64.
+// (discoverErr), and [CodeNAT64Sender] when the relay reaches one of the
+// domains only through NAT64.
 func (p *Planner) bounceNAT64(b *BounceReport, relay Family, discoverErr error) {
 	if discoverErr != nil {
 		b.add(nat64LookupFinding(discoverErr))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,68 +16,47 @@ import (
 // source that would be used, and everything that was left out and why.
 // A Plan is a plain value owned by the caller; it marshals to JSON.
 type Plan struct {
-	// Domain is the domain in canonical form (A-labels, lower case, no
-	// trailing dot).
-	Domain string `json:"domain"`
+	Domain string `json:"domain"` // canonical: A-labels, lower case, no trailing dot
 	// Implicit reports that the domain has no MX records and its own
-	// address records are used as an MX of preference 0 (RFC 5321
-	// section 5.1). It is false when the domain has no address records
-	// either ([ErrNoSuchDomain]).
+	// address records are an MX of preference 0 (RFC 5321 section 5.1).
 	Implicit bool `json:"implicit_mx,omitempty"`
-	// NullMX reports that the domain publishes a null MX (RFC 7505): it
-	// accepts no mail, the plan has no hosts and [ErrNullMX] came with
-	// it. SenderFamilies is still the sender's.
+	// NullMX reports that the domain publishes a null MX (RFC 7505): the
+	// plan has no hosts and came with [ErrNullMX].
 	NullMX bool `json:"null_mx,omitempty"`
 	// Hosts are the usable MX hosts in delivery order: ascending
 	// preference, equal preferences shuffled.
 	Hosts []MXHost `json:"hosts"`
-	// Skipped lists every MX record, host or address that is not in
-	// Hosts or not among the attempts, with the reason.
+	// Skipped lists every MX record, host or address left out of Hosts
+	// or the attempts, with the reason.
 	Skipped []Skip `json:"skipped,omitempty"`
-	// LookupErrors lists the DNS lookups that failed (not counting
-	// "no such name" or "no records", which are answers).
-	LookupErrors []LookupError `json:"lookup_errors,omitempty"`
-	// Truncated counts what the limits cut off; every such item also has
-	// an entry in Skipped.
-	Truncated Truncation `json:"truncated,omitzero"`
-	// SenderFamilies are the IP versions the local host can use.
-	SenderFamilies Family `json:"sender_families"`
+	// LookupErrors lists the DNS lookups that failed ("not found" is an
+	// answer, not a failure).
+	LookupErrors   []LookupError `json:"lookup_errors,omitempty"`
+	Truncated      Truncation    `json:"truncated,omitzero"` // what the limits cut off (also in Skipped)
+	SenderFamilies Family        `json:"sender_families"`    // the IP versions the local host can use
 	// DomainFamilies are the IP versions of all addresses found for the
 	// considered MX hosts, usable or not.
 	DomainFamilies Family `json:"domain_families"`
-	// Self is the name of the MX host recognised as the local host, and
-	// SelfPreference its preference; Self is empty when the local host is
-	// not an MX of the domain (RFC 5321 section 5.1).
+	// Self is the MX host recognised as the local host (RFC 5321 section
+	// 5.1), and SelfPreference its preference; empty when none is.
 	Self           string `json:"self,omitempty"`
 	SelfPreference uint16 `json:"self_preference,omitempty"`
-	// MaxSessions is the session limit of the planner (Postfix's
-	// smtp_mx_session_limit), 0 for none: the delivery loop should stop
-	// after that many attempts that reached an SMTP greeting, as
-	// [Plan.Deliver] does.
-	MaxSessions int `json:"max_sessions,omitempty"`
-	// NAT64 are the NAT64 prefixes the planner knew ([Planner.NAT64],
-	// configured or discovered); see [Translation].
-	NAT64 []netip.Prefix `json:"nat64_prefixes,omitempty"`
-	// Attempt is the number of the delivery attempt the plan was made
-	// for ([History].Attempt), 0 when no history was given.
-	Attempt int `json:"attempt,omitempty"`
-	// STS describes the MTA-STS policy applied (RFC 8461), nil when
-	// none was.
-	STS *STSApplied `json:"mta_sts,omitempty"`
+	// MaxSessions is the planner's session limit (0: none): the delivery
+	// loop stops after that many SMTP sessions, as [Plan.Deliver] does.
+	MaxSessions int            `json:"max_sessions,omitempty"`
+	NAT64       []netip.Prefix `json:"nat64_prefixes,omitempty"` // the planner's, configured or discovered
+	Attempt     int            `json:"attempt,omitempty"`        // [History].Attempt of the delivery state
+	STS         *STSApplied    `json:"mta_sts,omitempty"`        // the MTA-STS policy applied (RFC 8461), if any
 
 	attempts []Attempt
 }
 
-// MXHost is one MX host of a [Plan]. (addrselect.Host describes the
-// local host; this is a remote mail exchanger.)
+// MXHost is one MX host (a remote mail exchanger) of a [Plan].
 type MXHost struct {
-	Name       string `json:"name"`       // canonical host name (the MX exchange)
-	Preference uint16 `json:"preference"` // MX preference; lower is tried first
-	// Addrs are the usable addresses, in delivery order.
-	Addrs []Candidate `json:"addrs"`
-	// Families are the IP versions of every address found for the host,
-	// usable or not.
-	Families Family `json:"families"`
+	Name       string      `json:"name"`       // canonical host name (the MX exchange)
+	Preference uint16      `json:"preference"` // MX preference; lower is tried first
+	Addrs      []Candidate `json:"addrs"`      // the usable addresses, in delivery order
+	Families   Family      `json:"families"`   // the IP versions of all its addresses, usable or not
 }
 
 // MarshalJSON writes h with Addrs as a list ([] when empty), never null.
@@ -86,10 +66,9 @@ func (h MXHost) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(h))
 }
 
-// Candidate is a usable address of a host and the source address the
-// local host would use for it (zero when the planner has no Sources). In
-// JSON the source is written as "source" (its address) and
-// "source_prefix_len", "source_interface" etc. for its other properties.
+// Candidate is a usable address of a host and the local source for it
+// (zero without Sources). In JSON the source is "source" (its address),
+// "source_prefix_len", "source_interface" and so on.
 type Candidate struct {
 	Addr   netip.Addr        `json:"addr"` // the host's address (IPv4-mapped addresses unmapped)
 	Source addrselect.Source // the local source address for Addr, and its properties
@@ -97,32 +76,25 @@ type Candidate struct {
 }
 
 // Attempt is one entry of [Plan.Attempts]: connect to Addr (port 25)
-// from Source for the MX host Host. Source is the zero Addr when the
-// planner has no Sources; the full [addrselect.Source] is in the host's
-// [Candidate].
-//
-// Reason and Detail say why the attempt is where it is (MX order, a
-// family strategy, a greylisting retry); TLS, TLSAuth and TLSDetail say
-// what TLS the connection requires (RFC 7672 section 2.2, RFC 8461
-// section 5) and why.
+// from Source (zero without Sources; the full source is in the host's
+// [Candidate]) for the MX host Host. Reason and Detail say why it is
+// where it is; TLS, TLSAuth and TLSDetail what TLS it requires (RFC 7672
+// section 2.2, RFC 8461 section 5) and why.
 type Attempt struct {
-	Host       string     `json:"host"`            // MX host name
-	Preference uint16     `json:"preference"`      // its MX preference
-	Addr       netip.Addr `json:"addr"`            // address to connect to
-	Source     netip.Addr `json:"source,omitzero"` // local address to connect from
-	// NAT64 is, for an address synthesized for NAT64, the IPv4 address
-	// it stands for and the prefix ("via NAT64"); zero for a native one.
-	NAT64     Translation    `json:"nat64,omitzero"`
-	Reason    AttemptReason  `json:"reason"`               // why it is here
-	Detail    string         `json:"detail,omitempty"`     // the specifics of Reason, for people
-	TLS       TLSRequirement `json:"tls"`                  // the TLS the connection requires
-	TLSAuth   TLSAuth        `json:"tls_auth,omitempty"`   // how the server is authenticated, for TLSAuthenticated
-	TLSDetail string         `json:"tls_detail,omitempty"` // why, for people
+	Host       string         `json:"host"`                 // MX host name
+	Preference uint16         `json:"preference"`           // its MX preference
+	Addr       netip.Addr     `json:"addr"`                 // address to connect to
+	Source     netip.Addr     `json:"source,omitzero"`      // local address to connect from
+	NAT64      Translation    `json:"nat64,omitzero"`       // the translation of a synthesized address; zero if native
+	Reason     AttemptReason  `json:"reason"`               // why it is here
+	Detail     string         `json:"detail,omitempty"`     // the specifics of Reason, for people
+	TLS        TLSRequirement `json:"tls"`                  // the TLS the connection requires
+	TLSAuth    TLSAuth        `json:"tls_auth,omitempty"`   // how the server is authenticated, for TLSAuthenticated
+	TLSDetail  string         `json:"tls_detail,omitempty"` // why, for people
 }
 
-// Attempts returns the addresses to try, in order, after the address
-// limit and balancing (and with addresses listed under two hosts kept
-// once). The slice belongs to the plan; it must not be modified.
+// Attempts returns the addresses to try, in order, after the limits (an
+// address listed under two hosts once). The slice belongs to the plan.
 func (p *Plan) Attempts() []Attempt { return p.attempts }
 
 // MarshalJSON adds the attempts to the exported fields. Hosts and
@@ -181,51 +153,39 @@ type SkipReason uint8
 
 // The reasons.
 const (
-	// SkipFamily: no address (or this address is not) in a family the
-	// sender can use (RFC 3974 section 3). Costs no attempt.
-	SkipFamily SkipReason = iota + 1
-	// SkipNoRoute: the Sources found no source address for it (no route).
-	SkipNoRoute
-	// SkipNoAddress: the host has neither A nor AAAA records.
-	SkipNoAddress
-	// SkipLookupFailed: the address lookups of the host failed.
-	SkipLookupFailed
-	// SkipSelf: the host is the local host (by name or address).
-	SkipSelf
+	// SkipFamily: no address (or not this one) in a family the sender
+	// can use (RFC 3974 section 3). Costs no attempt.
+	SkipFamily       SkipReason = iota + 1
+	SkipNoRoute                 // Sources found no source address (no route)
+	SkipNoAddress               // the host has neither A nor AAAA records
+	SkipLookupFailed            // the address lookups of the host failed
+	SkipSelf                    // the host is the local host (by name or address)
 	// SkipNotBetter: the MX is at or above the local host's preference
 	// (RFC 5321 section 5.1: only better MX hosts may be relayed to).
 	SkipNotBetter
-	// SkipAddressLimit: over the address limit (MaxAddresses).
-	SkipAddressLimit
-	// SkipMXLimit: MX record beyond MaxMX.
-	SkipMXLimit
-	// SkipHostAddrLimit: address beyond MaxHostAddrs for its host.
-	SkipHostAddrLimit
-	// SkipInvalidName: the exchange is an IP literal or not a valid host
-	// name.
-	SkipInvalidName
+	SkipAddressLimit  // beyond MaxAddresses
+	SkipMXLimit       // MX record beyond MaxMX
+	SkipHostAddrLimit // address beyond MaxHostAddrs for its host
+	SkipInvalidName   // the exchange is an IP literal or not a valid host name
 	// SkipNullMX: a "." exchange listed with other MX records (RFC 7505
-	// forbids it); ignored under [NullMXIgnore].
+	// section 3 forbids it), under [NullMXIgnore].
 	SkipNullMX
 	// SkipDuplicate: an MX host listed twice (the best preference is
-	// kept), an address already tried for a better host, or a DNS64
+	// kept), an address already listed for a better host, or a DNS64
 	// answer tried as the IPv4 address it stands for.
 	SkipDuplicate
-	// SkipZonedAddr: an address with a zone (fe80::1%eth0). A zone is
-	// local to the node that names it (RFC 4007 section 11) and no DNS
-	// answer carries one, so a Resolver that returns one is wrong; the
-	// address is never tried.
+	// SkipZonedAddr: an address with a zone (fe80::1%eth0), which is
+	// local to one node (RFC 4007 section 11) and no DNS answer carries:
+	// never tried.
 	SkipZonedAddr
-	// SkipAttemptFamily: the address is in a family that
-	// [Planner.AttemptFamilies] does not allow on this attempt number.
+	// SkipAttemptFamily: a family [Planner.AttemptFamilies] does not
+	// allow on this attempt number.
 	SkipAttemptFamily
-	// SkipSTSUnlisted: the domain's MTA-STS policy is in enforce mode and
-	// none of its mx patterns matches the host (RFC 8461 sections 4.1
-	// and 5).
+	// SkipSTSUnlisted: the MTA-STS policy is in enforce mode and no mx
+	// pattern matches the host (RFC 8461 sections 4.1 and 5).
 	SkipSTSUnlisted
-	// SkipTLSAFailed: the MX RRset is DNSSEC-secure and the TLSA lookup
-	// of the host failed: the host counts as unreachable (RFC 7672
-	// section 2.2.1).
+	// SkipTLSAFailed: the MX RRset is DNSSEC-secure and the host's TLSA
+	// lookup failed: it counts as unreachable (RFC 7672 section 2.2.1).
 	SkipTLSAFailed
 )
 
@@ -255,16 +215,8 @@ func (r SkipReason) String() string { return enumString(skipNames[:], uint8(r), 
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (r SkipReason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
-func (r *SkipReason) UnmarshalText(b []byte) error {
-	v, err := parseEnum(skipNames[:], b, "skip")
-	if err != nil {
-		return err
-	}
-	*r = SkipReason(v)
-	return nil
-}
+// UnmarshalText is the inverse of MarshalText.
+func (r *SkipReason) UnmarshalText(b []byte) error { return unmarshalEnum(r, skipNames[:], b, "skip") }
 
 // enumString names v from names, or writes kind(v) for a value without
 // a name, so that every value has a text form.
@@ -275,43 +227,36 @@ func enumString(names []string, v uint8, kind string) string {
 	return kind + "(" + strconv.Itoa(int(v)) + ")"
 }
 
-// parseEnum is the inverse of enumString.
-func parseEnum(names []string, b []byte, kind string) (uint8, error) {
+// unmarshalEnum sets *dst to the value b names, the inverse of
+// enumString, leaving it unchanged on error.
+func unmarshalEnum[T ~uint8](dst *T, names []string, b []byte, kind string) error {
 	s := string(b)
-	for i, n := range names {
-		if n != "" && n == s {
-			return uint8(i), nil
-		}
+	if i := slices.Index(names, s); i >= 0 && s != "" {
+		*dst = T(i)
+		return nil
 	}
 	if num, ok := strings.CutPrefix(s, kind+"("); ok {
 		if num, ok := strings.CutSuffix(num, ")"); ok {
 			if v, err := strconv.ParseUint(num, 10, 8); err == nil {
-				return uint8(v), nil
+				*dst = T(v)
+				return nil
 			}
 		}
 	}
-	return 0, errors.New("mxorder: " + strconv.Quote(s) + " is not a " + kind + " name")
+	return errors.New("mxorder: " + strconv.Quote(s) + " is not a " + kind + " name")
 }
 
 // LookupError records a failed DNS lookup.
 type LookupError struct {
-	// Host is the name looked up (canonical, no trailing dot).
-	Host string `json:"host"`
-	// Network is "mx", "ip4" (A) or "ip6" (AAAA).
-	Network string `json:"network"`
-	// Temporary reports a failure worth retrying (SERVFAIL, timeout).
-	Temporary bool `json:"temporary,omitempty"`
-	// Timeout reports that the lookup timed out.
-	Timeout bool `json:"timeout,omitempty"`
-	// Message is Err's text, kept for JSON.
-	Message string `json:"message"`
-	// Err is the resolver's error.
-	Err error `json:"-"`
+	Host      string `json:"host"`                // the name looked up (canonical, no trailing dot)
+	Network   string `json:"network"`             // "mx", "ip4" (A), "ip6" (AAAA) or "mta-sts"
+	Temporary bool   `json:"temporary,omitempty"` // worth retrying (SERVFAIL, timeout)
+	Timeout   bool   `json:"timeout,omitempty"`   // the lookup timed out
+	Message   string `json:"message"`             // Err's text, kept for JSON
+	Err       error  `json:"-"`                   // the resolver's error
 }
 
-// candidateJSON is the JSON form of a [Candidate]: the source address
-// under "source" and its other properties beside it, each left out when
-// zero.
+// candidateJSON is the JSON form of a [Candidate], zero fields left out.
 type candidateJSON struct {
 	Addr         netip.Addr  `json:"addr"`
 	Source       netip.Addr  `json:"source,omitzero"`
@@ -351,8 +296,8 @@ func (c *Candidate) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// String describes the plan for people, one line per attempt, skipped
-// item and failed lookup:
+// String describes the plan for people, one line per attempt, skip and
+// failed lookup:
 //
 //	example.org: sender ipv4, domain dual
 //	  try 10 mx10.example.org 192.0.2.10 from 198.51.100.7 tls authenticated/dane
@@ -361,11 +306,7 @@ func (c *Candidate) UnmarshalJSON(b []byte) error {
 // The format may change; use the fields (or JSON) to process a plan.
 func (p *Plan) String() string {
 	var b strings.Builder
-	b.WriteString(p.Domain)
-	b.WriteString(": sender ")
-	b.WriteString(p.SenderFamilies.String())
-	b.WriteString(", domain ")
-	b.WriteString(p.DomainFamilies.String())
+	b.WriteString(p.Domain + ": sender " + p.SenderFamilies.String() + ", domain " + p.DomainFamilies.String())
 	if p.Implicit {
 		b.WriteString(", implicit MX")
 	}

@@ -1,8 +1,8 @@
 package mxorder
 
 import (
+	"cmp"
 	"hash/fnv"
-	"io"
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
@@ -30,47 +30,40 @@ const (
 	// delivers to the remaining MX hosts: the domain evidently has mail
 	// servers, and dropping mail on a publishing error loses it.
 	NullMXIgnore NullMXPolicy = iota
-	// NullMXFail treats any "." exchange as a null MX: [ErrNullMX].
-	NullMXFail
+	NullMXFail                // any "." exchange is a null MX: [ErrNullMX]
 )
 
 // Planner turns a domain into a delivery [Plan]. Its fields are
-// configuration; the zero Planner works (net.DefaultResolver, RFC 6724
-// with the round-robin-safe rule 9 of [DefaultSelector], a dual-stack
-// sender, random shuffling, no attempt limits). A Planner must
-// not be modified once in use; it is then safe for concurrent use (but see
-// Rand).
+// configuration; the zero Planner works (net.DefaultResolver,
+// [DefaultSelector], a dual-stack sender, random shuffling, no attempt
+// limits). A Planner must not be modified once in use; it is then safe
+// for concurrent use (but see Rand).
 type Planner struct {
 	// Resolver answers MX and address queries. Nil means
 	// net.DefaultResolver.
 	Resolver Resolver
-
 	// Selector orders the addresses of each host (RFC 6724 section 6).
-	// Nil means [DefaultSelector]: RFC 6724 with the round-robin-safe
-	// rule 9 ([addrselect.Rule9OnLink]).
+	// Nil means [DefaultSelector].
 	Selector *addrselect.Selector
-
 	// Sources finds the local host's source address for a destination; an
 	// address with no source (no route in that family) is unusable. Nil
-	// means no source information: every address in Families is usable.
+	// means every address in Families is usable.
 	Sources addrselect.Sources
-
-	// Families are the IP versions the local host may use. 0 means: the
-	// families Sources has routes for, or both when Sources is nil.
-	// When both Families and Sources are set, an address must pass both.
+	// Families are the IP versions the local host may use. 0 means those
+	// Sources has routes for, or both when Sources is nil. When both are
+	// set, an address must pass both.
 	Families Family
 
-	// LocalNames and LocalAddrs identify the local host: an MX host with
-	// one of these names or addresses is the local host, and it and every
-	// MX at or above its preference are dropped (RFC 5321 section 5.1,
-	// RFC 3974 section 3 step 2).
+	// LocalNames and LocalAddrs identify the local host: it and every MX
+	// at or above its preference are dropped (RFC 5321 section 5.1, RFC
+	// 3974 section 3 step 2).
 	LocalNames []string
 	LocalAddrs []netip.Addr
 
-	// Seeded makes the shuffling of equal preferences deterministic: each
-	// plan uses a PCG generator seeded with Seed and the domain name, so
-	// the same seed and inputs give the same plan. When Seeded is false
-	// and Rand is nil, shuffling uses the runtime's random source.
+	// Seeded makes the shuffling of equal preferences deterministic: a
+	// PCG generator seeded with Seed and the domain name, so the same
+	// seed and inputs give the same plan. Without Seeded and Rand the
+	// runtime's random source is used.
 	Seed   uint64
 	Seeded bool
 	// Rand, when non-nil, is the random source for shuffling, used
@@ -80,99 +73,80 @@ type Planner struct {
 
 	// MaxAddresses caps the addresses in [Plan.Attempts] (Postfix
 	// smtp_mx_address_limit; RFC 5321 section 5.1 allows a limit and asks
-	// for at least two). 0 means no limit. Addresses skipped for family
+	// for at least two); 0 means no limit. Addresses skipped for family
 	// or route do not count.
 	MaxAddresses int
 	// MaxSessions is copied into the plan for the delivery loop (Postfix
-	// smtp_mx_session_limit). 0 means no limit.
+	// smtp_mx_session_limit); 0 means no limit.
 	MaxSessions int
-	// Balance keeps both families in the attempts when MaxAddresses cuts
-	// the list: each family keeps at least half of the budget if it has
-	// that many addresses (Postfix smtp_balance_inet_protocols), so a run
-	// of one family cannot use up the budget before the other is tried.
+	// Balance keeps both families when MaxAddresses cuts the list: each
+	// keeps up to half of the budget (Postfix
+	// smtp_balance_inet_protocols).
 	Balance bool
 	// Prefer, when IPv4 or IPv6, moves that family's addresses first
-	// within each host (after the Selector's order, which is kept within
-	// each family); the other family still follows. Hosts are never
-	// reordered across preferences (RFC 3974 section 3 step 5). 0 keeps
-	// the Selector's order.
+	// within each host, keeping the Selector's order within each family;
+	// hosts are never reordered across preferences (RFC 3974 section 3
+	// step 5). 0 keeps the Selector's order.
 	Prefer Family
 
 	// AttemptFamilies chooses the families by delivery attempt number
 	// ([History].Attempt): entry i applies to attempt i+1, the last entry
-	// to every later attempt; 0 or DualStack allows both. Addresses of
-	// other families are skipped ([SkipAttemptFamily]). {IPv6,
-	// DualStack} tries IPv6 only on the first attempt and both
-	// afterwards (Stalwart and KumoMTA choose the family by retry
-	// number). Nil allows both on every attempt.
+	// to every later attempt; 0 or DualStack allows both, nil allows both
+	// always. Other addresses are skipped ([SkipAttemptFamily]). {IPv6,
+	// DualStack} tries IPv6 only first (as Stalwart and KumoMTA can).
 	AttemptFamilies []Family
-	// SwitchFamily starts a retry with the other family when the most
-	// recent earlier attempt failed to connect, timed out or was
-	// rejected for policy ([FailureConnect], [FailureTimeout],
-	// [FailurePolicy]): within each host, that family's addresses come
-	// first, overriding Prefer for this attempt. mox does this, to get
-	// around per-family blocklists and broken routes.
+	// SwitchFamily starts a retry with the other family, within each
+	// host, when the most recent attempt failed with [FailureConnect],
+	// [FailureTimeout] or [FailurePolicy], overriding Prefer (as mox does,
+	// around per-family blocklists and broken routes).
 	SwitchFamily bool
-	// GreylistRetry tries the address of the most recent greylisted
-	// attempt ([FailureGreylisted]) first, from the same source address,
-	// so that the receiver recognises the retry (mox keeps the address
-	// for this reason). It moves that address ahead of better MX hosts:
-	// the host was reached before, and the better ones failed.
+	// GreylistRetry tries the address of the most recent
+	// [FailureGreylisted] attempt first, from the same source, so that
+	// the receiver recognises the retry; it moves ahead of better MX
+	// hosts, which failed before.
 	GreylistRetry bool
-	// DANEOverridesSTS keeps an MX host that the enforced MTA-STS policy
-	// does not list when the host has usable TLSA records (it is then
-	// authenticated by DANE). RFC 8461 and RFC 7672 leave this open;
-	// KumoMTA lets DANE take precedence. False (the default) skips such
-	// a host, as the policy says.
+	// DANEOverridesSTS keeps an MX host the enforced MTA-STS policy does
+	// not list when it has usable TLSA records (RFC 8461 and RFC 7672
+	// leave this open; KumoMTA lets DANE win). False skips it.
 	DANEOverridesSTS bool
 	// STS, when set, is the MTA-STS policy cache [Planner.PlanWith]
 	// consults for a domain whose DeliveryState has no policy.
 	STS *STSCache
 
-	// NullMX is the policy for "." mixed with other MX records.
-	NullMX NullMXPolicy
+	NullMX NullMXPolicy // the policy for "." mixed with other MX records
 
-	// MaxMX bounds the MX records considered (the best ones by
-	// preference are kept; the rest are reported). 0 means DefaultMaxMX.
-	MaxMX int
-	// MaxHostAddrs bounds the addresses considered per host. 0 means
-	// DefaultMaxHostAddrs.
-	MaxHostAddrs int
-	// Concurrency bounds how many MX hosts are resolved at once (each
-	// with an A and an AAAA query in parallel). 0 means
+	// MaxMX bounds the MX records considered (the best by preference are
+	// kept); 0 means DefaultMaxMX. MaxHostAddrs bounds the addresses per
+	// host; 0 means DefaultMaxHostAddrs. Concurrency bounds the hosts
+	// resolved at once (A and AAAA in parallel); 0 means
 	// DefaultConcurrency.
-	Concurrency int
-	// LookupTimeout bounds each DNS query, in addition to the context.
-	// 0 means only the context's deadline applies.
+	MaxMX        int
+	MaxHostAddrs int
+	Concurrency  int
+	// LookupTimeout bounds each DNS query besides the context; 0 means
+	// none.
 	LookupTimeout time.Duration
 
 	// NAT64 are the prefixes of the NAT64 translators (RFC 6146) the
-	// local host can use, each of a length RFC 6052 section 2.2 allows
-	// (nat64.CheckPrefix; an invalid one makes Plan, Build, Audit and
-	// CheckBounce fail with an error wrapping nat64.ErrInvalidPrefix), in
-	// order of preference. With them a sender that has IPv6 but not
-	// IPv4 reaches IPv4 addresses through addresses it synthesizes (RFC
-	// 8305 section 7), and AAAA answers inside them are recognised as
-	// DNS64 synthesis (RFC 6147): such an address counts as the IPv4
-	// address it stands for, and a sender with IPv4 uses that address
-	// directly. See [Translation]. Empty means no NAT64.
+	// local host can use, in order of preference, each of a length RFC
+	// 6052 section 2.2 allows (an invalid one makes Plan, Build, Audit and
+	// CheckBounce fail with an error wrapping nat64.ErrInvalidPrefix).
+	// See the package documentation and [Translation].
 	NAT64 []netip.Prefix
 	// DiscoverNAT64, when NAT64 is empty, makes Plan, Audit and
-	// CheckBounce ask the Resolver for the prefixes of its DNS64 (RFC
-	// 7050 section 3, nat64.Discover) once per call; a resolver without
-	// DNS64 means no NAT64. Build never looks anything up. Callers that
-	// plan many domains should discover once and set NAT64.
+	// CheckBounce ask the Resolver's DNS64 for its prefixes (RFC 7050
+	// section 3) once per call; Build looks nothing up. Callers planning
+	// many domains should discover once and set NAT64.
 	DiscoverNAT64 bool
 }
 
-// DefaultSelector returns the address selection a Planner without a
-// Selector uses: [addrselect.RFC6724] with [addrselect.Rule9OnLink]. The
-// RFC's own rule 9 (longest matching prefix) puts the address
-// numerically closest to the sender first, whatever order DNS gives, so
-// every sender of a site picks the same address of a load-balanced MX
-// host; the on-link variant still prefers an address on the sender's
-// own link and otherwise keeps the resolver's order. The result is
-// shared and immutable.
+// DefaultSelector returns the address selection of a Planner without a
+// Selector: [addrselect.RFC6724] with [addrselect.Rule9OnLink], shared
+// and immutable. The RFC's own rule 9 (longest matching prefix) makes
+// every sender of a site pick the same address of a load-balanced MX
+// host, whatever order DNS gives; the on-link variant still prefers an
+// address on the sender's own link and otherwise keeps the resolver's
+// order.
 func DefaultSelector() *addrselect.Selector { return defaultSelector() }
 
 var defaultSelector = sync.OnceValue(func() *addrselect.Selector {
@@ -187,29 +161,12 @@ func (p *Planner) selector() *addrselect.Selector {
 	return defaultSelector()
 }
 
-func (p *Planner) maxMX() int {
-	if p.MaxMX > 0 {
-		return p.MaxMX
-	}
-	return DefaultMaxMX
-}
+// The bounds in effect: the field when positive, else the default.
+func (p *Planner) maxMX() int        { return cmp.Or(max(p.MaxMX, 0), DefaultMaxMX) }
+func (p *Planner) maxHostAddrs() int { return cmp.Or(max(p.MaxHostAddrs, 0), DefaultMaxHostAddrs) }
+func (p *Planner) concurrency() int  { return cmp.Or(max(p.Concurrency, 0), DefaultConcurrency) }
 
-func (p *Planner) maxHostAddrs() int {
-	if p.MaxHostAddrs > 0 {
-		return p.MaxHostAddrs
-	}
-	return DefaultMaxHostAddrs
-}
-
-func (p *Planner) concurrency() int {
-	if p.Concurrency > 0 {
-		return p.Concurrency
-	}
-	return DefaultConcurrency
-}
-
-// rng is the shuffling randomness without interface conversions or heap
-// allocation.
+// rng is the shuffling randomness, without heap allocation.
 type rng struct {
 	pcg  rand.PCG
 	src  rand.Source
@@ -221,13 +178,11 @@ func (p *Planner) newRNG(r *rng, domain string, attempt int) {
 	case p.Rand != nil:
 		r.src, r.mode = p.Rand, 2
 	case p.Seeded:
-		// FNV-1a of the domain as the second PCG word, so that one seed
-		// shuffles different domains differently.
+		// The domain's hash shuffles domains differently under one seed;
+		// the attempt number lets a retry start at another MX host of
+		// equal preference (the first keeps the shuffle without history).
 		h := fnv.New64a()
-		io.WriteString(h, domain)
-		// Later delivery attempts shuffle differently, so that a retry
-		// can start at another MX host of equal preference; the first
-		// attempt keeps the shuffle of a plan without history.
+		h.Write([]byte(domain))
 		r.pcg.Seed(p.Seed, h.Sum64()+uint64(attempt-1)*0x9e3779b97f4a7c15)
 		r.mode = 1
 	}

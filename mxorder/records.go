@@ -12,9 +12,7 @@ import (
 
 // mxInputCap bounds the MX records examined at all, whatever MaxMX says:
 // a DNS message of at most 65535 octets (RFC 1035 section 4.2.2) holds
-// fewer than 4400 MX records, so a longer list does not come from one
-// answer. Records beyond it are counted in Truncated.MX and summarised
-// in one Skip.
+// fewer than 4400 MX records.
 const mxInputCap = 4096
 
 // entries turns the MX records into sorted, validated, bounded entries
@@ -27,9 +25,8 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX) ([]entry, error) {
 		plan.Implicit = true
 		return []entry{{name: plan.Domain, raw: plan.Domain}}, nil
 	}
-	// RFC 7505 section 3: a null MX is a single "." record; clients must
-	// not fall back to address records. A "." among real MX records is a
-	// misconfiguration the RFC leaves open: see NullMXPolicy.
+	// RFC 7505 section 3: a null MX is a single "." record, without
+	// fallback to address records; for "." among others see NullMXPolicy.
 	if nulls == records || (nulls > 0 && p.NullMX == NullMXFail) {
 		return nil, &domainError{plan.Domain, ErrNullMX}
 	}
@@ -62,29 +59,22 @@ func (p *Planner) entries(plan *Plan, mx []*net.MX) ([]entry, error) {
 	return dedupHosts(plan, entries), nil
 }
 
-// capRecords returns the first mxInputCap records of mx (nil records
-// do not count), how many records that is and how many of them are
-// null MX. The records beyond are counted in Truncated.MX and
-// summarised in one Skip.
+// capRecords returns the first mxInputCap records of mx (nil ones do
+// not count), how many that is and how many are null MX; the rest are
+// counted in Truncated.MX and summarised in one Skip.
 func capRecords(plan *Plan, mx []*net.MX) (capped []*net.MX, records, nulls int) {
-	end := len(mx)
+	end, beyond := len(mx), 0
 	for i, m := range mx {
-		if m == nil {
-			continue
-		}
-		if records == mxInputCap {
-			end = i
-			break
-		}
-		records++
-		if isNullMX(m) {
-			nulls++
-		}
-	}
-	beyond := 0
-	for _, m := range mx[end:] {
-		if m != nil {
+		switch {
+		case m == nil:
+		case records == mxInputCap:
+			end = min(end, i)
 			beyond++
+		default:
+			records++
+			if isNullMX(m) {
+				nulls++
+			}
 		}
 	}
 	if beyond > 0 {
@@ -96,13 +86,11 @@ func capRecords(plan *Plan, mx []*net.MX) (capped []*net.MX, records, nulls int)
 }
 
 // maxPrintedName bounds the text of an invalid exchange name kept in a
-// Skip: a name from DNS is at most 255 octets (RFC 1035 section 2.3.4),
-// so anything longer came from a broken Resolver.
+// Skip (a name from DNS is at most 255 octets, RFC 1035 section 2.3.4).
 const maxPrintedName = 256
 
 // printableName returns an invalid exchange name as a Skip keeps it:
-// valid UTF-8 (so that JSON carries it exactly) and at most
-// maxPrintedName bytes, a cut marked with "...".
+// valid UTF-8 and at most maxPrintedName bytes, a cut marked "...".
 func printableName(n string) string {
 	n = strings.ToValidUTF8(n, "\uFFFD")
 	if len(n) <= maxPrintedName {
@@ -115,9 +103,8 @@ func printableName(n string) string {
 	return n[:cut] + "..."
 }
 
-// isNullMX reports whether m is a null MX record: its exchange is the
-// root, "." (RFC 7505 section 3). An empty exchange is not one: it names
-// nothing and is skipped as an invalid name.
+// isNullMX reports whether m is a null MX record, exchange "." (RFC 7505
+// section 3); an empty exchange is an invalid name instead.
 func isNullMX(m *net.MX) bool { return m.Host == "." }
 
 // dedupHosts keeps the first (best) entry of each host name and reports

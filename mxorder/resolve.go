@@ -5,26 +5,23 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 )
 
-// Resolver is the DNS interface the [Planner] needs. It is exactly a
-// subset of the method set of [*net.Resolver], so [net.DefaultResolver]
-// and any configured *net.Resolver work unchanged; mxordertest.Resolver is
-// an in-memory implementation for tests.
-//
-// Implementations should report "no such name" and "no records of this
-// type" as a *net.DNSError with IsNotFound set, and temporary failures
-// with IsTemporary or IsTimeout set, as *net.Resolver does.
+// Resolver is the DNS interface the [Planner] needs, a subset of the
+// method set of [*net.Resolver]; mxordertest.Resolver is an in-memory
+// one for tests. Implementations should report "no such name" and "no
+// records" as a *net.DNSError with IsNotFound, and temporary failures
+// with IsTemporary or IsTimeout, as *net.Resolver does.
 type Resolver interface {
 	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
-// CNAMEResolver is an optional extension of [Resolver]: when the resolver
-// also implements it (as *net.Resolver does), [Planner.Audit] reports MX
-// exchanges that are aliases (RFC 2181 section 10.3, RFC 5321 section
-// 5.1). It is found by type assertion so that Resolver keeps two methods.
+// CNAMEResolver is an optional extension of [Resolver] (*net.Resolver
+// has it) with which [Planner.Audit] reports MX exchanges that are
+// aliases (RFC 2181 section 10.3, RFC 5321 section 5.1).
 type CNAMEResolver interface {
 	LookupCNAME(ctx context.Context, host string) (string, error)
 }
@@ -44,36 +41,29 @@ func (p *Planner) resolver() Resolver {
 // Plan looks up the MX records of domain and the A and AAAA records of
 // each exchange, then builds the plan with [Planner.Build].
 //
-// The domain is converted to A-labels (IDNA) and queried as an absolute
-// name: search domains never apply (RFC 5321 section 5.1). A and AAAA are
-// queried concurrently for every host (at most Concurrency hosts at once)
-// and both answers are awaited: a failure or timeout of one family does
-// not hide the other's addresses, and is recorded in
-// [Plan.LookupErrors]. Both families are always queried, even for a
-// single-stack sender (RFC 5321 section 5.2 allows skipping), so that the
-// plan can say which families the domain offers.
+// The domain is queried in A-labels as an absolute name: search domains
+// never apply (RFC 5321 section 5.1). A and AAAA are queried
+// concurrently for every host and both answers awaited: a failure of one
+// family does not hide the other's addresses, and is recorded in
+// [Plan.LookupErrors]. A temporary failure of the MX lookup is returned
+// wrapped (the *net.DNSError is reachable with errors.As): queue the
+// message. A "not found" MX answer means an implicit MX or
+// [ErrNoSuchDomain], as the package documentation says.
 //
-// A temporary failure of the MX lookup is returned wrapped (the
-// *net.DNSError is reachable with errors.As); the message should be
-// queued. A "not found" MX answer is handled as described in the package
-// documentation (implicit MX or [ErrNoSuchDomain]).
-//
-// Plan does not wait for a Resolver past ctx's deadline, even one that
-// ignores its context: when ctx ends first, Plan returns at once the plan
-// so far (none when the MX lookup did not answer), whose LookupErrors
-// list the address lookups that did not answer as timed out, with an
-// error that unwraps to ctx's error.
+// When ctx ends first, even with a Resolver that ignores it, Plan
+// returns at once the plan so far (none before the MX answer), with the
+// unanswered lookups in LookupErrors as timed out and an error that
+// unwraps to ctx's error.
 func (p *Planner) Plan(ctx context.Context, domain string) (*Plan, error) {
 	return p.PlanWith(ctx, domain, nil)
 }
 
 // PlanWith is [Planner.Plan] for a delivery with a history and a TLS
-// policy (st, nil for none), as [Planner.BuildWith] describes. When
-// Planner.STS is set and st carries no MTA-STS policy, the policy is
-// taken from that cache (fetched if needed, through the Planner's
-// Resolver); a failure to get one is recorded in Plan.LookupErrors
-// (network "mta-sts") and delivery proceeds without a policy, or with
-// the last good one still cached (RFC 8461 sections 3.3 and 5.1).
+// policy (st, nil for none), as [Planner.BuildWith] describes. Without
+// an MTA-STS policy in st, it takes one from Planner.STS, if set; a
+// failure to get it is recorded in Plan.LookupErrors (network
+// "mta-sts") and delivery proceeds with the last good policy cached, or
+// none (RFC 8461 sections 3.3 and 5.1).
 func (p *Planner) PlanWith(ctx context.Context, domain string, st *DeliveryState) (*Plan, error) {
 	d, reason := normalize(domain)
 	if reason != "" {
@@ -87,8 +77,6 @@ func (p *Planner) PlanWith(ctx context.Context, domain string, st *DeliveryState
 	if err != nil {
 		return nil, err
 	}
-	// The records are validated and normalised once, here; Build's own
-	// path (Planner.Build) is for records the caller already has.
 	plan := &Plan{Domain: d, MaxSessions: p.MaxSessions}
 	plan.noteLookup(nat64Host, "ip6", nat64Err)
 	st = p.withSTS(ctx, plan, st)
@@ -102,8 +90,7 @@ func (p *Planner) PlanWith(ctx context.Context, domain string, st *DeliveryState
 			entries[i].ha = addrs[entries[i].name]
 		}
 		if err = ctx.Err(); err != nil {
-			// The caller's deadline passed while resolving: say which
-			// lookups did not answer, and stop.
+			// The deadline passed while resolving: list the lookups.
 			for i := range entries {
 				plan.noteLookup(entries[i].name, "ip4", entries[i].ha.Err4)
 				plan.noteLookup(entries[i].name, "ip6", entries[i].ha.Err6)
@@ -211,22 +198,15 @@ func (p *Planner) eachName(names []string, f func(name string)) {
 // Each family keeps at most MaxHostAddrs addresses; the rest are counted
 // in Dropped, so that the excess is reported while memory stays bounded.
 func (p *Planner) resolveHost(ctx context.Context, name string) HostAddrs {
-	var (
-		wg         sync.WaitGroup
-		a4, a6     []netip.Addr
-		d4, d6     int
-		err4, err6 error
-	)
-	q := name + "."
-	wg.Go(func() { a4, d4, err4 = p.lookupIP(ctx, "ip4", q) })
-	a6, d6, err6 = p.lookupIP(ctx, "ip6", q)
+	var wg sync.WaitGroup
+	var a4 []netip.Addr
+	var d4 int
+	var err4 error
+	wg.Go(func() { a4, d4, err4 = p.lookupIP(ctx, "ip4", name+".") })
+	a6, d6, err6 := p.lookupIP(ctx, "ip6", name+".")
 	wg.Wait()
-	// Interleave nothing here: the Selector orders the addresses. IPv6
-	// first mirrors how Go's resolver lists them before sorting.
-	all := make([]netip.Addr, 0, len(a4)+len(a6))
-	all = append(all, a6...)
-	all = append(all, a4...)
-	return HostAddrs{Addrs: all, Err4: err4, Err6: err6, Dropped: d4 + d6}
+	// IPv6 first, as Go's resolver lists them; the Selector orders them.
+	return HostAddrs{Addrs: slices.Concat(a6, a4), Err4: err4, Err6: err6, Dropped: d4 + d6}
 }
 
 // lookupIP returns the addresses of the family network ("ip4" or "ip6")
@@ -240,10 +220,8 @@ func (p *Planner) lookupIP(ctx context.Context, network, host string) ([]netip.A
 	kept := make([]netip.Addr, 0, min(len(addrs), limit))
 	dropped := 0
 	for _, a := range addrs {
-		// Keep only the family asked for: a resolver may return
-		// IPv4-mapped or stray records. An IPv4-mapped AAAA stays
-		// mapped so that the audit can flag it; Build treats it as
-		// IPv4.
+		// Keep only the family asked for; an IPv4-mapped AAAA stays
+		// mapped for the audit to flag (Build treats it as IPv4).
 		switch {
 		case network == "ip4" && a.Unmap().Is4():
 			a = a.Unmap()

@@ -13,20 +13,16 @@ type FailureClass uint8
 
 // The failure classes.
 const (
-	// FailureConnect: the connection was refused or unreachable.
-	FailureConnect FailureClass = iota + 1
-	// FailureTimeout: the connection or the greeting timed out.
-	FailureTimeout
-	// FailureGreylisted: a transient 4yz reply that asks the client to
-	// come back later (greylisting): the receiver recognises the retry
-	// by the triple of client address, sender and recipient.
+	FailureConnect FailureClass = iota + 1 // the connection was refused or unreachable
+	FailureTimeout                         // the connection or the greeting timed out
+	// FailureGreylisted: a transient 4yz reply asking the client to come
+	// back later; the receiver recognises the retry by client address,
+	// sender and recipient.
 	FailureGreylisted
-	// FailurePolicy: a rejection for policy: a blocklist, a missing or
-	// mismatched reverse DNS name, a per-family reputation (Spamhaus
-	// lists IPv6 senders by /64).
+	// FailurePolicy: a rejection for policy: a blocklist, reverse DNS, a
+	// per-family reputation (Spamhaus lists IPv6 senders by /64).
 	FailurePolicy
-	// FailureRejected: any other rejection.
-	FailureRejected
+	FailureRejected // any other rejection
 )
 
 var failureNames = [...]string{
@@ -44,40 +40,25 @@ func (c FailureClass) String() string { return enumString(failureNames[:], uint8
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (c FailureClass) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
+// UnmarshalText is the inverse of MarshalText.
 func (c *FailureClass) UnmarshalText(b []byte) error {
 	return unmarshalEnum(c, failureNames[:], b, "failure")
 }
 
-// unmarshalEnum sets *dst to the value named by b in names (see
-// parseEnum), leaving it unchanged on error.
-func unmarshalEnum[T ~uint8](dst *T, names []string, b []byte, kind string) error {
-	v, err := parseEnum(names, b, kind)
-	if err != nil {
-		return err
-	}
-	*dst = T(v)
-	return nil
-}
-
 // switches reports whether a failure of this class makes
-// [Planner.SwitchFamily] start the next attempt with the other family:
-// the connection did not get through (a per-family routing or
-// filtering fault) or the receiver rejected the sender for policy (a
-// per-family reputation or reverse DNS).
+// [Planner.SwitchFamily] start the next attempt with the other family: a
+// per-family fault of routing, filtering, reputation or reverse DNS.
 func (c FailureClass) switches() bool {
 	return c == FailureConnect || c == FailureTimeout || c == FailurePolicy
 }
 
 // PastAttempt is one earlier connection attempt to the domain.
 type PastAttempt struct {
-	Host   string     `json:"host,omitempty"`  // the MX host
-	Addr   netip.Addr `json:"addr"`            // the address connected to
-	Source netip.Addr `json:"source,omitzero"` // the local address used
-	// Family is the family of Addr; 0 means FamilyOf(Addr).
-	Family  Family       `json:"family,omitempty"`
-	Failure FailureClass `json:"failure"` // how it ended
+	Host    string       `json:"host,omitempty"`   // the MX host
+	Addr    netip.Addr   `json:"addr"`             // the address connected to
+	Source  netip.Addr   `json:"source,omitzero"`  // the local address used
+	Family  Family       `json:"family,omitempty"` // the family of Addr; 0 means FamilyOf(Addr)
+	Failure FailureClass `json:"failure"`          // how it ended
 }
 
 func (a *PastAttempt) family() Family {
@@ -87,17 +68,13 @@ func (a *PastAttempt) family() Family {
 	return FamilyOf(a.Addr)
 }
 
-// History is what happened before to deliveries to one domain: the
-// number of the delivery attempt being planned and the connection
-// attempts of the earlier ones, oldest first. The zero History is a
-// first attempt.
+// History is what happened before to deliveries to one domain. The zero
+// History is a first attempt.
 type History struct {
 	// Attempt is the number of the delivery attempt (queue run) being
 	// planned: 1 for the first, 2 for the first retry. 0 means 1.
-	Attempt int `json:"attempt,omitempty"`
-	// Past are the earlier connection attempts, oldest first; the last
-	// one is the most recent.
-	Past []PastAttempt `json:"past,omitempty"`
+	Attempt int           `json:"attempt,omitempty"`
+	Past    []PastAttempt `json:"past,omitempty"` // the earlier connection attempts, oldest first
 }
 
 func (h *History) attempt() int { return max(h.Attempt, 1) }
@@ -109,23 +86,12 @@ type AttemptReason uint8
 const (
 	// ReasonMXOrder: MX preference (RFC 5321 section 5.1), then the
 	// Selector's order of the host's addresses (RFC 6724).
-	ReasonMXOrder AttemptReason = iota + 1
-	// ReasonAttemptFamily: the families of this attempt number
-	// ([Planner.AttemptFamilies]) allow this address; the others are
-	// skipped.
-	ReasonAttemptFamily
-	// ReasonPreferredFamily: the address is in [Planner.Prefer]'s family
-	// and moved before the host's other addresses.
-	ReasonPreferredFamily
-	// ReasonFallbackFamily: the address is in the family that is not
-	// preferred (or not switched to), tried after the other.
-	ReasonFallbackFamily
-	// ReasonSwitchedFamily: the last attempt failed in the other family
-	// ([Planner.SwitchFamily]), so this family comes first.
-	ReasonSwitchedFamily
-	// ReasonGreylistRetry: the address was greylisted before and is
-	// retried first, from the same source ([Planner.GreylistRetry]).
-	ReasonGreylistRetry
+	ReasonMXOrder         AttemptReason = iota + 1
+	ReasonAttemptFamily                 // allowed on this attempt number ([Planner.AttemptFamilies]); others skipped
+	ReasonPreferredFamily               // in [Planner.Prefer]'s family, moved before the host's others
+	ReasonFallbackFamily                // in the family not preferred (or not switched to), tried after the other
+	ReasonSwitchedFamily                // the last attempt failed in the other family ([Planner.SwitchFamily])
+	ReasonGreylistRetry                 // greylisted before, retried first from the same source ([Planner.GreylistRetry])
 )
 
 var reasonNames = [...]string{
@@ -144,17 +110,15 @@ func (r AttemptReason) String() string { return enumString(reasonNames[:], uint8
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (r AttemptReason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
+// UnmarshalText is the inverse of MarshalText.
 func (r *AttemptReason) UnmarshalText(b []byte) error {
 	return unmarshalEnum(r, reasonNames[:], b, "reason")
 }
 
-// ErrFamilyDeferred: the families [Planner.AttemptFamilies] allows on
-// this attempt number are not among those the domain's usable addresses
-// have. The plan lists the skipped addresses ([SkipAttemptFamily]); a
-// later attempt may allow them, so the message should be queued, not
-// returned.
+// ErrFamilyDeferred: [Planner.AttemptFamilies] allows none of the
+// families of the domain's usable addresses on this attempt number (the
+// plan lists them as [SkipAttemptFamily]). Queue the message: a later
+// attempt may allow them.
 var ErrFamilyDeferred = errors.New("no usable address in the families allowed on this attempt: retry later")
 
 // attemptFamilies returns the families allowed on attempt n (1-based),
@@ -170,10 +134,9 @@ func (p *Planner) attemptFamilies(n int) Family {
 	return f & DualStack
 }
 
-// applyStrategies orders and filters the attempts by the family
-// strategies and the history, in this order: the families of the
-// attempt number, the family switch or preference within each host,
-// and the greylisted address first. Each attempt gets its reason.
+// applyStrategies filters and orders the attempts by, in turn, the
+// families of the attempt number, the family switch or preference
+// within each host, and the greylisted address; each gets its reason.
 func (p *Planner) applyStrategies(plan *Plan, out []Attempt, h *History) ([]Attempt, error) {
 	n := h.attempt()
 	allowed := p.attemptFamilies(n)
@@ -225,11 +188,12 @@ func (p *Planner) orderFamilies(out []Attempt, h *History) {
 	if first != IPv4 && first != IPv6 {
 		return
 	}
+	fallback := "after " + first.String() + ": " + detail // shared by the attempts
 	for i := range out {
 		if FamilyOf(out[i].Addr) == first {
 			out[i].Reason, out[i].Detail = reason, detail
 		} else {
-			out[i].Reason, out[i].Detail = ReasonFallbackFamily, "after "+first.String()+": "+detail
+			out[i].Reason, out[i].Detail = ReasonFallbackFamily, fallback
 		}
 	}
 }

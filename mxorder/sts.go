@@ -21,11 +21,8 @@ const (
 	// STSModeEnforce: do not deliver to MX hosts that fail MX matching or
 	// certificate validation, or lack STARTTLS.
 	STSModeEnforce STSMode = iota + 1
-	// STSModeTesting: report validation failures, deliver anyway.
-	STSModeTesting
-	// STSModeNone: as if the domain had no policy (used to remove one,
-	// RFC 8461 section 8.3).
-	STSModeNone
+	STSModeTesting         // report validation failures, deliver anyway
+	STSModeNone            // as if there were no policy (to remove one, RFC 8461 section 8.3)
 )
 
 var stsModeNames = [...]string{STSModeEnforce: "enforce", STSModeTesting: "testing", STSModeNone: "none"}
@@ -36,11 +33,8 @@ func (m STSMode) String() string { return enumString(stsModeNames[:], uint8(m), 
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (m STSMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
-func (m *STSMode) UnmarshalText(b []byte) error {
-	return unmarshalEnum(m, stsModeNames[:], b, "mode")
-}
+// UnmarshalText is the inverse of MarshalText.
+func (m *STSMode) UnmarshalText(b []byte) error { return unmarshalEnum(m, stsModeNames[:], b, "mode") }
 
 // Bounds of the MTA-STS formats.
 const (
@@ -50,8 +44,7 @@ const (
 	// MaxSTSPolicySize is the largest policy body read, 64 KiB (the size
 	// RFC 8461 section 3.3 suggests).
 	MaxSTSPolicySize = 64 << 10
-	// maxSTSRecordLen bounds a TXT record: far more than any valid one.
-	maxSTSRecordLen = 4096
+	maxSTSRecordLen  = 4096 // bounds a TXT record: far more than any valid one
 )
 
 // ErrInvalidSTS: an MTA-STS TXT record or policy is not valid. The
@@ -71,26 +64,24 @@ type STSParseError struct {
 // Error says where and what, for example
 // `mxorder: MTA-STS policy line 2 column 7 (mode): unknown mode "strict"`.
 func (e *STSParseError) Error() string {
-	var b strings.Builder
-	b.WriteString("mxorder: MTA-STS " + e.Input)
+	s := "mxorder: MTA-STS " + e.Input
 	if e.Line > 0 {
-		b.WriteString(" line " + strconv.Itoa(e.Line))
+		s += " line " + strconv.Itoa(e.Line)
 	}
 	if e.Column > 0 {
-		b.WriteString(" column " + strconv.Itoa(e.Column))
+		s += " column " + strconv.Itoa(e.Column)
 	}
 	if e.Field != "" {
-		b.WriteString(" (" + e.Field + ")")
+		s += " (" + e.Field + ")"
 	}
-	b.WriteString(": " + e.Reason)
-	return b.String()
+	return s + ": " + e.Reason
 }
 
 // Unwrap returns [ErrInvalidSTS].
 func (e *STSParseError) Unwrap() error { return ErrInvalidSTS }
 
 // STSExtension is a field of an MTA-STS record or policy that RFC 8461
-// does not define; parsers keep it (in order) and otherwise ignore it.
+// does not define, kept in order and otherwise ignored.
 type STSExtension struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
@@ -114,19 +105,15 @@ func (r *STSRecord) String() string {
 }
 
 // ParseSTSRecord parses the text of an _mta-sts TXT record (its strings
-// concatenated without spaces, RFC 8461 section 3.1). The record must
-// begin with "v=STSv1" and have an id; unknown fields are kept as
-// extensions; of a field given twice only the first counts.
+// concatenated, RFC 8461 section 3.1): "v=STSv1" first, an id, unknown
+// fields kept as extensions, only the first of a repeated field.
 func ParseSTSRecord(txt string) (*STSRecord, error) {
-	bad := func(col int, field, reason string) error {
-		return &STSParseError{Input: "record", Line: 1, Column: col, Field: field, Reason: reason}
-	}
 	if len(txt) > maxSTSRecordLen {
-		return nil, bad(0, "", "longer than "+strconv.Itoa(maxSTSRecordLen)+" bytes")
+		return nil, recordError(0, "", "longer than "+strconv.Itoa(maxSTSRecordLen)+" bytes")
 	}
 	const version = "v=STSv1"
 	if !strings.HasPrefix(txt, version) {
-		return nil, bad(1, "v", "the record must begin with "+strconv.Quote(version))
+		return nil, recordError(1, "v", "the record must begin with "+strconv.Quote(version))
 	}
 	r := &STSRecord{}
 	seen := map[string]bool{"v": true}
@@ -137,7 +124,7 @@ func ParseSTSRecord(txt string) (*STSRecord, error) {
 			break
 		}
 		if txt[i] != ';' {
-			return nil, bad(i+1, "", "expected \";\" between fields, found "+quoteByte(txt[i]))
+			return nil, recordError(i+1, "", "expected \";\" between fields, found "+quoteByte(txt[i]))
 		}
 		i = skipWSP(txt, i+1)
 		if i == len(txt) {
@@ -151,7 +138,7 @@ func ParseSTSRecord(txt string) (*STSRecord, error) {
 			seen[name] = true
 			if name == "id" {
 				if reason := checkSTSID(value); reason != "" {
-					return nil, bad(i+len("id=")+1, "id", reason)
+					return nil, recordError(i+len("id=")+1, "id", reason)
 				}
 				r.ID = value
 			} else {
@@ -161,9 +148,14 @@ func ParseSTSRecord(txt string) (*STSRecord, error) {
 		i = next
 	}
 	if r.ID == "" {
-		return nil, bad(0, "id", "the id field is missing")
+		return nil, recordError(0, "id", "the id field is missing")
 	}
 	return r, nil
+}
+
+// recordError is an error at column col of an _mta-sts record.
+func recordError(col int, field, reason string) error {
+	return &STSParseError{Input: "record", Line: 1, Column: col, Field: field, Reason: reason}
 }
 
 // recordField parses "name=value" at txt[i:] (RFC 8461 section 3.1
@@ -172,23 +164,23 @@ func ParseSTSRecord(txt string) (*STSRecord, error) {
 func recordField(txt string, i int) (name, value string, next int, err error) {
 	eq := strings.IndexByte(txt[i:], '=')
 	if eq < 0 {
-		return "", "", 0, &STSParseError{Input: "record", Line: 1, Column: i + 1, Reason: "field without \"=\""}
+		return "", "", 0, recordError(i+1, "", "field without \"=\"")
 	}
 	name = txt[i : i+eq]
 	if reason := checkSTSKey(name); reason != "" {
-		return "", "", 0, &STSParseError{Input: "record", Line: 1, Column: i + 1, Field: printableName(name), Reason: reason}
+		return "", "", 0, recordError(i+1, printableName(name), reason)
 	}
 	j := i + eq + 1
 	k := j
 	for k < len(txt) && txt[k] != ';' && txt[k] != ' ' && txt[k] != '\t' {
 		// sts-ext-value: %x21-3A / %x3C / %x3E-7E (no "=", ";", SP, CTLs).
 		if c := txt[k]; c < 0x21 || c > 0x7e || c == '=' {
-			return "", "", 0, &STSParseError{Input: "record", Line: 1, Column: k + 1, Field: name, Reason: "invalid character " + quoteByte(c) + " in the value"}
+			return "", "", 0, recordError(k+1, name, "invalid character "+quoteByte(c)+" in the value")
 		}
 		k++
 	}
 	if k == j {
-		return "", "", 0, &STSParseError{Input: "record", Line: 1, Column: j + 1, Field: name, Reason: "empty value"}
+		return "", "", 0, recordError(j+1, name, "empty value")
 	}
 	return name, txt[j:k], k, nil
 }
@@ -246,11 +238,10 @@ type STSPolicy struct {
 	MX []string `json:"mx"`
 	// MaxAge is how long the policy may be cached, at most [MaxSTSAge]
 	// (in JSON: nanoseconds, as time.Duration marshals).
-	MaxAge time.Duration `json:"max_age_ns"`
-	// Extensions are the fields RFC 8461 does not define.
-	Extensions []STSExtension `json:"extensions,omitempty"`
-	// ID is the policy id of the TXT record the policy was fetched for;
-	// the parser leaves it empty, the [STSCache] sets it.
+	MaxAge     time.Duration  `json:"max_age_ns"`
+	Extensions []STSExtension `json:"extensions,omitempty"` // the fields RFC 8461 does not define
+	// ID is the policy id of the TXT record the policy was fetched for
+	// (set by the [STSCache], not by the parser).
 	ID string `json:"id,omitempty"`
 }
 
@@ -261,12 +252,10 @@ func (p STSPolicy) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(p))
 }
 
-// Match reports whether mxHost, an MX host name, matches one of the
-// policy's mx patterns (RFC 8461 section 4.1): equal names, ignoring
-// case and a trailing dot, or for a pattern "*.example.com" a name of
-// exactly one more label ("mail.example.com", but neither "example.com"
-// nor "a.b.example.com"). A name in U-labels is compared in its A-label
-// form.
+// Match reports whether the MX host name mxHost matches one of the
+// policy's mx patterns (RFC 8461 section 4.1), in A-labels, ignoring case
+// and a trailing dot: "*.example.com" matches "mail.example.com" but
+// neither "example.com" nor "a.b.example.com".
 func (p *STSPolicy) Match(mxHost string) bool {
 	h, reason := normalize(mxHost)
 	if reason != "" {
@@ -276,8 +265,8 @@ func (p *STSPolicy) Match(mxHost string) bool {
 }
 
 // matchPattern reports whether the canonical host name h matches the mx
-// pattern pat (RFC 8461 section 4.1): a wildcard stands for exactly one
-// whole label.
+// pattern pat, a wildcard standing for one whole label (RFC 8461 section
+// 4.1).
 func matchPattern(pat, h string) bool {
 	if suffix, ok := strings.CutPrefix(pat, "*."); ok {
 		first, rest, found := strings.Cut(h, ".")
@@ -286,9 +275,8 @@ func matchPattern(pat, h string) bool {
 	return h == pat
 }
 
-// String returns the policy in canonical form: version, mode, the mx
-// patterns, max_age and the extensions, one per line, each line ending
-// in CRLF. ParseSTSPolicy of the result gives the policy back (but ID).
+// String returns the policy in canonical form, lines ending in CRLF,
+// which ParseSTSPolicy reads back (but ID).
 func (p *STSPolicy) String() string {
 	var b strings.Builder
 	b.WriteString("version: STSv1\r\nmode: " + p.Mode.String() + "\r\n")
@@ -303,12 +291,12 @@ func (p *STSPolicy) String() string {
 }
 
 // ParseSTSPolicy reads an MTA-STS policy file (RFC 8461 section 3.2):
-// "key: value" lines ending in LF or CRLF, with version STSv1, a mode, a
-// max_age of at most 31,557,600 seconds and at least one mx pattern
-// unless the mode is none. Unknown keys are kept as extensions; of a key
-// other than mx given twice only the first counts. Empty lines are
-// accepted. At most [MaxSTSPolicySize] bytes are read; a longer input is
-// an error. Errors are [*STSParseError] values with the line and column.
+// "key: value" lines ending in LF or CRLF (empty ones allowed), with
+// version STSv1, a mode, a max_age of at most [MaxSTSAge] and an mx
+// pattern unless the mode is none. Unknown keys are kept as extensions;
+// of a repeated key other than mx only the first counts. An input over
+// [MaxSTSPolicySize] bytes is an error; errors are [*STSParseError]
+// values with the line and column.
 func ParseSTSPolicy(r io.Reader) (*STSPolicy, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxSTSPolicySize+1))
 	if err != nil {
@@ -440,13 +428,8 @@ func (ps *policyParser) finish() (*STSPolicy, error) {
 // sts-policy-vchar and SP).
 func badValueByte(v string) int {
 	for i, r := range v {
-		if r == utf8.RuneError || r < 0x20 || r == 0x7f {
-			if r == utf8.RuneError {
-				if _, size := utf8.DecodeRuneInString(v[i:]); size == 1 {
-					return i
-				}
-				continue
-			}
+		// An invalid byte decodes as U+FFFD without being its encoding.
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError && !strings.HasPrefix(v[i:], "\uFFFD") {
 			return i
 		}
 	}

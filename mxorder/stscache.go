@@ -7,14 +7,14 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// TXTResolver is an optional extension of [Resolver] for MTA-STS: the
-// [STSCache] looks up the _mta-sts TXT record with it. *net.Resolver
-// implements it; so does mxordertest.Resolver.
+// TXTResolver is an optional extension of [Resolver] (*net.Resolver has
+// it) with which the [STSCache] looks up the _mta-sts TXT record.
 type TXTResolver interface {
 	LookupTXT(ctx context.Context, name string) ([]string, error)
 }
@@ -29,38 +29,31 @@ const (
 	// STSRetryAfter is how long a policy id whose fetch failed is not
 	// fetched again (RFC 8461 section 3.3: five minutes or longer).
 	STSRetryAfter = 5 * time.Minute
-	// maxSTSEntries bounds the domains cached; when full, expired
-	// entries are dropped, then arbitrary ones.
-	maxSTSEntries = 4096
+	maxSTSEntries = 4096 // domains cached; see STSCache
 )
 
-// ErrNoTXTResolver: the Resolver given to [STSCache.Policy] has no
-// LookupTXT method ([TXTResolver]), so MTA-STS cannot be discovered.
+// ErrNoTXTResolver: the Resolver given to [STSCache.Policy] is not a
+// [TXTResolver], so MTA-STS cannot be discovered.
 var ErrNoTXTResolver = errors.New("resolver cannot look up TXT records")
 
 // STSCache discovers, fetches and caches MTA-STS policies (RFC 8461
-// sections 3 and 5.1). The zero value is ready to use; its fields are
-// configuration and must not change once it is in use. It is safe for
-// concurrent use. A policy is cached for its max_age from the time it
-// was fetched, fetched again when the TXT record's id changes, and kept
-// while a refresh fails; a failed fetch is not repeated for the same id
-// within [STSRetryAfter]. It holds at most 4096 domains: when full,
-// expired policies are dropped first, then arbitrary ones.
+// sections 3 and 5.1). The zero value is ready to use; its fields must
+// not change once it is in use; it is safe for concurrent use. A policy
+// is cached for its max_age, fetched again when the TXT record's id
+// changes, and kept while a refresh fails; a failed fetch is not
+// repeated for the same id within [STSRetryAfter]. Of more than 4096
+// domains, expired policies are dropped first, then arbitrary ones.
 type STSCache struct {
-	// Client fetches the policies. Nil means a client of the standard
-	// library with the default transport. Whatever the client, redirects
-	// are not followed (RFC 8461 section 3.3) and, when its Timeout is
-	// 0, Timeout applies. The standard library's client does no HTTP
-	// caching. Tests pass the client of an httptest.NewTLSServer.
+	// Client fetches the policies; nil means a default http.Client.
+	// Redirects are never followed (RFC 8461 section 3.3), and Timeout
+	// applies when the client's is 0.
 	Client *http.Client
 	// URL returns the policy URL of a domain. Nil means
 	// https://mta-sts.DOMAIN/.well-known/mta-sts.txt (RFC 8461 section
-	// 3.2); tests map it to a local server.
-	URL func(domain string) string
-	// Timeout bounds one fetch. 0 means DefaultSTSTimeout.
-	Timeout time.Duration
-	// Now is the clock. Nil means time.Now.
-	Now func() time.Time
+	// 3.2).
+	URL     func(domain string) string
+	Timeout time.Duration    // bounds one fetch; 0 means DefaultSTSTimeout
+	Now     func() time.Time // the clock; nil means time.Now
 
 	mu      sync.Mutex
 	entries map[string]*stsEntry
@@ -87,14 +80,12 @@ func (c *STSCache) now() time.Time {
 
 // Policy returns the MTA-STS policy of domain (canonical form), looking
 // its _mta-sts TXT record up with r and fetching the policy when the
-// cache has none for that id (RFC 8461 section 5.1 step 1). It returns
-// nil and no error when the domain has no policy. When the record or
-// the fetch fails it returns the cached policy that has not expired, if
-// any, together with the error (section 3.3: apply the cached policy);
-// callers should deliver with the policy when it is not nil, and
-// without one otherwise. A record that has vanished does not remove a
-// cached policy before it expires. The returned policy is shared: do
-// not modify it.
+// cache has none for that id (RFC 8461 section 5.1 step 1); nil and no
+// error when the domain has none. When the record or the fetch fails it
+// returns the unexpired cached policy, if any, with the error (section
+// 3.3): deliver with the policy when it is not nil. A vanished record
+// does not remove a cached policy. The policy is shared: do not modify
+// it.
 func (c *STSCache) Policy(ctx context.Context, r Resolver, domain string) (*STSPolicy, error) {
 	now := c.now()
 	c.mu.Lock()
@@ -158,9 +149,8 @@ func (c *STSCache) entry(domain string, now time.Time) *stsEntry {
 }
 
 // lookupRecord finds the _mta-sts TXT record of domain (RFC 8461
-// section 3.1): records not beginning with "v=STSv1" are discarded, and
-// anything but exactly one valid record means no policy (nil, nil). A
-// failed lookup (not "not found") is an error.
+// section 3.1): anything but exactly one record beginning with
+// "v=STSv1", and valid, means no policy (nil, nil).
 func (c *STSCache) lookupRecord(ctx context.Context, r Resolver, domain string) (*STSRecord, error) {
 	tr, ok := r.(TXTResolver)
 	if !ok {
@@ -209,9 +199,9 @@ func (e *STSFetchError) Error() string {
 // Unwrap returns the underlying error.
 func (e *STSFetchError) Unwrap() error { return e.Err }
 
-// fetch gets and parses the policy of domain over HTTPS: status 200
-// only, no redirects, media type text/plain, bounded in time and size
-// (RFC 8461 sections 3.2 and 3.3).
+// fetch gets and parses the policy of domain over HTTPS: status 200, no
+// redirects, text/plain, bounded in time and size (RFC 8461 sections 3.2
+// and 3.3).
 func (c *STSCache) fetch(ctx context.Context, domain string) (*STSPolicy, error) {
 	url := "https://mta-sts." + domain + "/.well-known/mta-sts.txt"
 	if c.URL != nil {
@@ -236,7 +226,7 @@ func (c *STSCache) fetch(ctx context.Context, domain string) (*STSPolicy, error)
 		return nil, &STSFetchError{URL: url, Reason: "status " + resp.Status + " (only 200 counts; redirects are not followed)"}
 	}
 	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "text/plain" {
-		return nil, &STSFetchError{URL: url, Reason: "media type " + fmt.Sprintf("%q", resp.Header.Get("Content-Type")) + " is not text/plain"}
+		return nil, &STSFetchError{URL: url, Reason: "media type " + strconv.Quote(resp.Header.Get("Content-Type")) + " is not text/plain"}
 	}
 	pol, err := ParseSTSPolicy(resp.Body)
 	if err != nil {
@@ -245,8 +235,8 @@ func (c *STSCache) fetch(ctx context.Context, domain string) (*STSPolicy, error)
 	return pol, nil
 }
 
-// client returns the HTTP client for fetches: Client (or a new one)
-// with redirects refused and the timeout set when it has none.
+// client returns a copy of Client (or a new one) that refuses
+// redirects, with timeout when it has none.
 func (c *STSCache) client(timeout time.Duration) *http.Client {
 	var hc http.Client
 	if c.Client != nil {

@@ -9,15 +9,13 @@ import (
 )
 
 // DeliveryState is what a mail transfer agent knows about a domain
-// besides its DNS records, the input of [Planner.PlanWith] and
-// [Planner.BuildWith]: the delivery history, the domain's MTA-STS policy
-// and the DANE status of its MX hosts. The zero value (or nil) is a
-// first attempt without policy.
+// besides its DNS records, for [Planner.PlanWith] and
+// [Planner.BuildWith]. The zero value (or nil) is a first attempt
+// without policy.
 type DeliveryState struct {
-	// History is what happened on earlier attempts.
-	History History `json:"history"`
-	// STS is the domain's MTA-STS policy (RFC 8461), nil for none. With
-	// [Planner.STS] set and STS nil, [Planner.PlanWith] fetches it.
+	History History `json:"history"` // what happened on earlier attempts
+	// STS is the domain's MTA-STS policy (RFC 8461), nil for none (then
+	// [Planner.PlanWith] takes it from [Planner.STS], if set).
 	STS *STSPolicy `json:"mta_sts,omitempty"`
 	// DANE is the DNSSEC and TLSA status of the MX hosts (RFC 7672), nil
 	// when DANE is not used.
@@ -29,28 +27,22 @@ type DeliveryState struct {
 // reports it.
 type TLSAStatus uint8
 
-// The TLSA statuses. A validating resolver must tell these apart: the
-// AD bit of a DNSSEC-validating resolver the caller trusts (or its own
-// validation) distinguishes "secure" from "insecure"; an answer that
-// fails validation ("bogus") or cannot be validated ("indeterminate"),
-// SERVFAIL and timeouts are TLSAFailed, never TLSAInsecure (RFC 7672
-// section 2.1.1).
+// The TLSA statuses. A validating resolver (or one whose AD bit the
+// caller trusts) must report an answer that fails validation ("bogus")
+// or cannot be validated ("indeterminate"), SERVFAIL and timeouts as
+// TLSAFailed, never TLSAInsecure (RFC 7672 section 2.1.1).
 const (
-	// TLSAUnknown: no status given for the host: DANE does not apply.
-	TLSAUnknown TLSAStatus = iota
+	TLSAUnknown TLSAStatus = iota // no status given: DANE does not apply
 	// TLSAUsable: a secure TLSA RRset with at least one usable record
 	// (RFC 6698 section 4.1): authenticated TLS is required.
 	TLSAUsable
-	// TLSAUnusable: a secure, non-empty TLSA RRset whose records are all
-	// unusable: TLS is required, authentication is not.
+	// TLSAUnusable: a secure, non-empty TLSA RRset of unusable records:
+	// TLS is required, authentication is not.
 	TLSAUnusable
 	// TLSAInsecure: an insecure TLSA RRset, or a DNSSEC-authenticated
-	// denial of existence ("secure but none"): pre-DANE opportunistic
-	// TLS.
+	// denial of existence: pre-DANE opportunistic TLS.
 	TLSAInsecure
-	// TLSAFailed: the lookup failed (SERVFAIL, timeout, bogus,
-	// indeterminate).
-	TLSAFailed
+	TLSAFailed // the lookup failed (SERVFAIL, timeout, bogus, indeterminate)
 )
 
 var tlsaNames = [...]string{
@@ -67,22 +59,17 @@ func (s TLSAStatus) String() string { return enumString(tlsaNames[:], uint8(s), 
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (s TLSAStatus) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
-func (s *TLSAStatus) UnmarshalText(b []byte) error {
-	return unmarshalEnum(s, tlsaNames[:], b, "tlsa")
-}
+// UnmarshalText is the inverse of MarshalText.
+func (s *TLSAStatus) UnmarshalText(b []byte) error { return unmarshalEnum(s, tlsaNames[:], b, "tlsa") }
 
-// DANEStatus is the caller's DNSSEC view of a domain (RFC 7672): whether
-// its MX RRset validated as secure and the TLSA status of each MX host.
-// This package does not look TLSA records up: the caller's validating
-// resolver does (see [TLSAStatus] for what it must report).
+// DANEStatus is the caller's DNSSEC view of a domain (RFC 7672), from
+// its validating resolver: this package does not look TLSA records up.
 type DANEStatus struct {
 	// MXSecure reports that the MX RRset (and any CNAME leading to it)
 	// validated as "secure" (RFC 7672 section 2.2.1).
 	MXSecure bool `json:"mx_secure"`
-	// TLSA maps an MX host name (canonical: [NormalizeName]) to the
-	// status of its TLSA lookup. A host not in the map is TLSAUnknown.
+	// TLSA maps a canonical MX host name ([NormalizeName]) to the status
+	// of its TLSA lookup; a host not in the map is TLSAUnknown.
 	TLSA map[string]TLSAStatus `json:"tlsa,omitempty"`
 }
 
@@ -99,23 +86,16 @@ type TLSRequirement uint8
 
 // The requirements.
 const (
-	// TLSOpportunistic: STARTTLS when offered, cleartext otherwise
-	// (pre-DANE opportunistic TLS).
-	TLSOpportunistic TLSRequirement = iota + 1
+	TLSOpportunistic TLSRequirement = iota + 1 // STARTTLS when offered, cleartext otherwise
 	// TLSUnauthenticated: TLS is required, the certificate is not
 	// checked; without TLS, try the next host or delay.
 	TLSUnauthenticated
-	// TLSAuthenticated: TLS with an authenticated server, by DANE or by
-	// the MTA-STS policy's PKIX rules ([Attempt].TLSAuth); failing that,
-	// try the next host or delay.
+	// TLSAuthenticated: TLS with a server authenticated as
+	// [Attempt].TLSAuth says; failing that, try the next host or delay.
 	TLSAuthenticated
 )
 
-var tlsReqNames = [...]string{
-	TLSOpportunistic:   "opportunistic",
-	TLSUnauthenticated: "tls",
-	TLSAuthenticated:   "authenticated",
-}
+var tlsReqNames = [...]string{TLSOpportunistic: "opportunistic", TLSUnauthenticated: "tls", TLSAuthenticated: "authenticated"}
 
 // String returns "opportunistic", "tls" or "authenticated".
 func (r TLSRequirement) String() string { return enumString(tlsReqNames[:], uint8(r), "tls") }
@@ -123,8 +103,7 @@ func (r TLSRequirement) String() string { return enumString(tlsReqNames[:], uint
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (r TLSRequirement) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
+// UnmarshalText is the inverse of MarshalText.
 func (r *TLSRequirement) UnmarshalText(b []byte) error {
 	return unmarshalEnum(r, tlsReqNames[:], b, "tls")
 }
@@ -134,8 +113,7 @@ type TLSAuth uint8
 
 // The authentication methods.
 const (
-	// TLSAuthDANE: against the host's TLSA records (RFC 7672 section 3).
-	TLSAuthDANE TLSAuth = iota + 1
+	TLSAuthDANE TLSAuth = iota + 1 // against the host's TLSA records (RFC 7672 section 3)
 	// TLSAuthPKIX: a certificate chaining to a trusted CA and valid for
 	// the MX host name (RFC 8461 section 4.2).
 	TLSAuthPKIX
@@ -149,11 +127,8 @@ func (a TLSAuth) String() string { return enumString(tlsAuthNames[:], uint8(a), 
 // MarshalText implements [encoding.TextMarshaler] with String.
 func (a TLSAuth) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts what
-// MarshalText writes.
-func (a *TLSAuth) UnmarshalText(b []byte) error {
-	return unmarshalEnum(a, tlsAuthNames[:], b, "auth")
-}
+// UnmarshalText is the inverse of MarshalText.
+func (a *TLSAuth) UnmarshalText(b []byte) error { return unmarshalEnum(a, tlsAuthNames[:], b, "auth") }
 
 // hostTLS is the TLS decision for one MX host.
 type hostTLS struct {
@@ -164,12 +139,9 @@ type hostTLS struct {
 
 // STSApplied is what an MTA-STS policy did to a plan.
 type STSApplied struct {
-	Mode STSMode `json:"mode"`         // the policy's mode
-	ID   string  `json:"id,omitempty"` // the policy id of its TXT record, when known
-	// Unlisted are the MX hosts no mx pattern matches, in MX order:
-	// skipped under enforce (unless DANE takes precedence), kept and
-	// reported under testing.
-	Unlisted []string `json:"unlisted"`
+	Mode     STSMode  `json:"mode"`         // the policy's mode
+	ID       string   `json:"id,omitempty"` // the policy id of its TXT record, when known
+	Unlisted []string `json:"unlisted"`     // the MX hosts no mx pattern matches, in MX order
 }
 
 // MarshalJSON writes Unlisted as a list ([] when empty), never null.
@@ -179,16 +151,14 @@ func (s STSApplied) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(s))
 }
 
-// ErrNoPolicyMX: the TLS policy of the domain (MTA-STS in enforce mode,
-// DANE lookup failures with a secure MX RRset) leaves no MX host to try.
-// The concrete error is a [*PolicyError]; it is always temporary.
+// ErrNoPolicyMX: the domain's TLS policy leaves no MX host to try. The
+// concrete error is a [*PolicyError], always temporary.
 var ErrNoPolicyMX = errors.New("no MX host permitted by the domain's TLS policy")
 
 // PolicyError is returned when the domain's MTA-STS policy or its DANE
-// status leaves no MX host. It is temporary: RFC 8461 section 5 forbids
-// failing a message permanently before checking for a new policy, and a
-// failed TLSA lookup may succeed later (RFC 7672 section 2.2). It
-// unwraps to [ErrNoPolicyMX].
+// status leaves no MX host. It is temporary (RFC 8461 section 5 forbids
+// failing before checking for a new policy; a failed TLSA lookup may
+// succeed later, RFC 7672 section 2.2) and unwraps to [ErrNoPolicyMX].
 type PolicyError struct {
 	Domain string // the domain, canonical
 	// STSUnlisted are the MX hosts the enforced MTA-STS policy does not
@@ -230,11 +200,9 @@ const (
 )
 
 // hostPolicy applies the domain's TLS policy to the MX host of e: it
-// records and reports a host to skip (false), or returns the TLS its
-// connections require. DANE is decided first: a failed TLSA lookup
-// with a secure MX RRset makes the host unreachable whatever MTA-STS
-// says, and usable TLSA records make DANE the authentication (RFC 8461
-// section 2: MTA-STS never overrides a failing DANE validation).
+// reports a host to skip (false), or returns the TLS it requires. DANE
+// is decided first (RFC 8461 section 2: MTA-STS never overrides a
+// failing DANE validation).
 func (b *planBuilder) hostPolicy(e *entry) (hostTLS, bool) {
 	st := b.st
 	tlsa := st.DANE.status(e.name)

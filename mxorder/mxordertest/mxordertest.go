@@ -39,17 +39,8 @@ const (
 
 // String returns "MX", "A", "AAAA", "CNAME", "TXT" or "ANY".
 func (t QType) String() string {
-	switch t {
-	case TypeMX:
-		return "MX"
-	case TypeA:
-		return "A"
-	case TypeAAAA:
-		return "AAAA"
-	case TypeCNAME:
-		return "CNAME"
-	case TypeTXT:
-		return "TXT"
+	if t > AnyType && t <= TypeTXT {
+		return [...]string{TypeMX: "MX", TypeA: "A", TypeAAAA: "AAAA", TypeCNAME: "CNAME", TypeTXT: "TXT"}[t]
 	}
 	return "ANY"
 }
@@ -79,11 +70,11 @@ type node struct {
 }
 
 // Resolver is an in-memory implementation of [mxorder.Resolver],
-// [mxorder.CNAMEResolver] and [mxorder.TXTResolver]. Build it with [New] and the chaining methods,
-// which panic on malformed literals (they are meant for hard-coded test
-// data); then use it from any number of goroutines. Names are compared
-// case-insensitively, with or without a trailing dot. A name that was
-// never mentioned is NXDOMAIN.
+// [mxorder.CNAMEResolver] and [mxorder.TXTResolver]. Build it with [New]
+// and the chaining methods, which panic on malformed literals (they are
+// meant for hard-coded test data); then use it from any number of
+// goroutines. Names are compared case-insensitively, with or without a
+// trailing dot. A name never mentioned is NXDOMAIN.
 type Resolver struct {
 	mu      sync.Mutex
 	nodes   map[string]*node
@@ -101,23 +92,15 @@ func New() *Resolver { return &Resolver{nodes: make(map[string]*node)} }
 
 func canon(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
 
-func (r *Resolver) node(name string) *node {
+// edit applies f to the node of name, made if needed, and returns r.
+func (r *Resolver) edit(name string, f func(*node)) *Resolver {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := canon(name)
-	nd := r.nodes[n]
-	if nd == nil {
-		nd = &node{}
-		r.nodes[n] = nd
+	if r.nodes[n] == nil {
+		r.nodes[n] = &node{}
 	}
-	return nd
-}
-
-func (r *Resolver) edit(name string, f func(*node)) *Resolver {
-	nd := r.node(name)
-	r.mu.Lock()
-	f(nd)
-	r.mu.Unlock()
+	f(r.nodes[n])
 	return r
 }
 
@@ -203,25 +186,24 @@ func (r *Resolver) Timeout(name string, types ...QType) *Resolver {
 }
 
 func (r *Resolver) setFail(name string, f failure, types []QType) *Resolver {
-	return r.edit(name, func(n *node) {
-		if len(types) == 0 {
-			types = []QType{AnyType}
-		}
-		for _, t := range types {
-			n.fail[t] = f
-		}
-	})
+	return r.eachType(name, types, func(n *node, t QType) { n.fail[t] = f })
 }
 
 // Delay makes queries of the given types for name wait d before
 // answering (or until the context ends); no types means every type.
 func (r *Resolver) Delay(name string, d time.Duration, types ...QType) *Resolver {
+	return r.eachType(name, types, func(n *node, t QType) { n.delay[t] = d })
+}
+
+// eachType calls f for the node of name and each of types (AnyType when
+// none).
+func (r *Resolver) eachType(name string, types []QType, f func(*node, QType)) *Resolver {
+	if len(types) == 0 {
+		types = []QType{AnyType}
+	}
 	return r.edit(name, func(n *node) {
-		if len(types) == 0 {
-			types = []QType{AnyType}
-		}
 		for _, t := range types {
-			n.delay[t] = d
+			f(n, t)
 		}
 	})
 }
@@ -256,7 +238,7 @@ const (
 
 // lookup follows CNAMEs (at most 8, as a loop guard), applies failures
 // and delays, and returns the node that answers, or an error.
-func (r *Resolver) lookup(ctx context.Context, t QType, name string) (*node, string, error) {
+func (r *Resolver) lookup(ctx context.Context, t QType, name string) (*node, error) {
 	n := canon(name)
 	r.mu.Lock()
 	r.queries = append(r.queries, Query{Type: t, Name: n})
@@ -283,28 +265,28 @@ func (r *Resolver) lookup(ctx context.Context, t QType, name string) (*node, str
 			select {
 			case <-ctx.Done():
 				tm.Stop()
-				return nil, n, ctxError(ctx, name)
+				return nil, ctxError(ctx, name)
 			case <-tm.C:
 			}
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, n, ctxError(ctx, name)
+			return nil, ctxError(ctx, name)
 		}
 		switch f {
 		case failServ:
-			return nil, n, &net.DNSError{Err: msgServFail, Name: name, Server: server, IsTemporary: true}
+			return nil, &net.DNSError{Err: msgServFail, Name: name, Server: server, IsTemporary: true}
 		case failTimeout:
-			return nil, n, &net.DNSError{Err: msgTimeout, Name: name, Server: server, IsTimeout: true, IsTemporary: true}
+			return nil, &net.DNSError{Err: msgTimeout, Name: name, Server: server, IsTimeout: true, IsTemporary: true}
 		}
 		if nd == nil || nd.nx {
-			return nil, n, notFound(name)
+			return nil, notFound(name)
 		}
 		if nd.cname == "" || t == TypeCNAME {
-			return nd, n, nil
+			return nd, nil
 		}
 		n = nd.cname
 	}
-	return nil, n, &net.DNSError{Err: "too many CNAMEs", Name: name, Server: server}
+	return nil, &net.DNSError{Err: "too many CNAMEs", Name: name, Server: server}
 }
 
 func ctxError(ctx context.Context, name string) error {
@@ -325,22 +307,13 @@ func notFound(name string) error {
 // fully qualified. No MX records gives an IsNotFound error, as
 // *net.Resolver does for NODATA.
 func (r *Resolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
-	nd, _, err := r.lookup(ctx, TypeMX, name)
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(nd.mx) == 0 {
-		return nil, notFound(name)
-	}
-	out := make([]*net.MX, len(nd.mx))
-	for i, m := range nd.mx {
+	out, err := records(r, ctx, TypeMX, name, func(n *node) []*net.MX { return n.mx })
+	for i, m := range out { // records are never modified once added
 		c := *m
 		out[i] = &c
 	}
 	slices.SortStableFunc(out, func(a, b *net.MX) int { return cmp.Compare(a.Pref, b.Pref) })
-	return out, nil
+	return out, err
 }
 
 // LookupNetIP returns the A ("ip4"), AAAA ("ip6") or both ("ip") records
@@ -379,19 +352,27 @@ func (r *Resolver) LookupNetIP(ctx context.Context, network, host string) ([]net
 // lookupFamily answers one address query: a copy of the records of type
 // t (TypeA or TypeAAAA), or an IsNotFound error when there are none.
 func (r *Resolver) lookupFamily(ctx context.Context, t QType, host string) ([]netip.Addr, error) {
-	nd, _, err := r.lookup(ctx, t, host)
+	return records(r, ctx, t, host, func(n *node) []netip.Addr {
+		if t == TypeA {
+			return n.a
+		}
+		return n.aaaa
+	})
+}
+
+// records answers a query of type t for name with a copy of the records
+// get selects from the answering node, or an IsNotFound error when there
+// are none.
+func records[T any](r *Resolver, ctx context.Context, t QType, name string, get func(*node) []T) ([]T, error) {
+	nd, err := r.lookup(ctx, t, name)
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
-	src := nd.aaaa
-	if t == TypeA {
-		src = nd.a
-	}
-	out := slices.Clone(src)
+	out := slices.Clone(get(nd))
 	r.mu.Unlock()
 	if len(out) == 0 {
-		return nil, notFound(host)
+		return nil, notFound(name)
 	}
 	return out, nil
 }
@@ -402,7 +383,7 @@ func (r *Resolver) lookupFamily(ctx context.Context, t QType, host string) ([]ne
 func (r *Resolver) LookupCNAME(ctx context.Context, host string) (string, error) {
 	n := canon(host)
 	for range 8 {
-		nd, _, err := r.lookup(ctx, TypeCNAME, n)
+		nd, err := r.lookup(ctx, TypeCNAME, n)
 		if err != nil {
 			return "", err
 		}
@@ -420,15 +401,5 @@ func (r *Resolver) LookupCNAME(ctx context.Context, host string) (string, error)
 // LookupTXT returns the TXT records of name, in the order added. No TXT
 // records gives an IsNotFound error, as *net.Resolver does.
 func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	nd, _, err := r.lookup(ctx, TypeTXT, name)
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	out := slices.Clone(nd.txt)
-	r.mu.Unlock()
-	if len(out) == 0 {
-		return nil, notFound(name)
-	}
-	return out, nil
+	return records(r, ctx, TypeTXT, name, func(n *node) []string { return n.txt })
 }
