@@ -19,8 +19,9 @@ import (
 // do with [Planner.NAT64].
 
 // Translation says that an address is reached through a NAT64 translator:
-// it is the IPv4 address IPv4 embedded in the NAT64 prefix Prefix. The
-// zero Translation means a native address.
+// it is the IPv4 address IPv4 embedded in the NAT64 prefix Prefix.
+// [Candidate] and [Attempt] hold one (shared) for a synthesized address
+// and nil for a native one.
 type Translation struct {
 	IPv4   netip.Addr   `json:"ipv4"`   // the IPv4 address the synthesized address stands for
 	Prefix netip.Prefix `json:"prefix"` // the NAT64 prefix it was synthesized with
@@ -121,19 +122,20 @@ type nat64State struct {
 	trans []Translation
 }
 
-// translation returns the translation of a usable address a, zero for
-// a native one.
-func (b *planBuilder) translation(a netip.Addr) Translation {
+// translation returns the translation of a usable address a, nil for a
+// native one. The pointer is into b.nat.trans: an append that moves the
+// array later leaves it pointing at the old copy, whose value is the same.
+func (b *planBuilder) translation(a netip.Addr) *Translation {
 	for i, x := range b.nat.addrs {
 		if x == a {
-			return b.nat.trans[i]
+			return &b.nat.trans[i]
 		}
 	}
-	return Translation{}
+	return nil
 }
 
 func (b *planBuilder) noteTranslation(a netip.Addr, t Translation) {
-	if b.translation(a).IsZero() {
+	if b.translation(a) == nil {
 		b.nat.addrs = append(b.nat.addrs, a)
 		b.nat.trans = append(b.nat.trans, t)
 	}
@@ -178,7 +180,7 @@ func (b *planBuilder) viaNAT64(e *entry, a netip.Addr) (try netip.Addr, fam Fami
 // which its SPF record and reverse DNS cover.
 func (b *planBuilder) nativeFirst(c []Candidate) {
 	if len(b.nat.addrs) > 0 {
-		moveFirst(c, func(c *Candidate) bool { return c.NAT64.IsZero() })
+		moveFirst(c, func(c *Candidate) bool { return c.NAT64 == nil })
 	}
 }
 

@@ -72,7 +72,7 @@ func (h MXHost) MarshalJSON() ([]byte, error) {
 type Candidate struct {
 	Addr   netip.Addr        `json:"addr"` // the host's address (IPv4-mapped addresses unmapped)
 	Source addrselect.Source // the local source address for Addr, and its properties
-	NAT64  Translation       // for an address synthesized for NAT64, the IPv4 address it stands for; zero otherwise
+	NAT64  *Translation      // for an address synthesized for NAT64, the IPv4 address it stands for; nil otherwise
 }
 
 // Attempt is one entry of [Plan.Attempts]: connect to Addr (port 25)
@@ -85,7 +85,7 @@ type Attempt struct {
 	Preference uint16         `json:"preference"`           // its MX preference
 	Addr       netip.Addr     `json:"addr"`                 // address to connect to
 	Source     netip.Addr     `json:"source,omitzero"`      // local address to connect from
-	NAT64      Translation    `json:"nat64,omitzero"`       // the translation of a synthesized address; zero if native
+	NAT64      *Translation   `json:"nat64,omitempty"`      // the translation of a synthesized address (shared with its Candidate); nil if native
 	Reason     AttemptReason  `json:"reason"`               // why it is here
 	Detail     string         `json:"detail,omitempty"`     // the specifics of Reason, for people
 	TLS        TLSRequirement `json:"tls"`                  // the TLS the connection requires
@@ -258,17 +258,17 @@ type LookupError struct {
 
 // candidateJSON is the JSON form of a [Candidate], zero fields left out.
 type candidateJSON struct {
-	Addr         netip.Addr  `json:"addr"`
-	Source       netip.Addr  `json:"source,omitzero"`
-	PrefixLen    int         `json:"source_prefix_len,omitempty"`
-	Deprecated   bool        `json:"source_deprecated,omitempty"`
-	Temporary    bool        `json:"source_temporary,omitempty"`
-	Home         bool        `json:"source_home,omitempty"`
-	CareOf       bool        `json:"source_care_of,omitempty"`
-	Encapsulated bool        `json:"source_encapsulated,omitempty"`
-	Interface    string      `json:"source_interface,omitempty"`
-	NextHop      netip.Addr  `json:"source_next_hop,omitzero"`
-	NAT64        Translation `json:"nat64,omitzero"`
+	Addr         netip.Addr   `json:"addr"`
+	Source       netip.Addr   `json:"source,omitzero"`
+	PrefixLen    int          `json:"source_prefix_len,omitempty"`
+	Deprecated   bool         `json:"source_deprecated,omitempty"`
+	Temporary    bool         `json:"source_temporary,omitempty"`
+	Home         bool         `json:"source_home,omitempty"`
+	CareOf       bool         `json:"source_care_of,omitempty"`
+	Encapsulated bool         `json:"source_encapsulated,omitempty"`
+	Interface    string       `json:"source_interface,omitempty"`
+	NextHop      netip.Addr   `json:"source_next_hop,omitzero"`
+	NAT64        *Translation `json:"nat64,omitempty"`
 }
 
 // MarshalJSON writes the address and the source with its properties.
@@ -318,7 +318,7 @@ func (p *Plan) String() string {
 		if a.Source.IsValid() {
 			b.WriteString(" from " + a.Source.String())
 		}
-		if !a.NAT64.IsZero() {
+		if a.NAT64 != nil {
 			b.WriteString(" (" + a.NAT64.String() + ")")
 		}
 		if a.Reason > ReasonMXOrder {

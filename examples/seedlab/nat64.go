@@ -186,8 +186,8 @@ func attemptsOrNone(tried []string) string {
 
 // viaNAT64 describes the translation of an address for a plan line: ""
 // for a native address, " [192.0.2.1 via NAT64 ...]" otherwise.
-func viaNAT64(t mxorder.Translation) string {
-	if t.IsZero() {
+func viaNAT64(t *mxorder.Translation) string {
+	if t == nil {
 		return ""
 	}
 	return " [" + t.String() + "]"
