@@ -291,7 +291,9 @@ func (s *Selector) sourceScopeLabel(a netip.Addr, x addrbits.U128, v4 bool, m *s
 	}
 	at, sc := s.prof.classify(s, a, x, v4)
 	if e != nil {
-		*e = srcMemoEntry{x: x, set: true, v4: v4, scope: sc, label: at.Label}
+		// Field by field: a composite literal is built on the stack and
+		// copied in 16-byte moves that stall on its smaller stores.
+		e.x, e.set, e.v4, e.scope, e.label = x, true, v4, sc, at.Label
 	}
 	return sc, at.Label
 }
