@@ -167,9 +167,9 @@ func (c cell) scope() Scope { return Scope(c >> 16) }
 // set that contains a. IPv4 addresses are looked up as IPv4-mapped IPv6
 // (RFC 6724 section 3.2), zones are ignored, and the zero Addr is looked
 // up as ::. It does not allocate. Its cost does not depend on the number
-// of rows in any practical sense: a two-level direct index on the first
-// 16 address bits (16 IPv4 bits for IPv4), then a binary search over the
-// interval boundaries that share those bits (usually none or one).
+// of rows in any practical sense: a direct index on the first 24 address
+// bits (24 IPv4 bits for IPv4), then a search among the interval
+// boundaries that share those bits (usually none).
 func (t *Table) Lookup(a netip.Addr) Attr {
 	at, _ := t.Classify(a)
 	return at
