@@ -116,7 +116,7 @@ func TestBuildAllocs(t *testing.T) {
 	if raceEnabled {
 		slack = 2
 	}
-	const most = 12
+	const most = 10
 	ctx := context.Background()
 	sizes := []struct{ mx, addrs int }{{10, 4}, {16, 8}, {mxorder.DefaultMaxMX, mxorder.DefaultMaxHostAddrs}}
 	for _, tc := range []struct {
