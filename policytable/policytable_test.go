@@ -471,8 +471,9 @@ func TestLookupAllocs(t *testing.T) {
 	}
 }
 
-// TestIndexSmall checks that the two-level index stays small: only a /8
-// holding interval boundaries gets a second-level block.
+// TestIndexSmall checks that the index stays small: only a /8 holding
+// interval boundaries gets a second-level block, and only a /16 holding
+// them a third-level one.
 func TestIndexSmall(t *testing.T) {
 	// RFC 6724's boundaries lie in ::/8, 2000::/8, 3f00::/8 and fe00::/8
 	// (fc00::/7 covers fc and fd whole), and in IPv4 169.0.0.0/8 (the
