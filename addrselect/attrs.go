@@ -39,8 +39,9 @@ type dattr struct {
 	synthPrefix netip.Prefix
 	hairpin     bool
 	// vals holds each rule's value (the attribute it reads, inverted
-	// when the rule prefers the smaller) at the rule's place in
-	// dstLayout: the profiles' keys are masks of this word (see pairVals).
+	// when the rule prefers the smaller) at the rule's place in the
+	// layout slots derives from dstOrder: the profiles' keys are masks
+	// of this word (see pairVals).
 	vals uint64
 }
 
