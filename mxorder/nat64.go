@@ -31,7 +31,7 @@ type Translation struct {
 	DNS64 bool `json:"dns64,omitempty"`
 }
 
-// IsZero reports whether t is the zero Translation (a native address).
+// IsZero reports whether t is the zero Translation.
 func (t Translation) IsZero() bool { return t == Translation{} }
 
 // Equal reports whether t == u (for go-cmp, without netip options).
