@@ -246,7 +246,7 @@ const (
 // maxFine bounds the l3 blocks, so that the index takes at most about
 // 2 KiB, plus 1 KiB per /8 (or IPv4 first octet) holding an interval
 // boundary, plus maxFine KiB, plus 8 bytes per further /16 holding one:
-// under 1.2 MiB even for MaxRows rows. The RFC tables need two to four.
+// under 2 MiB for any table. The RFC tables need two to four.
 const maxFine = 64
 
 // indexEntry returns the l1 (bits 8 or 104) or l2 (bits 16 or 112) entry
