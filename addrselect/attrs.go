@@ -138,10 +138,9 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) 
 		}
 	}
 	dx, sx := addrbits.From(daddr), addrbits.From(src.Addr)
-	mapped := dx.IsMapped() // IPv4 or IPv4-mapped
-	a.v4 = mapped && (p.mappedV4 || daddr.Is4())
+	a.v4 = p.isV4(daddr, dx)
 	var at policytable.Attr
-	if p.oneTable && a.v4 == mapped { // classify's common case, inline
+	if p.oneTable && a.v4 == dx.IsMapped() { // classify's common case, inline
 		at, a.scope = s.lookup.Classify(daddr)
 	} else {
 		at, a.scope = p.classify(s, daddr, dx, a.v4)
@@ -157,7 +156,7 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) 
 		// translator's address, which stands in for Source(D).
 		a.srcScope, a.srcLabel = a.scope, a.label
 	case srcValid:
-		srcV4 := sx.IsMapped() && (p.mappedV4 || src.Addr.Is4())
+		srcV4 := p.isV4(src.Addr, sx)
 		if p.srcInDstFamily {
 			srcV4 = a.v4
 		}

@@ -497,7 +497,7 @@ func TestGoScopeMatchesNetip(t *testing.T) {
 		}
 	}
 	for _, a := range addrs {
-		if got, want := goProfile.scope(GoNet(), a, addrbits.From(a), goProfile.isV4(a)), ref(a); got != want {
+		if got, want := goProfile.scope(GoNet(), a, addrbits.From(a), goProfile.isV4(a, addrbits.From(a))), ref(a); got != want {
 			t.Errorf("goScope(%v) = %v; want %v", a, got, want)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/dualstack/dualstack/internal/addrbits"
 	"github.com/dualstack/dualstack/policytable"
 )
 
@@ -260,9 +261,11 @@ func (p *profile) compareRules(rules []Rule, a, b *dattr) (int, Rule) {
 // compare is the profile's pairwise comparator over every rule.
 func (p *profile) compare(a, b *dattr) (int, Rule) { return p.compareRules(p.rules, a, b) }
 
-// isV4 reports whether a is IPv4 as the profile sees families.
-func (p *profile) isV4(a netip.Addr) bool {
-	return a.Is4() || p.mappedV4 && a.Is4In6()
+// isV4 reports whether a, whose 128-bit form is x, is IPv4 as the
+// profile sees families: an IPv4 address, or an IPv4-mapped one where
+// the profile counts those as IPv4.
+func (p *profile) isV4(a netip.Addr, x addrbits.U128) bool {
+	return x.IsMapped() && (p.mappedV4 || a.Is4())
 }
 
 // lookupTable returns the table p reads under s.
