@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -314,12 +313,7 @@ func (l *lab) startSinks(context.Context) error {
 			continue
 		}
 		s := &sink{name: h.name, users: h.users}
-		var ln net.Listener
-		err := l.ns[h.ns].Do(func() error {
-			var err error
-			ln, err = net.Listen("tcp", ":25")
-			return err
-		})
+		ln, err := l.ns[h.ns].Listen("tcp", ":25")
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", h.name, err)
 		}

@@ -112,13 +112,7 @@ func limited(domain string) bool {
 // libTry is one attempt: connect from the host's namespace and run an
 // SMTP transaction with net/smtp.
 func (l *lab) libTry(ctx context.Context, h *host, addr netip.Addr, from, to string, msg []byte) (mxorder.Outcome, error) {
-	var conn net.Conn
-	err := l.ns[h.ns].Do(func() error {
-		d := net.Dialer{Timeout: 2 * time.Second}
-		var err error
-		conn, err = d.DialContext(ctx, "tcp", netip.AddrPortFrom(addr, 25).String())
-		return err
-	})
+	conn, err := l.ns[h.ns].DialContext(ctx, &net.Dialer{Timeout: 2 * time.Second}, "tcp", netip.AddrPortFrom(addr, 25).String())
 	if err != nil {
 		return mxorder.OutcomeNoSession, err
 	}

@@ -43,13 +43,7 @@ func (r *labResolver) query(ctx context.Context, name string, t dnsmessage.Type)
 	if err != nil {
 		return nil, err
 	}
-	var conn net.Conn
-	err = r.ns.Do(func() error {
-		var d net.Dialer
-		var err error
-		conn, err = d.DialContext(ctx, "udp", r.server.String())
-		return err
-	})
+	conn, err := r.ns.DialContext(ctx, nil, "udp", r.server.String())
 	if err != nil {
 		return nil, &net.DNSError{Err: err.Error(), Name: name, Server: r.server.String(), IsTemporary: true}
 	}

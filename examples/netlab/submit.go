@@ -17,13 +17,7 @@ import (
 // submit sends one message with net/smtp from the namespace ns to the
 // server at addr (port 25), with the envelope from/to and the subject.
 func submit(ctx context.Context, ns *netns.NS, addr netip.Addr, from, to, subject string) error {
-	var conn net.Conn
-	err := ns.Do(func() error {
-		d := net.Dialer{Timeout: 5 * time.Second}
-		var err error
-		conn, err = d.DialContext(ctx, "tcp", netip.AddrPortFrom(addr, 25).String())
-		return err
-	})
+	conn, err := ns.DialContext(ctx, &net.Dialer{Timeout: 5 * time.Second}, "tcp", netip.AddrPortFrom(addr, 25).String())
 	if err != nil {
 		return fmt.Errorf("submit to %s: %w", addr, err)
 	}

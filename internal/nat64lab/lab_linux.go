@@ -406,35 +406,11 @@ func (p *proc) stop() error {
 	return err
 }
 
-// Do runs f on an OS thread that has entered the namespace ns (see
-// [netns.NS.Do]), in a goroutine of its own, so that a thread that
-// cannot return to the host's namespace ends with it.
-func (l *Lab) Do(ns *netns.NS, f func() error) error {
-	errc := make(chan error, 1)
-	go func() { errc <- ns.Do(f) }()
-	return <-errc
-}
-
-// DialFrom returns a dial function whose connections start in namespace
-// ns, for a [net.Resolver] or a single connection in this process.
-func (l *Lab) DialFrom(ns *netns.NS) func(ctx context.Context, network, address string) (net.Conn, error) {
-	return func(ctx context.Context, network, address string) (net.Conn, error) {
-		var c net.Conn
-		err := l.Do(ns, func() error {
-			var err error
-			c, err = (&net.Dialer{}).DialContext(ctx, network, address)
-			return err
-		})
-		return c, err
-	}
-}
-
 // Resolver returns a resolver in this process that asks server from
 // namespace ns.
 func (l *Lab) Resolver(ns *netns.NS, server netip.AddrPort) *net.Resolver {
-	dial := l.DialFrom(ns)
 	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return dial(ctx, network, server.String())
+		return ns.DialContext(ctx, nil, network, server.String())
 	}}
 }
 
@@ -458,7 +434,7 @@ func (l *Lab) waitReady(limit time.Duration) error {
 			return err
 		}},
 		{"tayga", func(ctx context.Context) error {
-			c, err := l.DialFrom(l.Client)(ctx, "tcp", netip.AddrPortFrom(Synthesized, SMTPPort).String())
+			c, err := l.Client.DialContext(ctx, nil, "tcp", netip.AddrPortFrom(Synthesized, SMTPPort).String())
 			if err == nil {
 				c.Close()
 			}

@@ -33,12 +33,7 @@ type SMTPServer struct {
 
 // listenSMTP starts the server in the server namespace.
 func (l *Lab) listenSMTP() (*SMTPServer, error) {
-	var ln net.Listener
-	err := l.Do(l.Server, func() error {
-		var err error
-		ln, err = net.Listen("tcp4", "0.0.0.0:25")
-		return err
-	})
+	ln, err := l.Server.Listen("tcp4", "0.0.0.0:25")
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,10 @@ package netns
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,9 +139,19 @@ func (n *NS) Run(name string, args ...string) error {
 
 // Do calls f on an OS thread switched into the namespace, so that the
 // sockets f creates (listeners, connections) belong to it; they stay
-// there after Do returns. Goroutines f starts run in the caller's
-// namespace. When the thread cannot be switched back it is discarded.
+// there after Do returns. f runs on a goroutine of its own, locked to
+// that thread: goroutines f starts, and the caller, stay in their own
+// namespace, and a thread that cannot be switched back ends with that
+// goroutine instead of being reused.
 func (n *NS) Do(f func() error) error {
+	errc := make(chan error, 1)
+	go func() { errc <- n.do(f) }()
+	return <-errc
+}
+
+// do is Do on the calling goroutine, which it leaves locked to its
+// thread when the thread cannot leave the namespace.
+func (n *NS) do(f func() error) error {
 	target, err := os.Open(filepath.Join(runDir, n.Name))
 	if err != nil {
 		return fmt.Errorf("namespace %s: %w", n.Name, err)
@@ -164,6 +176,30 @@ func (n *NS) Do(f func() error) error {
 	}
 	runtime.UnlockOSThread()
 	return ferr
+}
+
+// DialContext dials address with d (nil: a zero net.Dialer) from inside
+// the namespace.
+func (n *NS) DialContext(ctx context.Context, d *net.Dialer, network, address string) (net.Conn, error) {
+	if d == nil {
+		d = &net.Dialer{}
+	}
+	var c net.Conn
+	err := n.Do(func() (err error) {
+		c, err = d.DialContext(ctx, network, address)
+		return err
+	})
+	return c, err
+}
+
+// Listen listens on address inside the namespace.
+func (n *NS) Listen(network, address string) (net.Listener, error) {
+	var ln net.Listener
+	err := n.Do(func() (err error) {
+		ln, err = net.Listen(network, address)
+		return err
+	})
+	return ln, err
 }
 
 func setns(f *os.File) error {
