@@ -382,6 +382,7 @@ func (a *sattr) get(f sattrField) uint64 {
 type srcChoice struct {
 	dst          netip.Addr
 	dx           addrbits.U128
+	dstV4        bool // D is IPv4 or IPv4-mapped (section 4's family)
 	dScope       policytable.Scope
 	dLabel, dPre uint8
 	outIface     string
@@ -390,22 +391,15 @@ type srcChoice struct {
 }
 
 // newSrcChoice looks up what the source rules need of dst under s.
+// Scopes are the table's (RFC 6724 section 3, IPv4-mapped addresses as
+// IPv4).
 func (s *Selector) newSrcChoice(dst netip.Addr, outIface string, nextHop netip.Addr) srcChoice {
-	at := s.effective.Lookup(dst)
+	at, sc := s.effective.Classify(dst)
 	return srcChoice{
-		dst: dst, dx: addrbits.From(dst),
-		dScope: s.rfcScope(dst), dLabel: at.Label, dPre: at.Precedence,
+		dst: dst, dx: addrbits.From(dst), dstV4: isV4(dst),
+		dScope: sc, dLabel: at.Label, dPre: at.Precedence,
 		outIface: outIface, nextHop: nextHop, preferPublic: s.preferPublic,
 	}
-}
-
-// rfcScope is the scope of a as the source rules see it (RFC 6724
-// section 3, IPv4-mapped addresses as IPv4), under s's table.
-func (s *Selector) rfcScope(a netip.Addr) policytable.Scope {
-	if a.Is4() || a.Is4In6() {
-		return s.effective.Scope(a)
-	}
-	return policytable.Scope(addrbits.From(a).IPv6Scope())
 }
 
 // srcAttrs computes the attributes of candidate sa for the choice c.
@@ -419,10 +413,12 @@ func (s *Selector) srcAttrs(sa *Source, c *srcChoice) sattr {
 	// handled in its mapped form, so ::ffff:a.b.c.d and a.b.c.d are the
 	// same family).
 	a.eligible = sa.Addr.IsValid() && c.dst.IsValid() && !sa.Addr.IsMulticast() &&
-		!sa.Addr.IsUnspecified() && v4 == isV4(c.dst)
+		!sa.Addr.IsUnspecified() && v4 == c.dstV4
 	sx := addrbits.From(sa.Addr)
 	a.same = sa.Addr.IsValid() == c.dst.IsValid() && sx == c.dx
-	a.scope, a.label = s.rfcScope(sa.Addr), s.effective.Lookup(sa.Addr).Label
+	var at policytable.Attr
+	at, a.scope = s.effective.Classify(sa.Addr)
+	a.label = at.Label
 	// Rule 2 ranks scopes: those >= Scope(D) from the smallest up, above
 	// those < Scope(D) from the largest down.
 	if a.scope >= c.dScope {

@@ -137,6 +137,5 @@ func (s *Selector) derive(opts ...Option) *Selector {
 	if !s.prof.stack {
 		c.prof = nil // the RFC engine's profile follows its options
 	}
-	c.compiled = false
 	return build(&c, opts)
 }

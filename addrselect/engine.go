@@ -244,9 +244,12 @@ func (s *Selector) SelectSourceVia(dst netip.Addr, outIface string, nextHop neti
 	best, bestKey := -1, uint64(0)
 	for i := range candidates {
 		a := s.srcAttrs(&candidates[i], &c)
+		if !a.eligible {
+			continue // section 4: not a candidate
+		}
 		// Max-scan; a later candidate must be strictly better, so the
 		// first listed wins among equals.
-		if k := srcKey(&a); a.eligible && (best < 0 || k > bestKey) {
+		if k := srcKey(&a); best < 0 || k > bestKey {
 			best, bestKey = i, k
 		}
 	}

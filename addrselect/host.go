@@ -127,24 +127,7 @@ func (h *Host) route(dst netip.Addr) (dev string, via netip.Addr, ok bool) {
 		return "", via, false
 	}
 	bare := dst.WithZone("")
-	best := -1
-	// On-link prefixes of the host's own addresses; an unknown prefix
-	// routes the address alone.
-	for i := range h.Addrs {
-		a := &h.Addrs[i]
-		if a.Addr.Is4() != bare.Is4() || a.Addr.IsLoopback() != bare.IsLoopback() {
-			continue
-		}
-		plen := a.PrefixLen
-		if plen == 0 {
-			plen = a.Addr.BitLen()
-		}
-		if plen > best {
-			if p, err := a.Addr.Prefix(plen); err == nil && p.Contains(bare) {
-				best, dev, via = plen, a.Interface, netip.Addr{}
-			}
-		}
-	}
+	best, dev := h.onLink(bare)
 	for i := range h.Routes {
 		r := &h.Routes[i]
 		if r.Prefix.Bits() > best && r.Prefix.Contains(bare) {
@@ -160,18 +143,33 @@ func (h *Host) route(dst netip.Addr) (dev string, via netip.Addr, ok bool) {
 	return dev, via, best >= 0
 }
 
-// onLinkDev returns the interface of the address whose on-link prefix
-// contains nh, or "".
-func (h *Host) onLinkDev(nh netip.Addr) string {
-	best, dev := -1, ""
+// onLink returns the longest on-link prefix of the host's own addresses
+// that holds a (an unknown prefix length routes the address alone), and
+// its interface; -1 when none does.
+func (h *Host) onLink(a netip.Addr) (plen int, dev string) {
+	best := -1
 	for i := range h.Addrs {
-		a := &h.Addrs[i]
-		if a.PrefixLen > best && a.Addr.Is4() == nh.Is4() {
-			if p, err := a.Addr.Prefix(a.PrefixLen); err == nil && p.Contains(nh) {
-				best, dev = a.PrefixLen, a.Interface
+		own := &h.Addrs[i]
+		if own.Addr.Is4() != a.Is4() || own.Addr.IsLoopback() != a.IsLoopback() {
+			continue
+		}
+		n := own.PrefixLen
+		if n == 0 {
+			n = own.Addr.BitLen()
+		}
+		if n > best {
+			if p, err := own.Addr.Prefix(n); err == nil && p.Contains(a) {
+				best, dev = n, own.Interface
 			}
 		}
 	}
+	return best, dev
+}
+
+// onLinkDev returns the interface of the address whose on-link prefix
+// holds the next hop nh, or "".
+func (h *Host) onLinkDev(nh netip.Addr) string {
+	_, dev := h.onLink(nh)
 	return dev
 }
 

@@ -85,7 +85,8 @@ const (
 	// countOnLink: 1 when the shared prefix reaches the source's prefix
 	// length, else 0 ([Rule9OnLink]).
 	countOnLink
-	// countGo: Go's net package: for an IPv6 destination, the leading
+	// countGo: Go's net package (countWhole counts it and the kinds
+	// after it): for an IPv6 destination, the leading
 	// bits of the 16-byte forms of source and destination, at most 64
 	// (Go's reading of section 2.2); a 4-byte IPv4 source shares none;
 	// IPv4 and IPv4-mapped destinations are never counted.
@@ -103,6 +104,9 @@ const (
 // (for reasons), for the source src and destination D in their 128-bit
 // forms sx and dx, with D's family as the profile sees it (v4).
 func (c *rule9Count) count(sx, dx addrbits.U128, v4 bool, src *Source) (cpl int, val, plen uint8) {
+	if c.kind >= countGo {
+		return c.countWhole(sx, dx, v4, src)
+	}
 	pl := prefixLen(src.PrefixLen, v4)
 	n := familyBits(sx, dx, v4)
 	switch c.kind {
@@ -126,22 +130,27 @@ func (c *rule9Count) count(sx, dx addrbits.U128, v4 bool, src *Source) (cpl int,
 		}
 	case countOnLink:
 		return n, uint8(b2u(n >= pl)), uint8(pl)
-	case countGo:
-		if v4 || src.Addr.Is4() { // a 4-byte IPv4 source shares no bits
-			return 0, 0, 64
-		}
-		n = min(addrbits.CommonBits(sx, dx), 64)
-		return n, uint8(n), 64
-	case countAll128, countAll128IPv6:
-		if c.kind == countAll128IPv6 && v4 {
-			return 0, 0, 128
-		}
-		n = addrbits.CommonBits(sx, dx)
-		return n, uint8(n), 128
 	default:
 		return 0, 0, uint8(pl)
 	}
 	return n, uint8(n), uint8(pl)
+}
+
+// countWhole is count for the kinds that compare the 16-byte forms
+// without a prefix length (countGo and after).
+func (c *rule9Count) countWhole(sx, dx addrbits.U128, v4 bool, src *Source) (cpl int, val, plen uint8) {
+	if c.kind == countGo { // at most 64 bits
+		if v4 || src.Addr.Is4() { // a 4-byte IPv4 source shares no bits
+			return 0, 0, 64
+		}
+		n := min(addrbits.CommonBits(sx, dx), 64)
+		return n, uint8(n), 64
+	}
+	if c.kind == countAll128IPv6 && v4 {
+		return 0, 0, 128
+	}
+	n := addrbits.CommonBits(sx, dx)
+	return n, uint8(n), 128
 }
 
 // familyBits is the number of leading bits source and destination share

@@ -39,10 +39,10 @@ type Selector struct {
 	// Built by compile: effective is the table with the private-IPv4
 	// override (read by the source rules and the RFC engine); lookup is
 	// the table the profile's destination rules read; natOn says the
-	// NAT64 attributes apply (known prefixes, RFC engine); publicSrc says
-	// source rule 7 prefers public addresses (asked of a [System]).
-	effective, lookup          *policytable.Table
-	natOn, publicSrc, compiled bool
+	// NAT64 attributes apply (known prefixes, RFC engine). A Selector
+	// whose prof is set is compiled.
+	effective, lookup *policytable.Table
+	natOn             bool
 }
 
 // Option configures a Selector built by a profile constructor.
@@ -231,8 +231,6 @@ func (s *Selector) compile() *Selector {
 	}
 	s.lookup = s.prof.lookupTable(s)
 	s.natOn = len(s.nat64) > 0 && !s.prof.stack
-	s.compiled = true
-	s.publicSrc = s.prefersPublic()
 	return s
 }
 
@@ -285,7 +283,7 @@ var (
 
 // orZero returns s, or for a nil or zero Selector the shared RFC6724().
 func (s *Selector) orZero() *Selector {
-	if s == nil || !s.compiled {
+	if s == nil || s.prof == nil {
 		defaultOnce.Do(func() { defaultSelector = RFC6724() })
 		return defaultSelector
 	}

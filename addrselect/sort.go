@@ -89,20 +89,3 @@ type selectorSources interface {
 	// RFC6724()), applying its source rules where the implementation can.
 	sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (Source, error)
 }
-
-// rule7Dst and rule7Cands are a choice between two sources that only
-// source rule 7 (RFC 6724 section 5) decides.
-var (
-	rule7Dst   = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1})
-	rule7Cands = [2]Source{
-		{Addr: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 0x0a}), PrefixLen: 64, Temporary: true},
-		{Addr: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 0x0b}), PrefixLen: 64},
-	}
-)
-
-// prefersPublic reports whether s's source rule 7 prefers a public
-// address over a temporary one, asking s to choose (no allocation).
-func (s *Selector) prefersPublic() bool {
-	src, _ := s.SelectSource(rule7Dst, rule7Cands[:])
-	return src.Addr == rule7Cands[1].Addr
-}

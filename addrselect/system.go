@@ -136,7 +136,7 @@ func (s *System) sourceFor(ctx context.Context, sel *Selector, dst netip.Addr) (
 	if !dst.IsValid() || dst.IsUnspecified() {
 		return Source{}, nil
 	}
-	pub := dst.Is6() && sel.orZero().publicSrc
+	pub := dst.Is6() && sel.orZero().preferPublic
 	if s.CacheSize <= 0 {
 		return s.ask(dst, pub)
 	}

@@ -256,8 +256,8 @@ func TestSelectorPublicSrc(t *testing.T) {
 		{"glibc", Glibc(), false},
 	}
 	for _, tt := range tests {
-		if got := tt.sel.orZero().publicSrc; got != tt.want {
-			t.Errorf("%s: publicSrc = %v; want %v", tt.name, got, tt.want)
+		if got := tt.sel.orZero().preferPublic; got != tt.want {
+			t.Errorf("%s: preferPublic = %v; want %v", tt.name, got, tt.want)
 		}
 	}
 }
