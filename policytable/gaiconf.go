@@ -125,8 +125,5 @@ func (t *Table) WriteGaiConf(w io.Writer) error {
 			fmt.Fprintf(bw, "%-10s %-28s %3d\n", "scopev4", mapped(r.Prefix), uint8(r.Scope))
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("policytable: writing gai.conf: %w", err)
-	}
-	return nil
+	return flush(bw, "gai.conf")
 }

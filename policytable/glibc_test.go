@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dualstack/dualstack/internal/testenv"
 )
 
 // glibcCases are gai.conf files that glibc 2.36 reads differently from a
@@ -147,21 +149,17 @@ func TestGlibcCases(t *testing.T) {
 // bind-mounted over /etc in a new mount namespace, with a new network
 // namespace so that no destination has a source address.
 func TestGlibcCasesReal(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for mount and network namespaces (CI runs as root)")
-	}
-	for _, tool := range []string{"gcc", "unshare", "mount"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (Debian packages gcc, util-linux, mount): %v", tool, err)
-		}
+	testenv.NeedRoot(t) // mount and network namespaces
+	for _, tool := range [][2]string{{"gcc", "gcc"}, {"unshare", "util-linux"}, {"mount", "mount"}} {
+		testenv.NeedCommand(t, tool[0], tool[1])
 	}
 	dir := t.TempDir()
 	prog := filepath.Join(dir, "gaiorder")
 	if b, err := exec.Command("gcc", "-O2", "-o", prog, filepath.Join("testdata", "glibc", "gaiorder.c")).CombinedOutput(); err != nil {
-		t.Skipf("cannot build the getaddrinfo program: %v\n%s", err, b)
+		testenv.Missingf(t, "cannot build the getaddrinfo program: %v\n%s", err, b)
 	}
 	if b, err := exec.Command("unshare", "-m", "-n", "true").CombinedOutput(); err != nil {
-		t.Skipf("cannot create namespaces (unshare: %v: %s)", err, bytes.TrimSpace(b))
+		testenv.Missingf(t, "cannot create namespaces (unshare: %v: %s)", err, bytes.TrimSpace(b))
 	}
 	for i, tt := range glibcCases {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,6 +62,7 @@ type InputError struct {
 	Err   error
 }
 
+// Error returns "WHERE: "TEXT": CAUSE".
 func (e *InputError) Error() string {
 	return fmt.Sprintf("%s: %q: %v", e.Where, e.Text, e.Err)
 }

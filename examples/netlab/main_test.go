@@ -24,7 +24,7 @@ import (
 // installs them from .ci/apt-packages).
 func TestLab(t *testing.T) {
 	if err := requirements(); err != nil {
-		t.Skipf("live lab not possible here: %v", err)
+		testenv.Missingf(t, "live lab not possible here: %v", err)
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dualstack/dualstack/addrselect/nat64"
 	"github.com/dualstack/dualstack/mxorder"
 )
 
@@ -160,12 +161,13 @@ func (l *lab) dns64() *labResolver {
 }
 
 // synthesize embeds an IPv4 address in the lab's /96 NAT64 prefix (RFC
-// 6052 section 2.2: the last 32 bits).
+// 6052 section 2.2).
 func synthesize(a netip.Addr) netip.Addr {
-	b := netip.MustParsePrefix(nat64Prefix).Addr().As16()
-	v4 := a.As4()
-	copy(b[12:], v4[:])
-	return netip.AddrFrom16(b)
+	s, err := nat64.Synthesize(netip.MustParsePrefix(nat64Prefix), a)
+	if err != nil {
+		panic("netlab: the lab's own NAT64 prefix and addresses: " + err.Error())
+	}
+	return s
 }
 
 func runNAT64Bounce(ctx context.Context, l *lab, r *Result) error {
@@ -208,14 +210,20 @@ func (l *lab) nat64Rows(ctx context.Context, r *Result, ml *mtaLog, q string) er
 	row.Reason = "Postfix got the synthesized AAAA record from the DNS64 (RFC 6147); the plan synthesized the same address from the A record with Planner.NAT64 (RFC 6052 section 2.2)"
 	r.Rows = append(r.Rows, row)
 	r.fact("relay6 bounce tries", triesText(tries))
+	// relay6's bounces arrive from the pool (or, wrongly, from relay6
+	// itself); a bounce another relay sends bob@v4sender.lab late, from
+	// an earlier scenario, is not the one this row compares.
 	var peers []string
 	inPool := 0
+	pool := netip.MustParsePrefix(nat64Pool)
 	for _, s := range r.Sessions {
-		if s.Sink == "mx.v4sender.lab" && s.From == "" {
-			peers = append(peers, s.Peer.Addr().String())
-			if netip.MustParsePrefix(nat64Pool).Contains(s.Peer.Addr()) {
-				inPool++
-			}
+		peer := s.Peer.Addr()
+		if s.Sink != "mx.v4sender.lab" || s.From != "" || !pool.Contains(peer) && !slices.Contains(hostByNS("relay6").addrs, peer.String()) {
+			continue
+		}
+		peers = append(peers, peer.String())
+		if pool.Contains(peer) {
+			inPool++
 		}
 	}
 	br, err := p.CheckBounce(ctx, hostByNS("relay6").families(), "rcpt1.lab", "v4sender.lab")

@@ -29,7 +29,7 @@ const (
 func (l *Lab) RunChild(ctx context.Context, ns *netns.NS, job string, arg, result any) error {
 	a, err := json.Marshal(arg)
 	if err != nil {
-		return err
+		return fmt.Errorf("child %s in %s: argument: %w", job, ns.Name, err)
 	}
 	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns.Name, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envJob+"="+job, envArg+"="+string(a))
@@ -40,7 +40,10 @@ func (l *Lab) RunChild(ctx context.Context, ns *netns.NS, job string, arg, resul
 	}
 	for line := range strings.Lines(out.String()) {
 		if text, ok := strings.CutPrefix(line, resultMark); ok {
-			return json.Unmarshal([]byte(text), result)
+			if err := json.Unmarshal([]byte(text), result); err != nil {
+				return fmt.Errorf("child %s in %s: result %q: %w", job, ns.Name, strings.TrimSpace(text), err)
+			}
+			return nil
 		}
 	}
 	return fmt.Errorf("child %s in %s gave no result:\n%s%s", job, ns.Name, out.String(), errOut.String())

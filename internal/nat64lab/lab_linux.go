@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dualstack/dualstack/addrselect/nat64"
 	"github.com/dualstack/dualstack/internal/netns"
 	"github.com/dualstack/dualstack/internal/testenv"
 )
@@ -35,8 +36,14 @@ var (
 	// ServerAddr is the IPv4-only server; its SMTP listener is on
 	// SMTPPort.
 	ServerAddr = netip.MustParseAddr("100.64.0.80")
-	// Synthesized is ServerAddr under Prefix.
-	Synthesized = netip.MustParseAddr("64:ff9b::6440:50")
+	// Synthesized is ServerAddr under Prefix (RFC 6052 section 2.2).
+	Synthesized = func() netip.Addr {
+		a, err := nat64.Synthesize(Prefix, ServerAddr)
+		if err != nil {
+			panic("nat64lab: " + err.Error())
+		}
+		return a
+	}()
 	// RefusedAddr is an IPv6 address of the router where nothing
 	// listens: a TCP attempt is refused with a reset at once.
 	RefusedAddr = netip.MustParseAddr("2001:db8:2::1")

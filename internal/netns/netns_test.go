@@ -10,6 +10,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/dualstack/dualstack/internal/testenv"
 )
 
 func TestHostLines(t *testing.T) {
@@ -51,7 +53,7 @@ func TestHostLines(t *testing.T) {
 func TestNamespaces(t *testing.T) {
 	prefix := fmt.Sprintf("nstest%x", os.Getpid()&0xffff)
 	if err := Check(prefix + "-probe"); err != nil {
-		t.Skipf("network namespaces not usable here: %v", err)
+		testenv.Missingf(t, "network namespaces not usable here: %v", err)
 	}
 	all, err := AddAll(prefix+"-br", prefix+"-a", prefix+"-b")
 	if err != nil {

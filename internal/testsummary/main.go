@@ -56,7 +56,7 @@ type skip struct {
 type summary struct {
 	out                     io.Writer
 	running                 map[[2]string]*testOutput // package, test
-	ran, passed, failed     int
+	ran, passed             int
 	skips                   []skip
 	failures                []string
 	pkgOK, pkgFail, pkgNone int
@@ -89,7 +89,7 @@ func run(in io.Reader, out io.Writer) int {
 		return 1
 	}
 	s.write()
-	if s.failed > 0 || s.pkgFail > 0 || s.buildFail > 0 {
+	if len(s.failures) > 0 || s.pkgFail > 0 || s.buildFail > 0 {
 		status = 1
 	}
 	return status
@@ -123,7 +123,6 @@ func (s *summary) add(e event) {
 		s.skips = append(s.skips, skip{e.Package, e.Test, skipReason(s.running[k])})
 		delete(s.running, k)
 	case "fail":
-		s.failed++
 		s.failures = append(s.failures, e.Package+" "+e.Test)
 		if o := s.running[k]; o != nil {
 			for _, line := range strings.SplitAfter(o.text.String(), "\n") {
@@ -193,7 +192,7 @@ func skipReason(o *testOutput) string {
 func (s *summary) write() {
 	w := s.out
 	fmt.Fprintf(w, "\n== test summary: %d tests and subtests ran: %d passed, %d failed, %d skipped\n",
-		s.ran, s.passed, s.failed, len(s.skips))
+		s.ran, s.passed, len(s.failures), len(s.skips))
 	fmt.Fprintf(w, "   packages: %d ok, %d failed, %d without tests; %d builds failed\n",
 		s.pkgOK, s.pkgFail, s.pkgNone, s.buildFail)
 	if len(s.skips) > 0 {
