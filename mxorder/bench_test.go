@@ -159,7 +159,7 @@ func BenchmarkSelectorShare(b *testing.B) {
 		}
 		hosts = append(hosts, d)
 	}
-	var sel *addrselect.Selector
+	sel := mxorder.DefaultSelector() // what Build sorts with
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, d := range hosts {

@@ -83,7 +83,7 @@ func (p *Planner) discoverNAT64(ctx context.Context) (q *Planner, lookupErr, err
 	if !p.DiscoverNAT64 || len(p.NAT64) > 0 {
 		return p, nil, nil
 	}
-	prefixes, err := guard(p, ctx, "ip6", nat64.WellKnownName, func(ctx context.Context) ([]netip.Prefix, error) {
+	prefixes, err := guard(p, ctx, "ip6", nat64Host, func(ctx context.Context) ([]netip.Prefix, error) {
 		return nat64.Discover(ctx, p.resolver())
 	})
 	if err != nil {
@@ -155,7 +155,8 @@ func (b *planBuilder) viaNAT64(e *entry, a netip.Addr) (try netip.Addr, fam Fami
 	}
 	if v4, pfx, ok := extract(prefixes, a); ok {
 		if b.senders.Has(IPv4) {
-			b.plan.skip(e, a, SkipDuplicate, "synthesized by DNS64 from "+v4.String()+" (NAT64 prefix "+pfx.String()+"): tried as "+v4.String()+" directly, not through the translator")
+			v4s := v4.String()
+			b.plan.skip(e, a, SkipDuplicate, "synthesized by DNS64 from "+v4s+" (NAT64 prefix "+pfx.String()+"): tried as "+v4s+" directly, not through the translator")
 			return v4, IPv4, true
 		}
 		b.noteTranslation(a, Translation{IPv4: v4, Prefix: pfx, DNS64: true})
@@ -187,7 +188,7 @@ func (b *planBuilder) nativeFirst(c []Candidate) {
 // reachesIPv4 reports whether the sender can use IPv4 addresses:
 // natively, or through a known NAT64 prefix.
 func (b *planBuilder) reachesIPv4() bool {
-	return b.senders.Has(IPv4) || (b.senders.Has(IPv6) && len(b.plan.NAT64) > 0)
+	return b.p.relayReach(b.senders).Has(IPv4)
 }
 
 // auditDNS64 returns the IPv4 address a DNS64 answer a of the host of e

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -112,7 +113,11 @@ func (p *Planner) withSTS(ctx context.Context, plan *Plan, st *DeliveryState) *D
 	if p.STS == nil || (st != nil && st.STS != nil) {
 		return st
 	}
-	pol, err := p.STS.Policy(ctx, p.resolver(), plan.Domain)
+	r := p.resolver()
+	if tr, ok := r.(TXTResolver); ok {
+		r = guardedTXT{r, tr, p}
+	}
+	pol, err := p.STS.Policy(ctx, r, plan.Domain)
 	if err != nil {
 		plan.LookupErrors = append(plan.LookupErrors, LookupError{Host: plan.Domain, Network: "mta-sts",
 			Temporary: true, Message: err.Error(), Err: err})
@@ -126,6 +131,22 @@ func (p *Planner) withSTS(ctx context.Context, plan *Plan, st *DeliveryState) *D
 	}
 	out.STS = pol
 	return &out
+}
+
+// guardedTXT is a Planner's resolver whose TXT lookups (MTA-STS records)
+// go through guard like every other lookup of a plan: bounded by
+// LookupTimeout, a panic reported as a ResolverPanicError.
+type guardedTXT struct {
+	Resolver
+	txt TXTResolver
+	p   *Planner
+}
+
+// LookupTXT looks name up through guard.
+func (g guardedTXT) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	return guard(g.p, ctx, "txt", strings.TrimSuffix(name, "."), func(ctx context.Context) ([]string, error) {
+		return g.txt.LookupTXT(ctx, name)
+	})
 }
 
 // lookupMX returns the MX records, a non-fatal error that came with
@@ -202,19 +223,20 @@ func (p *Planner) resolveHost(ctx context.Context, name string) HostAddrs {
 	var a4 []netip.Addr
 	var d4 int
 	var err4 error
-	wg.Go(func() { a4, d4, err4 = p.lookupIP(ctx, "ip4", name+".") })
-	a6, d6, err6 := p.lookupIP(ctx, "ip6", name+".")
+	wg.Go(func() { a4, d4, err4 = p.lookupIP(ctx, "ip4", name) })
+	a6, d6, err6 := p.lookupIP(ctx, "ip6", name)
 	wg.Wait()
 	// IPv6 first, as Go's resolver lists them; the Selector orders them.
 	return HostAddrs{Addrs: slices.Concat(a6, a4), Err4: err4, Err6: err6, Dropped: d4 + d6}
 }
 
 // lookupIP returns the addresses of the family network ("ip4" or "ip6")
-// of host: at most MaxHostAddrs of them, copied (the resolver's slice may
-// be shared), and how many more the answer held.
+// of host (canonical, asked as an absolute name): at most MaxHostAddrs of
+// them, copied (the resolver's slice may be shared), and how many more
+// the answer held. Errors name host as it is.
 func (p *Planner) lookupIP(ctx context.Context, network, host string) ([]netip.Addr, int, error) {
 	addrs, err := guard(p, ctx, network, host, func(ctx context.Context) ([]netip.Addr, error) {
-		return p.resolver().LookupNetIP(ctx, network, host)
+		return p.resolver().LookupNetIP(ctx, network, host+".")
 	})
 	limit := p.maxHostAddrs()
 	kept := make([]netip.Addr, 0, min(len(addrs), limit))

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -300,7 +301,7 @@ func (p *STSPolicy) String() string {
 func ParseSTSPolicy(r io.Reader) (*STSPolicy, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxSTSPolicySize+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("mxorder: reading an MTA-STS policy: %w", err)
 	}
 	if len(data) > MaxSTSPolicySize {
 		return nil, &STSParseError{Input: "policy", Reason: "longer than " + strconv.Itoa(MaxSTSPolicySize) + " bytes"}
@@ -386,7 +387,7 @@ func (ps *policyParser) setField(key, value string, col int) error {
 		}
 		n, _ := strconv.ParseInt(value, 10, 64)
 		if time.Duration(n)*time.Second > MaxSTSAge {
-			return ps.bad(col, key, "max_age "+value+" exceeds 31557600 seconds")
+			return ps.bad(col, key, "max_age "+value+" exceeds "+strconv.Itoa(int(MaxSTSAge/time.Second))+" seconds")
 		}
 		ps.p.MaxAge = time.Duration(n) * time.Second
 	default:

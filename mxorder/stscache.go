@@ -154,7 +154,7 @@ func (c *STSCache) entry(domain string, now time.Time) *stsEntry {
 func (c *STSCache) lookupRecord(ctx context.Context, r Resolver, domain string) (*STSRecord, error) {
 	tr, ok := r.(TXTResolver)
 	if !ok {
-		return nil, ErrNoTXTResolver
+		return nil, fmt.Errorf("mxorder: MTA-STS record of %s: %w", domain, ErrNoTXTResolver)
 	}
 	txts, err := tr.LookupTXT(ctx, "_mta-sts."+domain+".")
 	if err != nil {

@@ -65,8 +65,8 @@ type node struct {
 	cname   string
 	txt     []string
 	nx      bool
-	fail    [6]failure
-	delay   [6]time.Duration
+	fail    [TypeTXT + 1]failure
+	delay   [TypeTXT + 1]time.Duration
 }
 
 // Resolver is an in-memory implementation of [mxorder.Resolver],
