@@ -54,7 +54,7 @@ func (s *Selector) SortDestinations(dsts []Destination) {
 func (s *Selector) order(dsts []Destination, perm []int32) {
 	p, n := s.prof, len(dsts)
 	switch {
-	case p.ipv4OnlyUnsorted && !slices.ContainsFunc(dsts, func(d Destination) bool { return !d.Addr.Is4() }):
+	case p.leavesUnsorted(dsts):
 		for i := range perm {
 			perm[i] = int32(i)
 		}

@@ -3,7 +3,6 @@ package addrselect
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/dualstack/dualstack/policytable"
@@ -227,7 +226,7 @@ func (s *Selector) Trace(dsts []Destination) []Decision {
 	perm := make([]int32, len(dsts))
 	z.order(dsts, perm)
 	nv := newNatives(dsts) // the NAT64 step judges within the whole list
-	unsorted := z.prof.ipv4OnlyUnsorted && !slices.ContainsFunc(dsts, func(d Destination) bool { return !d.Addr.Is4() })
+	unsorted := z.prof.leavesUnsorted(dsts)
 	ds := make([]Decision, 0, len(dsts)-1)
 	for i := 0; i+1 < len(perm); i++ {
 		x, y := perm[i], perm[i+1]

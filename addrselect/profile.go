@@ -268,6 +268,12 @@ func (p *profile) isV4(a netip.Addr, x addrbits.U128) bool {
 	return x.IsMapped() && (p.mappedV4 || a.Is4())
 }
 
+// leavesUnsorted reports whether p leaves dsts in input order: a list of
+// only IPv4 destinations under the ipv4OnlyUnsorted quirk.
+func (p *profile) leavesUnsorted(dsts []Destination) bool {
+	return p.ipv4OnlyUnsorted && !slices.ContainsFunc(dsts, func(d Destination) bool { return !d.Addr.Is4() })
+}
+
 // lookupTable returns the table p reads under s.
 func (p *profile) lookupTable(s *Selector) *policytable.Table {
 	switch p.table {

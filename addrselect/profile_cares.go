@@ -46,7 +46,7 @@ var caresProfile = (&profile{
 	scopeV4:              scopeRFCDefault,
 	srcInDstFamily:       true,
 	missingSourceMatches: true,
-	rule9: rule9Count{kind: countAll128IPv6, note: func(*profile, *dattr, *dattr) string {
+	rule9: rule9Count{kind: countAll128IPv6, note: func(_, _ *dattr) string {
 		return "IPv6 (IPv4-mapped included), all 128 bits: c-ares compares only IPv6 destinations"
 	}},
 	sort: sortMerge,

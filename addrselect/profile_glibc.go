@@ -58,7 +58,7 @@ var glibcProfile = (&profile{
 	srcInDstFamily:        true,
 	homeFlagOnly:          true,
 	rule7AcrossInterfaces: true,
-	rule9: rule9Count{kind: countSameSubnet, note: func(_ *profile, w, _ *dattr) string {
+	rule9: rule9Count{kind: countSameSubnet, note: func(w, _ *dattr) string {
 		if w.v4 {
 			return fmt.Sprintf("IPv4, counted only when destination and source share the source's /%d subnet", w.plen)
 		}

@@ -42,7 +42,7 @@ var goProfile = (&profile{
 	usableOnly: rulesOf(Dst2, Dst5, Dst6, Dst8, Dst9),
 	scopeV4:    scopeRFCDefault,
 	mappedV4:   true,
-	rule9: rule9Count{kind: countGo, note: func(*profile, *dattr, *dattr) string {
+	rule9: rule9Count{kind: countGo, note: func(_, _ *dattr) string {
 		return "IPv6, at most 64 bits: Go compares only IPv6 destinations, as if every source prefix were /64"
 	}},
 	sort: sortStable,

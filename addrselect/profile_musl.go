@@ -45,7 +45,7 @@ var muslProfile = (&profile{
 	scopeV4:          scopeAllGlobal,
 	mappedV4:         true,
 	ipv4OnlyUnsorted: true,
-	rule9: rule9Count{kind: countAll128, anyFamily: true, note: func(_ *profile, w, l *dattr) string {
+	rule9: rule9Count{kind: countAll128, anyFamily: true, note: func(w, l *dattr) string {
 		fam := famName(w.v4)
 		if w.v4 != l.v4 {
 			fam = "IPv4 and IPv6"

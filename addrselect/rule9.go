@@ -59,11 +59,11 @@ func (v Rule9Variant) String() string {
 // rule 9 (RFC 6724 section 2.2 and the variants real stacks implement).
 type rule9Count struct {
 	kind      countKind
-	variant   Rule9Variant // for the RFC engine's reasons
-	full      bool         // count every bit, as RFC 3484 section 2.2 did
-	anyFamily bool         // compared across families too (musl)
-	// note says, in a rule 9 reason, which family was compared and how.
-	note func(p *profile, w, l *dattr) string
+	full      bool // count every bit, as RFC 3484 section 2.2 did
+	anyFamily bool // compared across families too (musl)
+	// note says, in a rule 9 reason, which family was compared and how,
+	// for the winner w and the loser l.
+	note func(w, l *dattr) string
 }
 
 // countKind is one way of counting the common prefix for rule 9.
@@ -192,7 +192,7 @@ func rfcCount(v Rule9Variant, full bool) rule9Count {
 		Rule9SameSubnet: countSameSubnet,
 		Rule9OnLink:     countOnLink,
 	}
-	c := rule9Count{variant: v, full: full, note: rfcNote(v, full)}
+	c := rule9Count{full: full, note: rfcNote(v, full)}
 	if int(v) < len(kinds) {
 		c.kind = kinds[v]
 	}
@@ -200,8 +200,8 @@ func rfcCount(v Rule9Variant, full bool) rule9Count {
 }
 
 // rfcNote describes the RFC engine's count in a rule 9 reason.
-func rfcNote(v Rule9Variant, full bool) func(*profile, *dattr, *dattr) string {
-	return func(_ *profile, w, _ *dattr) string {
+func rfcNote(v Rule9Variant, full bool) func(w, l *dattr) string {
+	return func(w, _ *dattr) string {
 		fam := famName(w.v4)
 		switch v {
 		case Rule9RFC, Rule9IPv6Only:

@@ -214,10 +214,10 @@ var dstRules = [...]dstRule{
 	// same address family, the larger CommonPrefixLen(Source(D), D)
 	// wins. How the prefix is counted is the profile's rule9 variant.
 	Dst9: {attr: attrRule9, bits: 8, pairs: pairsSameFamily, why: func(p *profile, w, l *dattr) string {
-		if p.rule9.kind == countOnLink {
-			return fmt.Sprintf("it is on-link with its source, the other is not (%s, rule 9 variant %s)", famName(w.v4), p.rule9.variant)
+		if p.rule9.kind == countOnLink { // the one count whose value is not the prefix
+			return fmt.Sprintf("it is on-link with its source, the other is not (%s, rule 9 variant %s)", famName(w.v4), Rule9OnLink)
 		}
-		return fmt.Sprintf("longer prefix shared with its source (%d > %d bits, %s)", w.cpl, l.cpl, p.rule9.note(p, w, l))
+		return fmt.Sprintf("longer prefix shared with its source (%d > %d bits, %s)", w.cpl, l.cpl, p.rule9.note(w, l))
 	}},
 	// The NAT64 step, right after rule 1 (WithNAT64): a destination
 	// inside a known NAT64 prefix whose IPv4 address is also a usable
