@@ -192,14 +192,13 @@ func (s *Selector) fillAttrs(a *dattr, d *Destination, m *srcMemo, nv *natives) 
 // result as native IPv4, while whether a synthesized address counts as
 // IPv4 at all is still an open issue there (see WithNAT64Rank).
 func (s *Selector) fillNAT64(a *dattr, d *Destination, nv *natives) bool {
-	for _, p := range s.nat64 {
-		if v4, ok := nat64.Extract(p, d.Addr); ok {
-			a.synth, a.synthPrefix = v4, p
-			a.hairpin = a.usable && nv.has(v4)
-			return s.nat64Rank != NAT64AsIPv6
-		}
+	v4, p, ok := nat64.ExtractAny(s.nat64, d.Addr)
+	if !ok {
+		return false
 	}
-	return false
+	a.synth, a.synthPrefix = v4, p
+	a.hairpin = a.usable && nv.has(v4)
+	return s.nat64Rank != NAT64AsIPv6
 }
 
 // natives answers, for the destinations of one sort (or one pair),

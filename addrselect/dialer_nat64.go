@@ -115,12 +115,8 @@ func (l *dialLoop) holdForNAT64() bool {
 // translated returns the IPv4 address a stands for when a lies inside a
 // prefix the dial knows.
 func (l *dialLoop) translated(a netip.Addr) netip.Addr {
-	for _, p := range l.nat64 {
-		if v4, ok := nat64.Extract(p, a); ok {
-			return v4
-		}
-	}
-	return netip.Addr{}
+	v4, _, _ := nat64.ExtractAny(l.nat64, a)
+	return v4
 }
 
 // pathV4 reports whether d reaches an IPv4 host: an IPv4 address, or one

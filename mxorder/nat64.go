@@ -104,15 +104,10 @@ const nat64Host = "ipv4only.arpa"
 // extract returns the IPv4 address a stands for and the prefix it is in,
 // when a lies in one of prefixes: a DNS64 answer (RFC 6052 section 2.3).
 func extract(prefixes []netip.Prefix, a netip.Addr) (netip.Addr, netip.Prefix, bool) {
-	if !a.Is6() || a.Is4In6() || a.Zone() != "" {
+	if a.Zone() != "" {
 		return netip.Addr{}, netip.Prefix{}, false
 	}
-	for _, pfx := range prefixes {
-		if v4, ok := nat64.Extract(pfx, a); ok {
-			return v4, pfx, true
-		}
-	}
-	return netip.Addr{}, netip.Prefix{}, false
+	return nat64.ExtractAny(prefixes, a)
 }
 
 // nat64State holds the translation of every synthesized address of the

@@ -145,6 +145,18 @@ func Extract(prefix netip.Prefix, a netip.Addr) (netip.Addr, bool) {
 	return netip.AddrFrom4(b), true
 }
 
+// ExtractAny is [Extract] under the first of prefixes that holds a (a
+// host's prefixes in the order it prefers them, RFC 7050 section 3): the
+// IPv4 address a stands for and that prefix. It does not allocate.
+func ExtractAny(prefixes []netip.Prefix, a netip.Addr) (netip.Addr, netip.Prefix, bool) {
+	for _, p := range prefixes {
+		if v4, ok := Extract(p, a); ok {
+			return v4, p, true
+		}
+	}
+	return netip.Addr{}, netip.Prefix{}, false
+}
+
 // embed places the IPv4 address v after the n-bit prefix p (section 2.3):
 // for n <= 64 the first 64-n bits of v end bits 0-63 and the rest start
 // at bit 72, after the u octet; for n = 96 v fills bits 96-127.

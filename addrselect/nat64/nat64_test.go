@@ -331,3 +331,31 @@ func FuzzSynthesizeExtract(f *testing.F) {
 		}
 	})
 }
+
+// TestExtractAny: the first prefix that holds the address answers, in the
+// order given; an address in none of them, or a prefix list without a
+// valid prefix, gives nothing.
+func TestExtractAny(t *testing.T) {
+	wkp, nsp := netip.MustParsePrefix("64:ff9b::/96"), netip.MustParsePrefix("2001:db8:64::/96")
+	wide := netip.MustParsePrefix("2001:db8::/32")
+	tests := []struct {
+		name     string
+		prefixes []netip.Prefix
+		addr     string
+		v4       string
+		prefix   netip.Prefix
+	}{
+		{"well-known", []netip.Prefix{nsp, wkp}, "64:ff9b::c000:201", "192.0.2.1", wkp},
+		{"first of two that hold it", []netip.Prefix{nsp, wide}, "2001:db8:64::c000:201", "192.0.2.1", nsp},
+		{"order decides", []netip.Prefix{wide, nsp}, "2001:db8:64::c000:201", "0.100.0.0", wide},
+		{"in none", []netip.Prefix{wkp}, "2001:db8:64::c000:201", "", netip.Prefix{}},
+		{"no prefixes", nil, "64:ff9b::c000:201", "", netip.Prefix{}},
+		{"IPv4 address", []netip.Prefix{wkp}, "192.0.2.1", "", netip.Prefix{}},
+	}
+	for _, tt := range tests {
+		v4, p, ok := nat64.ExtractAny(tt.prefixes, netip.MustParseAddr(tt.addr))
+		if want := tt.v4 != ""; ok != want || ok && (v4.String() != tt.v4 || p != tt.prefix) {
+			t.Errorf("%s: ExtractAny = %v, %v, %v; want %q, %v", tt.name, v4, p, ok, tt.v4, tt.prefix)
+		}
+	}
+}
