@@ -496,27 +496,43 @@ func (p *Planner) findSelf(entries []entry) (int, error) {
 	if len(entries) == 0 || (len(p.LocalNames) == 0 && len(p.LocalAddrs) == 0) {
 		return -1, nil
 	}
-	// Normalise the local names once, not once per entry.
 	var buf [4]string
-	local := buf[:0]
-	for _, ln := range p.LocalNames {
-		n, reason := normalize(ln)
-		if reason != "" {
-			return -1, &NameError{Name: ln, Reason: "local name: " + reason}
-		}
-		local = append(local, n)
+	local, err := p.localNames(buf[:0])
+	if err != nil {
+		return -1, err
 	}
 	maxAddrs := p.maxHostAddrs()
 	for i := range entries {
-		e := &entries[i]
-		if slices.Contains(local, e.name) {
-			return i, nil
-		}
-		if slices.ContainsFunc(e.ha.Addrs[:min(len(e.ha.Addrs), maxAddrs)], p.isLocalAddr) {
+		if e := &entries[i]; p.isLocalHost(local, e.name, e.ha.Addrs[:min(len(e.ha.Addrs), maxAddrs)]) {
 			return i, nil
 		}
 	}
 	return -1, nil
+}
+
+// localNames appends the valid Planner.LocalNames, normalised, to dst
+// (once per plan, not once per host), and reports the first invalid one
+// as a *NameError.
+func (p *Planner) localNames(dst []string) ([]string, error) {
+	var err error
+	for _, ln := range p.LocalNames {
+		n, reason := normalize(ln)
+		if reason != "" {
+			if err == nil {
+				err = &NameError{Name: ln, Reason: "local name: " + reason}
+			}
+			continue
+		}
+		dst = append(dst, n)
+	}
+	return dst, err
+}
+
+// isLocalHost reports whether the MX host name, with addrs, is this host
+// (RFC 5321 section 5.1): its name is one of local (from localNames) or
+// one of its addresses is local.
+func (p *Planner) isLocalHost(local []string, name string, addrs []netip.Addr) bool {
+	return slices.Contains(local, name) || slices.ContainsFunc(addrs, p.isLocalAddr)
 }
 
 // moveFirst moves the elements for which in reports true first, keeping

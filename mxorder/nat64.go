@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -260,15 +259,10 @@ func nat64LookupFinding(err error) AuditFinding {
 }
 
 // hostReach returns the families the MX host h reaches: its own, and
-// through NAT64 as relayReach says when h is the local host.
-func (p *Planner) hostReach(h AuditHost) Family {
-	local := slices.ContainsFunc(h.Addrs, p.isLocalAddr)
-	for _, n := range p.LocalNames {
-		if c, reason := normalize(n); reason == "" && c == h.Name {
-			local = true
-		}
-	}
-	if local {
+// through NAT64 as relayReach says when h is the local host (local holds
+// the local names, from localNames).
+func (p *Planner) hostReach(local []string, h AuditHost) Family {
+	if p.isLocalHost(local, h.Name, h.Addrs) {
 		return p.relayReach(h.Families)
 	}
 	return h.Families
