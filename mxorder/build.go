@@ -195,11 +195,7 @@ type planBuilder struct {
 	// attempt order; they follow the hosts' own skips.
 	dups []Skip
 	nat  nat64State
-	// st is the delivery state; stsUnlisted and tlsaFailed name the
-	// hosts its TLS policy skipped.
-	st          *DeliveryState
-	stsUnlisted []string
-	tlsaFailed  []string
+	st   *DeliveryState // the delivery state
 }
 
 // init sizes every slice for all the addresses of the entries, so that

@@ -208,7 +208,6 @@ func (b *planBuilder) hostPolicy(e *entry) (hostTLS, bool) {
 	tlsa := st.DANE.status(e.name)
 	if tlsa == TLSAFailed && st.DANE.MXSecure {
 		b.plan.skip(e, netip.Addr{}, SkipTLSAFailed, "TLSA lookup failed and the MX RRset is DNSSEC-secure: the host counts as unreachable (RFC 7672 section 2.2.1)")
-		b.tlsaFailed = append(b.tlsaFailed, e.name)
 		return hostTLS{}, false
 	}
 	mode, listed := STSModeNone, true
@@ -221,7 +220,6 @@ func (b *planBuilder) hostPolicy(e *entry) (hostTLS, bool) {
 	danePrecedes := tlsa == TLSAUsable && b.p.DANEOverridesSTS
 	if !listed && mode == STSModeEnforce && !danePrecedes {
 		b.plan.skip(e, netip.Addr{}, SkipSTSUnlisted, "the enforced MTA-STS policy has no mx pattern matching the host (RFC 8461 sections 4.1 and 5)")
-		b.stsUnlisted = append(b.stsUnlisted, e.name)
 		return hostTLS{}, false
 	}
 	switch {
@@ -246,8 +244,17 @@ func (b *planBuilder) hostPolicy(e *entry) (hostTLS, bool) {
 // policyError is the error of a plan left without hosts, when the TLS
 // policy skipped some, or nil.
 func (b *planBuilder) policyError() error {
-	if len(b.stsUnlisted) == 0 && len(b.tlsaFailed) == 0 {
+	var unlisted, failed []string
+	for _, s := range b.plan.Skipped {
+		switch s.Reason {
+		case SkipSTSUnlisted:
+			unlisted = append(unlisted, s.Host)
+		case SkipTLSAFailed:
+			failed = append(failed, s.Host)
+		}
+	}
+	if len(unlisted) == 0 && len(failed) == 0 {
 		return nil
 	}
-	return &PolicyError{Domain: b.plan.Domain, STSUnlisted: b.stsUnlisted, TLSAFailed: b.tlsaFailed}
+	return &PolicyError{Domain: b.plan.Domain, STSUnlisted: unlisted, TLSAFailed: failed}
 }
