@@ -107,18 +107,11 @@ func mainStatus(args []string, s cli.Streams) int {
 // host and the addresses (from standard input when args is empty), then
 // sorts and prints.
 func gaisort(s cli.Streams, conf, hostArg string, explain bool, args []string) error {
-	var src addrselect.Sources
-	if hostArg != "" {
-		h, err := addrselect.ParseHost(hostArg)
-		if err != nil {
-			return cli.Usagef("-host: %w", err)
-		}
-		src = h
-	} else {
-		sys := &addrselect.System{}
-		defer sys.Close()
-		src = sys
+	src, done, err := cli.Sources(hostArg)
+	if err != nil {
+		return err
 	}
+	defer done()
 	table := policytable.Glibc()
 	if conf != "" {
 		f, err := os.Open(conf)
@@ -132,7 +125,6 @@ func gaisort(s cli.Streams, conf, hostArg string, explain bool, args []string) e
 		}
 	}
 	var as []netip.Addr
-	var err error
 	if len(args) > 0 {
 		as, err = parseArgs(args)
 	} else {
@@ -166,8 +158,9 @@ func readGaiConf(r io.Reader, name string, warn io.Writer) (*policytable.Table, 
 		// glibc's getaddrinfo crashes on this file: no order to show.
 		return nil, fmt.Errorf("%s: %w", name, crash)
 	}
-	builtin := builtinFindings(t)
-	for _, f := range policytable.Lint(t) {
+	findings := policytable.Lint(t)
+	builtin := builtinFindings(t, findings)
+	for _, f := range findings {
 		if set, ok := builtin[f]; ok {
 			fmt.Fprintf(warn, "gaisort: glibc's built-in %s rows (%s has no usable %s line): lint: %s\n", set, name, set, f)
 			continue
@@ -177,7 +170,7 @@ func readGaiConf(r io.Reader, name string, warn io.Writer) (*policytable.Table, 
 	return t, nil
 }
 
-// builtinFindings returns the findings of policytable.Lint(t) that are
+// builtinFindings returns those of findings, policytable.Lint(t), that are
 // about glibc's built-in rows rather than the file's, with the name of
 // their set ("precedence" or "label"). A gai.conf without usable lines of
 // one kind keeps glibc's built-in rows of that kind (gai.conf(5)); a
@@ -185,7 +178,7 @@ func readGaiConf(r io.Reader, name string, warn io.Writer) (*policytable.Table, 
 // that kind in their place (RFC 6724's table has no findings, and each
 // lint check looks at one set). The IPv4 scope rules are left out: glibc
 // has none built in, so their findings are always the file's.
-func builtinFindings(t *policytable.Table) map[policytable.Finding]string {
+func builtinFindings(t *policytable.Table, findings []policytable.Finding) map[policytable.Finding]string {
 	g, rfc := policytable.Glibc(), policytable.RFC6724()
 	sets := []struct {
 		name        string
@@ -208,7 +201,7 @@ func builtinFindings(t *policytable.Table) map[policytable.Finding]string {
 		for _, f := range policytable.Lint(swapped) {
 			stays[f] = true
 		}
-		for _, f := range policytable.Lint(t) {
+		for _, f := range findings {
 			if f.Code != policytable.CodeScopeNoLinkLocal && !stays[f] {
 				out[f] = set.name
 			}

@@ -127,17 +127,12 @@ func mxplan(e env, f flags, domain string) error {
 	if *f.timeout <= 0 {
 		return cli.Usagef("-timeout %v: want a positive duration", *f.timeout)
 	}
-	if *f.host != "" {
-		h, err := addrselect.ParseHost(*f.host)
-		if err != nil {
-			return cli.Usagef("-host: %w", err)
-		}
-		o.Sources = h
-	} else {
-		sys := &addrselect.System{}
-		defer sys.Close()
-		o.Sources = sys
+	src, done, err := cli.Sources(*f.host)
+	if err != nil {
+		return err
 	}
+	defer done()
+	o.Sources = src
 	res, from := e.System, "the system's resolver"
 	if *f.server != "" {
 		addr, err := serverAddr(*f.server)
