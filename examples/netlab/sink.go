@@ -4,13 +4,14 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dualstack/dualstack/internal/smtpwire"
 )
 
 // Session is what a sink recorded of one SMTP connection.
@@ -40,12 +41,8 @@ type sink struct {
 	wg       sync.WaitGroup
 }
 
-// Limits on what a sink reads from a client.
-const (
-	maxLine    = 1000 // RFC 5321 section 4.5.3.1.6 (text line, with CRLF)
-	maxMessage = 1 << 20
-	sinkIdle   = 10 * time.Second
-)
+// sinkIdle is how long a sink waits for a client's next line.
+const sinkIdle = 10 * time.Second
 
 // serve accepts connections on l until it is closed.
 func (s *sink) serve(l net.Listener) {
@@ -101,13 +98,13 @@ func (s *sink) session(c net.Conn) {
 		s.sessions = append(s.sessions, rec)
 		s.mu.Unlock()
 	}()
-	sc := &smtpConn{r: bufio.NewReaderSize(c, maxLine), w: bufio.NewWriter(c)}
+	sc := &smtpConn{r: smtpwire.NewReader(c), w: bufio.NewWriter(c)}
 	if sc.reply("220 "+s.name+" ESMTP netlab sink") != nil {
 		return
 	}
 	for {
 		c.SetDeadline(time.Now().Add(sinkIdle))
-		line, err := readLine(sc.r)
+		line, err := smtpwire.ReadLine(sc.r)
 		if err != nil {
 			return
 		}
@@ -154,11 +151,11 @@ func (s *sink) command(rec *Session, line string, sc *smtpConn) string {
 		if err := sc.reply("354 end with <CRLF>.<CRLF>"); err != nil {
 			return ""
 		}
-		subject, err := readMessage(sc.r)
+		msg, err := smtpwire.ReadData(sc.r)
 		if err != nil {
 			return "451 4.3.0 " + err.Error()
 		}
-		rec.Data, rec.Subject = true, subject
+		rec.Data, rec.Subject = true, smtpwire.Subject(msg)
 		return "250 2.0.0 accepted"
 	case "RSET", "NOOP":
 		return "250 2.0.0 ok"
@@ -166,43 +163,6 @@ func (s *sink) command(rec *Session, line string, sc *smtpConn) string {
 		return "221 2.0.0 bye"
 	}
 	return "502 5.5.1 command not implemented"
-}
-
-var errTooLong = errors.New("message too long")
-
-// readMessage reads a message up to the lone dot (RFC 5321 section
-// 4.1.1.4) and returns its Subject header.
-func readMessage(r *bufio.Reader) (string, error) {
-	var subject string
-	size, header := 0, true
-	for {
-		line, err := readLine(r)
-		if err != nil {
-			return "", err
-		}
-		if line == "." {
-			return subject, nil
-		}
-		if size += len(line) + 2; size > maxMessage {
-			return "", errTooLong
-		}
-		if line == "" {
-			header = false
-		}
-		if k, v, ok := strings.Cut(line, ":"); header && ok && strings.EqualFold(k, "Subject") && subject == "" {
-			subject = strings.TrimSpace(v)
-		}
-	}
-}
-
-// readLine reads one CRLF (or LF) terminated line of at most maxLine
-// bytes.
-func readLine(r *bufio.Reader) (string, error) {
-	line, err := r.ReadSlice('\n')
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimRight(string(line), "\r\n"), nil
 }
 
 // pathArg extracts the address from "FROM:<a@b> SIZE=1" or "TO:<a@b>".

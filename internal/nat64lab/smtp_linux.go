@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dualstack/dualstack/internal/smtpwire"
 )
 
 // Message is a message the SMTP server accepted.
@@ -80,14 +82,9 @@ func (s *SMTPServer) serve() {
 	}
 }
 
-const (
-	maxLine    = 1000
-	maxMessage = 1 << 20
-)
-
 // session runs one SMTP session on c.
 func (s *SMTPServer) session(c net.Conn) {
-	r := bufio.NewReaderSize(c, maxLine)
+	r := smtpwire.NewReader(c)
 	w := bufio.NewWriter(c)
 	reply := func(line string) bool {
 		w.WriteString(line + "\r\n")
@@ -102,7 +99,7 @@ func (s *SMTPServer) session(c net.Conn) {
 		return
 	}
 	for {
-		line, err := readLine(r)
+		line, err := smtpwire.ReadLine(r)
 		if err != nil {
 			return
 		}
@@ -120,7 +117,7 @@ func (s *SMTPServer) session(c net.Conn) {
 			if !reply("354 go ahead") {
 				return
 			}
-			data, err := readData(r)
+			data, err := smtpwire.ReadData(r)
 			if err != nil {
 				return
 			}
@@ -137,34 +134,5 @@ func (s *SMTPServer) session(c net.Conn) {
 		default:
 			reply("500 unknown command")
 		}
-	}
-}
-
-// readLine reads one CRLF (or LF) line of at most maxLine octets.
-func readLine(r *bufio.Reader) (string, error) {
-	line, err := r.ReadSlice('\n')
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimRight(string(line), "\r\n"), nil
-}
-
-// readData reads a message up to the line holding only a dot, removing
-// dot-stuffing (RFC 5321 section 4.5.2).
-func readData(r *bufio.Reader) (string, error) {
-	var b strings.Builder
-	for {
-		line, err := readLine(r)
-		if err != nil {
-			return "", err
-		}
-		if line == "." {
-			return b.String(), nil
-		}
-		if b.Len()+len(line) > maxMessage {
-			return "", bufio.ErrBufferFull
-		}
-		b.WriteString(strings.TrimPrefix(line, "."))
-		b.WriteString("\r\n")
 	}
 }
