@@ -11,52 +11,22 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/dualstack/dualstack/addrselect/nat64"
+	"github.com/dualstack/dualstack/internal/netns"
 	"github.com/dualstack/dualstack/mxorder"
 )
-
-// daemon is a process the lab started in the foreground, stopped by its
-// pid.
-type daemon struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
 
 // startDaemon starts cmd with its output in the file out and registers
 // its stop.
 func (l *lab) startDaemon(name, out string, cmd *exec.Cmd) error {
-	f, err := os.Create(out)
+	d, err := netns.StartDaemon(name, out, cmd)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	d := &daemon{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		close(d.done)
-	}()
-	l.onClose(d.stop)
+	l.onClose(func() { d.Stop() })
 	return nil
-}
-
-// stop sends SIGTERM to the daemon's pid (ip netns exec execs the
-// daemon, so the pid is the daemon's), then SIGKILL after two seconds.
-func (d *daemon) stop() {
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(2 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.done
-	}
 }
 
 // taygaConf is tayga's configuration. With a network-specific prefix it

@@ -9,10 +9,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -101,7 +99,7 @@ type Lab struct {
 
 	t     testing.TB
 	dir   string
-	procs []*proc
+	procs []*netns.Daemon
 }
 
 // Start builds the lab and registers its removal with t.Cleanup. It ends
@@ -314,7 +312,7 @@ func (l *Lab) daemons(bins map[string]string) error {
 		{"nsd", bins["nsd"], "-d", "-c", l.path("nsd.conf")},
 		{"unbound", bins["unbound"], "-d", "-c", l.path("unbound.conf")},
 	} {
-		p, err := startProc(d[0], l.path(d[0]+".out"), R.Command(d[1], d[2:]...))
+		p, err := netns.StartDaemon(d[0], l.path(d[0]+".out"), R.Command(d[1], d[2:]...))
 		if err != nil {
 			return err
 		}
@@ -339,7 +337,7 @@ func (l *Lab) stop() {
 	start := time.Now()
 	defer func() { l.t.Logf("nat64lab: down in %v", time.Since(start).Round(time.Millisecond)) }()
 	for i := len(l.procs) - 1; i >= 0; i-- {
-		if err := l.procs[i].stop(); err != nil {
+		if err := l.procs[i].Stop(); err != nil {
 			l.t.Errorf("nat64lab: %v", err)
 		}
 	}
@@ -353,64 +351,6 @@ func (l *Lab) stop() {
 			}
 		}
 	}
-}
-
-// proc is a daemon started in the foreground, in a process group of its
-// own (NSD forks helpers).
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func startProc(name, out string, cmd *exec.Cmd) (*proc, error) {
-	f, err := os.Create(out)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %v", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.done) }()
-	return p, nil
-}
-
-// exited reports whether the process has ended.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM to the process, waits for it (it reaps its own
-// children), and kills its process group if it lingers.
-func (p *proc) stop() error {
-	pid := p.cmd.Process.Pid
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("stopping %s (pid %d): %v", p.name, pid, err)
-	}
-	var err error
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		err = fmt.Errorf("%s (pid %d) ignored SIGTERM for 5 s: killed", p.name, pid)
-		syscall.Kill(-pid, syscall.SIGKILL)
-		<-p.done
-	}
-	for deadline := time.Now().Add(5 * time.Second); syscall.Kill(-pid, 0) == nil; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			syscall.Kill(-pid, syscall.SIGKILL)
-			return fmt.Errorf("%s's children (process group %d) outlived it: killed", p.name, pid)
-		}
-	}
-	return err
 }
 
 // Resolver returns a resolver in this process that asks server from
@@ -457,8 +397,8 @@ func (l *Lab) waitReady(limit time.Duration) error {
 				break
 			}
 			for _, p := range l.procs {
-				if p.exited() {
-					return fmt.Errorf("%s exited", p.name)
+				if p.Exited() {
+					return fmt.Errorf("%s exited", p)
 				}
 			}
 			if time.Now().After(deadline) {
