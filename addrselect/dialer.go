@@ -472,8 +472,14 @@ func (l *dialLoop) reorder() {
 		first = max(l.d.FirstFamilyCount, 1)
 	}
 	fam := l.pathV4(l.order[0])
-	same := slices.DeleteFunc(slices.Clone(l.order), func(d Destination) bool { return l.pathV4(d) != fam })
-	other := slices.DeleteFunc(slices.Clone(l.order), func(d Destination) bool { return l.pathV4(d) == fam })
+	var same, other []Destination // the first address's family, the other
+	for _, d := range l.order {
+		if l.pathV4(d) == fam {
+			same = append(same, d)
+		} else {
+			other = append(other, d)
+		}
+	}
 	out := l.order[:0]
 	for len(same) > 0 {
 		n := min(first, len(same))
