@@ -39,6 +39,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -125,7 +126,11 @@ func selectScenarios(which string) ([]scenario, error) {
 			return []scenario{s}, nil
 		}
 	}
-	return nil, fmt.Errorf("no scenario %q (1-6 or relay-bounce, mx-routing, round-robin, null-implicit, family-limits, nat64-bounce)", which)
+	names := make([]string, len(scenarios))
+	for i, s := range scenarios {
+		names[i] = strconv.Itoa(s.number) + " " + s.name
+	}
+	return nil, fmt.Errorf("no scenario %q (number or name: %s)", which, strings.Join(names, ", "))
 }
 
 // runLab builds the lab and runs the scenarios. The lab is returned
