@@ -400,7 +400,7 @@ func (ps *policyParser) setField(key, value string, col int) error {
 // for IDNs, with an optional leading "*." (RFC 8461 section 3.2).
 func (ps *policyParser) addMX(v string, col int) error {
 	d := strings.TrimPrefix(v, "*.")
-	if reason := checkLDHDomain(d); reason != "" {
+	if reason := checkHostName(strings.ToLower(d)); reason != "" {
 		return ps.bad(col, "mx", "invalid pattern "+strconv.Quote(v)+": "+reason)
 	}
 	ps.p.MX = append(ps.p.MX, strings.ToLower(v))
@@ -437,30 +437,3 @@ func badValueByte(v string) int {
 	return -1
 }
 
-// checkLDHDomain checks a domain of letter-digit-hyphen labels (RFC 5321
-// section 4.1.2 Domain): each label 1 to 63 characters, starting and
-// ending with a letter or digit, at most 253 characters in all.
-func checkLDHDomain(d string) string {
-	if d == "" {
-		return "empty domain"
-	}
-	if len(d) > maxNameLen {
-		return "longer than 253 characters"
-	}
-	for label := range strings.SplitSeq(d, ".") {
-		switch {
-		case label == "":
-			return "empty label"
-		case len(label) > 63:
-			return "label longer than 63 characters"
-		case !isAlnum(label[0]) || !isAlnum(label[len(label)-1]):
-			return "label " + strconv.Quote(label) + " must start and end with a letter or digit"
-		}
-		for i := 0; i < len(label); i++ {
-			if !isAlnum(label[i]) && label[i] != '-' {
-				return "invalid character " + quoteByte(label[i]) + " (A-labels only)"
-			}
-		}
-	}
-	return ""
-}
