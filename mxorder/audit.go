@@ -185,7 +185,7 @@ func (r *Report) CheckSTS(pol *STSPolicy) {
 	}
 	listed := 0
 	for _, h := range r.Hosts {
-		if pol.Match(h.Name) {
+		if pol.matchCanonical(h.Name) { // the report holds canonical names
 			listed++
 			continue
 		}

@@ -262,6 +262,12 @@ func (p *STSPolicy) Match(mxHost string) bool {
 	if reason != "" {
 		h = strings.ToLower(strings.TrimSuffix(mxHost, "."))
 	}
+	return p.matchCanonical(h)
+}
+
+// matchCanonical is Match for a host name already in canonical form (as
+// a plan holds them).
+func (p *STSPolicy) matchCanonical(h string) bool {
 	return slices.ContainsFunc(p.MX, func(pat string) bool { return matchPattern(pat, h) })
 }
 

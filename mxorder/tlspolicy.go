@@ -212,7 +212,7 @@ func (b *planBuilder) hostPolicy(e *entry) (hostTLS, bool) {
 	}
 	mode, listed := STSModeNone, true
 	if st.STS != nil && st.STS.Mode != STSModeNone {
-		mode, listed = st.STS.Mode, st.STS.Match(e.name)
+		mode, listed = st.STS.Mode, st.STS.matchCanonical(e.name)
 		if !listed {
 			b.plan.STS.Unlisted = append(b.plan.STS.Unlisted, e.name)
 		}
