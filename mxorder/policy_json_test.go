@@ -18,7 +18,10 @@ func TestPolicyJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	none, _ := mxorder.ParseSTSPolicy(strings.NewReader("version: STSv1\nmode: none\nmax_age: 0\n"))
+	none, err := mxorder.ParseSTSPolicy(strings.NewReader("version: STSv1\nmode: none\nmax_age: 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	st := &mxorder.DeliveryState{
 		History: mxorder.History{Attempt: 3, Past: []mxorder.PastAttempt{
 			{Host: "mail.example.com", Addr: netip.MustParseAddr("192.0.2.10"), Source: netip.MustParseAddr("198.51.100.7"), Family: mxorder.IPv4, Failure: mxorder.FailureGreylisted},
