@@ -4,6 +4,7 @@ package addrselect
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -223,7 +224,7 @@ func freeUDPPort(domain int) (int, error) {
 	case *syscall.SockaddrInet6:
 		return a.Port, nil
 	}
-	return 0, errors.New("unexpected socket address")
+	return 0, fmt.Errorf("addrselect: free UDP port: socket of domain %d bound to a %T", domain, got)
 }
 
 // zoneIndex resolves an IPv6 zone (an interface name or number).
