@@ -190,7 +190,9 @@ func (t *Table) Classify(a netip.Addr) (Attr, Scope) {
 		e = t.l2[e+uint32(part)]
 	}
 	c := cell(e)
-	if e&uniform == 0 {
+	if j := e + uint32(sub); e&uniform == 0 && e&coarse == 0 && t.l3[j] == t.l3[j+1] {
+		c = t.cells[t.l3[j]] // one interval covers the part: no search
+	} else if e&uniform == 0 {
 		c = t.search(k, e, uint32(sub))
 	}
 	s := c.scope()
@@ -207,10 +209,7 @@ func (t *Table) search(k addrbits.U128, e, sub uint32) cell {
 	if e&coarse != 0 {
 		j = e &^ coarse
 	}
-	lo, hi := t.l3[j], t.l3[j+1]
-	if lo == hi {
-		return t.cells[lo] // one interval covers the whole part
-	}
+	lo, hi := t.l3[j], t.l3[j+1] // lo == hi (one interval) also works, but Classify answers it first
 	// starts[lo] <= k < starts[hi+1] by construction: count the starts
 	// after lo that are <= k. Most parts hold one to three of them, which
 	// a scan reads faster than a generic search calling its comparator.
