@@ -442,4 +442,3 @@ func badValueByte(v string) int {
 	}
 	return -1
 }
-
